@@ -1,0 +1,42 @@
+# Set-up and the two entry points of the README: `make demo`, `make test`.
+# Everything the project needs is installed from here (PyPI and Debian packages by name).
+
+VENV ?= .venv
+PYTHON ?= python3.11
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+FSDD ?= ../shared/data/fsdd
+# Debian packages: libusb for tflite-support's metadata library, espeak-ng data comes
+# from the espeakng-loader wheel.
+APT_PACKAGES := libusb-1.0-0
+
+.PHONY: install demo test clean system-packages
+
+install: $(STAMP)
+
+$(STAMP): setup.py
+	$(MAKE) system-packages
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	# tflite-support pins protobuf<4, which TF 2.21 cannot use: install it without deps.
+	$(PY) -m pip install --quiet --no-deps tflite-support==0.4.4
+	touch $(STAMP)
+
+system-packages:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+demo: install
+	$(VENV)/bin/rt-keras params --preset paper --group-size 3 --rank 16
+	$(VENV)/bin/rt-keras params --preset small --group-size 3 --rank 16
+
+test: install
+	$(PY) -m pytest -q tests
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,38 @@
+"""Running a .tflite model with the LiteRT interpreter (ai-edge-litert)."""
+
+from __future__ import annotations
+
+import numpy as np
+from ai_edge_litert.interpreter import Interpreter
+
+
+def run_tflite(model, inputs, num_threads: int = 1):
+    """Run ``model`` (bytes or a path) on ``inputs`` and return the list of outputs.
+
+    ``inputs`` is one array, a list in the interpreter's input order, or a dict keyed by
+    the Keras input name (the converter may order a model's inputs differently from
+    Keras). Dynamic dimensions are resized to the inputs."""
+    if isinstance(model, (bytes, bytearray)):
+        interpreter = Interpreter(model_content=bytes(model), num_threads=num_threads)
+    else:
+        interpreter = Interpreter(model_path=str(model), num_threads=num_threads)
+    details = interpreter.get_input_details()
+    if isinstance(inputs, dict):
+        by_name = {}
+        for detail in details:
+            name = detail["name"].removeprefix("serving_default_").split(":")[0]
+            if name not in inputs:
+                raise ValueError(f"model input {name!r} missing; got {sorted(inputs)}")
+            by_name[detail["index"]] = inputs[name]
+        inputs = [by_name[d["index"]] for d in details]
+    inputs = [inputs] if isinstance(inputs, np.ndarray) else list(inputs)
+    if len(details) != len(inputs):
+        raise ValueError(f"model has {len(details)} inputs, got {len(inputs)} arrays")
+    for detail, array in zip(details, inputs):
+        if list(detail["shape"]) != list(array.shape):
+            interpreter.resize_tensor_input(detail["index"], list(array.shape))
+    interpreter.allocate_tensors()
+    for detail, array in zip(details, inputs):
+        interpreter.set_tensor(detail["index"], np.asarray(array, dtype=detail["dtype"]))
+    interpreter.invoke()
+    return [interpreter.get_tensor(d["index"]) for d in interpreter.get_output_details()]

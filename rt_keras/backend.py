@@ -1,0 +1,24 @@
+"""The one place that imports TensorFlow and Keras for the package.
+
+tfmot's quantisation-aware training only supports Keras 2, so everything is built
+with ``tf_keras``. ``TF_USE_LEGACY_KERAS`` must be set before TensorFlow is imported
+anywhere, otherwise ``tf.keras`` (used inside the TFLite converter and tfmot) would be
+Keras 3 and would not recognise our models.
+"""
+
+import os
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+if os.environ["TF_USE_LEGACY_KERAS"] not in ("1", "true", "True"):
+    raise ImportError(
+        "rt_keras needs TF_USE_LEGACY_KERAS=1 (tfmot supports only Keras 2), "
+        f"but the environment sets TF_USE_LEGACY_KERAS={os.environ['TF_USE_LEGACY_KERAS']!r}. "
+        "Unset it or set it to 1."
+    )
+
+import tensorflow as tf  # noqa: E402
+import tf_keras as keras  # noqa: E402
+
+__all__ = ["tf", "keras"]

@@ -1,0 +1,122 @@
+"""The ``rt-keras`` command line: one entry point, one subcommand per pipeline step."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from rt_keras.config import MATRIX_NAMES, PRESETS, ConfigError
+
+
+def _rank_for(text: str) -> tuple[str, int]:
+    name, sep, value = text.partition("=")
+    if not sep or name not in MATRIX_NAMES or not value.isdigit():
+        raise argparse.ArgumentTypeError(
+            f"expected MATRIX=RANK with MATRIX one of {', '.join(MATRIX_NAMES)}, got {text!r}")
+    return name, int(value)
+
+
+def add_encoder_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("encoder")
+    group.add_argument("--preset", choices=sorted(PRESETS), default="small",
+                       help="encoder size to start from (default: %(default)s; 'paper' is the "
+                            "18-layer, d_model 512 encoder of Wang & Li)")
+    group.add_argument("--num-layers", type=int)
+    group.add_argument("--d-model", type=int)
+    group.add_argument("--num-heads", type=int)
+    group.add_argument("--ffn-dim", type=int)
+    group.add_argument("--group-size", "-K", type=int, help="layers sharing one full-rank matrix (K)")
+    group.add_argument("--sharing", choices=["adjacent", "cyclic"])
+    group.add_argument("--rank", "-R", type=int, help="rank of every per-layer low-rank term (R)")
+    group.add_argument("--rank-for", type=_rank_for, action="append", metavar="MATRIX=R",
+                       help=f"rank of one matrix type, repeatable ({', '.join(MATRIX_NAMES)})")
+    group.add_argument("--diagonal", action=argparse.BooleanOptionalAction,
+                       help="per-layer diagonal term (default: on when R>0)")
+    group.add_argument("--diagonal-rectangular", action=argparse.BooleanOptionalAction,
+                       help="also give the FFN matrices a diagonal on their first min(d_in, d_out) "
+                            "features (default: on)")
+    group.add_argument("--bias", dest="use_bias", action=argparse.BooleanOptionalAction,
+                       help="biases in the projections (default: on)")
+    group.add_argument("--conv-module", action=argparse.BooleanOptionalAction,
+                       help="Conformer convolution module in every block")
+
+
+def encoder_config_from_args(args):
+    from rt_keras.config import preset
+
+    changes = {name: getattr(args, name) for name in (
+        "num_layers", "d_model", "num_heads", "ffn_dim", "group_size", "sharing", "rank",
+        "diagonal", "diagonal_rectangular", "use_bias", "conv_module") if getattr(args, name) is not None}
+    if args.rank_for:
+        ranks = {name: changes.get("rank", 0) for name in MATRIX_NAMES}
+        ranks.update(dict(args.rank_for))
+        changes["rank"] = ranks
+    if "diagonal" not in changes:
+        rank = changes.get("rank", 0)
+        changes["diagonal"] = any(rank.values()) if isinstance(rank, dict) else rank > 0
+    return preset(args.preset, **changes)
+
+
+def _format_accounting(result: dict) -> str:
+    cfg = result["config"]
+    rank = cfg["rank"] if not isinstance(cfg["rank"], dict) else ", ".join(
+        f"{k}={v}" for k, v in cfg["rank"].items())
+    lines = [
+        f"Encoder: {cfg['num_layers']} layers, d_model {cfg['d_model']}, FFN {cfg['ffn_dim']}, "
+        f"{cfg['num_heads']} heads; K={cfg['group_size']} ({cfg['sharing']}), R={rank}, "
+        f"diagonal {'on' if cfg['diagonal'] else 'off'}, biases {'on' if cfg['use_bias'] else 'off'}",
+        "",
+        f"{'role':<12}{'parameters':>14}{'of encoder':>12}",
+    ]
+    total = result["encoder_params"]
+    for role, count in result["breakdown"].items():
+        lines.append(f"{role:<12}{count:>14,}{100 * count / total:>11.1f}%")
+    lines += [
+        f"{'encoder':<12}{total:>14,}",
+        f"{'baseline':<12}{result['baseline_encoder_params']:>14,}   (unshared, same size)",
+        f"fraction of baseline: {100 * result['fraction']:.2f}%",
+        "counted separately: " + ", ".join(f"{k} {v:,}" for k, v in result["separate"].items()),
+    ]
+    return "\n".join(lines)
+
+
+def cmd_params(args) -> int:
+    from rt_keras.params import accounting
+
+    result = accounting(encoder_config_from_args(args), num_features=args.num_features)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(_format_accounting(result))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rt-keras",
+        description="ResidualTransformer encoders in Keras: build, train, quantise, convert to "
+                    "TFLite with shared tensors stored once, and measure the footprint.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("params", help="unique parameter count of an encoder vs its unshared baseline",
+                       description="Build the encoder and its unshared baseline, count unique "
+                                   "parameters (shared weights once) by role, and print the fraction.")
+    add_encoder_arguments(p)
+    p.add_argument("--num-features", type=int, default=80, help="log-mel bins fed to the encoder")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_params)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as error:
+        print(f"rt-keras {args.command}: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

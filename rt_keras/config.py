@@ -1,0 +1,153 @@
+"""Encoder configuration: what to build, validated before anything is built.
+
+The weight matrix of type ``m`` in layer ``l`` is ``W_g + A_l B_l + D_l``: ``W_g`` is a
+full-rank matrix shared by the ``group_size`` (K) layers of group ``g``; ``A_l B_l`` has
+rank ``ranks[m]`` (R); ``D_l`` is a diagonal. K=1, R=0 without diagonal is the unshared
+baseline; K>1, R=0 without diagonal is ALBERT-style sharing.
+
+Diagonal convention for rectangular matrices (the FFN): ``D_l`` scales the first
+``min(d_in, d_out)`` features, i.e. ``x[..., :m] * d`` is added to the first ``m`` output
+features (zero-padded to ``d_out``). ``diagonal_rectangular=False`` keeps the diagonal
+on the square (attention) matrices only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Mapping
+
+MATRIX_NAMES = ("attn_q", "attn_k", "attn_v", "attn_o", "ffn_in", "ffn_out")
+SHARING_PATTERNS = ("adjacent", "cyclic")
+ACTIVATIONS = ("relu", "swish", "gelu")
+
+
+class ConfigError(ValueError):
+    """A configuration value is invalid; the message names the field, value and what is allowed."""
+
+
+def _fail(field: str, value: Any, allowed: str) -> None:
+    raise ConfigError(f"invalid encoder config: {field}={value!r}; {allowed}")
+
+
+@dataclasses.dataclass
+class EncoderConfig:
+    num_layers: int = 8
+    d_model: int = 144
+    num_heads: int = 4
+    ffn_dim: int = 576
+    group_size: int = 1
+    sharing: str = "adjacent"
+    rank: Any = 0  # an int for every matrix, or {matrix_name: int}
+    diagonal: bool = False
+    diagonal_rectangular: bool = True
+    use_bias: bool = True
+    activation: str = "relu"
+    dropout: float = 0.1
+    conv_module: bool = False
+    conv_kernel_size: int = 15
+    subsampling_channels: int = 64
+
+    def __post_init__(self):
+        self.validate()
+
+    # ----------------------------------------------------------------- validation
+    def validate(self) -> None:
+        for field in ("num_layers", "d_model", "num_heads", "ffn_dim", "group_size",
+                      "conv_kernel_size", "subsampling_channels"):
+            value = getattr(self, field)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                _fail(field, value, "expected a positive integer")
+        if self.d_model % self.num_heads:
+            _fail("num_heads", self.num_heads,
+                  f"must divide d_model={self.d_model} (allowed: divisors of {self.d_model})")
+        if self.group_size > self.num_layers:
+            _fail("group_size", self.group_size,
+                  f"must be at most num_layers={self.num_layers}")
+        if self.sharing not in SHARING_PATTERNS:
+            _fail("sharing", self.sharing, f"allowed: {', '.join(SHARING_PATTERNS)}")
+        if self.sharing == "cyclic" and self.num_layers % self.group_size:
+            _fail("group_size", self.group_size,
+                  f"cyclic sharing needs group_size to divide num_layers={self.num_layers} "
+                  f"(allowed: {[k for k in range(1, self.num_layers + 1) if self.num_layers % k == 0]})")
+        if self.activation not in ACTIVATIONS:
+            _fail("activation", self.activation, f"allowed: {', '.join(ACTIVATIONS)}")
+        if not isinstance(self.dropout, (int, float)) or not 0.0 <= self.dropout < 1.0:
+            _fail("dropout", self.dropout, "expected a number in [0, 1)")
+        shapes = self.matrix_shapes()
+        for name, rank in self.ranks.items():
+            limit = min(shapes[name])
+            if isinstance(rank, bool) or not isinstance(rank, int) or rank < 0:
+                _fail(f"rank[{name}]", rank, "expected an integer >= 0")
+            if rank > limit:
+                _fail(f"rank[{name}]", rank,
+                      f"must be at most min(d_in, d_out)={limit} for a {shapes[name][0]}x{shapes[name][1]} matrix")
+
+    # ------------------------------------------------------------------- derived
+    @property
+    def ranks(self) -> dict[str, int]:
+        """The rank of the low-rank term of every matrix type."""
+        if isinstance(self.rank, Mapping):
+            unknown = sorted(set(self.rank) - set(MATRIX_NAMES))
+            if unknown:
+                _fail("rank", dict(self.rank),
+                      f"unknown matrix name(s) {unknown}; allowed: {', '.join(MATRIX_NAMES)}")
+            return {name: self.rank.get(name, 0) for name in MATRIX_NAMES}
+        return {name: self.rank for name in MATRIX_NAMES}
+
+    def matrix_shapes(self) -> dict[str, tuple[int, int]]:
+        d, f = self.d_model, self.ffn_dim
+        return {"attn_q": (d, d), "attn_k": (d, d), "attn_v": (d, d), "attn_o": (d, d),
+                "ffn_in": (d, f), "ffn_out": (f, d)}
+
+    def diagonal_size(self, matrix: str) -> int:
+        """Length of the diagonal of ``matrix`` (0 when it has none)."""
+        d_in, d_out = self.matrix_shapes()[matrix]
+        if not self.diagonal or (d_in != d_out and not self.diagonal_rectangular):
+            return 0
+        return min(d_in, d_out)
+
+    @property
+    def num_groups(self) -> int:
+        return -(-self.num_layers // self.group_size)
+
+    def group_of(self, layer: int) -> int:
+        """Index of the group whose shared matrices ``layer`` uses."""
+        if self.sharing == "adjacent":
+            return layer // self.group_size
+        return layer % self.num_groups
+
+    def layers_of(self, group: int) -> list[int]:
+        return [layer for layer in range(self.num_layers) if self.group_of(layer) == group]
+
+    @property
+    def is_unshared_baseline(self) -> bool:
+        return self.group_size == 1 and not any(self.ranks.values()) and not self.diagonal
+
+    # -------------------------------------------------------------- (de)serialise
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> "EncoderConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"unknown encoder config field(s) {unknown}; allowed: {sorted(known)}")
+        return cls(**dict(values))
+
+    def replace(self, **changes) -> "EncoderConfig":
+        return self.from_dict({**self.to_dict(), **changes})
+
+
+# Named encoder sizes. "paper" is the encoder of Wang & Li (arXiv 2310.02489).
+PRESETS: dict[str, dict] = {
+    "paper": dict(num_layers=18, d_model=512, num_heads=8, ffn_dim=2048),
+    "small": dict(num_layers=8, d_model=144, num_heads=4, ffn_dim=576),
+    "tiny": dict(num_layers=4, d_model=32, num_heads=2, ffn_dim=64, subsampling_channels=8),
+}
+
+
+def preset(name: str, **changes) -> EncoderConfig:
+    if name not in PRESETS:
+        raise ConfigError(f"unknown preset {name!r}; allowed: {', '.join(PRESETS)}")
+    return EncoderConfig(**{**PRESETS[name], **changes})

@@ -1,0 +1,54 @@
+"""Multi-head scaled dot-product attention on already projected queries, keys, values."""
+
+import math
+
+from rt_keras.backend import keras, tf
+
+
+@keras.utils.register_keras_serializable(package="rt_keras")
+class ScaledDotProductAttention(keras.layers.Layer):
+    """``softmax(q k^T / sqrt(d_head)) v`` per head; inputs and output are [B, T, d_model].
+
+    The projections live outside this layer (they are residual projections whose shared
+    matrices are separate layers), so it holds no weights. Optional fourth input:
+    a [B, T] mask of valid frames (1 = keep); padded keys then get no attention weight.
+    Ops used (RESHAPE, TRANSPOSE, BATCH_MATMUL, SOFTMAX) are TFLite builtins.
+    """
+
+    def __init__(self, num_heads, dropout=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.num_heads = int(num_heads)
+        self.dropout = float(dropout)
+        self._dropout_layer = keras.layers.Dropout(self.dropout)
+
+    def _split_heads(self, x, batch, time, head_dim):
+        x = tf.reshape(x, [batch, time, self.num_heads, head_dim])
+        return tf.transpose(x, [0, 2, 1, 3])
+
+    def call(self, inputs, training=None):
+        query, key, value = inputs[:3]
+        d_model = query.shape[-1]
+        if d_model % self.num_heads:
+            raise ValueError(
+                f"{self.name}: num_heads={self.num_heads} must divide the feature size {d_model}")
+        head_dim = d_model // self.num_heads
+        batch, time = tf.shape(query)[0], tf.shape(query)[1]
+        q = self._split_heads(query, batch, time, head_dim)
+        k = self._split_heads(key, batch, time, head_dim)
+        v = self._split_heads(value, batch, time, head_dim)
+        scores = tf.matmul(q, k, transpose_b=True) * (1.0 / math.sqrt(head_dim))
+        if len(inputs) > 3:
+            mask = tf.cast(inputs[3], scores.dtype)[:, tf.newaxis, tf.newaxis, :]
+            scores += (1.0 - mask) * -1e9
+        weights = tf.nn.softmax(scores, axis=-1)
+        weights = self._dropout_layer(weights, training=training)
+        context = tf.transpose(tf.matmul(weights, v), [0, 2, 1, 3])
+        return tf.reshape(context, [batch, time, d_model])
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(num_heads=self.num_heads, dropout=self.dropout)
+        return config

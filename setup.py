@@ -1,0 +1,33 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="rt-keras",
+    version="0.1.0",
+    description="ResidualTransformer (shared full-rank + per-layer low-rank weights) speech "
+                "encoders in Keras, with QAT and TFLite conversion that stores shared tensors once",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.11,<3.12",
+    packages=find_packages(include=["rt_keras", "rt_keras.*", "converters", "converters.*"]),
+    install_requires=[
+        "tensorflow==2.21.0",
+        "tf-keras==2.21.0",
+        "tensorflow-model-optimization==0.8.1",
+        "ai-edge-litert==2.3.0",
+        "librosa==0.11.0",
+        "soxr==1.1.0",
+        "soundfile==0.14.0",
+        "espeakng-loader==0.2.4",
+        "jiwer==4.0.0",
+        "numpy>=1.26,<3",
+        "pyyaml>=6",
+        "tqdm>=4.66",
+        "matplotlib>=3.8",
+        "flatbuffers>=24",
+        "jsonschema>=4.20",
+    ],
+    # tflite-support 0.4.4 pins protobuf<4 while TF 2.21 needs protobuf>=6.31; the
+    # Makefile installs it with --no-deps (see DESIGN.md), so it is not listed here.
+    extras_require={"dev": ["pytest>=8"]},
+    entry_points={"console_scripts": ["rt-keras=rt_keras.cli:main"]},
+)
