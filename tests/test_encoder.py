@@ -1,0 +1,212 @@
+import numpy as np
+import pytest
+
+from converters.flatbuffer import buffer_bytes, load_model
+from converters.keras_to_tflite import convert_float32
+from converters.runner import run_tflite
+from rt_keras import naming
+from rt_keras.backend import keras
+from rt_keras.config import MATRIX_NAMES, ConfigError, EncoderConfig, preset
+from rt_keras.encoder import build_encoder, residual_projection, shared_weight_users, subsampled_length
+from rt_keras.params import count_parameters
+
+NUM_FEATURES = 16
+RT = dict(group_size=2, rank=3, diagonal=True, dropout=0.0)
+
+
+def tiny(**changes):
+    return preset("tiny", **{**RT, **changes})
+
+
+def randomize(model, rng, skip=("shared",)):
+    """Random values for per-layer weights (they start at zero, which would hide bugs)."""
+    for layer in model.layers:
+        if layer.weights and not layer.name.startswith(skip):
+            layer.set_weights([rng.normal(scale=0.3, size=w.shape).astype(np.float32)
+                               for w in layer.get_weights()])
+
+
+def block_model(model, layer):
+    """The function computed by Transformer block ``layer`` inside ``model``."""
+    start = model.get_layer(naming.block(layer, "attn_norm")).input
+    end = model.get_layer(naming.block(layer, "ffn_residual")).output
+    return keras.Model(start, end)
+
+
+def features(rng, batch=2, frames=24):
+    return rng.normal(size=(batch, frames, NUM_FEATURES)).astype(np.float32)
+
+
+@pytest.mark.parametrize("matrix", ["attn_q", "ffn_in", "ffn_out"])
+def test_projection_equals_materialised_residual_matrix(matrix):
+    config = tiny()
+    d_in, d_out = config.matrix_shapes()[matrix]
+    x = keras.Input((None, d_in))
+    shared = {}
+    outputs = [residual_projection(x, config, layer, matrix, shared) for layer in (0, 1)]
+    model = keras.Model(x, outputs)
+    rng = np.random.default_rng(0)
+    model.set_weights([rng.normal(size=w.shape).astype(np.float32) for w in model.get_weights()])
+    data = rng.normal(size=(2, 5, d_in)).astype(np.float32)
+    got = model(data)
+    w_g = model.get_layer(naming.shared(0, matrix)).get_weights()[0]
+    for layer, y in zip((0, 1), got):
+        a = model.get_layer(naming.low_rank_a(layer, matrix)).get_weights()[0]
+        b, bias = model.get_layer(naming.low_rank_b(layer, matrix)).get_weights()
+        diag = model.get_layer(naming.diagonal(layer, matrix)).get_weights()[0]
+        dense_diag = np.zeros((d_in, d_out), np.float32)
+        dense_diag[np.arange(diag.size), np.arange(diag.size)] = diag
+        w_l = w_g + a @ b + dense_diag
+        np.testing.assert_allclose(y.numpy(), data @ w_l + bias, rtol=1e-4, atol=1e-4)
+
+
+def test_layers_of_a_group_start_equal_and_diverge_when_trained_weights_differ():
+    model = build_encoder(tiny(), NUM_FEATURES)
+    x = np.random.default_rng(1).normal(size=(2, 6, 32)).astype(np.float32)
+    for first, second in ((0, 1), (2, 3)):  # groups of K=2 adjacent layers
+        np.testing.assert_allclose(block_model(model, first)(x).numpy(),
+                                   block_model(model, second)(x).numpy(), rtol=1e-5, atol=1e-5)
+    randomize(model, np.random.default_rng(2))
+    assert not np.allclose(block_model(model, 0)(x).numpy(), block_model(model, 1)(x).numpy(), atol=1e-3)
+
+
+def test_fit_updates_shared_matrix_with_gradients_from_every_layer_of_the_group():
+    rng = np.random.default_rng(0)
+    model = build_encoder(tiny(), NUM_FEATURES)
+    randomize(model, rng)
+    for layer in model.layers:  # only W_g may change: any change of a block comes through it
+        layer.trainable = layer.name.startswith("shared00_")
+    x = rng.normal(size=(2, 6, 32)).astype(np.float32)
+    blocks = [block_model(model, layer) for layer in range(4)]
+    before = [b(x).numpy() for b in blocks]
+    model.compile(optimizer=keras.optimizers.SGD(0.5), loss="mse")
+    model.fit(features(rng), rng.normal(size=(2, 6, 32)).astype(np.float32), epochs=1, verbose=0)
+    after = [b(x).numpy() for b in blocks]
+    assert not np.allclose(before[0], after[0], atol=1e-4)  # both layers of group 0 changed
+    assert not np.allclose(before[1], after[1], atol=1e-4)
+    np.testing.assert_allclose(before[2], after[2], atol=1e-6)  # group 1 untouched
+    np.testing.assert_allclose(before[3], after[3], atol=1e-6)
+
+
+def test_shared_gradient_is_the_sum_of_the_per_layer_gradients():
+    """The K=2 model and an unshared copy (each layer holding its own copy of W_g) compute
+    the same function; dL/dW_g must equal the sum of the copies' gradients."""
+    from rt_keras.backend import tf
+
+    rng = np.random.default_rng(0)
+    shared = build_encoder(tiny(), NUM_FEATURES)
+    randomize(shared, rng)
+    unshared = build_encoder(tiny(group_size=1), NUM_FEATURES)
+    for layer in unshared.layers:
+        source = layer.name
+        if layer.name.startswith("shared"):
+            index, matrix = int(layer.name[6:8]), layer.name[9:]
+            source = naming.shared(index // 2, matrix)
+        layer.set_weights(shared.get_layer(source).get_weights())
+    x = features(rng)
+    np.testing.assert_allclose(shared(x).numpy(), unshared(x).numpy(), rtol=1e-5, atol=1e-5)
+
+    def gradients(model):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(model(x) ** 2)
+        names = [v.name for v in model.trainable_variables]
+        return dict(zip(names, tape.gradient(loss, model.trainable_variables)))
+
+    g_shared, g_unshared = gradients(shared), gradients(unshared)
+    for matrix in MATRIX_NAMES:
+        want = g_unshared[f"{naming.shared(0, matrix)}/kernel:0"] + g_unshared[f"{naming.shared(1, matrix)}/kernel:0"]
+        np.testing.assert_allclose(g_shared[f"{naming.shared(0, matrix)}/kernel:0"].numpy(), want.numpy(),
+                                   rtol=1e-4, atol=1e-4)
+
+
+def test_keras_round_trip_keeps_one_shared_weight(tmp_path):
+    rng = np.random.default_rng(0)
+    model = build_encoder(tiny(), NUM_FEATURES)
+    randomize(model, rng)
+    x = features(rng)
+    path = tmp_path / "encoder.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    np.testing.assert_allclose(loaded(x).numpy(), model(x).numpy(), rtol=1e-6, atol=1e-6)
+    assert count_parameters(loaded) == count_parameters(model)
+    assert shared_weight_users(loaded) == {naming.shared(g, m): 2 for g in (0, 1) for m in MATRIX_NAMES}
+
+    h = rng.normal(size=(2, 6, 32)).astype(np.float32)
+    blocks = [block_model(loaded, layer) for layer in range(4)]
+    before = [b(h).numpy() for b in blocks]
+    kernel = loaded.get_layer(naming.shared(0, "ffn_in")).kernel
+    kernel.assign(kernel + 0.5)
+    after = [b(h).numpy() for b in blocks]
+    assert not np.allclose(before[0], after[0], atol=1e-4)
+    assert not np.allclose(before[1], after[1], atol=1e-4)
+    np.testing.assert_array_equal(before[2], after[2])
+
+
+def _buffers_holding(flatbuffer, array):
+    """Indices of buffers whose bytes are ``array`` (as stored, or transposed as FC weights are)."""
+    model = load_model(flatbuffer)
+    candidates = {array.astype(np.float32).tobytes(), array.T.astype(np.float32).tobytes()}
+    return [i for i in range(len(model.buffers)) if buffer_bytes(model, i) in candidates]
+
+
+def test_float_tflite_matches_keras_and_stores_each_shared_matrix_once():
+    rng = np.random.default_rng(0)
+    model = build_encoder(tiny(), NUM_FEATURES)
+    randomize(model, rng)
+    x = features(rng, batch=1, frames=37)
+    flatbuffer = convert_float32(model)
+    (got,) = run_tflite(flatbuffer, x)
+    assert got.shape == (1, subsampled_length(37), 32)
+    np.testing.assert_allclose(got, model(x).numpy(), rtol=1e-4, atol=1e-4)
+    for group in (0, 1):
+        for matrix in MATRIX_NAMES:
+            kernel = model.get_layer(naming.shared(group, matrix)).get_weights()[0]
+            assert len(_buffers_holding(flatbuffer, kernel)) == 1, (group, matrix)
+
+
+def test_unshared_baseline_is_plain_dense_layers_and_albert_keeps_biases_per_layer():
+    baseline = build_encoder(tiny(group_size=1, rank=0, diagonal=False), NUM_FEATURES)
+    assert shared_weight_users(baseline) == {naming.shared(l, m): 1 for l in range(4) for m in MATRIX_NAMES}
+    assert all(baseline.get_layer(naming.shared(0, m)).use_bias for m in MATRIX_NAMES)
+    albert = build_encoder(tiny(rank=0, diagonal=False), NUM_FEATURES)
+    assert not any(albert.get_layer(naming.shared(0, m)).use_bias for m in MATRIX_NAMES)
+    assert albert.get_layer(naming.bias(3, "ffn_out")).get_weights()[0].shape == (32,)
+
+
+def test_cyclic_sharing_uses_group_l_mod_G():
+    config = tiny(sharing="cyclic")
+    assert [config.group_of(layer) for layer in range(4)] == [0, 1, 0, 1]
+    model = build_encoder(config, NUM_FEATURES)
+    x = np.random.default_rng(1).normal(size=(1, 5, 32)).astype(np.float32)
+    np.testing.assert_allclose(block_model(model, 0)(x).numpy(), block_model(model, 2)(x).numpy(), atol=1e-5)
+
+
+def test_conformer_convolution_module_builds_and_converts():
+    model = build_encoder(tiny(conv_module=True, conv_kernel_size=5), NUM_FEATURES)
+    x = features(np.random.default_rng(0), batch=1, frames=20)
+    (got,) = run_tflite(convert_float32(model), x)
+    np.testing.assert_allclose(got, model(x).numpy(), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("changes,needle", [
+    (dict(sharing="cyclic", group_size=3), "group_size=3"),
+    (dict(rank=40), "rank[attn_q]=40"),
+    (dict(rank={"ffn_in": 33}), "rank[ffn_in]=33"),
+    (dict(rank={"attn_x": 2}), "unknown matrix name(s) ['attn_x']"),
+    (dict(d_model=-4), "d_model=-4"),
+    (dict(num_heads=3), "num_heads=3"),
+    (dict(group_size=9), "group_size=9"),
+    (dict(sharing="random"), "sharing='random'"),
+    (dict(dropout=1.5), "dropout=1.5"),
+])
+def test_invalid_configurations_name_the_field_and_what_is_allowed(changes, needle):
+    with pytest.raises(ConfigError) as error:
+        tiny(**changes)
+    assert needle in str(error.value)
+    assert "allowed" in str(error.value) or "expected" in str(error.value) or "must" in str(error.value)
+
+
+def test_adjacent_sharing_allows_a_shorter_last_group():
+    config = EncoderConfig(num_layers=5, d_model=16, num_heads=2, ffn_dim=32, group_size=2)
+    assert [config.group_of(layer) for layer in range(5)] == [0, 0, 1, 1, 2]
+    assert config.num_groups == 3
