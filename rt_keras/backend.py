@@ -18,7 +18,30 @@ if os.environ["TF_USE_LEGACY_KERAS"] not in ("1", "true", "True"):
         "Unset it or set it to 1."
     )
 
-import tensorflow as tf  # noqa: E402
+
+def _import_quietly():
+    """Import TensorFlow with native stderr silenced: on a machine without a GPU its C++
+    runtime prints CUDA probing messages before its own log level applies. Python
+    exceptions are still raised (and printed) normally. RT_KERAS_VERBOSE=1 shows all."""
+    if os.environ.get("RT_KERAS_VERBOSE") == "1":
+        import tensorflow
+
+        return tensorflow
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow
+
+        tensorflow.config.list_physical_devices()  # the CUDA probe happens here
+        return tensorflow
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+tf = _import_quietly()
 import tf_keras as keras  # noqa: E402
 
 __all__ = ["tf", "keras"]
