@@ -22,6 +22,7 @@ setup(
         "numpy>=1.26,<3",
         "pyyaml>=6",
         "tqdm>=4.66",
+        "tensorboard>=2.20",
         "matplotlib>=3.8",
         "flatbuffers>=24",
         "jsonschema>=4.20",

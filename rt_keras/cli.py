@@ -92,6 +92,85 @@ def cmd_params(args) -> int:
     return 0
 
 
+def _load_run_config(args):
+    from rt_keras import run_config
+
+    return run_config.load(args.config, args.set)
+
+
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", required=True, metavar="FILE",
+                        help="YAML run config (configs/rt.yaml, baseline.yaml, albert.yaml, tiny.yaml)")
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
+                        help="override any config value, repeatable (e.g. --set train.epochs=3 "
+                             "--set data.fsdd_dir=/data/fsdd); values are parsed as YAML")
+
+
+def cmd_data(args) -> int:
+    from rt_keras.data.dataset import materialise, read_manifest
+
+    config = _load_run_config(args)
+    directory = materialise(config, progress=not args.json, force=args.force)
+    manifest = read_manifest(directory)
+    if args.json:
+        print(json.dumps({"directory": str(directory), **manifest}, indent=2))
+        return 0
+    print(f"data in {directory}")
+    for name, split in manifest["splits"].items():
+        print(f"  {name:<15}{split['utterances']:>6} utterances {60 * split['hours']:>7.1f} min "
+              f"{split['sources']:>5} speakers/voices")
+    if manifest["skipped"]["count"]:
+        print(f"  skipped {manifest['skipped']['count']} bad recordings (listed in manifest.json)")
+    return 0
+
+
+def cmd_train(args) -> int:
+    from rt_keras.train import train
+
+    config = _load_run_config(args)
+    if args.strategy:
+        config.train.strategy = args.strategy
+    metrics = train(config, args.out, force=args.force)
+    print(f"run directory: {args.out}  (model.keras, metrics.json, checkpoints/, tensorboard/)")
+    print(f"validation WER {100 * metrics['validation_wer']:.2f}%")
+    return 0
+
+
+def _format_evaluation(results: dict) -> str:
+    lines = [f"{'split':<16}{'utterances':>11}{'words':>8}{'WER':>9}"]
+    for name, result in results.items():
+        lines.append(f"{name:<16}{result['utterances']:>11}{result['words']:>8}{100 * result['wer']:>8.2f}%")
+        if name == "test_real":
+            for speaker, wer in result["by_source"].items():
+                lines.append(f"  speaker {speaker:<22}{100 * wer:>8.2f}%")
+    return "\n".join(lines)
+
+
+def cmd_evaluate(args) -> int:
+    import pathlib
+
+    from rt_keras import run_config
+    from rt_keras.backend import keras
+    from rt_keras.data.dataset import data_directory, load_split, materialise
+    from rt_keras.evaluate import evaluate_split
+    from rt_keras.io import atomic_write_json
+
+    run_dir = pathlib.Path(args.run_dir)
+    model_path = run_dir / "model.keras"
+    if not model_path.is_file():
+        print(f"rt-keras evaluate: {model_path} not found; train first: rt-keras train --config ... --out {run_dir}",
+              file=sys.stderr)
+        return 2
+    config = run_config.load_resolved(run_dir / "config.yaml")
+    materialise(config, progress=False)
+    model = keras.models.load_model(model_path)
+    results = {name: evaluate_split(model, load_split(data_directory(config), name), config.frontend)
+               for name in args.splits}
+    atomic_write_json(run_dir / "evaluation.json", results)
+    print(json.dumps(results, indent=2) if args.json else _format_evaluation(results))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rt-keras",
@@ -106,6 +185,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--num-features", type=int, default=80, help="log-mel bins fed to the encoder")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_params)
+
+    p = sub.add_parser("data", help="generate the connected-digit splits into the cache (once)",
+                       description="Compose connected-digit utterances from FSDD speakers and espeak-ng "
+                                   "voices, augment the training split, and write every split with a "
+                                   "manifest to data.cache_dir. A no-op when already materialised.")
+    add_config_arguments(p)
+    p.add_argument("--force", action="store_true", help="generate again even if cached")
+    p.add_argument("--json", action="store_true", help="print the manifest as JSON")
+    p.set_defaults(func=cmd_data)
+
+    p = sub.add_parser("train", help="train a model with model.fit into a run directory",
+                       description="Train with CTC through model.fit. The run directory gets the "
+                                   "resolved config, the best-validation-WER checkpoint, a resumable "
+                                   "backup (a killed run continues where it stopped), TensorBoard logs, "
+                                   "history.csv, model.keras and metrics.json.")
+    add_config_arguments(p)
+    p.add_argument("--out", required=True, metavar="RUN_DIR", help="run directory")
+    p.add_argument("--strategy", choices=["default", "mirrored", "multi_worker"],
+                   help="tf.distribute strategy (multi_worker reads TF_CONFIG)")
+    p.add_argument("--force", action="store_true", help="train again even if the run finished")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="word error rate of a trained run on the test splits",
+                       description="WER per test split (and per speaker for FSDD) as a table or JSON; "
+                                   "also written to RUN_DIR/evaluation.json.")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("--splits", nargs="+", default=["test_real", "test_synthetic"],
+                   choices=["train", "validation", "test_real", "test_synthetic"])
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_evaluate)
     return parser
 
 
@@ -113,7 +222,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except ConfigError as error:
+    except (ConfigError, FileNotFoundError) as error:
         print(f"rt-keras {args.command}: {error}", file=sys.stderr)
         return 2
 

@@ -1,0 +1,70 @@
+"""Waveform augmentation: noise at a chosen SNR, reverberation, speed, gain and
+telephone-band limiting (so 8 kHz real speech is not out of distribution)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import scipy.signal
+import soxr
+
+from rt_keras.data.audio import MODEL_SAMPLE_RATE
+
+
+@dataclasses.dataclass
+class AugmentConfig:
+    noise_probability: float = 0.6
+    snr_db: tuple = (5.0, 30.0)
+    reverb_probability: float = 0.3
+    rt60_seconds: tuple = (0.15, 0.6)
+    speed_probability: float = 0.5
+    speed: tuple = (0.9, 1.1)
+    gain_db: tuple = (-12.0, 6.0)
+    telephone_probability: float = 0.3
+
+
+def add_noise(x: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarray:
+    """Add white or low-pass (brown-ish) noise at ``snr_db`` relative to the signal power."""
+    noise = rng.normal(size=x.shape).astype(np.float32)
+    if rng.random() < 0.5:
+        noise = scipy.signal.lfilter([1.0], [1.0, -0.95], noise).astype(np.float32)
+    signal_power = np.mean(x ** 2) + 1e-12
+    noise *= np.sqrt(signal_power / (np.mean(noise ** 2) + 1e-12) / 10 ** (snr_db / 10))
+    return x + noise
+
+
+def reverberate(x: np.ndarray, rt60: float, rng: np.random.Generator) -> np.ndarray:
+    """Convolve with a synthetic room response: exponentially decaying noise."""
+    length = int(rt60 * MODEL_SAMPLE_RATE)
+    t = np.arange(length) / MODEL_SAMPLE_RATE
+    response = rng.normal(size=length) * np.exp(-6.9 * t / rt60)  # -60 dB at rt60
+    response[0] = 1.0
+    response /= np.sqrt(np.sum(response ** 2))
+    return scipy.signal.fftconvolve(x, response)[: x.size].astype(np.float32)
+
+
+def change_speed(x: np.ndarray, factor: float) -> np.ndarray:
+    """Play ``factor`` times faster (tempo and pitch together, as in Kaldi's speed perturbation)."""
+    return soxr.resample(x, MODEL_SAMPLE_RATE * factor, MODEL_SAMPLE_RATE).astype(np.float32)
+
+
+def telephone_band(x: np.ndarray) -> np.ndarray:
+    """Through an 8 kHz telephone channel: 300-3400 Hz band-pass, down to 8 kHz and back."""
+    sos = scipy.signal.butter(4, [300, 3400], btype="bandpass", fs=MODEL_SAMPLE_RATE, output="sos")
+    narrow = soxr.resample(scipy.signal.sosfilt(sos, x).astype(np.float32), MODEL_SAMPLE_RATE, 8000)
+    return soxr.resample(narrow, 8000, MODEL_SAMPLE_RATE).astype(np.float32)
+
+
+def augment(x: np.ndarray, rng: np.random.Generator, config: AugmentConfig) -> np.ndarray:
+    if rng.random() < config.speed_probability:
+        x = change_speed(x, rng.uniform(*config.speed))
+    if rng.random() < config.reverb_probability:
+        x = reverberate(x, rng.uniform(*config.rt60_seconds), rng)
+    if rng.random() < config.telephone_probability:
+        x = telephone_band(x)
+    if rng.random() < config.noise_probability:
+        x = add_noise(x, rng.uniform(*config.snr_db), rng)
+    x = x * 10 ** (rng.uniform(*config.gain_db) / 20)
+    peak = np.max(np.abs(x))
+    return (x / peak * 0.99 if peak > 0.99 else x).astype(np.float32)

@@ -1,0 +1,62 @@
+"""Materialised splits -> tf.data batches for model.fit.
+
+Batches are bucketed by length (utterances of similar length together) so padding, which
+the encoder sees as silence, stays small. Targets pack what the CTC loss needs next to
+the labels: ``[valid_output_frames, label_1, ..., label_n, -1, ...]``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rt_keras.backend import tf
+from rt_keras.data.dataset import words_to_ids
+from rt_keras.encoder import subsampled_length
+
+
+def feature_frames(num_samples, frontend) -> int:
+    """Log-mel frames of ``num_samples`` audio (frames that fit entirely, no end padding)."""
+    return max(0, 1 + (int(num_samples) - frontend.frame_length) // frontend.frame_step)
+
+
+def output_frames(num_samples, frontend) -> int:
+    return subsampled_length(feature_frames(num_samples, frontend))
+
+
+def _batch_order(lengths, batch_size, rng, shuffle):
+    order = rng.permutation(len(lengths)) if shuffle else np.arange(len(lengths))
+    window = batch_size * 32
+    batches = []
+    for start in range(0, len(order), window):
+        chunk = sorted(order[start:start + window], key=lambda i: lengths[i])
+        batches += [chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size)]
+    if shuffle:
+        rng.shuffle(batches)
+    return batches
+
+
+def pad_batch(split, indices, frontend):
+    audio = [split.audio[i].astype(np.float32) / 32767 for i in indices]
+    labels = [words_to_ids(split.transcripts[i]) for i in indices]
+    x = np.zeros((len(indices), max(a.size for a in audio)), np.float32)
+    y = np.full((len(indices), 1 + max(len(l) for l in labels)), -1, np.int32)
+    for row, (a, l) in enumerate(zip(audio, labels)):
+        x[row, :a.size] = a
+        y[row, 0] = output_frames(a.size, frontend)
+        y[row, 1:1 + len(l)] = l
+    return x, y
+
+
+def batches(split, batch_size: int, frontend, shuffle: bool, seed: int = 0) -> tf.data.Dataset:
+    """An endless-per-epoch dataset of (audio [B, N], packed targets [B, 1 + L])."""
+    lengths = [a.size for a in split.audio]
+    epoch = [0]
+
+    def generate():
+        rng = np.random.default_rng(seed + epoch[0])
+        epoch[0] += 1
+        for indices in _batch_order(lengths, batch_size, rng, shuffle):
+            yield pad_batch(split, indices, frontend)
+
+    signature = (tf.TensorSpec([None, None], tf.float32), tf.TensorSpec([None, None], tf.int32))
+    return tf.data.Dataset.from_generator(generate, output_signature=signature).prefetch(2)

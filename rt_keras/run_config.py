@@ -1,0 +1,158 @@
+"""The configuration of a run: data, front-end, encoder, training. Loaded from YAML
+(``configs/*.yaml``), every value overridable with ``--set section.field=value``, and
+written back resolved into the run directory."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import pathlib
+
+import yaml
+
+from rt_keras.config import ConfigError, EncoderConfig, PRESETS
+from rt_keras.data.augment import AugmentConfig
+
+
+@dataclasses.dataclass
+class DataConfig:
+    fsdd_dir: str | None = None  # None: $RT_KERAS_FSDD or ../shared/data/fsdd
+    cache_dir: str = ".cache/data"
+    seed: int = 0
+    train_speakers: list = dataclasses.field(default_factory=lambda: ["george", "jackson", "nicolas", "yweweler"])
+    test_speakers: list = dataclasses.field(default_factory=lambda: ["theo"])
+    validation_takes: int = 5  # the last takes of each training speaker go to validation
+    synthetic_voices: int = 160
+    held_out_voices: int = 24
+    train_utterances: int = 2000
+    synthetic_fraction: float = 0.5
+    validation_utterances: int = 200
+    test_utterances: int = 200
+    min_digits: int = 1
+    max_digits: int = 7
+    pause_seconds: list = dataclasses.field(default_factory=lambda: [0.05, 0.4])
+    max_clip_seconds: float = 3.0
+    max_seconds: float = 12.0
+    augment: AugmentConfig = dataclasses.field(default_factory=AugmentConfig)
+
+
+@dataclasses.dataclass
+class FrontendConfig:
+    sample_rate: int = 16000
+    frame_length: int = 512  # 32 ms; a power of two so the FFT is TFLite's builtin RFFT2D
+    frame_step: int = 160  # 10 ms
+    num_mel_bins: int = 40
+    lower_hz: float = 20.0
+    upper_hz: float = 7600.0
+    log_floor: float = 1e-6
+    time_masks: int = 2
+    time_mask_frames: int = 12
+    frequency_masks: int = 2
+    frequency_mask_bins: int = 8
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    epochs: int = 12
+    batch_size: int = 16
+    learning_rate: float = 1.5e-3
+    warmup_steps: int = 300
+    clipnorm: float = 5.0
+    seed: int = 0
+    steps_per_epoch: int | None = None  # None: one pass over the training split
+    strategy: str = "default"  # default | mirrored | multi_worker
+
+
+@dataclasses.dataclass
+class RunConfig:
+    name: str = "rt"
+    data: DataConfig = dataclasses.field(default_factory=DataConfig)
+    frontend: FrontendConfig = dataclasses.field(default_factory=FrontendConfig)
+    encoder: EncoderConfig = dataclasses.field(default_factory=EncoderConfig)
+    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def data_key(self) -> str:
+        """Identifies the materialised data: runs with equal data configs share a cache."""
+        data = dataclasses.asdict(self.data)
+        data.pop("cache_dir")
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
+
+
+_SECTIONS = {"data": DataConfig, "frontend": FrontendConfig, "train": TrainConfig}
+
+
+def _build(cls, values: dict, where: str):
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise ConfigError(f"unknown field(s) {unknown} in {where}; allowed: {sorted(known)}")
+    kwargs = {}
+    for name, value in values.items():
+        if name == "augment" and isinstance(value, dict):
+            value = _build(AugmentConfig, value, f"{where}.augment")
+        kwargs[name] = value
+    return cls(**kwargs)
+
+
+def from_dict(values: dict, source: str = "config") -> RunConfig:
+    values = dict(values or {})
+    unknown = sorted(set(values) - {"name", "data", "frontend", "encoder", "train"})
+    if unknown:
+        raise ConfigError(f"{source}: unknown section(s) {unknown}; allowed: name, data, frontend, encoder, train")
+    sections = {name: _build(cls, dict(values.get(name) or {}), f"{source}: {name}")
+                for name, cls in _SECTIONS.items()}
+    encoder = dict(values.get("encoder") or {})
+    preset = encoder.pop("preset", None)
+    if preset is not None:
+        if preset not in PRESETS:
+            raise ConfigError(f"{source}: encoder.preset={preset!r}; allowed: {', '.join(PRESETS)}")
+        encoder = {**PRESETS[preset], **encoder}
+    return RunConfig(name=values.get("name", "run"), encoder=EncoderConfig.from_dict(encoder), **sections)
+
+
+def apply_overrides(values: dict, overrides: list[str]) -> dict:
+    """``["train.epochs=3", "encoder.rank=8"]`` -> nested dict updates (values parsed as YAML)."""
+    values = json.loads(json.dumps(values))  # deep copy
+    for item in overrides or []:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"override {item!r}: expected SECTION.FIELD=VALUE, e.g. train.epochs=3")
+        target = values
+        parts = key.split(".")
+        for part in parts[:-1]:
+            target = target.setdefault(part, {})
+            if not isinstance(target, dict):
+                raise ConfigError(f"override {item!r}: {part} is not a section")
+        target[parts[-1]] = yaml.safe_load(raw)
+    return values
+
+
+def load(path, overrides: list[str] | None = None) -> RunConfig:
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} not found (presets are in configs/: "
+                          "baseline.yaml, albert.yaml, rt.yaml, tiny.yaml)")
+    try:
+        values = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML ({error})") from None
+    return from_dict(apply_overrides(values, overrides or []), str(path))
+
+
+def save(config: RunConfig, path) -> None:
+    from rt_keras.io import atomic_write_text
+
+    atomic_write_text(path, yaml.safe_dump(config.to_dict(), sort_keys=False))
+
+
+def load_resolved(path) -> RunConfig:
+    """A resolved config written by ``save`` (its encoder has no preset, only fields)."""
+    return from_dict(yaml.safe_load(pathlib.Path(path).read_text()), str(path))
+
+
+__all__ = ["RunConfig", "DataConfig", "FrontendConfig", "TrainConfig", "load", "save",
+           "load_resolved", "from_dict", "apply_overrides"]

@@ -1,0 +1,158 @@
+"""Training with plain model.fit: CTC loss, best-validation-WER checkpoint, resumable
+(BackupAndRestore), TensorBoard and CSV logs, resolved config and metrics in the run
+directory."""
+
+from __future__ import annotations
+
+import json
+import math
+import pathlib
+import time
+
+import numpy as np
+
+from rt_keras import run_config as run_config_lib
+from rt_keras.backend import keras, tf
+from rt_keras.ctc import CTCLoss
+from rt_keras.data.dataset import load_split, materialise
+from rt_keras.data.pipeline import batches
+from rt_keras.evaluate import evaluate_split
+from rt_keras.io import atomic_path, atomic_write_json
+from rt_keras.model import build_asr_model
+from rt_keras.params import count_parameters
+
+
+@keras.utils.register_keras_serializable(package="rt_keras")
+class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
+    """Linear warm-up to ``peak`` over ``warmup`` steps, then cosine decay to 5% at ``total``."""
+
+    def __init__(self, peak, warmup, total):
+        self.peak, self.warmup, self.total = float(peak), int(warmup), int(total)
+
+    def __call__(self, step):
+        step = tf.cast(step, tf.float32)
+        warm = self.peak * (step + 1) / max(self.warmup, 1)
+        progress = tf.clip_by_value((step - self.warmup) / max(self.total - self.warmup, 1), 0.0, 1.0)
+        decay = self.peak * (0.05 + 0.95 * 0.5 * (1 + tf.cos(math.pi * progress)))
+        return tf.where(step < self.warmup, warm, decay)
+
+    def get_config(self):
+        return {"peak": self.peak, "warmup": self.warmup, "total": self.total}
+
+
+class ValidationWER(keras.callbacks.Callback):
+    """Adds ``val_wer`` to the epoch logs (before ModelCheckpoint reads it)."""
+
+    def __init__(self, split, frontend):
+        super().__init__()
+        self.split, self.frontend = split, frontend
+
+    def on_epoch_end(self, epoch, logs=None):
+        wer = evaluate_split(self.model, self.split, self.frontend)["wer"]
+        if logs is not None:
+            logs["val_wer"] = wer
+        print(f" - val_wer: {wer:.4f}")
+
+
+def make_strategy(name: str):
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multi_worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise ValueError(f"train.strategy={name!r}; allowed: default, mirrored, multi_worker")
+
+
+def feature_statistics(model, split, count: int = 200, seed: int = 0):
+    """Per-bin mean and std of the un-normalised log-mel over ``count`` training utterances."""
+    layer = model.get_layer("frontend_logmel")
+    rng = np.random.default_rng(seed)
+    picks = rng.choice(len(split), size=min(count, len(split)), replace=False)
+    features = np.concatenate([layer.log_mel(split.audio[i][None].astype(np.float32) / 32767).numpy()[0]
+                               for i in picks])
+    return features.mean(axis=0), features.std(axis=0)
+
+
+def _output_dir(strategy, run_dir: pathlib.Path) -> pathlib.Path:
+    """Where this worker writes the final model and metrics: the run directory for the
+    chief (or the only worker), ``worker-N/`` inside it for the other workers."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return run_dir
+    chief = resolver.task_type == "chief" or (
+        resolver.task_type == "worker" and resolver.task_id == 0 and "chief" not in resolver.cluster_spec().as_dict())
+    return run_dir if chief else run_dir / f"worker-{resolver.task_id}"
+
+
+def train(config, run_dir, force: bool = False, progress: bool = True) -> dict:
+    """Train ``config`` (a RunConfig) into ``run_dir``; a finished run is a no-op unless ``force``."""
+    run_dir = pathlib.Path(run_dir)
+    metrics_path = run_dir / "metrics.json"
+    if metrics_path.is_file() and not force:
+        metrics = json.loads(metrics_path.read_text())
+        if metrics.get("finished"):
+            print(f"{run_dir}: already trained (metrics.json); use --force to train again")
+            return metrics
+    run_dir.mkdir(parents=True, exist_ok=True)
+    run_config_lib.save(config, run_dir / "config.yaml")
+    keras.utils.set_random_seed(config.train.seed)
+
+    data_dir = materialise(config, progress=progress)
+    train_split, validation_split = load_split(data_dir, "train"), load_split(data_dir, "validation")
+    settings = config.train
+    steps_per_epoch = settings.steps_per_epoch or math.ceil(len(train_split) / settings.batch_size)
+    strategy = make_strategy(settings.strategy)
+    with strategy.scope():
+        model = build_asr_model(config)
+        model.get_layer("frontend_logmel").set_statistics(*feature_statistics(model, train_split, seed=settings.seed))
+        schedule = WarmupCosine(settings.learning_rate, settings.warmup_steps, steps_per_epoch * settings.epochs)
+        model.compile(optimizer=keras.optimizers.Adam(schedule, clipnorm=settings.clipnorm), loss=CTCLoss())
+
+    train_data = batches(train_split, settings.batch_size, config.frontend, shuffle=True, seed=settings.seed).repeat()
+    validation_data = batches(validation_split, settings.batch_size, config.frontend, shuffle=False)
+    best_weights = run_dir / "checkpoints" / "best.weights.h5"
+    best_weights.parent.mkdir(exist_ok=True)
+    callbacks = [
+        ValidationWER(validation_split, config.frontend),
+        keras.callbacks.ModelCheckpoint(str(best_weights), monitor="val_wer", mode="min",
+                                        save_best_only=True, save_weights_only=True),
+        keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
+        keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), update_freq="epoch"),
+        keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
+        keras.callbacks.TerminateOnNaN(),
+    ]
+    started = time.time()
+    history = model.fit(train_data, epochs=settings.epochs, steps_per_epoch=steps_per_epoch,
+                        validation_data=validation_data, callbacks=callbacks,
+                        verbose=1 if progress else 2)
+    seconds = time.time() - started
+    epochs_run = len(history.history.get("loss", []))
+
+    if best_weights.is_file():
+        model.load_weights(str(best_weights))
+    validation = evaluate_split(model, validation_split, config.frontend)
+    metrics = {
+        "finished": True, "name": config.name, "epochs": settings.epochs, "epochs_this_session": epochs_run,
+        "steps_per_epoch": steps_per_epoch, "batch_size": settings.batch_size,
+        "train_seconds_this_session": seconds,
+        "utterances_per_second": epochs_run * steps_per_epoch * settings.batch_size / max(seconds, 1e-9),
+        "step_seconds": seconds / max(epochs_run * steps_per_epoch, 1),
+        "validation_wer": validation["wer"], "final_loss": (history.history.get("loss") or [None])[-1],
+        "parameters": count_parameters(model), "data_dir": str(data_dir),
+    }
+    out_dir = _output_dir(strategy, run_dir)
+    inference_model = build_asr_model(config)  # uncompiled: the file holds no training state
+    inference_model.set_weights(model.get_weights())
+    save_model(inference_model, out_dir / "model.keras")
+    atomic_write_json(out_dir / "metrics.json", metrics)
+    return metrics
+
+
+def save_model(model, path) -> None:
+    """``model.save`` to ``path`` atomically (Keras insists on the .keras suffix)."""
+    path = pathlib.Path(path)
+    with atomic_path(path) as tmp:
+        staged = tmp.with_name(tmp.name + ".keras")
+        model.save(str(staged))
+        staged.replace(tmp)
