@@ -85,8 +85,9 @@ def _output_dir(strategy, run_dir: pathlib.Path) -> pathlib.Path:
     return run_dir if chief else run_dir / f"worker-{resolver.task_id}"
 
 
-def train(config, run_dir, force: bool = False, progress: bool = True) -> dict:
-    """Train ``config`` (a RunConfig) into ``run_dir``; a finished run is a no-op unless ``force``."""
+def train(config, run_dir, force: bool = False, progress: bool = True, extra_callbacks=()) -> dict:
+    """Train ``config`` (a RunConfig) into ``run_dir``; a finished run is a no-op unless
+    ``force``, an interrupted one resumes from its last finished epoch."""
     run_dir = pathlib.Path(run_dir)
     metrics_path = run_dir / "metrics.json"
     if metrics_path.is_file() and not force:
@@ -121,6 +122,7 @@ def train(config, run_dir, force: bool = False, progress: bool = True) -> dict:
         keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), update_freq="epoch"),
         keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
         keras.callbacks.TerminateOnNaN(),
+        *extra_callbacks,
     ]
     started = time.time()
     history = model.fit(train_data, epochs=settings.epochs, steps_per_epoch=steps_per_epoch,

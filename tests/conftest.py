@@ -16,3 +16,18 @@ def _seed():
 
     keras.utils.set_random_seed(1234)
     np.random.seed(1234)
+
+
+@pytest.fixture(scope="session")
+def tiny_config(tmp_path_factory):
+    """The tiny run config with its data materialised once per test session."""
+    import pathlib
+
+    from rt_keras import run_config
+    from rt_keras.data.dataset import materialise
+
+    root = pathlib.Path(__file__).parents[1]
+    cache = tmp_path_factory.mktemp("data-cache")
+    config = run_config.load(root / "configs" / "tiny.yaml", [f"data.cache_dir={cache}"])
+    materialise(config, progress=False)
+    return config

@@ -116,6 +116,10 @@ def _make_split(count, pools_and_weights, rng, config, augmented, progress, name
     from tqdm import tqdm
 
     split = Split([], [], [])
+    for pool, _ in pools_and_weights:
+        if not pool.sources():
+            raise ValueError(f"split {name!r}: no speaker or voice has usable clips of all ten digits "
+                             "(check data.fsdd_dir, the speaker lists and data.validation_takes)")
     weights = np.array([w for _, w in pools_and_weights], np.float64)
     for _ in tqdm(range(count), desc=f"{name:>15}", unit="utt", disable=not progress):
         pool = pools_and_weights[int(rng.choice(len(weights), p=weights / weights.sum()))][0]

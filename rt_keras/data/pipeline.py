@@ -59,4 +59,7 @@ def batches(split, batch_size: int, frontend, shuffle: bool, seed: int = 0) -> t
             yield pad_batch(split, indices, frontend)
 
     signature = (tf.TensorSpec([None, None], tf.float32), tf.TensorSpec([None, None], tf.int32))
-    return tf.data.Dataset.from_generator(generate, output_signature=signature).prefetch(2)
+    options = tf.data.Options()
+    # Each element is a whole batch: multi-worker training gives every worker its own batches.
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return tf.data.Dataset.from_generator(generate, output_signature=signature).with_options(options).prefetch(2)

@@ -1,0 +1,55 @@
+import jiwer
+import numpy as np
+import pytest
+
+from rt_keras.backend import tf
+from rt_keras.ctc import CTCLoss, edit_distance, greedy_decode, word_error_rate
+
+
+def _log_probs(best_path, vocab=5):
+    logits = np.full((len(best_path), vocab), -5.0, np.float32)
+    logits[np.arange(len(best_path)), best_path] = 5.0
+    return logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+
+
+def test_greedy_decode_collapses_repeats_and_drops_blanks():
+    assert greedy_decode(_log_probs([0, 3, 3, 0, 3, 1, 1, 0])) == [3, 3, 1]
+    assert greedy_decode(_log_probs([2, 2, 2])) == [2]
+    assert greedy_decode(_log_probs([0, 0])) == []
+    assert greedy_decode(_log_probs([4, 0, 4, 2]), frames=2) == [4]  # padded frames ignored
+
+
+@pytest.mark.parametrize("ref,hyp,edits", [
+    ("one two three", "one two three", 0),
+    ("one two three", "one three", 1),
+    ("one two", "one two two", 1),
+    ("one two three four", "four three two one", 4),
+    ("five", "", 1),
+])
+def test_edit_distance_known_pairs(ref, hyp, edits):
+    assert edit_distance(ref.split(), hyp.split()) == edits
+
+
+def test_word_error_rate_matches_jiwer():
+    refs = ["one two three", "four five", "six seven eight nine", "zero"]
+    hyps = ["one two", "four four five", "six eight nine nine", "one"]
+    assert word_error_rate(refs, hyps) == pytest.approx(jiwer.wer(refs, hyps))
+    with pytest.raises(ValueError, match="2 references but 1 hypotheses"):
+        word_error_rate(["a", "b"], ["a"])
+
+
+def test_ctc_loss_handles_padded_batches():
+    rng = np.random.default_rng(0)
+    log_probs = tf.nn.log_softmax(rng.normal(size=(2, 9, 5)).astype(np.float32)).numpy()
+    # Example 0: 6 valid frames, labels [1, 2]; example 1: 9 frames, labels [3, 3, 4].
+    y_true = np.array([[6, 1, 2, -1], [9, 3, 3, 4]], np.int32)
+    loss = CTCLoss().call(tf.constant(y_true), tf.constant(log_probs)).numpy()
+    for row, (frames, labels) in enumerate([(6, [1, 2]), (9, [3, 3, 4])]):
+        single = tf.nn.ctc_loss(tf.constant([labels]), tf.constant(log_probs[row:row + 1, :frames]),
+                                tf.constant([len(labels)]), tf.constant([frames]),
+                                logits_time_major=False, blank_index=0).numpy()[0]
+        assert loss[row] == pytest.approx(single, rel=1e-5)
+    # Frames beyond the valid length do not matter.
+    changed = log_probs.copy()
+    changed[0, 6:] = tf.nn.log_softmax(rng.normal(size=(3, 5)).astype(np.float32)).numpy()
+    assert CTCLoss().call(tf.constant(y_true), tf.constant(changed)).numpy()[0] == pytest.approx(loss[0], rel=1e-6)

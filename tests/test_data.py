@@ -1,0 +1,127 @@
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile
+
+from rt_keras import run_config
+from rt_keras.data import synthetic
+from rt_keras.data.dataset import VOCABULARY, data_directory, load_split, materialise, read_manifest
+from rt_keras.data.fsdd import default_fsdd_dir, index_fsdd, speakers
+from rt_keras.data.pipeline import batches, output_frames
+
+FSDD = default_fsdd_dir()
+needs_fsdd = pytest.mark.skipif(FSDD is None, reason="FSDD not found (set RT_KERAS_FSDD)")
+
+
+@needs_fsdd
+def test_fsdd_index_of_the_real_recordings():
+    clips = index_fsdd(FSDD)
+    assert len(clips) == 2500
+    assert speakers(clips) == ["george", "jackson", "nicolas", "theo", "yweweler"]
+    assert {c.digit for c in clips} == set(range(10))
+
+
+def test_fsdd_missing_directory_says_how_to_get_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no recordings/ folder"):
+        index_fsdd(tmp_path)
+    with pytest.raises(FileNotFoundError, match="clone github.com/Jakobovski/free-spoken-digit-dataset"):
+        index_fsdd(None)
+
+
+@needs_fsdd
+def test_splits_are_speaker_disjoint_and_test_voices_held_out(tiny_config):
+    directory = data_directory(tiny_config)
+    train, validation = load_split(directory, "train"), load_split(directory, "validation")
+    test_real, test_synthetic = load_split(directory, "test_real"), load_split(directory, "test_synthetic")
+    assert set(test_real.sources) == {"theo"}
+    for split in (train, validation):
+        assert "theo" not in split.sources
+        for source in split.sources:
+            assert source in tiny_config.data.train_speakers or \
+                source.split("+")[1].split("@")[0] not in synthetic.HELD_OUT_VARIANTS
+    for source in test_synthetic.sources:
+        assert source.split("+")[1].split("@")[0] in synthetic.HELD_OUT_VARIANTS
+    assert not set(test_synthetic.sources) & set(train.sources)
+    assert any(s in tiny_config.data.train_speakers for s in train.sources)  # real speech in training
+    assert any("+" in s for s in train.sources)  # and synthetic speech
+    for split in (train, validation, test_real, test_synthetic):
+        for audio, transcript in zip(split.audio, split.transcripts):
+            words = transcript.split()
+            assert 1 <= len(words) <= tiny_config.data.max_digits
+            assert all(w in VOCABULARY[1:] for w in words)
+            assert audio.dtype == np.int16 and audio.size / 16000 <= tiny_config.data.max_seconds
+
+
+@needs_fsdd
+def test_materialise_is_a_no_op_when_cached(tiny_config):
+    directory = data_directory(tiny_config)
+    stamps = {p.name: p.stat().st_mtime_ns for p in directory.iterdir()}
+    assert materialise(tiny_config, progress=False) == directory
+    assert {p.name: p.stat().st_mtime_ns for p in directory.iterdir()} == stamps
+    manifest = read_manifest(directory)
+    assert manifest["splits"]["train"]["utterances"] == len(load_split(directory, "train"))
+    assert not [p for p in directory.iterdir() if p.name.endswith(".tmp")]
+
+
+@needs_fsdd
+def test_batches_pack_lengths_and_labels(tiny_config):
+    split = load_split(data_directory(tiny_config), "validation")
+    audio, targets = next(iter(batches(split, 4, tiny_config.frontend, shuffle=False)))
+    audio, targets = audio.numpy(), targets.numpy()
+    assert audio.shape[0] == 4 and targets.shape[0] == 4
+    for row in range(4):
+        labels = targets[row, 1:][targets[row, 1:] >= 0]
+        assert 1 <= labels.size and np.all(labels >= 1)  # 0 is the blank, never a label
+        assert 0 < targets[row, 0] <= output_frames(audio.shape[1], tiny_config.frontend)
+
+
+def _espeak_hash():
+    code = ("from rt_keras.data import synthetic; import hashlib; v = synthetic.sample_voices(3, False, 7);"
+            "clips = synthetic.synthesize_digit_clips(v);"
+            "print(hashlib.sha256(b''.join(c.tobytes() for w in clips for c in w)).hexdigest())")
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_synthetic_speech_is_deterministic_for_a_seed():
+    assert _espeak_hash() == _espeak_hash()
+    voices = synthetic.sample_voices(2, False, 7)
+    clips = synthetic.synthesize_digit_clips(voices)
+    assert len(clips) == 2 and len(clips[0]) == 10
+    assert all(c.size > 1600 and np.abs(c).max() > 1000 for c in clips[0])  # real speech, >0.1 s
+
+
+@needs_fsdd
+def test_bad_fsdd_recordings_are_skipped_with_a_counted_warning(tmp_path):
+    recordings = tmp_path / "fsdd" / "recordings"
+    recordings.mkdir(parents=True)
+    for clip in index_fsdd(FSDD):
+        if clip.speaker in ("jackson", "theo") and clip.take < 4:
+            os.symlink(clip.path, recordings / os.path.basename(clip.path))
+    (recordings / "5_jackson_1.wav").unlink()
+    (recordings / "5_jackson_1.wav").write_bytes(b"RIFF garbage")
+    (recordings / "6_jackson_2.wav").unlink()
+    soundfile.write(recordings / "6_jackson_2.wav", np.zeros(800, np.float32), 8000)
+    config = run_config.from_dict({"data": {
+        "fsdd_dir": str(tmp_path / "fsdd"), "cache_dir": str(tmp_path / "cache"), "train_speakers": ["jackson"],
+        "test_speakers": ["theo"], "validation_takes": 1, "synthetic_voices": 4, "held_out_voices": 2,
+        "train_utterances": 6, "validation_utterances": 2, "test_utterances": 2, "max_digits": 2}})
+    with pytest.warns(UserWarning, match="skipping"):
+        directory = materialise(config, progress=False)
+    skipped = read_manifest(directory)["skipped"]
+    assert skipped["count"] == 2
+    assert any("5_jackson_1.wav" in f and "unreadable" in f for f in skipped["files"])
+    assert any("6_jackson_2.wav" in f and "all samples are zero" in f for f in skipped["files"])
+
+
+def test_unknown_speaker_and_overlapping_splits_are_rejected(tmp_path):
+    if FSDD is None:
+        pytest.skip("FSDD not found")
+    for data, needle in [({"test_speakers": ["alice"]}, "speaker(s) ['alice'] not in FSDD"),
+                         ({"test_speakers": ["jackson"]}, "share ['jackson']")]:
+        config = run_config.from_dict({"data": {"cache_dir": str(tmp_path), **data}})
+        with pytest.raises(ValueError, match=re.escape(needle)):
+            materialise(config, progress=False)

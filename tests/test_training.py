@@ -1,0 +1,94 @@
+import csv
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from rt_keras.backend import keras
+from rt_keras.train import train
+
+pytestmark = pytest.mark.skipif(
+    __import__("rt_keras.data.fsdd", fromlist=["x"]).default_fsdd_dir() is None,
+    reason="FSDD not found (set RT_KERAS_FSDD)")
+
+
+def _losses(run_dir):
+    with open(run_dir / "history.csv") as f:
+        return [(int(row["epoch"]), float(row["loss"])) for row in csv.DictReader(f)]
+
+
+class _Interrupt(keras.callbacks.Callback):
+    """Stops the process-like run after ``epoch`` finished (after BackupAndRestore saved)."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise KeyboardInterrupt("simulated kill")
+
+
+def test_tiny_end_to_end_train_resume_evaluate(tiny_config, tmp_path):
+    config = tiny_config
+    config.train.epochs = 4
+    run_dir = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        train(config, run_dir, progress=False, extra_callbacks=[_Interrupt(epoch=1)])
+    assert not (run_dir / "metrics.json").exists()
+    assert (run_dir / "checkpoints" / "best.weights.h5").is_file()
+    assert [e for e, _ in _losses(run_dir)] == [0, 1]
+
+    metrics = train(config, run_dir, progress=False)  # resumes at epoch 2
+    assert metrics["epochs_this_session"] == 2
+    losses = _losses(run_dir)
+    assert [e for e, _ in losses] == [0, 1, 2, 3]  # no epoch trained twice
+    assert losses[-1][1] < losses[0][1]  # the loss went down
+    assert metrics["finished"] and 0.0 <= metrics["validation_wer"]
+    assert (run_dir / "tensorboard").is_dir() and (run_dir / "config.yaml").is_file()
+
+    again = train(config, run_dir, progress=False)  # finished: a no-op
+    assert again == json.loads((run_dir / "metrics.json").read_text())
+
+    out = subprocess.run([sys.executable, "-m", "rt_keras.cli", "evaluate", str(run_dir), "--json"],
+                         capture_output=True, text=True, check=True).stdout
+    results = json.loads(out)
+    assert set(results) == {"test_real", "test_synthetic"}
+    assert set(results["test_real"]["by_source"]) == {"theo"}
+    for result in results.values():
+        assert 0.0 <= result["wer"] and result["words"] > 0
+
+
+def _free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def test_two_workers_train_to_the_same_weights(tiny_config, tmp_path):
+    """MultiWorkerMirroredStrategy with two local worker processes on 127.0.0.1."""
+    ports = _free_ports(2)
+    cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
+    run_dir = tmp_path / "run"
+    args = [sys.executable, "-m", "rt_keras.cli", "train", "--config",
+            os.path.join(os.path.dirname(__file__), "..", "configs", "tiny.yaml"), "--out", str(run_dir),
+            "--strategy", "multi_worker", "--set", f"data.cache_dir={tiny_config.data.cache_dir}",
+            "--set", "train.epochs=1", "--set", "train.steps_per_epoch=3"]
+    workers = []
+    for index in range(2):
+        env = dict(os.environ, TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}))
+        workers.append(subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    outputs = [w.communicate(timeout=600)[0] for w in workers]
+    assert [w.returncode for w in workers] == [0, 0], outputs
+    chief = keras.models.load_model(run_dir / "model.keras")
+    other = keras.models.load_model(run_dir / "worker-1" / "model.keras")
+    for a, b in zip(chief.get_weights(), other.get_weights()):
+        np.testing.assert_array_equal(a, b)
