@@ -131,9 +131,14 @@ def train(config, run_dir, force: bool = False, progress: bool = True, extra_cal
     seconds = time.time() - started
     epochs_run = len(history.history.get("loss", []))
 
+    # The shipped model: uncompiled (no training state in the file), outside any
+    # distribution strategy, holding the best-validation-WER weights.
+    inference_model = build_asr_model(config)
     if best_weights.is_file():
-        model.load_weights(str(best_weights))
-    validation = evaluate_split(model, validation_split, config.frontend)
+        inference_model.load_weights(str(best_weights))
+    else:
+        inference_model.set_weights(model.get_weights())
+    validation = evaluate_split(inference_model, validation_split, config.frontend)
     metrics = {
         "finished": True, "name": config.name, "epochs": settings.epochs, "epochs_this_session": epochs_run,
         "steps_per_epoch": steps_per_epoch, "batch_size": settings.batch_size,
@@ -141,11 +146,9 @@ def train(config, run_dir, force: bool = False, progress: bool = True, extra_cal
         "utterances_per_second": epochs_run * steps_per_epoch * settings.batch_size / max(seconds, 1e-9),
         "step_seconds": seconds / max(epochs_run * steps_per_epoch, 1),
         "validation_wer": validation["wer"], "final_loss": (history.history.get("loss") or [None])[-1],
-        "parameters": count_parameters(model), "data_dir": str(data_dir),
+        "parameters": count_parameters(inference_model), "data_dir": str(data_dir),
     }
     out_dir = _output_dir(strategy, run_dir)
-    inference_model = build_asr_model(config)  # uncompiled: the file holds no training state
-    inference_model.set_weights(model.get_weights())
     save_model(inference_model, out_dir / "model.keras")
     atomic_write_json(out_dir / "metrics.json", metrics)
     return metrics
