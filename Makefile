@@ -31,9 +31,11 @@ system-packages:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
 
+# The main job on the embedded default data (FSDD beside the project + espeak-ng):
+# parameter accounting, then data -> train -> evaluate of the default ResidualTransformer.
 demo: install
 	$(VENV)/bin/rt-keras params --preset paper --group-size 3 --rank 16
-	$(VENV)/bin/rt-keras params --preset small --group-size 3 --rank 16
+	$(VENV)/bin/rt-keras pipeline --config configs/rt.yaml --out runs/rt
 
 test: install
 	$(PY) -m pytest -q tests

@@ -171,6 +171,25 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def cmd_pipeline(args) -> int:
+    """data -> train -> evaluate (QAT and conversion join as they are built)."""
+    import pathlib
+
+    out = pathlib.Path(args.out)
+    for step, run in (("data", lambda: cmd_data(argparse.Namespace(config=args.config, set=args.set, force=False, json=False))),
+                      ("train", lambda: cmd_train(argparse.Namespace(config=args.config, set=args.set, out=out,
+                                                                     strategy=None, force=args.force))),
+                      ("evaluate", lambda: cmd_evaluate(argparse.Namespace(run_dir=out, splits=["test_real", "test_synthetic"],
+                                                                           json=False)))):
+        print(f"\n== rt-keras pipeline: {step}")
+        status = run()
+        if status:
+            return status
+    print(f"\neverything is in {out}/: config.yaml, model.keras, metrics.json, evaluation.json, "
+          "history.csv, checkpoints/, tensorboard/ (tensorboard --logdir " f"{out}/tensorboard)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rt-keras",
@@ -215,6 +234,13 @@ def build_parser() -> argparse.ArgumentParser:
                    choices=["train", "validation", "test_real", "test_synthetic"])
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("pipeline", help="the whole job: data, train, evaluate",
+                       description="Run every step into one run directory; finished steps are skipped.")
+    add_config_arguments(p)
+    p.add_argument("--out", required=True, metavar="RUN_DIR")
+    p.add_argument("--force", action="store_true", help="train again even if the run finished")
+    p.set_defaults(func=cmd_pipeline)
     return parser
 
 

@@ -61,6 +61,7 @@ class TrainConfig:
     clipnorm: float = 5.0
     seed: int = 0
     steps_per_epoch: int | None = None  # None: one pass over the training split
+    shortest_first: bool = True  # SortaGrad: the first pass in order of length
     strategy: str = "default"  # default | mirrored | multi_worker
 
 

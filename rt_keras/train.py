@@ -110,7 +110,8 @@ def train(config, run_dir, force: bool = False, progress: bool = True, extra_cal
         schedule = WarmupCosine(settings.learning_rate, settings.warmup_steps, steps_per_epoch * settings.epochs)
         model.compile(optimizer=keras.optimizers.Adam(schedule, clipnorm=settings.clipnorm), loss=CTCLoss())
 
-    train_data = batches(train_split, settings.batch_size, config.frontend, shuffle=True, seed=settings.seed).repeat()
+    train_data = batches(train_split, settings.batch_size, config.frontend, shuffle=True, seed=settings.seed,
+                         shortest_first=settings.shortest_first).repeat()
     validation_data = batches(validation_split, settings.batch_size, config.frontend, shuffle=False)
     best_weights = run_dir / "checkpoints" / "best.weights.h5"
     best_weights.parent.mkdir(exist_ok=True)

@@ -47,15 +47,24 @@ def pad_batch(split, indices, frontend):
     return x, y
 
 
-def batches(split, batch_size: int, frontend, shuffle: bool, seed: int = 0) -> tf.data.Dataset:
-    """An endless-per-epoch dataset of (audio [B, N], packed targets [B, 1 + L])."""
+def batches(split, batch_size: int, frontend, shuffle: bool, seed: int = 0,
+            shortest_first: bool = False) -> tf.data.Dataset:
+    """A dataset of (audio [B, N], packed targets [B, 1 + L]); each iteration is an epoch.
+
+    ``shortest_first``: the first pass goes from the shortest to the longest utterances
+    (SortaGrad, Amodei et al. 2016), which gets CTC past its all-blank start sooner."""
     lengths = [a.size for a in split.audio]
     epoch = [0]
 
     def generate():
         rng = np.random.default_rng(seed + epoch[0])
+        if shortest_first and epoch[0] == 0:
+            order = np.argsort(lengths, kind="stable")
+            plan = [list(order[i:i + batch_size]) for i in range(0, len(order), batch_size)]
+        else:
+            plan = _batch_order(lengths, batch_size, rng, shuffle)
         epoch[0] += 1
-        for indices in _batch_order(lengths, batch_size, rng, shuffle):
+        for indices in plan:
             yield pad_batch(split, indices, frontend)
 
     signature = (tf.TensorSpec([None, None], tf.float32), tf.TensorSpec([None, None], tf.int32))
