@@ -1,0 +1,158 @@
+"""Shared-tensor dedup pass over a .tflite flatbuffer.
+
+The TFLite converter merges byte-identical constants in simple cases only; this pass
+guarantees that every shared matrix is stored once, whatever produced the file:
+
+1. constant buffers with byte-identical contents are merged (full bytes compared);
+2. constant tensors identical in type, shape, buffer and quantisation parameters are
+   merged within a subgraph and operator inputs rewired;
+3. buffers nothing refers to any more are dropped (buffer 0, the empty sentinel, and
+   metadata buffers are kept).
+
+Variable tensors and subgraph inputs/outputs are never touched. Running it twice
+changes nothing more.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import flatbuffers
+import numpy as np
+
+from converters.flatbuffer import TFLITE_IDENTIFIER, buffer_bytes, load_model, tensor_name
+from rt_keras.io import atomic_write_bytes
+
+
+@dataclasses.dataclass
+class DedupReport:
+    bytes_before: int
+    bytes_after: int
+    buffers_merged: int
+    tensors_merged: int
+    buffers_dropped: int
+    shared_constants: list  # [{"tensor", "bytes", "readers"}] constants read by >1 operator
+
+    @property
+    def bytes_saved(self) -> int:
+        return self.bytes_before - self.bytes_after
+
+    def to_dict(self) -> dict:
+        return {**dataclasses.asdict(self), "bytes_saved": self.bytes_saved}
+
+
+def _quantization_key(tensor):
+    q = tensor.quantization
+    if q is None:
+        return None
+    as_tuple = lambda v: None if v is None else tuple(np.asarray(v).ravel().tolist())  # noqa: E731
+    return (as_tuple(q.scale), as_tuple(q.zeroPoint), as_tuple(q.min), as_tuple(q.max), q.quantizedDimension)
+
+
+def _metadata_buffers(model) -> set:
+    return {m.buffer for m in (model.metadata or [])}
+
+
+def _merge_buffers(model) -> int:
+    """Point every constant tensor at the first buffer with the same bytes."""
+    protected = _metadata_buffers(model) | {0}
+    protected |= {t.buffer for sg in model.subgraphs for t in sg.tensors if t.isVariable}
+    first_with: dict[bytes, int] = {}
+    remap = {}
+    for index in range(len(model.buffers)):
+        data = buffer_bytes(model, index) if index not in protected else b""
+        if data:
+            remap[index] = first_with.setdefault(data, index)
+    merged = set()
+    for subgraph in model.subgraphs:
+        for tensor in subgraph.tensors:
+            target = remap.get(tensor.buffer, tensor.buffer)
+            if target != tensor.buffer:
+                merged.add(tensor.buffer)
+                tensor.buffer = target
+    return len(merged)
+
+
+def _merge_tensors(model) -> int:
+    merged = 0
+    for subgraph in model.subgraphs:
+        protected = set(subgraph.inputs or []) | set(subgraph.outputs or [])
+        keep: dict[tuple, int] = {}
+        remap = {}
+        for index, tensor in enumerate(subgraph.tensors):
+            if index in protected or tensor.isVariable or not tensor.buffer or not buffer_bytes(model, tensor.buffer):
+                continue
+            shape = tuple(tensor.shape.tolist() if tensor.shape is not None else ())
+            key = (tensor.type, shape, tensor.buffer, _quantization_key(tensor))
+            remap[index] = keep.setdefault(key, index)
+        rewired = {k: v for k, v in remap.items() if k != v}
+        if not rewired:
+            continue
+        for op in subgraph.operators:
+            if op.inputs is not None:
+                op.inputs = np.array([rewired.get(int(i), int(i)) for i in op.inputs], dtype=np.int32)
+        merged += len(rewired)  # the merged-away entries stay (indices are positional), unread
+    return merged
+
+
+def _drop_orphan_buffers(model) -> int:
+    used = {0} | _metadata_buffers(model)
+    for subgraph in model.subgraphs:
+        used |= {t.buffer for t in subgraph.tensors}
+    order = [i for i in range(len(model.buffers)) if i in used]
+    if len(order) == len(model.buffers):
+        return 0
+    new_index = {old: new for new, old in enumerate(order)}
+    dropped = len(model.buffers) - len(order)
+    model.buffers = [model.buffers[i] for i in order]
+    for subgraph in model.subgraphs:
+        for tensor in subgraph.tensors:
+            tensor.buffer = new_index[tensor.buffer]
+    for metadata in model.metadata or []:
+        metadata.buffer = new_index[metadata.buffer]
+    return dropped
+
+
+def shared_constants(model) -> list:
+    """Constant tensors read by more than one operator, with the number of readers."""
+    result = []
+    for subgraph in model.subgraphs:
+        readers: dict[int, int] = {}
+        for op in subgraph.operators:
+            for i in set(int(i) for i in (op.inputs if op.inputs is not None else []) if i >= 0):
+                readers[i] = readers.get(i, 0) + 1
+        for index, count in readers.items():
+            tensor = subgraph.tensors[index]
+            size = len(buffer_bytes(model, tensor.buffer)) if tensor.buffer else 0
+            if count > 1 and size:
+                result.append({"tensor": tensor_name(tensor), "bytes": size, "readers": count})
+    return sorted(result, key=lambda r: -r["bytes"])
+
+
+def pack(model) -> bytes:
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=TFLITE_IDENTIFIER)
+    return bytes(builder.Output())
+
+
+def dedup_bytes(data: bytes, source: str = "<bytes>") -> tuple[bytes, DedupReport]:
+    model = load_model(data, source)
+    buffers_merged = _merge_buffers(model)
+    tensors_merged = _merge_tensors(model)
+    buffers_dropped = _drop_orphan_buffers(model)
+    if not (buffers_merged or tensors_merged or buffers_dropped):
+        out = data  # nothing to do: keep the input byte for byte (idempotence)
+    else:
+        out = pack(model)
+    report = DedupReport(len(data), len(out), buffers_merged, tensors_merged, buffers_dropped,
+                         shared_constants(model))
+    return out, report
+
+
+def dedup_file(source, destination) -> DedupReport:
+    """Dedup ``source`` into ``destination`` (written atomically; may be the same path)."""
+    with open(source, "rb") as f:
+        data = f.read()
+    out, report = dedup_bytes(data, str(source))
+    atomic_write_bytes(destination, out)
+    return report

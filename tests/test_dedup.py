@@ -1,0 +1,73 @@
+import numpy as np
+import pytest
+
+from converters.dedup import dedup_bytes, dedup_file, pack
+from converters.flatbuffer import NotATFLiteModel, buffer_bytes, load_model
+from converters.keras_to_tflite import convert_float32
+from converters.runner import run_tflite
+from rt_keras.config import preset
+from rt_keras.encoder import build_encoder
+
+NUM_FEATURES = 16
+
+
+@pytest.fixture(scope="module")
+def tiny_tflite():
+    model = build_encoder(preset("tiny", group_size=2, rank=3, diagonal=True, dropout=0.0), NUM_FEATURES)
+    rng = np.random.default_rng(0)
+    model.set_weights([rng.normal(scale=0.3, size=w.shape).astype(np.float32) for w in model.get_weights()])
+    return convert_float32(model)
+
+
+def _duplicate_largest_buffer(data):
+    """A copy of the model in which one reader of the largest shared constant gets its own
+    byte-identical buffer (what per-call-site exports produce)."""
+    model = load_model(data)
+    subgraph = model.subgraphs[0]
+    sizes = {t.buffer: len(buffer_bytes(model, t.buffer)) for t in subgraph.tensors if t.buffer}
+    shared = max(sizes, key=sizes.get)
+    index = next(i for i, t in enumerate(subgraph.tensors) if t.buffer == shared)
+    readers = [op for op in subgraph.operators if index in list(op.inputs)]
+    assert len(readers) >= 2, "the shared matrix should be read by the K layers of its group"
+    import copy
+
+    model.buffers.append(copy.deepcopy(model.buffers[shared]))
+    clone = copy.deepcopy(subgraph.tensors[index])
+    clone.buffer = len(model.buffers) - 1
+    subgraph.tensors.append(clone)
+    readers[1].inputs = np.array([len(subgraph.tensors) - 1 if i == index else i for i in readers[1].inputs], np.int32)
+    return pack(model), sizes[shared]
+
+
+def test_dedup_merges_a_duplicated_shared_matrix_and_keeps_outputs_bit_identical(tiny_tflite):
+    duplicated, size = _duplicate_largest_buffer(tiny_tflite)
+    assert len(duplicated) >= len(tiny_tflite) + size
+    out, report = dedup_bytes(duplicated)
+    assert report.buffers_merged == 1 and report.tensors_merged == 1
+    assert report.buffers_dropped >= 1  # the duplicate (and empty buffers the converter leaves)
+    assert report.bytes_saved >= size
+    assert any(c["readers"] >= 2 and c["bytes"] == size for c in report.shared_constants)
+    x = np.random.default_rng(1).normal(size=(1, 30, NUM_FEATURES)).astype(np.float32)
+    np.testing.assert_array_equal(run_tflite(out, x)[0], run_tflite(duplicated, x)[0])
+    again, second = dedup_bytes(out)
+    assert again == out and second.bytes_saved == 0  # idempotent
+
+
+def test_dedup_finds_no_duplicate_constants_in_the_converters_output(tiny_tflite):
+    out, report = dedup_bytes(tiny_tflite)
+    assert report.buffers_merged == 0 and report.tensors_merged == 0
+    x = np.random.default_rng(2).normal(size=(1, 21, NUM_FEATURES)).astype(np.float32)
+    np.testing.assert_array_equal(run_tflite(out, x)[0], run_tflite(tiny_tflite, x)[0])
+    assert dedup_bytes(out)[0] == out
+
+
+def test_dedup_rejects_non_tflite_and_writes_nothing_on_failure(tmp_path, tiny_tflite):
+    bad = tmp_path / "bad.tflite"
+    bad.write_bytes(b"\x00" * 64)
+    with pytest.raises(NotATFLiteModel, match="not a TFLite model"):
+        dedup_file(bad, tmp_path / "out.tflite")
+    corrupt = tmp_path / "corrupt.tflite"
+    corrupt.write_bytes(tiny_tflite[:8] + b"\xff" * 200)
+    with pytest.raises(NotATFLiteModel):
+        dedup_file(corrupt, tmp_path / "out.tflite")
+    assert not list(p for p in tmp_path.iterdir() if p.name.startswith(("out", ".out")))
