@@ -25,11 +25,23 @@ def inference_function(model, input_signature=None):
     return module.serve.get_concrete_function(), module
 
 
-def convert_float32(model, input_signature=None) -> bytes:
-    """Float32 TFLite model with builtin ops only (no Flex/select-TF ops)."""
+MODES = ("float32", "float16", "dynamic")
+
+
+def convert(model, mode: str = "float32", input_signature=None) -> bytes:
+    """TFLite flatbuffer with builtin ops only (no Flex/select-TF ops).
+
+    ``float16``: weights stored as float16; ``dynamic``: weights int8, activations float.
+    (Full-integer ``int8`` and ``qat-int8`` come with the QAT step.)"""
+    if mode not in MODES:
+        raise ValueError(f"conversion mode {mode!r}; allowed: {', '.join(MODES)}")
     function, module = inference_function(model, input_signature)
     converter = tf.lite.TFLiteConverter.from_concrete_functions([function], module)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    if mode in ("float16", "dynamic"):
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if mode == "float16":
+        converter.target_spec.supported_types = [tf.float16]
     try:
         return converter.convert()
     except Exception as error:
@@ -37,3 +49,7 @@ def convert_float32(model, input_signature=None) -> bytes:
             f"TFLite conversion of {model.name!r} with builtin ops failed: {error}. "
             "A layer probably needs an op outside the TFLite builtin set; Flex ops are "
             "deliberately not enabled.") from error
+
+
+def convert_float32(model, input_signature=None) -> bytes:
+    return convert(model, "float32", input_signature)

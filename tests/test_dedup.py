@@ -71,3 +71,30 @@ def test_dedup_rejects_non_tflite_and_writes_nothing_on_failure(tmp_path, tiny_t
     with pytest.raises(NotATFLiteModel):
         dedup_file(corrupt, tmp_path / "out.tflite")
     assert not list(p for p in tmp_path.iterdir() if p.name.startswith(("out", ".out")))
+
+
+@pytest.mark.parametrize("mode,dtype", [("float16", np.float16), ("dynamic", np.int8)])
+def test_float16_and_dynamic_modes_store_each_dense_kernel_once(mode, dtype):
+    """Every Dense kernel of >= 1024 elements (the converter's threshold) appears once in
+    ``dtype`` (FC weights are [out, in]); the shared ones are read by both layers."""
+    from collections import Counter
+
+    from converters.dedup import shared_constants
+    from converters.flatbuffer import constant_tensors
+    from converters.keras_to_tflite import convert
+    from rt_keras.backend import keras
+
+    model = build_encoder(preset("tiny", group_size=2, rank=3, diagonal=True, dropout=0.0), NUM_FEATURES)
+    expected = Counter(tuple(reversed(layer.kernel.shape)) for layer in model.layers
+                       if isinstance(layer, keras.layers.Dense) and layer.kernel.shape.num_elements() >= 1024)
+    flatbuffer, _ = dedup_bytes(convert(model, mode))
+    parsed = load_model(flatbuffer)
+    stored = Counter(tuple(array.shape) for _, _, tensor, array in constant_tensors(parsed)
+                     if array.dtype == dtype and tuple(array.shape) in expected)
+    assert stored == expected
+    shared = [c for c in shared_constants(parsed) if c["bytes"] == 32 * 32 * np.dtype(dtype).itemsize]
+    readers = Counter(c["readers"] for c in shared)
+    if mode == "dynamic":  # int8 weights feed the FCs directly: 4 attention matrices x 2 groups, 2 readers each
+        assert readers[2] == 8
+    x = np.random.default_rng(3).normal(size=(1, 25, NUM_FEATURES)).astype(np.float32)
+    np.testing.assert_allclose(run_tflite(flatbuffer, x)[0], model(x).numpy(), atol=0.1)
