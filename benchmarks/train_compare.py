@@ -49,7 +49,7 @@ def main(argv=None) -> int:
                for split in ("test_real", "test_synthetic")},
         }
     base = rows["baseline"]
-    command = "python benchmarks/train_compare.py" + "".join(f" --set {s}" for s in args.set)
+    command = f"python benchmarks/train_compare.py --runs {args.runs}" + "".join(f" --set {s}" for s in args.set)
     lines = [BEGIN, f"Command: `{command}` (one run on this machine)", "",
              "| model | encoder params | of baseline | WER test_real | WER test_synthetic | step time / baseline |",
              "|---|---|---|---|---|---|"]
