@@ -6,13 +6,13 @@ import numpy as np
 
 from rt_keras.ctc import greedy_decode, word_error_rate
 from rt_keras.data.dataset import VOCABULARY
-from rt_keras.data.pipeline import _batch_order, pad_batch
+from rt_keras.data.pipeline import batch_order, pad_batch
 
 
 def transcribe(model, split, frontend, batch_size: int = 32) -> list[str]:
     """Greedy CTC transcripts of every utterance of ``split`` (in split order)."""
     hypotheses = [None] * len(split)
-    order = _batch_order([a.size for a in split.audio], batch_size, np.random.default_rng(0), shuffle=False)
+    order = batch_order([a.size for a in split.audio], batch_size, np.random.default_rng(0), shuffle=False)
     for indices in order:
         audio, targets = pad_batch(split, indices, frontend)
         log_probs = model(audio, training=False).numpy()  # eager: no retracing per batch shape

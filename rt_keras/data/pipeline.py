@@ -23,7 +23,8 @@ def output_frames(num_samples, frontend) -> int:
     return subsampled_length(feature_frames(num_samples, frontend))
 
 
-def _batch_order(lengths, batch_size, rng, shuffle):
+def batch_order(lengths, batch_size, rng, shuffle):
+    """Batches of indices of similar length: windows of 32 batches are sorted by length."""
     order = rng.permutation(len(lengths)) if shuffle else np.arange(len(lengths))
     window = batch_size * 32
     batches = []
@@ -62,7 +63,7 @@ def batches(split, batch_size: int, frontend, shuffle: bool, seed: int = 0,
             order = np.argsort(lengths, kind="stable")
             plan = [list(order[i:i + batch_size]) for i in range(0, len(order), batch_size)]
         else:
-            plan = _batch_order(lengths, batch_size, rng, shuffle)
+            plan = batch_order(lengths, batch_size, rng, shuffle)
         epoch[0] += 1
         for indices in plan:
             yield pad_batch(split, indices, frontend)
