@@ -171,6 +171,48 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def cmd_compress(args) -> int:
+    """Unshared trained run -> residual form (mean + diagonal + truncated SVD) in a new run dir."""
+    import dataclasses
+    import pathlib
+
+    from rt_keras import run_config
+    from rt_keras.backend import keras
+    from rt_keras.compress import compress_unshared
+    from rt_keras.io import atomic_write_json
+    from rt_keras.model import build_asr_model
+    from rt_keras.train import save_model
+
+    source = pathlib.Path(args.run_dir)
+    if not (source / "model.keras").is_file() or not (source / "config.yaml").is_file():
+        print(f"rt-keras compress: {source} is not a finished run directory (needs model.keras and config.yaml)",
+              file=sys.stderr)
+        return 2
+    config = run_config.load_resolved(source / "config.yaml")
+    changes = {"group_size": args.group_size, "rank": args.rank,
+               "diagonal": args.rank > 0 if args.diagonal is None else args.diagonal}
+    target_config = dataclasses.replace(config, name=f"{config.name}-compressed",
+                                        encoder=config.encoder.replace(**changes))
+    try:
+        target = build_asr_model(target_config)
+        report = compress_unshared(keras.models.load_model(source / "model.keras"), target, target_config.encoder)
+    except ValueError as error:
+        print(f"rt-keras compress: {error}", file=sys.stderr)
+        return 2
+    out = pathlib.Path(args.out)
+    run_config.save(target_config, out / "config.yaml")
+    save_model(target, out / "model.keras")
+    atomic_write_json(out / "compression.json", report)
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"{source} -> {out}: K={args.group_size}, R={args.rank}, diagonal {changes['diagonal']}")
+    for matrix, error in report["mean_relative_error_by_matrix"].items():
+        print(f"  {matrix:<8} mean relative reconstruction error {error:.4f}")
+    print(f"fine-tune it with model.fit (keras.models.load_model('{out / 'model.keras'}'))")
+    return 0
+
+
 def cmd_dedup(args) -> int:
     from converters.dedup import dedup_file
     from converters.flatbuffer import NotATFLiteModel
@@ -255,6 +297,19 @@ def build_parser() -> argparse.ArgumentParser:
                    choices=["train", "validation", "test_real", "test_synthetic"])
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("compress", help="turn a trained unshared run into the residual shared form",
+                       description="W_g = mean of each group's matrices, d_l = diagonal of the residual, "
+                                   "A_l B_l = rank-R truncated SVD of the rest (Relaxed Recursive "
+                                   "Transformers style); everything else is copied. Writes model.keras, "
+                                   "config.yaml and compression.json (relative error per matrix) to --out.")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a finished run of an unshared (K=1, R=0) model")
+    p.add_argument("--out", required=True, metavar="NEW_RUN_DIR")
+    p.add_argument("--group-size", "-K", type=int, required=True)
+    p.add_argument("--rank", "-R", type=int, required=True)
+    p.add_argument("--diagonal", action=argparse.BooleanOptionalAction, help="default: on when R>0")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_compress)
 
     p = sub.add_parser("dedup", help="store byte-identical constants of a .tflite once",
                        description="Merge byte-identical constant buffers and identical constant tensors "

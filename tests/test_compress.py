@@ -64,3 +64,37 @@ def test_rejects_a_source_that_is_already_shared():
     config = preset("tiny", group_size=2, rank=2, diagonal=True)
     with pytest.raises(ValueError, match="not an unshared baseline"):
         compress_unshared(shared, build_encoder(config, NUM_FEATURES), config)
+
+
+def test_compress_cli_on_a_run_directory(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from rt_keras import run_config
+    from rt_keras.backend import keras
+    from rt_keras.model import build_asr_model
+    from rt_keras.train import save_model
+
+    config = run_config.from_dict({"name": "base", "encoder": {"preset": "tiny", "dropout": 0.0},
+                                   "frontend": {"num_mel_bins": 16}})
+    model = build_asr_model(config)
+    rng = np.random.default_rng(0)
+    model.set_weights([rng.normal(scale=0.2, size=w.shape).astype(np.float32) for w in model.get_weights()])
+    source = tmp_path / "base"
+    run_config.save(config, source / "config.yaml")
+    save_model(model, source / "model.keras")
+
+    out = tmp_path / "rt"
+    run = subprocess.run([sys.executable, "-m", "rt_keras.cli", "compress", str(source), "--out", str(out),
+                          "-K", "2", "-R", "32", "--json"], capture_output=True, text=True, check=True)
+    report = json.loads(run.stdout)
+    assert report["mean_relative_error"] < 1e-5  # full rank: exact
+    compressed = keras.models.load_model(out / "model.keras")
+    audio = (0.1 * rng.normal(size=(1, 6000))).astype(np.float32)
+    np.testing.assert_allclose(compressed(audio).numpy(), model(audio).numpy(), atol=1e-3)
+    assert run_config.load_resolved(out / "config.yaml").encoder.group_size == 2
+
+    again = subprocess.run([sys.executable, "-m", "rt_keras.cli", "compress", str(out), "--out",
+                            str(tmp_path / "x"), "-K", "2", "-R", "2"], capture_output=True, text=True)
+    assert again.returncode == 2 and "not an unshared baseline" in again.stderr
