@@ -181,7 +181,7 @@ def cmd_compress(args) -> int:
     from rt_keras.compress import compress_unshared
     from rt_keras.io import atomic_write_json
     from rt_keras.model import build_asr_model
-    from rt_keras.train import save_model
+    from rt_keras.io import save_model
 
     source = pathlib.Path(args.run_dir)
     if not (source / "model.keras").is_file() or not (source / "config.yaml").is_file():

@@ -37,3 +37,12 @@ def atomic_write_text(path, text: str) -> None:
 
 def atomic_write_json(path, value) -> None:
     atomic_write_text(path, json.dumps(value, indent=2, sort_keys=False) + "\n")
+
+
+def save_model(model, path) -> None:
+    """``model.save`` to ``path`` atomically (Keras insists on the .keras suffix)."""
+    path = pathlib.Path(path)
+    with atomic_path(path) as tmp:
+        staged = tmp.with_name(tmp.name + ".keras")
+        model.save(str(staged))
+        staged.replace(tmp)

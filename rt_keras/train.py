@@ -17,7 +17,7 @@ from rt_keras.ctc import CTCLoss
 from rt_keras.data.dataset import load_split, materialise
 from rt_keras.data.pipeline import batches
 from rt_keras.evaluate import evaluate_split
-from rt_keras.io import atomic_path, atomic_write_json
+from rt_keras.io import atomic_write_json, save_model
 from rt_keras.model import build_asr_model
 from rt_keras.params import count_parameters
 
@@ -154,11 +154,3 @@ def train(config, run_dir, force: bool = False, progress: bool = True, extra_cal
     atomic_write_json(out_dir / "metrics.json", metrics)
     return metrics
 
-
-def save_model(model, path) -> None:
-    """``model.save`` to ``path`` atomically (Keras insists on the .keras suffix)."""
-    path = pathlib.Path(path)
-    with atomic_path(path) as tmp:
-        staged = tmp.with_name(tmp.name + ".keras")
-        model.save(str(staged))
-        staged.replace(tmp)

@@ -74,7 +74,7 @@ def test_compress_cli_on_a_run_directory(tmp_path):
     from rt_keras import run_config
     from rt_keras.backend import keras
     from rt_keras.model import build_asr_model
-    from rt_keras.train import save_model
+    from rt_keras.io import save_model
 
     config = run_config.from_dict({"name": "base", "encoder": {"preset": "tiny", "dropout": 0.0},
                                    "frontend": {"num_mel_bins": 16}})
