@@ -9,13 +9,16 @@ guarantees that every shared matrix is stored once, whatever produced the file:
 3. buffers nothing refers to any more are dropped (buffer 0, the empty sentinel, and
    metadata buffers are kept).
 
-Variable tensors and subgraph inputs/outputs are never touched. Running it twice
-changes nothing more.
+Variable tensors and subgraph inputs/outputs are never touched; TFLite metadata and the
+associated files tflite-support appends (the vocabulary) are carried over. Running it
+twice changes nothing more.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import io
+import zipfile
 
 import flatbuffers
 import numpy as np
@@ -144,6 +147,10 @@ def dedup_bytes(data: bytes, source: str = "<bytes>") -> tuple[bytes, DedupRepor
         out = data  # nothing to do: keep the input byte for byte (idempotence)
     else:
         out = pack(model)
+        if zipfile.is_zipfile(io.BytesIO(data)):  # associated files appended by tflite-support
+            from converters.metadata import carry_metadata
+
+            out = carry_metadata(data, out)
     report = DedupReport(len(data), len(out), buffers_merged, tensors_merged, buffers_dropped,
                          shared_constants(model))
     return out, report

@@ -1,12 +1,25 @@
-"""Keras model -> TFLite flatbuffer (builtin ops only)."""
+"""Keras model -> TFLite flatbuffer (builtin ops only) in every mode rt-keras ships."""
 
 from __future__ import annotations
+
+import re
 
 from rt_keras.backend import tf
 
 
 class ConversionError(RuntimeError):
     """The TFLite converter could not convert the model with builtin ops."""
+
+
+MODES = ("float32", "float16", "dynamic", "int8", "qat-int8")
+# Modes whose activations are int8 too: the converter calibrates them on real audio.
+CALIBRATED_MODES = ("int8", "qat-int8")
+
+
+def audio_signature(num_samples: int | None = None):
+    """The contract of the shipped model: one utterance of raw mono float32 PCM at 16 kHz,
+    shape [1, num_samples] (None: any length; the interpreter is resized to the input)."""
+    return [tf.TensorSpec([1, num_samples], tf.float32, name="audio")]
 
 
 def inference_function(model, input_signature=None):
@@ -25,30 +38,47 @@ def inference_function(model, input_signature=None):
     return module.serve.get_concrete_function(), module
 
 
-MODES = ("float32", "float16", "dynamic")
+def convert(model, mode: str = "float32", input_signature=None, representative_data=None) -> bytes:
+    """TFLite flatbuffer with builtin ops only (Flex/select-TF ops are never enabled).
 
+    - ``float32``: as trained; ``float16``: weights stored as float16;
+    - ``dynamic``: weights int8, activations float (the converter leaves tensors of fewer
+      than 1,024 elements in float);
+    - ``int8``: full-integer post-training quantisation; ``representative_data`` is a
+      callable returning an iterator of input lists (real training audio);
+    - ``qat-int8``: ``model`` is a tfmot QAT model; its fake-quant ranges are used and
+      ``representative_data`` calibrates what they do not cover.
 
-def convert(model, mode: str = "float32", input_signature=None) -> bytes:
-    """TFLite flatbuffer with builtin ops only (no Flex/select-TF ops).
-
-    ``float16``: weights stored as float16; ``dynamic``: weights int8, activations float.
-    (Full-integer ``int8`` and ``qat-int8`` come with the QAT step.)"""
+    In the int8 modes the log-mel front-end stays float (RFFT2D, COMPLEX_ABS and LOG have
+    no int8 kernels) and the model's input and output stay float32."""
     if mode not in MODES:
         raise ValueError(f"conversion mode {mode!r}; allowed: {', '.join(MODES)}")
+    if mode in CALIBRATED_MODES and representative_data is None:
+        raise ValueError(f"conversion mode {mode!r} needs representative_data (real input audio)")
     function, module = inference_function(model, input_signature)
     converter = tf.lite.TFLiteConverter.from_concrete_functions([function], module)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-    if mode in ("float16", "dynamic"):
+    if mode != "float32":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if mode == "float16":
         converter.target_spec.supported_types = [tf.float16]
+    if mode in CALIBRATED_MODES:
+        converter.representative_dataset = representative_data
+        # int8 kernels where they exist, float builtins (the front-end) where they do not.
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8, tf.lite.OpsSet.TFLITE_BUILTINS]
     try:
         return converter.convert()
     except Exception as error:
-        raise ConversionError(
-            f"TFLite conversion of {model.name!r} with builtin ops failed: {error}. "
-            "A layer probably needs an op outside the TFLite builtin set; Flex ops are "
-            "deliberately not enabled.") from error
+        text = str(error)
+        unsupported = sorted(set(re.findall(r"'(tf\.\w+)' op is neither a custom op nor a flex op", text)))
+        if unsupported:
+            raise ConversionError(
+                f"TFLite conversion of {model.name!r} ({mode}) failed: the model uses TensorFlow ops outside "
+                f"the TFLite builtin set: {', '.join(unsupported)}. rt-keras converts with builtin ops only "
+                "(Flex / select-TF ops are not in the LiteRT runtime an app links); rewrite the layer that "
+                "uses them with builtin ops.") from error
+        raise ConversionError(f"TFLite conversion of {model.name!r} ({mode}) with builtin ops failed: "
+                              f"{text.strip()[:2000]}") from error
 
 
 def convert_float32(model, input_signature=None) -> bytes:

@@ -36,3 +36,28 @@ def run_tflite(model, inputs, num_threads: int = 1):
         interpreter.set_tensor(detail["index"], np.asarray(array, dtype=detail["dtype"]))
     interpreter.invoke()
     return [interpreter.get_tensor(d["index"]) for d in interpreter.get_output_details()]
+
+
+class TFLiteModel:
+    """A .tflite speech model called like the Keras model (``model(audio)`` with audio
+    [1, N]), on one interpreter that is resized to each input length."""
+
+    def __init__(self, model, num_threads: int = 1):
+        if isinstance(model, (bytes, bytearray)):
+            self.interpreter = Interpreter(model_content=bytes(model), num_threads=num_threads)
+        else:
+            self.interpreter = Interpreter(model_path=str(model), num_threads=num_threads)
+        (self._input,), (self._output,) = self.interpreter.get_input_details(), self.interpreter.get_output_details()
+        self._shape = None
+
+    def __call__(self, audio, training=False):
+        audio = np.asarray(audio, np.float32)
+        if audio.ndim != 2 or audio.shape[0] != 1:
+            raise ValueError(f"TFLiteModel takes one utterance of shape [1, samples], got {audio.shape}")
+        if self._shape != audio.shape:
+            self.interpreter.resize_tensor_input(self._input["index"], list(audio.shape))
+            self.interpreter.allocate_tensors()
+            self._shape = audio.shape
+        self.interpreter.set_tensor(self._input["index"], audio)
+        self.interpreter.invoke()
+        return self.interpreter.get_tensor(self._output["index"])

@@ -163,10 +163,15 @@ def cmd_evaluate(args) -> int:
         return 2
     config = run_config.load_resolved(run_dir / "config.yaml")
     materialise(config, progress=False)
-    model = keras.models.load_model(model_path)
-    results = {name: evaluate_split(model, load_split(data_directory(config), name), config.frontend)
+    if args.tflite:
+        from converters.runner import TFLiteModel
+
+        model, batch_size, report = TFLiteModel(args.tflite), 1, pathlib.Path(f"{args.tflite}.evaluation.json")
+    else:
+        model, batch_size, report = keras.models.load_model(model_path), 32, run_dir / "evaluation.json"
+    results = {name: evaluate_split(model, load_split(data_directory(config), name), config.frontend, batch_size)
                for name in args.splits}
-    atomic_write_json(run_dir / "evaluation.json", results)
+    atomic_write_json(report, results)
     print(json.dumps(results, indent=2) if args.json else _format_evaluation(results))
     return 0
 
@@ -210,6 +215,51 @@ def cmd_compress(args) -> int:
     for matrix, error in report["mean_relative_error_by_matrix"].items():
         print(f"  {matrix:<8} mean relative reconstruction error {error:.4f}")
     print(f"fine-tune it with model.fit (keras.models.load_model('{out / 'model.keras'}'))")
+    return 0
+
+
+def cmd_qat(args) -> int:
+    import pathlib
+
+    from rt_keras import run_config
+    from rt_keras.qat import finetune
+
+    run_dir = pathlib.Path(args.run_dir)
+    if args.set:  # qat settings are stored in the run's resolved config
+        bad = [item for item in args.set if not item.startswith("qat.")]
+        if bad:
+            raise ConfigError(f"--set {bad[0]!r}: only qat.FIELD=VALUE can be changed after training")
+        config_path = run_dir / "config.yaml"
+        if not config_path.is_file():
+            raise FileNotFoundError(f"{config_path} not found; train first: rt-keras train --config ... --out {run_dir}")
+        values = run_config.apply_overrides(run_config.load_resolved(config_path).to_dict(), args.set)
+        run_config.save(run_config.from_dict(values, str(config_path)), config_path)
+    metrics = finetune(run_dir, force=args.force)
+    print(f"QAT run: {run_dir / 'qat'}  (model.weights.h5, metrics.json, checkpoints/, history.csv)")
+    print(f"validation WER {100 * metrics['validation_wer']:.2f}% with fake 8-bit quantisation "
+          f"(float model: {100 * (metrics['float_validation_wer'] or float('nan')):.2f}%)")
+    return 0
+
+
+def cmd_convert(args) -> int:
+    from converters.export import export_run
+    from converters.keras_to_tflite import ConversionError
+
+    try:
+        report = export_run(args.run_dir, args.mode, args.out, materialize=args.materialize, num_samples=args.samples)
+    except (ConversionError, ValueError) as error:
+        print(f"rt-keras convert: {error}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    dedup = report["dedup"]
+    print(f"{args.out}: {report['bytes']:,} bytes ({report['mode']}{', materialized' if report['materialized'] else ''}; "
+          f"dedup saved {dedup['bytes_saved']:,} bytes, metadata {report['bytes_metadata']:,} bytes)")
+    shared = [c for c in dedup["shared_constants"] if c["bytes"] >= 1024]
+    print(f"  {len(shared)} constants of >= 1 KiB are read by more than one operator")
+    for constant in shared[:12]:
+        print(f"  {constant['bytes']:>10,} bytes read by {constant['readers']} operators: {constant['tensor']}")
     return 0
 
 
@@ -295,8 +345,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument("--splits", nargs="+", default=["test_real", "test_synthetic"],
                    choices=["train", "validation", "test_real", "test_synthetic"])
+    p.add_argument("--tflite", metavar="MODEL.tflite",
+                   help="evaluate this converted model with the LiteRT interpreter (one utterance at a "
+                        "time, unpadded) instead of RUN_DIR/model.keras; results go to MODEL.tflite.evaluation.json")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("qat", help="quantisation-aware fine-tuning of a trained run (tfmot)",
+                       description="Wrap the trained float model of RUN_DIR for 8-bit quantisation-aware "
+                                   "training (every weight matrix, the shared W_g once for its K layers) and "
+                                   "fine-tune it with model.fit into RUN_DIR/qat (settings: the config's qat "
+                                   "section, override with --set qat.FIELD=VALUE). Resumes when interrupted.")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("--set", action="append", default=[], metavar="qat.FIELD=VALUE",
+                   help="override a qat setting, e.g. --set qat.steps_per_epoch=50")
+    p.add_argument("--force", action="store_true", help="run again even if finished")
+    p.set_defaults(func=cmd_qat)
+
+    p = sub.add_parser("convert", help="convert a run to .tflite (builtin ops, deduplicated, with metadata)",
+                       description="Convert RUN_DIR's model to TFLite with builtin ops only, store every "
+                                   "shared tensor once (dedup pass), and add metadata (sample rate, "
+                                   "vocabulary). Input: raw mono float32 PCM at 16 kHz, shape [1, samples] "
+                                   "(any length unless --samples); output: per-frame log-probabilities.")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("--mode", choices=["float32", "float16", "dynamic", "int8", "qat-int8"], default="float32",
+                   help="float32; float16 weights; dynamic (int8 weights, float activations); int8 (full-integer "
+                        "post-training, calibrated on training audio); qat-int8 (from `rt-keras qat RUN_DIR`)")
+    p.add_argument("--out", required=True, metavar="FILE.tflite")
+    p.add_argument("--materialize", action="store_true",
+                   help="ship each layer's full matrix W_g + A_l B_l + D_l instead (the comparison without sharing)")
+    p.add_argument("--samples", type=int, metavar="N", help="fixed input length in samples (default: any length)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_convert)
 
     p = sub.add_parser("compress", help="turn a trained unshared run into the residual shared form",
                        description="W_g = mean of each group's matrices, d_l = diagonal of the residual, "

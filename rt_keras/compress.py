@@ -91,3 +91,48 @@ def compress_unshared(source, target, config: EncoderConfig) -> dict:
                  for m in MATRIX_NAMES}
     return {"matrices": errors, "mean_relative_error_by_matrix": by_matrix,
             "mean_relative_error": float(np.mean([e["relative_error"] for e in errors]))}
+
+
+def _layer_bias(model, layer: int, matrix: str):
+    for name in (naming.low_rank_b(layer, matrix), naming.diagonal(layer, matrix), naming.bias(layer, matrix)):
+        try:
+            part = model.get_layer(name)
+        except ValueError:
+            continue
+        bias = getattr(part, "bias", None)
+        if bias is not None:
+            return bias.numpy()
+    return None
+
+
+def materialize(model, run_config):
+    """The unshared model that ships ``W_l = W_g + A_l B_l + D_l`` as each layer's own
+    full matrix (what you would deploy without weight sharing): same outputs, no savings.
+    Returns (model, run config)."""
+    import dataclasses
+
+    from rt_keras.model import build_asr_model
+
+    config = run_config.encoder
+    flat_config = dataclasses.replace(run_config, name=f"{run_config.name}-materialized",
+                                      encoder=config.replace(group_size=1, rank=0, diagonal=False))
+    target = build_asr_model(flat_config)
+    for layer in target.layers:
+        if layer.weights and not _is_projection_part(layer.name):
+            layer.set_weights(model.get_layer(layer.name).get_weights())
+    for layer in range(config.num_layers):
+        for matrix in MATRIX_NAMES:
+            kernel = model.get_layer(naming.shared(config.group_of(layer), matrix)).kernel.numpy().copy()
+            if config.ranks[matrix]:
+                kernel += (model.get_layer(naming.low_rank_a(layer, matrix)).kernel.numpy()
+                           @ model.get_layer(naming.low_rank_b(layer, matrix)).kernel.numpy())
+            size = config.diagonal_size(matrix)
+            if size:
+                index = np.arange(size)
+                kernel[index, index] += model.get_layer(naming.diagonal(layer, matrix)).diagonal.numpy()
+            weights = [kernel]
+            if config.use_bias:
+                bias = _layer_bias(model, layer, matrix)
+                weights.append(bias if bias is not None else np.zeros(kernel.shape[1], np.float32))
+            target.get_layer(naming.shared(layer, matrix)).set_weights(weights)
+    return target, flat_config

@@ -10,12 +10,14 @@ from rt_keras.data.pipeline import batch_order, pad_batch
 
 
 def transcribe(model, split, frontend, batch_size: int = 32) -> list[str]:
-    """Greedy CTC transcripts of every utterance of ``split`` (in split order)."""
+    """Greedy CTC transcripts of every utterance of ``split`` (in split order). ``model``
+    is a Keras model or anything called the same way (``converters.runner.TFLiteModel``
+    with ``batch_size=1``)."""
     hypotheses = [None] * len(split)
     order = batch_order([a.size for a in split.audio], batch_size, np.random.default_rng(0), shuffle=False)
     for indices in order:
         audio, targets = pad_batch(split, indices, frontend)
-        log_probs = model(audio, training=False).numpy()  # eager: no retracing per batch shape
+        log_probs = np.asarray(model(audio, training=False))  # eager: no retracing per batch shape
         for row, index in enumerate(indices):
             ids = greedy_decode(np.asarray(log_probs[row]), int(targets[row, 0]))
             hypotheses[index] = " ".join(VOCABULARY[i] for i in ids)

@@ -39,10 +39,11 @@ def atomic_write_json(path, value) -> None:
     atomic_write_text(path, json.dumps(value, indent=2, sort_keys=False) + "\n")
 
 
-def save_model(model, path) -> None:
-    """``model.save`` to ``path`` atomically (Keras insists on the .keras suffix)."""
+def save_model(model, path, weights_only: bool = False) -> None:
+    """``model.save`` (or ``save_weights``) to ``path`` atomically (Keras insists on the
+    .keras / .weights.h5 suffix)."""
     path = pathlib.Path(path)
     with atomic_path(path) as tmp:
-        staged = tmp.with_name(tmp.name + ".keras")
-        model.save(str(staged))
+        staged = tmp.with_name(tmp.name + (".weights.h5" if weights_only else ".keras"))
+        model.save_weights(str(staged)) if weights_only else model.save(str(staged))
         staged.replace(tmp)

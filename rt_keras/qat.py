@@ -9,6 +9,9 @@ so tfmot wraps it once and all K call sites use one set of quantisation paramete
 
 from __future__ import annotations
 
+import json
+import pathlib
+
 import tensorflow_model_optimization as tfmot
 
 from rt_keras.backend import keras
@@ -103,3 +106,85 @@ def quantize_model(model: keras.Model) -> keras.Model:
     annotated.set_weights(model.get_weights())
     with quantize_scope():
         return _q.quantize_apply(annotated)
+
+
+QAT_SUBDIRECTORY = "qat"
+
+
+def _require_trained(run_dir: pathlib.Path) -> None:
+    if not (run_dir / "model.keras").is_file() or not (run_dir / "config.yaml").is_file():
+        raise FileNotFoundError(f"{run_dir} is not a finished run directory (needs model.keras and "
+                                f"config.yaml); train first: rt-keras train --config ... --out {run_dir}")
+
+
+def load_qat_model(run_dir) -> keras.Model:
+    """The quantisation-aware model fine-tuned by ``finetune`` (``RUN_DIR/qat``).
+
+    tfmot's wrappers do not survive a ``.keras`` round trip in tf-keras 2.21, so the QAT
+    run stores weights only and the model is rebuilt by wrapping the float model again."""
+    run_dir = pathlib.Path(run_dir)
+    weights = run_dir / QAT_SUBDIRECTORY / "model.weights.h5"
+    if not weights.is_file():
+        raise FileNotFoundError(f"{weights} not found; run quantisation-aware training first: "
+                                f"rt-keras qat {run_dir}")
+    model = quantize_model(keras.models.load_model(run_dir / "model.keras"))
+    model.load_weights(str(weights))
+    return model
+
+
+def finetune(run_dir, force: bool = False, progress: bool = True, extra_callbacks=()) -> dict:
+    """Quantisation-aware fine-tuning of the trained float run ``run_dir`` with
+    ``model.fit`` (settings: the run config's ``qat`` section) into ``run_dir/qat``:
+    checkpoints, resumable backup, history, ``model.weights.h5`` and ``metrics.json``.
+    A finished QAT run is a no-op unless ``force``; an interrupted one resumes."""
+    from rt_keras import run_config as run_config_lib
+    from rt_keras.ctc import CTCLoss
+    from rt_keras.data.dataset import load_split, materialise
+    from rt_keras.data.pipeline import batches
+    from rt_keras.evaluate import evaluate_split
+    from rt_keras.io import atomic_write_json, save_model
+    from rt_keras.train import fit_run
+
+    run_dir = pathlib.Path(run_dir)
+    _require_trained(run_dir)
+    out = run_dir / QAT_SUBDIRECTORY
+    metrics_path = out / "metrics.json"
+    if metrics_path.is_file() and not force:
+        metrics = json.loads(metrics_path.read_text())
+        if metrics.get("finished"):
+            print(f"{out}: quantisation-aware training already finished; use --force to run it again")
+            return metrics
+    config = run_config_lib.load_resolved(run_dir / "config.yaml")
+    settings = config.qat
+    out.mkdir(parents=True, exist_ok=True)
+    run_config_lib.save(config, out / "config.yaml")
+    keras.utils.set_random_seed(config.train.seed + 1)
+    data_dir = materialise(config, progress=progress)
+    train_split, validation_split = load_split(data_dir, "train"), load_split(data_dir, "validation")
+
+    float_model = keras.models.load_model(run_dir / "model.keras")
+    model = quantize_model(float_model)
+    model.compile(optimizer=keras.optimizers.Adam(settings.learning_rate, clipnorm=config.train.clipnorm),
+                  loss=CTCLoss())
+    train_data = batches(train_split, settings.batch_size, config.frontend, shuffle=True,
+                         seed=config.train.seed + 1).repeat()
+    history, seconds, best_weights = fit_run(model, out, train_data, validation_split, config.frontend,
+                                             settings.epochs, settings.steps_per_epoch, settings.batch_size,
+                                             progress, extra_callbacks)
+    inference_model = quantize_model(float_model)
+    if best_weights.is_file():
+        inference_model.load_weights(str(best_weights))
+    else:
+        inference_model.set_weights(model.get_weights())
+    float_metrics = json.loads((run_dir / "metrics.json").read_text()) if (run_dir / "metrics.json").is_file() else {}
+    metrics = {
+        "finished": True, "name": f"{config.name}-qat", "source": str(run_dir),
+        "epochs": settings.epochs, "steps_per_epoch": settings.steps_per_epoch, "batch_size": settings.batch_size,
+        "learning_rate": settings.learning_rate, "train_seconds_this_session": seconds,
+        "epochs_this_session": len(history.history.get("loss", [])),
+        "validation_wer": evaluate_split(inference_model, validation_split, config.frontend)["wer"],
+        "float_validation_wer": float_metrics.get("validation_wer"),
+    }
+    save_model(inference_model, out / "model.weights.h5", weights_only=True)
+    atomic_write_json(metrics_path, metrics)
+    return metrics

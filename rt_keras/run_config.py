@@ -66,12 +66,23 @@ class TrainConfig:
 
 
 @dataclasses.dataclass
+class QATConfig:
+    """Quantisation-aware fine-tuning of a trained float run (``rt-keras qat``)."""
+    epochs: int = 1
+    steps_per_epoch: int = 100
+    batch_size: int = 16
+    learning_rate: float = 1e-4  # a float run is fine-tuned, not retrained
+    calibration_utterances: int = 100  # representative dataset of the int8 conversions
+
+
+@dataclasses.dataclass
 class RunConfig:
     name: str = "rt"
     data: DataConfig = dataclasses.field(default_factory=DataConfig)
     frontend: FrontendConfig = dataclasses.field(default_factory=FrontendConfig)
     encoder: EncoderConfig = dataclasses.field(default_factory=EncoderConfig)
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+    qat: QATConfig = dataclasses.field(default_factory=QATConfig)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -83,7 +94,7 @@ class RunConfig:
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
 
 
-_SECTIONS = {"data": DataConfig, "frontend": FrontendConfig, "train": TrainConfig}
+_SECTIONS = {"data": DataConfig, "frontend": FrontendConfig, "train": TrainConfig, "qat": QATConfig}
 
 
 def _build(cls, values: dict, where: str):
@@ -101,9 +112,10 @@ def _build(cls, values: dict, where: str):
 
 def from_dict(values: dict, source: str = "config") -> RunConfig:
     values = dict(values or {})
-    unknown = sorted(set(values) - {"name", "data", "frontend", "encoder", "train"})
+    allowed = ["name", "encoder", *_SECTIONS]
+    unknown = sorted(set(values) - set(allowed))
     if unknown:
-        raise ConfigError(f"{source}: unknown section(s) {unknown}; allowed: name, data, frontend, encoder, train")
+        raise ConfigError(f"{source}: unknown section(s) {unknown}; allowed: {', '.join(allowed)}")
     sections = {name: _build(cls, dict(values.get(name) or {}), f"{source}: {name}")
                 for name, cls in _SECTIONS.items()}
     encoder = dict(values.get("encoder") or {})
@@ -155,5 +167,5 @@ def load_resolved(path) -> RunConfig:
     return from_dict(yaml.safe_load(pathlib.Path(path).read_text()), str(path))
 
 
-__all__ = ["RunConfig", "DataConfig", "FrontendConfig", "TrainConfig", "load", "save",
+__all__ = ["RunConfig", "DataConfig", "FrontendConfig", "TrainConfig", "QATConfig", "load", "save",
            "load_resolved", "from_dict", "apply_overrides"]

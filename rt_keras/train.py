@@ -85,6 +85,31 @@ def _output_dir(strategy, run_dir: pathlib.Path) -> pathlib.Path:
     return run_dir if chief else run_dir / f"worker-{resolver.task_id}"
 
 
+def fit_run(model, run_dir, train_data, validation_split, frontend, epochs, steps_per_epoch, batch_size,
+            progress=True, extra_callbacks=()):
+    """``model.fit`` with the callbacks every run directory gets: validation WER, the
+    best-WER checkpoint, a resumable backup, TensorBoard, history.csv. Used by training
+    and by quantisation-aware fine-tuning. Returns (history, seconds, best weights path)."""
+    run_dir = pathlib.Path(run_dir)
+    best_weights = run_dir / "checkpoints" / "best.weights.h5"
+    best_weights.parent.mkdir(parents=True, exist_ok=True)
+    callbacks = [
+        ValidationWER(validation_split, frontend),
+        keras.callbacks.ModelCheckpoint(str(best_weights), monitor="val_wer", mode="min",
+                                        save_best_only=True, save_weights_only=True),
+        keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
+        keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), update_freq="epoch"),
+        keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
+        keras.callbacks.TerminateOnNaN(),
+        *extra_callbacks,
+    ]
+    validation_data = batches(validation_split, batch_size, frontend, shuffle=False)
+    started = time.time()
+    history = model.fit(train_data, epochs=epochs, steps_per_epoch=steps_per_epoch,
+                        validation_data=validation_data, callbacks=callbacks, verbose=1 if progress else 2)
+    return history, time.time() - started, best_weights
+
+
 def train(config, run_dir, force: bool = False, progress: bool = True, extra_callbacks=()) -> dict:
     """Train ``config`` (a RunConfig) into ``run_dir``; a finished run is a no-op unless
     ``force``, an interrupted one resumes from its last finished epoch."""
@@ -112,24 +137,9 @@ def train(config, run_dir, force: bool = False, progress: bool = True, extra_cal
 
     train_data = batches(train_split, settings.batch_size, config.frontend, shuffle=True, seed=settings.seed,
                          shortest_first=settings.shortest_first).repeat()
-    validation_data = batches(validation_split, settings.batch_size, config.frontend, shuffle=False)
-    best_weights = run_dir / "checkpoints" / "best.weights.h5"
-    best_weights.parent.mkdir(exist_ok=True)
-    callbacks = [
-        ValidationWER(validation_split, config.frontend),
-        keras.callbacks.ModelCheckpoint(str(best_weights), monitor="val_wer", mode="min",
-                                        save_best_only=True, save_weights_only=True),
-        keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
-        keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), update_freq="epoch"),
-        keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
-        keras.callbacks.TerminateOnNaN(),
-        *extra_callbacks,
-    ]
-    started = time.time()
-    history = model.fit(train_data, epochs=settings.epochs, steps_per_epoch=steps_per_epoch,
-                        validation_data=validation_data, callbacks=callbacks,
-                        verbose=1 if progress else 2)
-    seconds = time.time() - started
+    history, seconds, best_weights = fit_run(model, run_dir, train_data, validation_split, config.frontend,
+                                             settings.epochs, steps_per_epoch, settings.batch_size,
+                                             progress, extra_callbacks)
     epochs_run = len(history.history.get("loss", []))
 
     # The shipped model: uncompiled (no training state in the file), outside any

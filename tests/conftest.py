@@ -31,3 +31,35 @@ def tiny_config(tmp_path_factory):
     config = run_config.load(root / "configs" / "tiny.yaml", [f"data.cache_dir={cache}"])
     materialise(config, progress=False)
     return config
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tiny_config, tmp_path_factory):
+    """A trained tiny run directory (2 epochs) shared by the conversion and footprint tests."""
+    import copy
+
+    from rt_keras.train import train
+
+    config = copy.deepcopy(tiny_config)
+    config.train.epochs = 2
+    run_dir = tmp_path_factory.mktemp("tiny-run")
+    train(config, run_dir, progress=False)
+    return run_dir
+
+
+@pytest.fixture(scope="session")
+def tiny_qat_run(tiny_run):
+    """``tiny_run`` plus its QAT run, killed after its first epoch and resumed. Returns the
+    run directory and the epochs history.csv had after the kill."""
+    import csv
+
+    from helpers import InterruptAfterEpoch
+    from rt_keras.qat import finetune
+
+    run_dir = tiny_run
+    with pytest.raises(KeyboardInterrupt):
+        finetune(run_dir, progress=False, extra_callbacks=[InterruptAfterEpoch(0)])
+    with open(run_dir / "qat" / "history.csv") as f:
+        epochs_before = [int(row["epoch"]) for row in csv.DictReader(f)]
+    finetune(run_dir, progress=False)
+    return run_dir, epochs_before

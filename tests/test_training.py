@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 
+from helpers import InterruptAfterEpoch
 from rt_keras.backend import keras
 from rt_keras.train import train
 
@@ -21,24 +22,12 @@ def _losses(run_dir):
         return [(int(row["epoch"]), float(row["loss"])) for row in csv.DictReader(f)]
 
 
-class _Interrupt(keras.callbacks.Callback):
-    """Stops the process-like run after ``epoch`` finished (after BackupAndRestore saved)."""
-
-    def __init__(self, epoch):
-        super().__init__()
-        self.epoch = epoch
-
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch == self.epoch:
-            raise KeyboardInterrupt("simulated kill")
-
-
 def test_tiny_end_to_end_train_resume_evaluate(tiny_config, tmp_path):
     config = tiny_config
     config.train.epochs = 4
     run_dir = tmp_path / "run"
     with pytest.raises(KeyboardInterrupt):
-        train(config, run_dir, progress=False, extra_callbacks=[_Interrupt(epoch=1)])
+        train(config, run_dir, progress=False, extra_callbacks=[InterruptAfterEpoch(epoch=1)])
     assert not (run_dir / "metrics.json").exists()
     assert (run_dir / "checkpoints" / "best.weights.h5").is_file()
     assert [e for e, _ in _losses(run_dir)] == [0, 1]

@@ -1,0 +1,91 @@
+"""A run directory -> the shipped .tflite: convert (any mode), dedup, metadata, atomic write."""
+
+from __future__ import annotations
+
+import pathlib
+
+import numpy as np
+
+import rt_keras
+from converters.dedup import dedup_bytes
+from converters.keras_to_tflite import CALIBRATED_MODES, MODES, audio_signature, convert
+from converters.metadata import add_metadata
+from rt_keras.io import atomic_write_bytes
+
+
+def representative_audio(config, count: int, seed: int = 0):
+    """The int8 calibration set: ``count`` random training utterances, one per call, as
+    the converter wants them (a callable returning an iterator of input lists)."""
+    from rt_keras.data.dataset import data_directory, load_split, materialise
+
+    materialise(config, progress=False)
+    split = load_split(data_directory(config), "train")
+    picks = np.random.default_rng(seed).choice(len(split), size=min(count, len(split)), replace=False)
+
+    def generate():
+        for index in picks:
+            yield [split.audio[index][None].astype(np.float32) / 32767]
+    return generate
+
+
+def model_info(config, mode: str, materialized: bool, num_samples) -> dict:
+    return {"rt_keras_version": rt_keras.__version__, "run": config.name, "mode": mode,
+            "materialized": materialized, "input_samples": num_samples,
+            "sample_rate": config.frontend.sample_rate, "frame_step": config.frontend.frame_step,
+            "subsampling": 4, "encoder": config.encoder.to_dict()}
+
+
+def export_model(model, config, mode: str, representative_data=None, num_samples: int | None = None,
+                 materialized: bool = False) -> tuple[bytes, dict]:
+    """Convert ``model`` (built from RunConfig ``config``), dedup it and add metadata.
+    Returns the flatbuffer and a report (sizes, what dedup merged)."""
+    converted = convert(model, mode, audio_signature(num_samples), representative_data)
+    return package(converted, config, mode, num_samples, materialized)
+
+
+def package(converted: bytes, config, mode: str, num_samples: int | None = None,
+            materialized: bool = False) -> tuple[bytes, dict]:
+    """The dedup pass and the metadata on a converted flatbuffer."""
+    from rt_keras.data.dataset import VOCABULARY
+
+    deduped, dedup_report = dedup_bytes(converted)
+    length = "any length" if num_samples is None else f"{num_samples} samples"
+    described = add_metadata(
+        deduped, name=config.name, version=rt_keras.__version__, sample_rate=config.frontend.sample_rate,
+        vocabulary=list(VOCABULARY), info=model_info(config, mode, materialized, num_samples),
+        description=(f"rt-keras {config.name} ({mode}{', materialized' if materialized else ''}): "
+                     f"connected-digit speech recogniser, raw 16 kHz mono PCM ({length}) -> per-frame CTC "
+                     f"log-probabilities. Encoder: {config.encoder.num_layers} layers, d_model "
+                     f"{config.encoder.d_model}, K={config.encoder.group_size}, R={config.encoder.rank}."))
+    report = {"mode": mode, "materialized": materialized, "bytes": len(described),
+              "bytes_converted": len(converted), "bytes_metadata": len(described) - len(deduped),
+              "dedup": dedup_report.to_dict()}
+    return described, report
+
+
+def export_run(run_dir, mode: str, out, materialize: bool = False, num_samples: int | None = None) -> dict:
+    """Convert the model of ``run_dir`` in ``mode`` to ``out`` (written atomically: a
+    failed conversion leaves no file behind). ``qat-int8`` takes the QAT run
+    (``rt-keras qat RUN_DIR``); ``materialize`` ships each layer's full matrix instead."""
+    from rt_keras import run_config
+    from rt_keras.backend import keras
+    from rt_keras.compress import materialize as materialize_model
+    from rt_keras.qat import load_qat_model
+
+    if mode not in MODES:
+        raise ValueError(f"--mode {mode!r}; allowed: {', '.join(MODES)}")
+    run_dir = pathlib.Path(run_dir)
+    if not (run_dir / "model.keras").is_file() or not (run_dir / "config.yaml").is_file():
+        raise FileNotFoundError(f"{run_dir} is not a finished run directory (needs model.keras and "
+                                f"config.yaml); train first: rt-keras train --config ... --out {run_dir}")
+    if materialize and mode == "qat-int8":
+        raise ValueError("--materialize folds the float weights; it cannot be combined with --mode qat-int8 "
+                         "(compare against --mode int8 --materialize instead)")
+    config = run_config.load_resolved(run_dir / "config.yaml")
+    model = load_qat_model(run_dir) if mode == "qat-int8" else keras.models.load_model(run_dir / "model.keras")
+    if materialize:
+        model, config = materialize_model(model, config)
+    data = representative_audio(config, config.qat.calibration_utterances) if mode in CALIBRATED_MODES else None
+    flatbuffer, report = export_model(model, config, mode, data, num_samples, materialize)
+    atomic_write_bytes(out, flatbuffer)
+    return {"path": str(out), **report}

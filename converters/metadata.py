@@ -1,0 +1,80 @@
+"""TFLite metadata written with tflite-support's metadata writers: name, version,
+description, the audio input (sample rate, channels), the output, and the vocabulary as
+an associated label file, so an app can swap models without code changes.
+
+tflite-support 0.4.4 is installed without its dependencies next to TF 2.21 (see the
+Makefile); its top-level package cannot be imported beside TensorFlow, so the metadata
+modules are imported directly.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import tempfile
+
+from tensorflow_lite_support.metadata.python import metadata as _metadata
+from tensorflow_lite_support.metadata.python.metadata_writers import metadata_info, metadata_writer
+
+VOCABULARY_FILE = "vocabulary.txt"
+MODEL_INFO_FILE = "rt_keras_model.json"
+
+
+def add_metadata(model: bytes, *, name: str, version: str, description: str, sample_rate: int,
+                 vocabulary: list[str], info: dict | None = None) -> bytes:
+    """``model`` with metadata and associated files (the vocabulary, one token per line in
+    output-index order, and ``info`` as JSON) packed in."""
+    with tempfile.TemporaryDirectory() as tmp:
+        vocabulary_path = pathlib.Path(tmp) / VOCABULARY_FILE
+        vocabulary_path.write_text("\n".join(vocabulary) + "\n")
+        info_path = pathlib.Path(tmp) / MODEL_INFO_FILE
+        info_path.write_text(json.dumps(info or {}, indent=1, sort_keys=True) + "\n")
+        audio = metadata_info.InputAudioTensorMd(
+            name="audio", sample_rate=sample_rate, channels=1,
+            description=f"one utterance of raw mono float32 PCM in [-1, 1] at {sample_rate} Hz, shape [1, samples]")
+        log_probs = metadata_info.TensorMd(
+            name="log_probs",
+            description=f"per-frame CTC log-probabilities [1, frames, {len(vocabulary)}] over the vocabulary "
+                        f"({VOCABULARY_FILE}; index 0 is the blank); one frame per 40 ms",
+            associated_files=[metadata_info.LabelFileMd(str(vocabulary_path))])
+        general = metadata_info.GeneralMd(name=name, version=version, description=description).create_metadata()
+        general.associatedFiles = [metadata_info.AssociatedFileMd(
+            str(info_path), description="how rt-keras built and converted this model (JSON)").create_metadata()]
+        writer = metadata_writer.MetadataWriter.create_from_metadata(
+            bytearray(model), general, [audio.create_metadata()], [log_probs.create_metadata()],
+            associated_files=[str(vocabulary_path), str(info_path)])
+        return bytes(writer.populate())
+
+
+def read_metadata(model: bytes) -> dict | None:
+    """The metadata of ``model`` as a dict (None if it has none): the tflite-support JSON,
+    the vocabulary, the sample rate and the rt-keras model info."""
+    try:
+        displayer = _metadata.MetadataDisplayer.with_model_buffer(bytearray(model))
+    except ValueError:
+        return None
+    files = displayer.get_packed_associated_file_list()
+    metadata = json.loads(displayer.get_metadata_json())
+    result = {"name": metadata.get("name"), "version": metadata.get("version"),
+              "description": metadata.get("description"), "associated_files": sorted(files)}
+    inputs = metadata.get("subgraph_metadata", [{}])[0].get("input_tensor_metadata", [])
+    for tensor in inputs:
+        audio = tensor.get("content", {}).get("content_properties", {})
+        if "sample_rate" in audio:
+            result["sample_rate"] = audio["sample_rate"]
+            result["channels"] = audio.get("channels")
+    if VOCABULARY_FILE in files:
+        result["vocabulary"] = displayer.get_associated_file_buffer(VOCABULARY_FILE).decode().split()
+    if MODEL_INFO_FILE in files:
+        result["info"] = json.loads(displayer.get_associated_file_buffer(MODEL_INFO_FILE))
+    return result
+
+
+def carry_metadata(source: bytes, target: bytes) -> bytes:
+    """``target`` (a re-packed copy of ``source``) with the metadata and the associated
+    files of ``source`` populated again: re-packing a flatbuffer drops the zip archive of
+    associated files that tflite-support appends after it."""
+    populator = _metadata.MetadataPopulator.with_model_buffer(bytearray(target))
+    populator.load_metadata_and_associated_files(bytearray(source))
+    populator.populate()
+    return bytes(populator.get_model_buffer())

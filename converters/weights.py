@@ -1,0 +1,100 @@
+"""What the weights of a converted model are: every constant tensor, the Keras layer that
+reads it and its group (shared / low_rank / diagonal / other).
+
+The converter names constants ``arith.constantN`` or ``tfl.pseudo_qconstN``, so the
+Keras layer is read from the names of the operators that use the constant (their
+output tensors are named ``model/<layer>/...``, ``quant_<layer>`` after QAT). Weights
+reached through a DEQUANTIZE (float16 mode) belong to the layers reading its output.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from converters.flatbuffer import TYPE_NAMES, buffer_bytes, operator_names, tensor_name
+from rt_keras import naming
+
+GROUPS = ("shared", "low_rank", "diagonal", "other")
+
+
+@dataclasses.dataclass
+class Weight:
+    tensor: int
+    name: str
+    buffer: int
+    type: str
+    shape: list
+    bytes: int
+    layers: list  # Keras layers whose operators read it (directly or through DEQUANTIZE)
+    readers: list  # operator names (FULLY_CONNECTED, ...) reading it, one entry per operator
+    quantization_bytes: int  # per-tensor / per-channel scales and zero points in the flatbuffer
+
+    @property
+    def elements(self) -> int:
+        count = 1
+        for dim in self.shape:
+            count *= int(dim)
+        return count
+
+    @property
+    def group(self) -> str:
+        """shared (W_g), low_rank (A_l, B_l), diagonal (d_l) or other (biases, norms,
+        subsampling, head, front-end)."""
+        for layer in self.layers:
+            role = naming.role_of(layer, "kernel")
+            if role in ("shared", "low_rank") and len(self.shape) >= 2:
+                return role
+            if layer.endswith("_diag") and "MUL" in self.readers:
+                return "diagonal"
+        return "other"
+
+
+def keras_layer_of(output_name: str) -> str | None:
+    """``rt/quant_shared00_attn_q/Tensordot/MatMul;...`` -> ``shared00_attn_q``."""
+    parts = output_name.split(";")[0].split("/")
+    if len(parts) < 2:
+        return None
+    return parts[1].removeprefix("quant_")
+
+
+def _quantization_bytes(tensor) -> int:
+    q = tensor.quantization
+    if q is None:
+        return 0
+    return sum(4 * len(v) if v is not None else 0 for v in (q.scale, q.min, q.max)) + (
+        8 * len(q.zeroPoint) if q.zeroPoint is not None else 0)
+
+
+def weights(model) -> list[Weight]:
+    """Every constant tensor of subgraph 0 (``model`` is a parsed ModelT)."""
+    subgraph = model.subgraphs[0]
+    ops = operator_names(model)
+    readers: dict[int, list[int]] = {}
+    for index, op in enumerate(subgraph.operators):
+        for t in set(int(i) for i in (op.inputs if op.inputs is not None else []) if i >= 0):
+            readers.setdefault(t, []).append(index)
+
+    def layers_reading(t: int, depth: int = 0) -> list[str]:
+        found = []
+        for index in readers.get(t, []):
+            op = subgraph.operators[index]
+            if ops[index] == "DEQUANTIZE" and depth == 0:
+                found += layers_reading(int(op.outputs[0]), 1)
+                continue
+            layer = keras_layer_of(tensor_name(subgraph.tensors[op.outputs[0]]))
+            if layer and layer not in found:
+                found.append(layer)
+        return found
+
+    result = []
+    for t, tensor in enumerate(subgraph.tensors):
+        size = len(buffer_bytes(model, tensor.buffer)) if tensor.buffer else 0
+        if not size:
+            continue
+        reader_ops = [ops[i] for i in readers.get(t, [])]
+        if reader_ops == ["DEQUANTIZE"]:
+            reader_ops = [ops[i] for i in readers.get(int(subgraph.operators[readers[t][0]].outputs[0]), [])]
+        result.append(Weight(t, tensor_name(tensor), int(tensor.buffer), TYPE_NAMES.get(tensor.type, str(tensor.type)),
+                             [int(d) for d in (tensor.shape if tensor.shape is not None else [])], size,
+                             layers_reading(t), reader_ops, _quantization_bytes(tensor)))
+    return result

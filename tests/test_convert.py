@@ -1,0 +1,185 @@
+"""Conversion (issue: QAT and TFLite conversion): every mode stores each shared matrix once
+and quantises what it promises, the dedup pass is idempotent and exact, the float model
+matches Keras on real audio, metadata travels with the model, bad requests fail clearly."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from converters.dedup import dedup_bytes
+from converters.export import package, representative_audio
+from converters.flatbuffer import load_model
+from converters.keras_to_tflite import MODES, ConversionError, audio_signature, convert
+from converters.metadata import read_metadata
+from converters.runner import TFLiteModel, run_tflite
+from converters.weights import weights
+from rt_keras import run_config
+from rt_keras.backend import keras, tf
+from rt_keras.compress import materialize
+from rt_keras.data.dataset import VOCABULARY, data_directory, load_split
+from rt_keras.qat import load_qat_model
+
+pytestmark = pytest.mark.skipif(
+    __import__("rt_keras.data.fsdd", fromlist=["x"]).default_fsdd_dir() is None,
+    reason="FSDD not found (set RT_KERAS_FSDD)")
+
+
+@pytest.fixture(scope="module")
+def run(tiny_qat_run):
+    run_dir, _ = tiny_qat_run
+    config = run_config.load_resolved(run_dir / "config.yaml")
+    return run_dir, config, keras.models.load_model(run_dir / "model.keras")
+
+
+@pytest.fixture(scope="module")
+def converted(run):
+    """mode -> (converter output, shipped file: deduplicated with metadata)."""
+    run_dir, config, model = run
+    result = {}
+    for mode in MODES:
+        source = load_qat_model(run_dir) if mode == "qat-int8" else model
+        data = representative_audio(config, config.qat.calibration_utterances) if "int8" in mode else None
+        raw = convert(source, mode, audio_signature(), data)
+        result[mode] = raw, package(raw, config, mode)[0]
+    return result
+
+
+@pytest.fixture(scope="module")
+def real_audio(run):
+    """Three utterances of the held-out FSDD speaker, as the model takes them."""
+    _, config, _ = run
+    split = load_split(data_directory(config), "test_real")
+    return [split.audio[i][None].astype(np.float32) / 32767 for i in range(3)]
+
+
+def _shared_layers(config):
+    return [f"shared{g:02d}_{m}" for g in range(config.encoder.num_groups) for m in
+            ("attn_q", "attn_k", "attn_v", "attn_o", "ffn_in", "ffn_out")]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_each_shared_matrix_is_stored_once_and_read_by_its_k_layers(run, converted, mode):
+    _, config, _ = run
+    parsed = load_model(converted[mode][1])
+    inventory = weights(parsed)
+    for layer in _shared_layers(config):
+        stored = [w for w in inventory if layer in w.layers and len(w.shape) >= 2]
+        assert len(stored) == 1, (layer, [(w.name, w.shape) for w in stored])
+        matrix = stored[0]
+        assert matrix.group == "shared"
+        assert matrix.readers.count("FULLY_CONNECTED") == config.encoder.group_size, (layer, matrix.readers)
+        contents = bytes(np.asarray(parsed.buffers[matrix.buffer].data, np.uint8))
+        same = [b for b, buffer in enumerate(parsed.buffers)
+                if buffer.data is not None and bytes(np.asarray(buffer.data, np.uint8)) == contents]
+        assert same == [matrix.buffer]  # no second copy anywhere in the file
+
+
+@pytest.mark.parametrize("mode", ["dynamic", "int8", "qat-int8"])
+def test_weight_matrices_are_int8(converted, mode):
+    matrices = [w for w in weights(load_model(converted[mode][1])) if len(w.shape) >= 2]
+    # Dynamic-range quantisation skips tensors under 1,024 elements (a converter rule);
+    # the full-integer modes quantise every matrix.
+    large = [w for w in matrices if (w.elements >= 1024 if mode == "dynamic" else w.bytes > 1024)]
+    assert large and all(w.type == "INT8" for w in large), [(w.name, w.type, w.shape) for w in large
+                                                            if w.type != "INT8"]
+    assert any(w.group == "shared" for w in large) and any(w.group == "low_rank" for w in matrices)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_dedup_is_idempotent_and_bit_exact_on_real_audio(converted, real_audio, mode):
+    raw, shipped = converted[mode]
+    again, report = dedup_bytes(shipped)
+    assert again == shipped and report.bytes_saved == 0
+    for audio in real_audio:
+        (before,) = run_tflite(raw, audio)
+        (after,) = run_tflite(shipped, audio)
+        assert np.array_equal(before, after)
+
+
+def test_float32_tflite_matches_keras_on_real_audio(run, converted, real_audio):
+    _, _, model = run
+    tflite = TFLiteModel(converted["float32"][1])
+    for audio in real_audio:
+        expected = model(audio, training=False).numpy()
+        got = tflite(audio)
+        assert got.shape == expected.shape
+        np.testing.assert_allclose(got, expected, atol=2e-3, rtol=0)
+
+
+def test_metadata_names_vocabulary_and_sample_rate(run, converted):
+    _, config, _ = run
+    for mode in MODES:
+        metadata = read_metadata(converted[mode][1])
+        assert metadata["vocabulary"] == list(VOCABULARY)
+        assert metadata["sample_rate"] == config.frontend.sample_rate == 16000 and metadata["channels"] == 1
+        assert metadata["info"]["mode"] == mode and metadata["info"]["encoder"]["group_size"] == 2
+        assert metadata["name"] == config.name and metadata["version"]
+
+
+def test_qat_run_resumed_after_a_kill_and_is_used_by_qat_int8(tiny_qat_run, run):
+    run_dir, epochs_before_kill = tiny_qat_run
+    assert epochs_before_kill == [0]
+    with open(run_dir / "qat" / "history.csv") as f:
+        assert [int(line.split(",")[0]) for line in f.readlines()[1:]] == [0, 1]  # no epoch twice
+    metrics = json.loads((run_dir / "qat" / "metrics.json").read_text())
+    assert metrics["finished"] and metrics["epochs_this_session"] == 1
+    quantized = load_qat_model(run_dir)
+    assert any(layer.name.startswith("quant_shared") for layer in quantized.layers)
+
+
+def test_materialize_keeps_outputs_and_stores_every_layer_matrix(run, real_audio):
+    _, config, model = run
+    flat, flat_config = materialize(model, config)
+    assert flat_config.encoder.group_size == 1 and flat_config.encoder.rank == 0
+    np.testing.assert_allclose(flat(real_audio[0]).numpy(), model(real_audio[0]).numpy(), atol=1e-4)
+    inventory = weights(load_model(convert(flat, "float32", audio_signature())))
+    per_layer = [w for w in inventory if w.layers and w.layers[0].startswith("shared") and len(w.shape) == 2]
+    assert len(per_layer) == 6 * config.encoder.num_layers  # one matrix per layer, nothing shared
+    assert all(w.readers.count("FULLY_CONNECTED") == 1 for w in per_layer)
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "rt_keras.cli", *map(str, args)], capture_output=True, text=True)
+
+
+def test_convert_cli_writes_a_model_and_refuses_bad_requests(run, tmp_path):
+    run_dir, _, _ = run
+    out = tmp_path / "model.tflite"
+    result = _cli("convert", run_dir, "--mode", "float16", "--out", out, "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["bytes"] == out.stat().st_size and report["mode"] == "float16"
+
+    refused = _cli("convert", run_dir, "--mode", "qat-int8", "--materialize", "--out", tmp_path / "x.tflite")
+    assert refused.returncode == 2 and "--materialize" in refused.stderr
+    missing = _cli("convert", tmp_path / "nothing", "--out", tmp_path / "y.tflite")
+    assert missing.returncode == 2 and "not a finished run directory" in missing.stderr
+    assert not (tmp_path / "x.tflite").exists() and not (tmp_path / "y.tflite").exists()
+
+    evaluated = _cli("evaluate", run_dir, "--tflite", out, "--splits", "test_real", "--json")
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert 0.0 <= json.loads(evaluated.stdout)["test_real"]["wer"]
+
+
+def test_a_failed_conversion_leaves_no_file(run, tmp_path, monkeypatch):
+    import converters.export as export
+
+    run_dir, _, _ = run
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("metadata writer failed")
+    monkeypatch.setattr(export, "add_metadata", broken)
+    out = tmp_path / "model.tflite"
+    with pytest.raises(RuntimeError):
+        export.export_run(run_dir, "float32", out)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_ops_outside_the_builtin_set_are_named_in_the_error():
+    inputs = keras.Input((8,), name="x")
+    model = keras.Model(inputs, keras.layers.Lambda(lambda x: tf.math.bessel_i1e(x))(inputs))
+    with pytest.raises(ConversionError, match=r"outside the TFLite builtin set: tf\.BesselI1e.*builtin ops only"):
+        convert(model)
