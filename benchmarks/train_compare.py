@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import pathlib
-import re
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -21,11 +20,10 @@ from rt_keras import run_config  # noqa: E402
 from rt_keras.backend import keras  # noqa: E402
 from rt_keras.data.dataset import data_directory, load_split  # noqa: E402
 from rt_keras.evaluate import evaluate_split  # noqa: E402
-from rt_keras.io import atomic_write_text  # noqa: E402
 from rt_keras.train import train  # noqa: E402
+from benchmarks.results_file import write_section  # noqa: E402
 
 MODELS = ("baseline", "albert", "rt")
-BEGIN, END = "<!-- train-compare:begin -->", "<!-- train-compare:end -->"
 
 
 def main(argv=None) -> int:
@@ -50,7 +48,7 @@ def main(argv=None) -> int:
         }
     base = rows["baseline"]
     command = f"python benchmarks/train_compare.py --runs {args.runs}" + "".join(f" --set {s}" for s in args.set)
-    lines = [BEGIN, f"Command: `{command}` (one run on this machine)", "",
+    lines = [f"Command: `{command}` (one run on this machine)", "",
              "| model | encoder params | of baseline | WER test_real | WER test_synthetic | step time / baseline |",
              "|---|---|---|---|---|---|"]
     for name, row in rows.items():
@@ -64,16 +62,10 @@ def main(argv=None) -> int:
                   f"{100 * relative:+.1f}% relative, parameters {100 * rt['params'] / base['params']:.1f}%, "
                   f"step time ratio {rt['step'] / base['step']:.2f}; rt "
                   f"{'better' if rt['test_real'] < rows['albert']['test_real'] else 'not better'} than albert "
-                  f"on test_real.", END]
+                  f"on test_real."]
     table = "\n".join(lines)
     print(table)
-    path = pathlib.Path(args.results)
-    text = path.read_text() if path.exists() else "# Results\n"
-    if BEGIN in text:
-        text = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: table, text, flags=re.S)
-    else:
-        text += "\n## Training: baseline vs albert vs rt\n\n" + table + "\n"
-    atomic_write_text(path, text)
+    write_section(args.results, "train-compare", "Training: baseline vs albert vs rt", table)
     return 0
 
 

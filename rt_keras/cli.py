@@ -285,21 +285,38 @@ def cmd_dedup(args) -> int:
 
 
 def cmd_pipeline(args) -> int:
-    """data -> train -> evaluate (QAT and conversion join as they are built)."""
+    """data -> train -> evaluate -> qat -> convert (qat-int8) -> evaluate the .tflite."""
     import pathlib
 
     out = pathlib.Path(args.out)
-    for step, run in (("data", lambda: cmd_data(argparse.Namespace(config=args.config, set=args.set, force=False, json=False))),
-                      ("train", lambda: cmd_train(argparse.Namespace(config=args.config, set=args.set, out=out,
-                                                                     strategy=None, force=args.force))),
-                      ("evaluate", lambda: cmd_evaluate(argparse.Namespace(run_dir=out, splits=["test_real", "test_synthetic"],
-                                                                           json=False)))):
+    tflite = out / "model-qat-int8.tflite"
+
+    def convert_step():
+        if tflite.is_file() and not args.force:
+            print(f"{tflite} exists; use --force to convert again")
+            return 0
+        return cmd_convert(argparse.Namespace(run_dir=out, mode="qat-int8", out=tflite, materialize=False,
+                                              samples=None, json=False))
+
+    steps = (
+        ("data", lambda: cmd_data(argparse.Namespace(config=args.config, set=args.set, force=False, json=False))),
+        ("train", lambda: cmd_train(argparse.Namespace(config=args.config, set=args.set, out=out, strategy=None,
+                                                       force=args.force))),
+        ("evaluate", lambda: cmd_evaluate(argparse.Namespace(run_dir=out, splits=["test_real", "test_synthetic"],
+                                                             tflite=None, json=False))),
+        ("qat", lambda: cmd_qat(argparse.Namespace(run_dir=out, set=[], force=args.force))),
+        ("convert", convert_step),
+        ("evaluate the .tflite", lambda: cmd_evaluate(argparse.Namespace(
+            run_dir=out, splits=["test_real", "test_synthetic"], tflite=tflite, json=False))),
+    )
+    for step, run in steps:
         print(f"\n== rt-keras pipeline: {step}")
         status = run()
         if status:
             return status
-    print(f"\neverything is in {out}/: config.yaml, model.keras, metrics.json, evaluation.json, "
-          "history.csv, checkpoints/, tensorboard/ (tensorboard --logdir " f"{out}/tensorboard)")
+    print(f"\neverything is in {out}/: config.yaml, model.keras, metrics.json, evaluation.json, history.csv, "
+          f"checkpoints/, tensorboard/ (tensorboard --logdir {out}/tensorboard), qat/, and the shipped model "
+          f"{tflite.name} (int8, shared tensors stored once, with metadata)")
     return 0
 
 
@@ -400,11 +417,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_dedup)
 
-    p = sub.add_parser("pipeline", help="the whole job: data, train, evaluate",
-                       description="Run every step into one run directory; finished steps are skipped.")
+    p = sub.add_parser("pipeline", help="the whole job: data, train, evaluate, qat, convert",
+                       description="Run every step into one run directory: data, train, evaluate, "
+                                   "quantisation-aware training, conversion to a deduplicated qat-int8 "
+                                   "model-qat-int8.tflite with metadata, and its WER. Finished steps are skipped.")
     add_config_arguments(p)
     p.add_argument("--out", required=True, metavar="RUN_DIR")
-    p.add_argument("--force", action="store_true", help="train again even if the run finished")
+    p.add_argument("--force", action="store_true", help="run every step again even if finished")
     p.set_defaults(func=cmd_pipeline)
     return parser
 

@@ -162,8 +162,7 @@ def finetune(run_dir, force: bool = False, progress: bool = True, extra_callback
     data_dir = materialise(config, progress=progress)
     train_split, validation_split = load_split(data_dir, "train"), load_split(data_dir, "validation")
 
-    float_model = keras.models.load_model(run_dir / "model.keras")
-    model = quantize_model(float_model)
+    model = quantize_model(keras.models.load_model(run_dir / "model.keras"))
     model.compile(optimizer=keras.optimizers.Adam(settings.learning_rate, clipnorm=config.train.clipnorm),
                   loss=CTCLoss())
     train_data = batches(train_split, settings.batch_size, config.frontend, shuffle=True,
@@ -171,20 +170,17 @@ def finetune(run_dir, force: bool = False, progress: bool = True, extra_callback
     history, seconds, best_weights = fit_run(model, out, train_data, validation_split, config.frontend,
                                              settings.epochs, settings.steps_per_epoch, settings.batch_size,
                                              progress, extra_callbacks)
-    inference_model = quantize_model(float_model)
-    if best_weights.is_file():
-        inference_model.load_weights(str(best_weights))
-    else:
-        inference_model.set_weights(model.get_weights())
+    if best_weights.is_file():  # ship the best-validation-WER weights
+        model.load_weights(str(best_weights))
     float_metrics = json.loads((run_dir / "metrics.json").read_text()) if (run_dir / "metrics.json").is_file() else {}
     metrics = {
         "finished": True, "name": f"{config.name}-qat", "source": str(run_dir),
         "epochs": settings.epochs, "steps_per_epoch": settings.steps_per_epoch, "batch_size": settings.batch_size,
         "learning_rate": settings.learning_rate, "train_seconds_this_session": seconds,
         "epochs_this_session": len(history.history.get("loss", [])),
-        "validation_wer": evaluate_split(inference_model, validation_split, config.frontend)["wer"],
+        "validation_wer": evaluate_split(model, validation_split, config.frontend)["wer"],
         "float_validation_wer": float_metrics.get("validation_wer"),
     }
-    save_model(inference_model, out / "model.weights.h5", weights_only=True)
+    save_model(model, out / "model.weights.h5", weights_only=True)
     atomic_write_json(metrics_path, metrics)
     return metrics

@@ -3,8 +3,6 @@ and quantises what it promises, the dedup pass is idempotent and exact, the floa
 matches Keras on real audio, metadata travels with the model, bad requests fail clearly."""
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -18,9 +16,11 @@ from converters.runner import TFLiteModel, run_tflite
 from converters.weights import weights
 from rt_keras import run_config
 from rt_keras.backend import keras, tf
+from rt_keras.cli import main
 from rt_keras.compress import materialize
 from rt_keras.data.dataset import VOCABULARY, data_directory, load_split
-from rt_keras.qat import load_qat_model
+from rt_keras.model import build_asr_model
+from rt_keras.qat import finetune, load_qat_model
 
 pytestmark = pytest.mark.skipif(
     __import__("rt_keras.data.fsdd", fromlist=["x"]).default_fsdd_dir() is None,
@@ -29,18 +29,23 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def run(tiny_qat_run):
-    run_dir, _ = tiny_qat_run
+    run_dir = tiny_qat_run
     config = run_config.load_resolved(run_dir / "config.yaml")
     return run_dir, config, keras.models.load_model(run_dir / "model.keras")
 
 
 @pytest.fixture(scope="module")
-def converted(run):
+def qat_model(run):
+    return load_qat_model(run[0])
+
+
+@pytest.fixture(scope="module")
+def converted(run, qat_model):
     """mode -> (converter output, shipped file: deduplicated with metadata)."""
     run_dir, config, model = run
     result = {}
     for mode in MODES:
-        source = load_qat_model(run_dir) if mode == "qat-int8" else model
+        source = qat_model if mode == "qat-int8" else model
         data = representative_audio(config, config.qat.calibration_utterances) if "int8" in mode else None
         raw = convert(source, mode, audio_signature(), data)
         result[mode] = raw, package(raw, config, mode)[0]
@@ -119,15 +124,27 @@ def test_metadata_names_vocabulary_and_sample_rate(run, converted):
         assert metadata["name"] == config.name and metadata["version"]
 
 
-def test_qat_run_resumed_after_a_kill_and_is_used_by_qat_int8(tiny_qat_run, run):
-    run_dir, epochs_before_kill = tiny_qat_run
-    assert epochs_before_kill == [0]
-    with open(run_dir / "qat" / "history.csv") as f:
-        assert [int(line.split(",")[0]) for line in f.readlines()[1:]] == [0, 1]  # no epoch twice
-    metrics = json.loads((run_dir / "qat" / "metrics.json").read_text())
-    assert metrics["finished"] and metrics["epochs_this_session"] == 1
-    quantized = load_qat_model(run_dir)
-    assert any(layer.name.startswith("quant_shared") for layer in quantized.layers)
+def test_qat_run_writes_its_subdirectory_and_a_rerun_is_a_no_op(tiny_qat_run):
+    qat_dir = tiny_qat_run / "qat"
+    metrics = json.loads((qat_dir / "metrics.json").read_text())
+    assert metrics["finished"] and metrics["source"] == str(tiny_qat_run)
+    assert 0.0 <= metrics["validation_wer"] <= 1.0 and metrics["float_validation_wer"] is not None
+    for name in ("config.yaml", "history.csv", "model.weights.h5", "checkpoints/best.weights.h5"):
+        assert (qat_dir / name).is_file(), name
+    stamp = (qat_dir / "model.weights.h5").stat().st_mtime_ns
+    assert finetune(tiny_qat_run, progress=False) == metrics  # finished: nothing trained again
+    assert (qat_dir / "model.weights.h5").stat().st_mtime_ns == stamp
+
+
+def test_qat_model_wraps_each_shared_matrix_once_and_keeps_the_trained_weights(run, qat_model, real_audio):
+    _, config, model = run
+    shared = {layer.name: len(layer.inbound_nodes) for layer in qat_model.layers if "shared" in layer.name}
+    assert len(shared) == 6 * config.encoder.num_groups
+    assert set(shared.values()) == {config.encoder.group_size}  # one wrapper, K call sites
+    # Fine-tuned from the float weights: far closer to the float model than a fresh model.
+    reference = model(real_audio[0]).numpy()
+    fresh = np.mean(np.abs(build_asr_model(config)(real_audio[0]).numpy() - reference))
+    assert np.mean(np.abs(qat_model(real_audio[0]).numpy() - reference)) < 0.5 * fresh
 
 
 def test_materialize_keeps_outputs_and_stores_every_layer_matrix(run, real_audio):
@@ -141,40 +158,41 @@ def test_materialize_keeps_outputs_and_stores_every_layer_matrix(run, real_audio
     assert all(w.readers.count("FULLY_CONNECTED") == 1 for w in per_layer)
 
 
-def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "rt_keras.cli", *map(str, args)], capture_output=True, text=True)
+def _cli(capsys, *args):
+    status = main([str(a) for a in args])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
 
 
-def test_convert_cli_writes_a_model_and_refuses_bad_requests(run, tmp_path):
+def test_convert_cli_writes_a_model_and_refuses_bad_requests(run, tmp_path, capsys):
     run_dir, _, _ = run
     out = tmp_path / "model.tflite"
-    result = _cli("convert", run_dir, "--mode", "float16", "--out", out, "--json")
-    assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout)
+    status, stdout, stderr = _cli(capsys, "convert", run_dir, "--mode", "float16", "--out", out, "--json")
+    assert status == 0, stderr
+    report = json.loads(stdout)
     assert report["bytes"] == out.stat().st_size and report["mode"] == "float16"
 
-    refused = _cli("convert", run_dir, "--mode", "qat-int8", "--materialize", "--out", tmp_path / "x.tflite")
-    assert refused.returncode == 2 and "--materialize" in refused.stderr
-    missing = _cli("convert", tmp_path / "nothing", "--out", tmp_path / "y.tflite")
-    assert missing.returncode == 2 and "not a finished run directory" in missing.stderr
-    assert not (tmp_path / "x.tflite").exists() and not (tmp_path / "y.tflite").exists()
+    status, _, stderr = _cli(capsys, "convert", run_dir, "--mode", "qat-int8", "--materialize", "--out",
+                             tmp_path / "x.tflite")
+    assert status == 2 and "--materialize" in stderr
+    status, _, stderr = _cli(capsys, "convert", tmp_path / "nothing", "--out", tmp_path / "y.tflite")
+    assert status == 2 and "not a finished run directory" in stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.tflite"]
 
-    evaluated = _cli("evaluate", run_dir, "--tflite", out, "--splits", "test_real", "--json")
-    assert evaluated.returncode == 0, evaluated.stderr
-    assert 0.0 <= json.loads(evaluated.stdout)["test_real"]["wer"]
+    status, stdout, stderr = _cli(capsys, "evaluate", run_dir, "--tflite", out, "--splits", "test_real", "--json")
+    assert status == 0, stderr
+    assert 0.0 <= json.loads(stdout)["test_real"]["wer"] <= 1.0
 
 
-def test_a_failed_conversion_leaves_no_file(run, tmp_path, monkeypatch):
+def test_a_failed_conversion_leaves_no_file(run, converted, tmp_path, monkeypatch):
     import converters.export as export
-
-    run_dir, _, _ = run
 
     def broken(*args, **kwargs):
         raise RuntimeError("metadata writer failed")
+    monkeypatch.setattr(export, "convert", lambda *args, **kwargs: converted["float32"][0])
     monkeypatch.setattr(export, "add_metadata", broken)
-    out = tmp_path / "model.tflite"
-    with pytest.raises(RuntimeError):
-        export.export_run(run_dir, "float32", out)
+    with pytest.raises(RuntimeError, match="metadata writer failed"):
+        export.export_run(run[0], "float32", tmp_path / "model.tflite")
     assert list(tmp_path.iterdir()) == []
 
 

@@ -1,0 +1,180 @@
+"""Sizes of the converted models, and the WER of the int8 modes.
+
+For the trained demo runs (baseline, albert, rt in RUNS/) in every conversion mode: file
+bytes, weight bytes, unique weight bytes, bytes saved by the dedup pass, quantisation
+parameter bytes and the size of the ``--materialize`` export (each layer's full matrix,
+what you would ship without sharing). QAT runs are made first where missing
+(``rt-keras qat``). WER on the held-out FSDD speaker (test_real) of the converted float32,
+int8 and qat-int8 models, run by the LiteRT interpreter one utterance at a time.
+
+Then the paper-size encoder (18 layers, d_model 512): baseline and rt (K=3, R=16) built
+with initial weights (size and structure need no training; the zero-initialised B_l and
+d_l get small random values so that no two layers hold byte-identical tensors, which
+the dedup pass would otherwise merge), converted to float32 and qat-int8.
+
+    python benchmarks/conversion_sizes.py --runs runs
+
+Writes docs/results.md (between the conversion-sizes markers) and RUNS/conversion_sizes.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import pathlib
+import sys
+import time
+
+import numpy as np
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.results_file import write_section  # noqa: E402
+from converters.dedup import dedup_bytes  # noqa: E402
+from converters.export import package, representative_audio  # noqa: E402
+from converters.flatbuffer import load_model  # noqa: E402
+from converters.keras_to_tflite import CALIBRATED_MODES, MODES, audio_signature, convert  # noqa: E402
+from converters.runner import TFLiteModel  # noqa: E402
+from converters.weights import GROUPS, weights  # noqa: E402
+from rt_keras import run_config  # noqa: E402
+from rt_keras.backend import keras  # noqa: E402
+from rt_keras.compress import materialize  # noqa: E402
+from rt_keras.data.dataset import data_directory, load_split  # noqa: E402
+from rt_keras.evaluate import evaluate_split  # noqa: E402
+from rt_keras.io import atomic_write_json  # noqa: E402
+from rt_keras.model import build_asr_model  # noqa: E402
+from rt_keras.qat import finetune, load_qat_model, quantize_model  # noqa: E402
+
+RUNS = ("baseline", "albert", "rt")
+WER_MODES = ("float32", "int8", "qat-int8")
+
+
+def sizes(raw: bytes, shipped: bytes) -> dict:
+    """Byte accounting of a converted model: ``raw`` from the converter, ``shipped`` after
+    dedup and metadata."""
+    raw_weights = weights(load_model(raw))
+    shipped_weights = weights(load_model(shipped))
+    unique = {}
+    for w in shipped_weights:
+        unique.setdefault(w.buffer, w)
+    by_group = {g: sum(w.bytes for w in unique.values() if w.group == g) for g in GROUPS}
+    unique_bytes = sum(w.bytes for w in unique.values())
+    return {"file_bytes": len(shipped), "weight_bytes": sum(w.bytes for w in raw_weights),
+            "unique_weight_bytes": unique_bytes, "dedup_saved": len(raw) - len(dedup_bytes(raw)[0]),
+            "quantization_bytes": sum(w.quantization_bytes for w in unique.values()),
+            "weights_by_group": by_group, "file_over_unique": len(shipped) / unique_bytes - 1}
+
+
+def convert_and_measure(model, config, mode, data, label):
+    started = time.time()
+    raw = convert(model, mode, audio_signature(), data)
+    shipped, _ = package(raw, config, mode)
+    result = sizes(raw, shipped)
+    print(f"  {label:<28}{mode:<10}{result['file_bytes']:>14,} bytes  ({time.time() - started:.0f} s)", flush=True)
+    return shipped, result
+
+
+def trained_runs(runs: pathlib.Path) -> tuple[dict, dict]:
+    table, wer = {}, {}
+    for name in RUNS:
+        run_dir = runs / name
+        print(f"{run_dir}: QAT (skipped when done), then every mode", flush=True)
+        finetune(run_dir, progress=False)
+        config = run_config.load_resolved(run_dir / "config.yaml")
+        model = keras.models.load_model(run_dir / "model.keras")
+        data = representative_audio(config, config.qat.calibration_utterances)
+        test_real = load_split(data_directory(config), "test_real")
+        table[name], wer[name] = {}, {"keras float32": evaluate_split(model, test_real, config.frontend)["wer"]}
+        flat = materialize(model, config) if config.encoder.group_size > 1 else None
+        for mode in MODES:
+            source = load_qat_model(run_dir) if mode == "qat-int8" else model
+            shipped, table[name][mode] = convert_and_measure(source, config, mode, data, name)
+            if flat is not None and mode != "qat-int8":
+                _, materialized = convert_and_measure(flat[0], flat[1], mode, data, f"{name} --materialize")
+                table[name][mode]["materialize_file_bytes"] = materialized["file_bytes"]
+            if mode in WER_MODES and name != "albert":
+                wer[name][mode] = evaluate_split(TFLiteModel(shipped), test_real, config.frontend, batch_size=1)["wer"]
+                print(f"    WER test_real {100 * wer[name][mode]:.2f}%", flush=True)
+    return table, wer
+
+
+def paper_size(runs: pathlib.Path) -> dict:
+    calibration_config = run_config.load_resolved(runs / "rt" / "config.yaml")
+    data = representative_audio(calibration_config, 20)
+    rng = np.random.default_rng(0)
+    result = {}
+    for name, changes in (("baseline", {"group_size": 1, "rank": 0, "diagonal": False}),
+                          ("rt", {"group_size": 3, "rank": 16, "diagonal": True})):
+        config = run_config.from_dict({"name": f"paper-{name}", "encoder": {"preset": "paper", **changes}})
+        config = dataclasses.replace(config, frontend=calibration_config.frontend)
+        model = build_asr_model(config)
+        for layer in model.layers:
+            if layer.name.endswith(("_lr_b", "_diag")):
+                layer.set_weights([rng.normal(scale=0.02, size=w.shape).astype(np.float32)
+                                   for w in layer.get_weights()])
+        result[name] = {"float32": convert_and_measure(model, config, "float32", None, f"paper {name}")[1],
+                        "qat-int8": convert_and_measure(quantize_model(model), config, "qat-int8", data,
+                                                        f"paper {name}")[1]}
+    return result
+
+
+def _row(name, mode, row) -> str:
+    materialized = row.get("materialize_file_bytes")
+    return (f"| {name} | {mode} | {row['file_bytes']:,} | {row['weight_bytes']:,} | {row['unique_weight_bytes']:,} | "
+            f"{row['dedup_saved']:,} | {row['quantization_bytes']:,} | {100 * row['file_over_unique']:.1f}% | "
+            f"{f'{materialized:,}' if materialized else '—'} |")
+
+
+HEADER = ["| model | mode | file bytes | weight bytes | unique weight bytes | dedup saved | quant. params | "
+          "file over unique | --materialize file |", "|---|---|---|---|---|---|---|---|---|"]
+
+
+def report(command: str, table: dict, wer: dict, paper: dict) -> str:
+    lines = [f"Command: `{command}` (one run on this machine)", "", "Trained demo models (6 layers, d_model 144):", "",
+             *HEADER]
+    for name, modes in table.items():
+        lines += [_row(name, mode, row) for mode, row in modes.items()]
+    lines += ["", "WER on the held-out FSDD speaker (test_real, 200 utterances), converted models run by the "
+                  "LiteRT interpreter one utterance at a time:", "",
+              "| model | Keras float32 | TFLite float32 | int8 (post-training) | qat-int8 |", "|---|---|---|---|---|"]
+    for name, values in wer.items():
+        lines.append(f"| {name} | " + " | ".join(f"{100 * values[k]:.2f}%" for k in
+                                                 ("keras float32", "float32", "int8", "qat-int8")) + " |")
+    lines += ["", "Paper-size encoder (18 layers, d_model 512, FFN 2048; initial weights):", "", *HEADER]
+    for name, modes in paper.items():
+        lines += [_row(f"paper {name}", mode, row) for mode, row in modes.items()]
+    ratio = paper["baseline"]["float32"]["file_bytes"] / paper["rt"]["qat-int8"]["file_bytes"]
+    overhead = paper["rt"]["qat-int8"]["file_over_unique"]
+    lines += ["", f"Goals: rt qat-int8 >= 12x smaller than baseline float32 — measured **{ratio:.2f}x** "
+                  f"({'met' if ratio >= 12 else 'not met'}); rt qat-int8 file <= 3% above its unique weight bytes "
+                  f"— measured **{100 * overhead:.2f}%** ({'met' if overhead <= 0.03 else 'not met'})."]
+    for name, values in wer.items():
+        lines.append(f"int8 WER within 1 point of the TFLite float32 model ({name}): post-training "
+                     f"{100 * (values['int8'] - values['float32']):+.2f} points, QAT "
+                     f"{100 * (values['qat-int8'] - values['float32']):+.2f} points.")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", default="runs", help="parent of the trained baseline, albert and rt runs")
+    parser.add_argument("--results", default=str(ROOT / "docs" / "results.md"))
+    args = parser.parse_args(argv)
+    runs = pathlib.Path(args.runs)
+    missing = [name for name in RUNS if not (runs / name / "model.keras").is_file()]
+    if missing:
+        print(f"no trained runs {missing} in {runs}: python benchmarks/train_compare.py --runs {runs}", file=sys.stderr)
+        return 2
+    table, wer = trained_runs(runs)
+    paper = paper_size(runs)
+    atomic_write_json(runs / "conversion_sizes.json", {"trained": table, "wer": wer, "paper": paper})
+    text = report(f"python benchmarks/conversion_sizes.py --runs {args.runs}", table, wer, paper)
+    print(text)
+    write_section(args.results, "conversion-sizes", "Converted sizes: baseline vs albert vs rt, every mode", text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
