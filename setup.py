@@ -9,6 +9,7 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.11,<3.12",
     packages=find_packages(include=["rt_keras", "rt_keras.*", "converters", "converters.*"]),
+    package_data={"converters": ["footprint_schema.json"]},
     install_requires=[
         "tensorflow==2.21.0",
         "tf-keras==2.21.0",

@@ -263,6 +263,35 @@ def cmd_convert(args) -> int:
     return 0
 
 
+def cmd_footprint(args) -> int:
+    from converters.footprint import (FootprintError, compare, footprint, format_compare, format_table,
+                                      load_report, write_report)
+
+    try:
+        if args.compare:
+            a, b = (load_report(path) for path in args.compare)
+            rows = compare(a, b)
+            print(json.dumps([dict(zip(("field", "a", "b", "difference"), r)) for r in rows], indent=2)
+                  if args.json else format_compare(rows, *args.compare))
+            return 0
+        if not args.models:
+            raise FootprintError("give one or more MODEL.tflite files, or --compare A.json B.json")
+        reports = []
+        for path in args.models:
+            if not args.json:
+                print(f"measuring {path} ...", file=sys.stderr)
+            reports.append(footprint(path, seconds=args.seconds, runs=args.runs, warmup=args.warmup,
+                                     threads=args.threads, runtime=not args.static))
+    except FootprintError as error:
+        print(f"rt-keras footprint: {error}", file=sys.stderr)
+        return 2
+    if args.report:
+        for written in write_report(reports, args.report):
+            print(f"wrote {written}", file=sys.stderr)
+    print(json.dumps(reports[0] if len(reports) == 1 else reports, indent=2) if args.json else format_table(reports))
+    return 1 if any(r["runtime"] and r["runtime"]["status"] != "ok" for r in reports) else 0
+
+
 def cmd_dedup(args) -> int:
     from converters.dedup import dedup_file
     from converters.flatbuffer import NotATFLiteModel
@@ -416,6 +445,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("output", metavar="OUT.tflite")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_dedup)
+
+    p = sub.add_parser("footprint", help="file, weight, memory and latency footprint of .tflite models",
+                       description="Measure .tflite speech models the way on-device engineers do: file bytes, "
+                                   "sha256, weight bytes (total, unique, by group shared / low_rank / diagonal / "
+                                   "other), op counts, signature, metadata; then, with the LiteRT interpreter in "
+                                   "a fresh child process per model: load time, resident memory before/after "
+                                   "load and peak, latency (median, p90, min) and real-time factor. Report "
+                                   "schema: docs/footprint-schema.md (the Android app writes the same).")
+    p.add_argument("models", nargs="*", metavar="MODEL.tflite")
+    p.add_argument("--seconds", type=float,
+                   help="audio length per inference (default: the model's fixed input length, else 2.0)")
+    p.add_argument("--runs", type=int, default=20, help="timed runs after warm-up (default: %(default)s)")
+    p.add_argument("--warmup", type=int, default=3, help="untimed warm-up runs (default: %(default)s)")
+    p.add_argument("--threads", type=int, default=1, help="interpreter threads (default: %(default)s)")
+    p.add_argument("--static", action="store_true", help="skip the runtime measurement")
+    p.add_argument("--json", action="store_true", help="print the report(s) in the documented schema")
+    p.add_argument("--report", metavar="DIR", help="also write DIR/README.md, footprint.json and PNG plots")
+    p.add_argument("--compare", nargs=2, metavar=("A.json", "B.json"),
+                   help="print two reports (host or phone) side by side, field by field")
+    p.set_defaults(func=cmd_footprint)
 
     p = sub.add_parser("pipeline", help="the whole job: data, train, evaluate, qat, convert",
                        description="Run every step into one run directory: data, train, evaluate, "

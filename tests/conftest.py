@@ -54,3 +54,25 @@ def tiny_qat_run(tiny_run):
 
     finetune(tiny_run, progress=False)
     return tiny_run
+
+
+@pytest.fixture(scope="session")
+def tiny_converted(tiny_qat_run):
+    """(run dir, run config, float model, QAT model, {mode: (converter output, shipped
+    file with dedup and metadata)}) of the tiny run, every mode converted once."""
+    from converters.export import package, representative_audio
+    from converters.keras_to_tflite import MODES, audio_signature, convert
+    from rt_keras import run_config
+    from rt_keras.backend import keras
+    from rt_keras.qat import load_qat_model
+
+    config = run_config.load_resolved(tiny_qat_run / "config.yaml")
+    model = keras.models.load_model(tiny_qat_run / "model.keras")
+    qat_model = load_qat_model(tiny_qat_run)
+    data = representative_audio(config, config.qat.calibration_utterances)
+    converted = {}
+    for mode in MODES:
+        raw = convert(qat_model if mode == "qat-int8" else model, mode, audio_signature(),
+                      data if "int8" in mode else None)
+        converted[mode] = raw, package(raw, config, mode)[0]
+    return tiny_qat_run, config, model, qat_model, converted

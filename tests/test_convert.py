@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from converters.dedup import dedup_bytes
-from converters.export import package, representative_audio
 from converters.flatbuffer import load_model
 from converters.keras_to_tflite import MODES, ConversionError, audio_signature, convert
 from converters.metadata import read_metadata
@@ -20,7 +19,7 @@ from rt_keras.cli import main
 from rt_keras.compress import materialize
 from rt_keras.data.dataset import VOCABULARY, data_directory, load_split
 from rt_keras.model import build_asr_model
-from rt_keras.qat import finetune, load_qat_model
+from rt_keras.qat import finetune
 
 pytestmark = pytest.mark.skipif(
     __import__("rt_keras.data.fsdd", fromlist=["x"]).default_fsdd_dir() is None,
@@ -28,28 +27,18 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def run(tiny_qat_run):
-    run_dir = tiny_qat_run
-    config = run_config.load_resolved(run_dir / "config.yaml")
-    return run_dir, config, keras.models.load_model(run_dir / "model.keras")
+def run(tiny_converted):
+    return tiny_converted[:3]
 
 
 @pytest.fixture(scope="module")
-def qat_model(run):
-    return load_qat_model(run[0])
+def qat_model(tiny_converted):
+    return tiny_converted[3]
 
 
 @pytest.fixture(scope="module")
-def converted(run, qat_model):
-    """mode -> (converter output, shipped file: deduplicated with metadata)."""
-    run_dir, config, model = run
-    result = {}
-    for mode in MODES:
-        source = qat_model if mode == "qat-int8" else model
-        data = representative_audio(config, config.qat.calibration_utterances) if "int8" in mode else None
-        raw = convert(source, mode, audio_signature(), data)
-        result[mode] = raw, package(raw, config, mode)[0]
-    return result
+def converted(tiny_converted):
+    return tiny_converted[4]
 
 
 @pytest.fixture(scope="module")

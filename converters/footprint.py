@@ -1,0 +1,299 @@
+"""``rt-keras footprint``: what a .tflite speech model costs on a device, in the one report
+schema that the host tool and the Android app both write (docs/footprint-schema.md,
+converters/footprint_schema.json).
+
+Static figures come from the flatbuffer; runtime figures from the LiteRT interpreter in
+a fresh child process per model (converters/footprint_probe.py).
+"""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import json
+import os
+import pathlib
+import platform
+import subprocess
+import sys
+
+from converters.flatbuffer import NotATFLiteModel, TYPE_NAMES, load_model, operator_names, tensor_name
+from converters.weights import GROUPS, weights
+
+SCHEMA = "rt-keras-footprint/1"
+SCHEMA_FILE = pathlib.Path(__file__).with_name("footprint_schema.json")
+PROBE = pathlib.Path(__file__).with_name("footprint_probe.py")
+
+
+class FootprintError(ValueError):
+    """The file cannot be measured as a speech model (missing, not TFLite, not audio in)."""
+
+
+def _signature(parsed, indices) -> list[dict]:
+    subgraph = parsed.subgraphs[0]
+    result = []
+    for index in indices:
+        tensor = subgraph.tensors[index]
+        shape = tensor.shapeSignature if tensor.shapeSignature is not None else tensor.shape
+        result.append({"name": tensor_name(tensor), "shape": [int(d) for d in shape],
+                       "dtype": TYPE_NAMES.get(tensor.type, str(tensor.type)).lower()})
+    return result
+
+
+def _check_audio_input(path, inputs: list[dict]) -> None:
+    ok = len(inputs) == 1 and inputs[0]["dtype"] == "float32" and len(inputs[0]["shape"]) == 2 \
+        and inputs[0]["shape"][0] == 1
+    if not ok:
+        got = ", ".join(f"{i['name']} {i['dtype']} {i['shape']}" for i in inputs) or "no inputs"
+        raise FootprintError(f"{path}: input is not audio: expected one float32 tensor [1, samples] of raw PCM "
+                             f"(as `rt-keras convert` writes), got {got}")
+
+
+def static_report(path) -> dict:
+    """File, weights, ops, signature and metadata of ``path`` (no interpreter needed)."""
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise FootprintError(f"{path}: no such file")
+    data = path.read_bytes()
+    try:
+        parsed = load_model(data, str(path))
+    except NotATFLiteModel as error:
+        raise FootprintError(str(error)) from None
+    subgraph = parsed.subgraphs[0]
+    inputs, outputs = _signature(parsed, subgraph.inputs), _signature(parsed, subgraph.outputs)
+    _check_audio_input(path, inputs)
+    inventory = weights(parsed)
+    unique = {}
+    for weight in inventory:
+        unique.setdefault(weight.buffer, weight)
+    try:
+        from converters.metadata import read_metadata
+
+        metadata = read_metadata(data)
+    except Exception as error:  # metadata is optional; an unreadable one is reported, not fatal
+        metadata = {"error": f"{type(error).__name__}: {error}"}
+    info = (metadata or {}).get("info", {})
+    return {
+        "schema": SCHEMA,
+        "source": "host",
+        "model": {"path": str(path), "file_bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+                  "name": (metadata or {}).get("name"), "version": (metadata or {}).get("version"),
+                  "mode": info.get("mode")},
+        "weights": {"total_bytes": sum(w.bytes for w in inventory),
+                    "unique_bytes": sum(w.bytes for w in unique.values()),
+                    "quantization_bytes": sum(w.quantization_bytes for w in unique.values()),
+                    "by_group": {g: sum(w.bytes for w in unique.values() if w.group == g) for g in GROUPS},
+                    "tensors": len(inventory)},
+        "ops": dict(sorted(collections.Counter(operator_names(parsed)).items())),
+        "signature": {"inputs": inputs, "outputs": outputs},
+        "metadata": None if metadata is None else {k: metadata.get(k) for k in
+                                                   ("name", "version", "description", "sample_rate",
+                                                    "vocabulary", "associated_files", "error") if k in metadata},
+    }
+
+
+def device() -> dict:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
+        if names:
+            cpu = f"{names[0]} x{len(names)}"
+    except OSError:
+        pass
+    return {"kind": "host", "model": platform.node(), "cpu": cpu, "abi": platform.machine(),
+            "os": f"{platform.system()} {platform.release()}", "python": platform.python_version()}
+
+
+def runtime_report(path, seconds: float, sample_rate: int, runs: int, warmup: int, threads: int) -> dict:
+    """Run the probe in a fresh child process; a crash of the child is reported as such."""
+    command = [sys.executable, str(PROBE), str(path), "--seconds", str(seconds), "--sample-rate", str(sample_rate),
+               "--runs", str(runs), "--warmup", str(warmup), "--threads", str(threads)]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"status": "failed", "error": f"runtime probe exited with {done.returncode}: {tail}",
+                "threads": threads, "audio_seconds": seconds, "runs": runs, "warmup": warmup}
+    return json.loads(lines[-1])
+
+
+DEFAULT_SECONDS = 2.0
+
+
+def footprint(path, seconds: float | None = None, runs: int = 20, warmup: int = 3, threads: int = 1,
+              runtime: bool = True) -> dict:
+    """The full report of one model. ``seconds``: audio per inference (default: the
+    model's fixed input length, or 2 s for a model that takes any length)."""
+    report = static_report(path)
+    sample_rate = (report["metadata"] or {}).get("sample_rate") or 16000
+    fixed = report["signature"]["inputs"][0]["shape"][1]
+    if seconds is None:
+        seconds = fixed / sample_rate if fixed > 0 else DEFAULT_SECONDS
+    report["runtime"] = runtime_report(path, seconds, sample_rate, runs, warmup, threads) if runtime else None
+    report["device"] = device()
+    return report
+
+
+def validate(report: dict) -> None:
+    """Raise jsonschema.ValidationError if ``report`` does not follow the schema."""
+    import jsonschema
+
+    jsonschema.validate(report, json.loads(SCHEMA_FILE.read_text()))
+
+
+def _flatten(value, prefix="") -> dict:
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            out.update(_flatten(item, f"{prefix}.{key}" if prefix else key))
+        return out
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        out = {}
+        for i, item in enumerate(value):
+            out.update(_flatten(item, f"{prefix}[{i}]"))
+        return out
+    return {prefix: value}
+
+
+def load_report(path) -> dict:
+    path = pathlib.Path(path)
+    try:
+        value = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise FootprintError(f"{path}: not a readable footprint JSON ({error})") from None
+    if isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    if not isinstance(value, dict) or value.get("schema") != SCHEMA:
+        raise FootprintError(f"{path}: not a footprint report (expected \"schema\": \"{SCHEMA}\")")
+    return value
+
+
+SKIP_IN_COMPARE = ("metadata.vocabulary", "metadata.description")
+
+
+def compare(a: dict, b: dict) -> list[tuple[str, object, object, str]]:
+    """Field-by-field comparison: (field, a, b, note) where note is "" when equal,
+    "b/a = x" for changed numbers and "changed" otherwise."""
+    flat_a, flat_b = _flatten(a), _flatten(b)
+    rows = []
+    for key in list(flat_a) + [k for k in flat_b if k not in flat_a]:
+        if key.startswith(SKIP_IN_COMPARE):
+            continue
+        x, y = flat_a.get(key), flat_b.get(key)
+        if x == y:
+            note = ""
+        elif isinstance(x, (int, float)) and isinstance(y, (int, float)) and not isinstance(x, bool) and x:
+            note = f"b/a = {y / x:.3f}"
+        else:
+            note = "changed"
+        rows.append((key, x, y, note))
+    return rows
+
+
+def format_compare(rows, name_a: str, name_b: str) -> str:
+    def show(v):
+        if isinstance(v, float):
+            return f"{v:.3f}"
+        return "—" if v is None else str(v)
+    width = max(len(r[0]) for r in rows) + 2
+    lines = [f"{'field':<{width}}{name_a[-28:]:>30}{name_b[-28:]:>30}  difference"]
+    lines += [f"{key:<{width}}{show(x)[-28:]:>30}{show(y)[-28:]:>30}  {note}" for key, x, y, note in rows]
+    changed = sum(1 for r in rows if r[3])
+    lines.append(f"{changed} of {len(rows)} fields differ")
+    return "\n".join(lines)
+
+
+def format_table(reports: list[dict]) -> str:
+    def kb(v):
+        return "—" if v is None else f"{v / 1024:.1f} MB"
+    lines = [f"{'model':<30}{'file':>12}{'unique wts':>12}{'shared':>10}{'low-rank':>10}{'load ms':>9}"
+             f"{'RSS load':>10}{'peak':>10}{'median ms':>11}{'p90 ms':>9}{'RTF':>7}"]
+    for r in reports:
+        w, rt = r["weights"], r["runtime"] or {}
+        mem = rt.get("memory_kb", {})
+        lat = rt.get("latency_ms", {})
+        name = pathlib.Path(r["model"]["path"]).name[-29:]
+        lines.append(
+            f"{name:<30}{r['model']['file_bytes']:>12,}{w['unique_bytes']:>12,}{w['by_group']['shared']:>10,}"
+            f"{w['by_group']['low_rank']:>10,}{rt.get('load_ms', float('nan')):>9.1f}"
+            f"{kb(mem.get('after_load', {}).get('rss_kb')):>10}{kb(mem.get('peak', {}).get('hwm_kb')):>10}"
+            f"{lat.get('median', float('nan')):>11.2f}{lat.get('p90', float('nan')):>9.2f}"
+            f"{rt.get('real_time_factor', float('nan')):>7.3f}")
+        if rt.get("status") == "failed":
+            lines.append(f"  runtime FAILED: {rt['error']}")
+    if reports and reports[0]["runtime"]:
+        rt = reports[0]["runtime"]
+        lines.append(f"latency over {rt['runs']} runs after {rt['warmup']} warm-up runs on {rt['audio_seconds']} s of "
+                     f"audio, {rt['threads']} thread(s), {rt.get('runtime', '')}; memory is process RSS (weights "
+                     "memory-mapped from the file count as file-backed RssFile)")
+    return "\n".join(lines)
+
+
+def write_report(reports: list[dict], directory) -> list[pathlib.Path]:
+    """Markdown, footprint.json and PNG plots (weights by group; latency and memory)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from rt_keras.io import atomic_path, atomic_write_json, atomic_write_text
+
+    directory = pathlib.Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    names = [pathlib.Path(r["model"]["path"]).stem for r in reports]
+    written = []
+
+    figure, axis = plt.subplots(figsize=(max(5, 1.4 * len(reports)), 4))
+    bottom = [0.0] * len(reports)
+    for group in GROUPS:
+        values = [r["weights"]["by_group"][group] / 1e6 for r in reports]
+        axis.bar(names, values, bottom=bottom, label=group)
+        bottom = [b + v for b, v in zip(bottom, values)]
+    axis.set_ylabel("unique weight MB")
+    axis.set_title("Weights by group")
+    axis.legend()
+    axis.tick_params(axis="x", rotation=30)
+    figure.tight_layout()
+    with atomic_path(directory / "weights.png") as tmp:
+        figure.savefig(tmp, format="png")
+    plt.close(figure)
+    written.append(directory / "weights.png")
+
+    measured = [(n, r["runtime"]) for n, r in zip(names, reports) if r["runtime"] and r["runtime"]["status"] == "ok"]
+    if measured:
+        figure, (left, right) = plt.subplots(1, 2, figsize=(max(8, 2.4 * len(measured)), 4))
+        labels = [n for n, _ in measured]
+        left.bar(labels, [rt["latency_ms"]["median"] for _, rt in measured], label="median")
+        left.scatter(labels, [rt["latency_ms"]["p90"] for _, rt in measured], color="black", zorder=3, label="p90")
+        left.set_ylabel(f"ms per {measured[0][1]['audio_seconds']} s of audio")
+        left.set_title("Latency")
+        left.legend()
+        positions = range(len(measured))
+        for offset, (key, field, label) in zip((-0.27, 0.0, 0.27), (("before_load", "rss_kb", "before load"),
+                                                                   ("after_load", "rss_kb", "after load"),
+                                                                   ("peak", "hwm_kb", "peak (VmHWM)"))):
+            right.bar([p + offset for p in positions], [(rt["memory_kb"][key].get(field) or 0) / 1024
+                                                         for _, rt in measured], width=0.27, label=label)
+        right.set_xticks(list(positions), labels)
+        right.set_ylabel("resident MB")
+        right.set_title("Memory")
+        right.legend()
+        for axis in (left, right):
+            axis.tick_params(axis="x", rotation=30)
+        figure.tight_layout()
+        with atomic_path(directory / "runtime.png") as tmp:
+            figure.savefig(tmp, format="png")
+        plt.close(figure)
+        written.append(directory / "runtime.png")
+
+    atomic_write_json(directory / "footprint.json", reports)
+    markdown = ["# Footprint", "", "```", format_table(reports), "```", "", "![weights](weights.png)"]
+    if measured:
+        markdown += ["", "![runtime](runtime.png)"]
+    markdown += ["", f"Device: {reports[0]['device']['cpu']} ({reports[0]['device']['os']})", "",
+                 "Schema: docs/footprint-schema.md; the raw reports are in footprint.json."]
+    atomic_write_text(directory / "README.md", "\n".join(markdown) + "\n")
+    written += [directory / "footprint.json", directory / "README.md"]
+    return written

@@ -1,0 +1,118 @@
+"""rt-keras footprint: the report follows its schema and is consistent with the file, the
+runtime is measured in a child process, compare flags changes, bad input fails clearly."""
+
+import copy
+import json
+
+import jsonschema
+import pytest
+
+from converters.footprint import FootprintError, compare, footprint, validate
+from converters.keras_to_tflite import audio_signature, convert
+from rt_keras.backend import keras
+from rt_keras.cli import main
+
+pytestmark = pytest.mark.skipif(
+    __import__("rt_keras.data.fsdd", fromlist=["x"]).default_fsdd_dir() is None,
+    reason="FSDD not found (set RT_KERAS_FSDD)")
+
+
+@pytest.fixture(scope="module")
+def models(tiny_converted, tmp_path_factory):
+    directory = tmp_path_factory.mktemp("footprint")
+    paths = {}
+    for mode in ("float32", "qat-int8"):
+        paths[mode] = directory / f"tiny-{mode}.tflite"
+        paths[mode].write_bytes(tiny_converted[4][mode][1])
+    return paths
+
+
+@pytest.fixture(scope="module")
+def reports(models):
+    return {mode: footprint(path, seconds=1.0, runs=3, warmup=1) for mode, path in models.items()}
+
+
+def test_report_follows_the_schema_and_matches_the_file(models, reports):
+    for mode, report in reports.items():
+        validate(report)
+        assert report["model"]["file_bytes"] == models[mode].stat().st_size
+        weights = report["weights"]
+        assert 0 < weights["unique_bytes"] <= weights["total_bytes"] < report["model"]["file_bytes"]
+        assert sum(weights["by_group"].values()) == weights["unique_bytes"]
+        assert weights["by_group"]["shared"] > 0 and weights["by_group"]["low_rank"] > 0
+        assert report["model"]["mode"] == mode and report["metadata"]["sample_rate"] == 16000
+        assert report["ops"]["FULLY_CONNECTED"] > 0
+    # int8 shared matrices take a quarter of the float32 bytes
+    assert reports["qat-int8"]["weights"]["by_group"]["shared"] * 4 == reports["float32"]["weights"]["by_group"]["shared"]
+
+
+def test_runtime_section_is_measured_and_positive(reports):
+    runtime = reports["qat-int8"]["runtime"]
+    assert runtime["status"] == "ok" and runtime["error"] is None
+    assert runtime["load_ms"] > 0 and runtime["real_time_factor"] > 0 and runtime["audio_seconds"] == 1.0
+    assert 0 < runtime["latency_ms"]["min"] <= runtime["latency_ms"]["median"] <= runtime["latency_ms"]["p90"]
+    memory = runtime["memory_kb"]
+    assert memory["after_load"]["rss_kb"] > 0 and memory["peak"]["hwm_kb"] >= memory["after_allocate"]["rss_kb"]
+    assert runtime["runtime"].startswith("ai-edge-litert")
+
+
+def test_schema_rejects_a_broken_report(reports):
+    broken = copy.deepcopy(reports["float32"])
+    del broken["model"]["sha256"]
+    with pytest.raises(jsonschema.ValidationError):
+        validate(broken)
+
+
+def test_compare_flags_changed_fields(reports, tmp_path, capsys):
+    a = reports["float32"]
+    b = copy.deepcopy(a)
+    b["runtime"]["latency_ms"]["median"] = 2 * a["runtime"]["latency_ms"]["median"]
+    b["device"]["model"] = "Pixel 8"
+    rows = {field: note for field, _, _, note in compare(a, b)}
+    assert rows["runtime.latency_ms.median"] == "b/a = 2.000"
+    assert rows["device.model"] == "changed"
+    assert rows["model.file_bytes"] == "" and rows["weights.unique_bytes"] == ""
+    (tmp_path / "a.json").write_text(json.dumps(a))
+    (tmp_path / "b.json").write_text(json.dumps(b))
+    assert main(["footprint", "--compare", str(tmp_path / "a.json"), str(tmp_path / "b.json")]) == 0
+    out = capsys.readouterr().out
+    assert "Pixel 8" in out and "2 of" in out.splitlines()[-1]
+
+
+def test_cli_json_and_report_directory(models, tmp_path, capsys):
+    status = main(["footprint", str(models["float32"]), str(models["qat-int8"]), "--seconds", "0.5", "--runs", "2",
+                   "--json", "--report", str(tmp_path / "report")])
+    assert status == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert len(printed) == 2
+    for report in printed:
+        validate(report)
+    for name in ("README.md", "footprint.json", "weights.png", "runtime.png"):
+        assert (tmp_path / "report" / name).stat().st_size > 0, name
+    assert (tmp_path / "report" / "weights.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_bad_inputs_give_clear_errors(tmp_path, tiny_converted, capsys):
+    with pytest.raises(FootprintError, match="no such file"):
+        footprint(tmp_path / "missing.tflite")
+    text = tmp_path / "notes.tflite"
+    text.write_text("not a model")
+    with pytest.raises(FootprintError, match="notes.tflite"):
+        footprint(text)
+    assert main(["footprint", str(text)]) == 2 and "notes.tflite" in capsys.readouterr().err
+
+    inputs = keras.Input((10, 4), name="features")  # features in, not audio
+    features_model = tmp_path / "features.tflite"
+    features_model.write_bytes(convert(keras.Model(inputs, keras.layers.Dense(3)(inputs))))
+    with pytest.raises(FootprintError, match=r"input is not audio.*float32 tensor \[1, samples\]"):
+        footprint(features_model)
+
+
+def test_a_model_that_fails_to_allocate_is_reported_not_a_crash(tiny_converted, tmp_path):
+    _, _, model, _, _ = tiny_converted
+    fixed = tmp_path / "fixed-1s.tflite"
+    fixed.write_bytes(convert(model, "float32", audio_signature(16000)))
+    assert footprint(fixed, runs=1, warmup=0)["runtime"]["status"] == "ok"  # its own length: 1 s
+    report = footprint(fixed, seconds=2.0, runs=1, warmup=0)  # a length it was not built for
+    validate(report)
+    assert report["runtime"]["status"] == "failed" and report["runtime"]["error"].startswith("allocate")
