@@ -72,6 +72,7 @@ class QATConfig:
     steps_per_epoch: int = 100
     batch_size: int = 16
     learning_rate: float = 1e-4  # a float run is fine-tuned, not retrained
+    calibration_batches: int = 20  # forward passes that set the activation ranges first
     calibration_utterances: int = 100  # representative dataset of the int8 conversions
 
 
