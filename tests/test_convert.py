@@ -74,12 +74,15 @@ def test_each_shared_matrix_is_stored_once_and_read_by_its_k_layers(run, convert
 @pytest.mark.parametrize("mode", ["dynamic", "int8", "qat-int8"])
 def test_weight_matrices_are_int8(converted, mode):
     matrices = [w for w in weights(load_model(converted[mode][1])) if len(w.shape) >= 2]
+    frontend = [w for w in matrices if "frontend_logmel" in w.layers]
     # Dynamic-range quantisation skips tensors under 1,024 elements (a converter rule);
-    # the full-integer modes quantise every matrix.
-    large = [w for w in matrices if (w.elements >= 1024 if mode == "dynamic" else w.bytes > 1024)]
+    # the full-integer modes quantise every matrix except the float front-end's mel filterbank.
+    large = [w for w in matrices if w not in frontend and (w.elements >= 1024 if mode == "dynamic" else w.bytes > 1024)]
     assert large and all(w.type == "INT8" for w in large), [(w.name, w.type, w.shape) for w in large
                                                             if w.type != "INT8"]
     assert any(w.group == "shared" for w in large) and any(w.group == "low_rank" for w in matrices)
+    mel_filterbank = max(frontend, key=lambda w: w.elements)
+    assert mel_filterbank.type == ("INT8" if mode == "dynamic" else "FLOAT32")
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -130,6 +133,8 @@ def test_qat_model_wraps_each_shared_matrix_once_and_keeps_the_trained_weights(r
     shared = {layer.name: len(layer.inbound_nodes) for layer in qat_model.layers if "shared" in layer.name}
     assert len(shared) == 6 * config.encoder.num_groups
     assert set(shared.values()) == {config.encoder.group_size}  # one wrapper, K call sites
+    # the raw-PCM input is not fake-quantised (the front-end is float)
+    assert all(layer.quantizer is None for layer in qat_model.layers if type(layer).__name__ == "QuantizeLayer")
     # Fine-tuned from the float weights: far closer to the float model than a fresh model.
     reference = model(real_audio[0]).numpy()
     fresh = np.mean(np.abs(build_asr_model(config)(real_audio[0]).numpy() - reference))
