@@ -6,11 +6,13 @@ PYTHON ?= python3.11
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 FSDD ?= ../shared/data/fsdd
-# Debian packages: libusb for tflite-support's metadata library, espeak-ng data comes
-# from the espeakng-loader wheel.
-APT_PACKAGES := libusb-1.0-0
+# Debian packages: libusb for tflite-support's metadata library (espeak-ng data comes
+# from the espeakng-loader wheel); a JDK and JUnit 4 for the Android demo's pure-Java core.
+APT_PACKAGES := libusb-1.0-0 default-jdk-headless junit4
+JAVA_CP := /usr/share/java/junit4.jar:/usr/share/java/hamcrest-core.jar
+CORE_BUILD := build/android-core
 
-.PHONY: install demo test clean system-packages
+.PHONY: install demo test clean system-packages android-core-test
 
 install: $(STAMP)
 
@@ -39,6 +41,15 @@ demo: install
 
 test: install
 	$(PY) -m pytest -q tests
+
+# JUnit tests of the Android demo's pure-Java core, Java 8 language level, plain javac.
+# GOLDEN=DIR: parity fixtures from the real .tflite (written by tests/test_android_core.py).
+android-core-test: system-packages
+	rm -rf $(CORE_BUILD) && mkdir -p $(CORE_BUILD)
+	javac --release 8 -Xlint:all -Xlint:-options -encoding UTF-8 -d $(CORE_BUILD) -cp $(JAVA_CP) \
+	  $$(find android_demo/core/src -name '*.java')
+	java -cp $(CORE_BUILD):$(JAVA_CP) -Drt_keras.golden.dir=$(GOLDEN) org.junit.runner.JUnitCore \
+	  org.rtkeras.demo.core.CoreTest $(if $(GOLDEN),org.rtkeras.demo.core.GoldenTest)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -103,7 +103,7 @@ def test_float32_tflite_matches_keras_on_real_audio(run, converted, real_audio):
         expected = model(audio, training=False).numpy()
         got = tflite(audio)
         assert got.shape == expected.shape
-        np.testing.assert_allclose(got, expected, atol=2e-3, rtol=0)
+        np.testing.assert_allclose(got, expected, atol=1e-4, rtol=0)  # measured: ~2e-6 here, 1.4e-5 on the demo model
 
 
 def test_metadata_names_vocabulary_and_sample_rate(run, converted):

@@ -1,0 +1,105 @@
+package org.rtkeras.demo.core;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Builds the footprint report in the schema of `rt-keras footprint` (docs/footprint-schema.md),
+ * so a phone report and a host report can be compared with `rt-keras footprint --compare`.
+ */
+public final class FootprintReport {
+    public static final String SCHEMA = "rt-keras-footprint/1";
+
+    private final Map<String, Object> model = new LinkedHashMap<String, Object>();
+    private final Map<String, Object> memory = new LinkedHashMap<String, Object>();
+    private final Map<String, Object> runtime = new LinkedHashMap<String, Object>();
+    private final Map<String, Object> device = new LinkedHashMap<String, Object>();
+    private Map<String, Object> metadata;
+
+    public FootprintReport model(String path, long fileBytes, String sha256, String name, String version, String mode) {
+        model.put("path", path);
+        model.put("file_bytes", fileBytes);
+        model.put("sha256", sha256);
+        model.put("name", name);
+        model.put("version", version);
+        model.put("mode", mode);
+        return this;
+    }
+
+    public FootprintReport metadata(int sampleRate, List<String> vocabulary) {
+        metadata = new LinkedHashMap<String, Object>();
+        metadata.put("sample_rate", sampleRate);
+        metadata.put("vocabulary", new ArrayList<Object>(vocabulary));
+        return this;
+    }
+
+    /** One memory snapshot: /proc/self/status fields plus Debug.MemoryInfo PSS (null if unknown). */
+    public FootprintReport memory(String stage, Map<String, Long> procStatus, Long pssTotalKb, Long pssNativeKb) {
+        Map<String, Object> snapshot = new LinkedHashMap<String, Object>(procStatus);
+        snapshot.put("pss_total_kb", pssTotalKb);
+        snapshot.put("pss_native_kb", pssNativeKb);
+        memory.put(stage, snapshot);
+        return this;
+    }
+
+    public FootprintReport runtime(String runtimeVersion, int threads, double audioSeconds, int warmup,
+                                   double loadMs, double[] latenciesMs) {
+        runtime.put("status", "ok");
+        runtime.put("error", null);
+        runtime.put("runtime", runtimeVersion);
+        runtime.put("threads", threads);
+        runtime.put("audio_seconds", audioSeconds);
+        runtime.put("runs", latenciesMs.length);
+        runtime.put("warmup", warmup);
+        runtime.put("load_ms", loadMs);
+        runtime.put("memory_kb", memory);
+        Map<String, Object> latency = new LinkedHashMap<String, Object>();
+        latency.put("median", Statistics.median(latenciesMs));
+        latency.put("p90", Statistics.percentile(latenciesMs, 90));
+        latency.put("min", Statistics.min(latenciesMs));
+        runtime.put("latency_ms", latency);
+        runtime.put("real_time_factor", Statistics.median(latenciesMs) / (1000.0 * audioSeconds));
+        return this;
+    }
+
+    public FootprintReport failed(String stage, String message, int threads, double audioSeconds, int runs, int warmup) {
+        runtime.clear();
+        runtime.put("status", "failed");
+        runtime.put("error", stage + ": " + message);
+        runtime.put("threads", threads);
+        runtime.put("audio_seconds", audioSeconds);
+        runtime.put("runs", runs);
+        runtime.put("warmup", warmup);
+        runtime.put("memory_kb", memory);
+        return this;
+    }
+
+    public FootprintReport device(String deviceModel, String cpu, String abi, String os) {
+        device.put("kind", "android");
+        device.put("model", deviceModel);
+        device.put("cpu", cpu);
+        device.put("abi", abi);
+        device.put("os", os);
+        return this;
+    }
+
+    public Map<String, Object> toMap() {
+        Map<String, Object> report = new LinkedHashMap<String, Object>();
+        report.put("schema", SCHEMA);
+        report.put("source", "android");
+        report.put("model", model);
+        report.put("weights", null); // weight groups come from the flatbuffer: measured on the host
+        report.put("ops", null);
+        report.put("signature", null);
+        report.put("metadata", metadata);
+        report.put("runtime", runtime.isEmpty() ? null : runtime);
+        report.put("device", device);
+        return report;
+    }
+
+    public String toJson() {
+        return Json.write(toMap());
+    }
+}

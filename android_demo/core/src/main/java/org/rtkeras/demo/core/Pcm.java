@@ -1,0 +1,51 @@
+package org.rtkeras.demo.core;
+
+/** PCM conversion and resampling to the model's 16 kHz float input. */
+public final class Pcm {
+    /** The model was trained on int16 samples divided by 32767 (rt_keras.data.pipeline). */
+    public static final float PCM16_SCALE = 32767f;
+    public static final int MODEL_SAMPLE_RATE = 16000;
+
+    private Pcm() {
+    }
+
+    public static float[] toFloat(short[] samples) {
+        float[] out = new float[samples.length];
+        for (int i = 0; i < samples.length; i++) {
+            out[i] = samples[i] / PCM16_SCALE;
+        }
+        return out;
+    }
+
+    /**
+     * Linear-interpolation resampling (the same as numpy.interp at t = i * from / to).
+     * The microphone records at 16 kHz directly; this is for bundled WAV files at other rates.
+     */
+    public static float[] resample(float[] x, int fromRate, int toRate) {
+        if (fromRate <= 0 || toRate <= 0) {
+            throw new IllegalArgumentException("sample rates must be positive, got " + fromRate + " -> " + toRate);
+        }
+        if (fromRate == toRate || x.length == 0) {
+            return x.clone();
+        }
+        int n = (int) ((long) x.length * toRate / fromRate);
+        float[] out = new float[n];
+        double step = (double) fromRate / toRate;
+        for (int i = 0; i < n; i++) {
+            double t = i * step;
+            int left = (int) Math.floor(t);
+            if (left >= x.length - 1) {
+                out[i] = x[x.length - 1];
+            } else {
+                double frac = t - left;
+                out[i] = (float) (x[left] + (x[left + 1] - x[left]) * frac);
+            }
+        }
+        return out;
+    }
+
+    /** Mono 16 kHz float input for the model from int16 PCM at any rate. */
+    public static float[] modelInput(short[] samples, int sampleRate) {
+        return resample(toFloat(samples), sampleRate, MODEL_SAMPLE_RATE);
+    }
+}

@@ -1,0 +1,116 @@
+package org.rtkeras.demo.core;
+
+import static org.junit.Assert.assertArrayEquals;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertNull;
+import static org.junit.Assert.assertTrue;
+import static org.junit.Assert.fail;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.Test;
+
+public class CoreTest {
+    private static final List<String> VOCABULARY = Arrays.asList(
+            "<blank>", "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine");
+
+    @Test
+    public void pcmToFloatDividesBy32767() {
+        float[] out = Pcm.toFloat(new short[] {0, 32767, -32767, 16384});
+        assertArrayEquals(new float[] {0f, 1f, -1f, 16384f / 32767f}, out, 0f);
+    }
+
+    @Test
+    public void resampleDoublesLengthAndInterpolates() {
+        float[] out = Pcm.resample(new float[] {0f, 1f, 0f}, 8000, 16000);
+        assertArrayEquals(new float[] {0f, 0.5f, 1f, 0.5f, 0f, 0f}, out, 1e-7f);
+        assertArrayEquals(new float[] {1f, 2f}, Pcm.resample(new float[] {1f, 2f}, 16000, 16000), 0f);
+    }
+
+    @Test(expected = IllegalArgumentException.class)
+    public void resampleRejectsBadRates() {
+        Pcm.resample(new float[] {1f}, 0, 16000);
+    }
+
+    @Test
+    public void ringBufferKeepsTheNewestSamplesInOrder() {
+        RingBuffer ring = new RingBuffer(4);
+        ring.write(new short[] {1, 2, 3}, 3);
+        assertArrayEquals(new short[] {1, 2, 3}, ring.snapshot());
+        ring.write(new short[] {4, 5, 6}, 3);
+        assertArrayEquals(new short[] {3, 4, 5, 6}, ring.snapshot());
+        assertEquals(6, ring.totalWritten());
+        ring.clear();
+        assertEquals(0, ring.size());
+    }
+
+    @Test
+    public void ctcMergesRepeatsAndDropsBlanks() {
+        // frames: blank, four, four, blank, four, one -> "four four one"
+        int[] best = {0, 5, 5, 0, 5, 2};
+        float[][] logProbs = new float[best.length][VOCABULARY.size()];
+        for (int t = 0; t < best.length; t++) {
+            Arrays.fill(logProbs[t], -10f);
+            logProbs[t][best[t]] = -0.1f;
+        }
+        CtcGreedyDecoder decoder = new CtcGreedyDecoder(VOCABULARY);
+        assertEquals("four four one", decoder.decode(logProbs));
+        assertArrayEquals(new int[] {5, 5}, decoder.decodeIds(logProbs, 5));
+    }
+
+    @Test
+    public void ctcRejectsAScoreRowOfTheWrongWidth() {
+        try {
+            new CtcGreedyDecoder(VOCABULARY).decode(new float[][] {{0f, 1f}});
+            fail();
+        } catch (IllegalArgumentException e) {
+            assertTrue(e.getMessage().contains("vocabulary has 11"));
+        }
+    }
+
+    @Test
+    public void vocabularyParsesOneLabelPerLine() {
+        assertEquals(Arrays.asList("<blank>", "zero", "one"), Vocabulary.parse("<blank>\nzero\none\n"));
+    }
+
+    @Test
+    public void percentilesMatchNumpy() {
+        double[] values = {4, 1, 3, 2, 10};
+        assertEquals(3.0, Statistics.median(values), 1e-12);
+        assertEquals(7.6, Statistics.percentile(values, 90), 1e-12); // numpy.percentile([...], 90)
+        assertEquals(1.0, Statistics.min(values), 1e-12);
+    }
+
+    @Test
+    public void procStatusReadsTheMemoryFields() {
+        String status = "Name:\tjava\nVmHWM:\t  2092 kB\nVmRSS:\t  2000 kB\nRssAnon:\t 156 kB\nRssFile:\t1936 kB\n";
+        Map<String, Long> memory = ProcStatus.parse(status);
+        assertEquals(Long.valueOf(2000), memory.get("rss_kb"));
+        assertEquals(Long.valueOf(2092), memory.get("hwm_kb"));
+        assertEquals(Long.valueOf(1936), memory.get("rss_file_kb"));
+        assertEquals(Long.valueOf(156), memory.get("rss_anon_kb"));
+        assertNull(ProcStatus.parse("Name:\tx\n").get("rss_kb"));
+    }
+
+    @Test
+    public void wavReaderReadsStereoPcm16AsMono() {
+        byte[] wav = {
+            'R', 'I', 'F', 'F', 44, 0, 0, 0, 'W', 'A', 'V', 'E',
+            'f', 'm', 't', ' ', 16, 0, 0, 0, 1, 0, 2, 0, (byte) 0x40, (byte) 0x1f, 0, 0, 0, 0, 0, 0, 4, 0, 16, 0,
+            'd', 'a', 't', 'a', 8, 0, 0, 0, 10, 0, 20, 0, (byte) 0xf6, (byte) 0xff, (byte) 0xec, (byte) 0xff,
+        };
+        WavReader audio = WavReader.read(wav, "test.wav");
+        assertEquals(8000, audio.sampleRate);
+        assertArrayEquals(new short[] {15, -15}, audio.samples);
+    }
+
+    @Test
+    public void jsonWriterEscapesAndNests() {
+        Map<String, Object> map = new java.util.LinkedHashMap<String, Object>();
+        map.put("a", "x\"y");
+        map.put("b", Arrays.<Object>asList(1, 2.5, null, true));
+        assertEquals("{\n  \"a\": \"x\\\"y\",\n  \"b\": [1, 2.500000, null, true]\n}", Json.write(map));
+    }
+}
