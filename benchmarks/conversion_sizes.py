@@ -139,6 +139,7 @@ def report(command: str, table: dict, wer: dict, paper: dict) -> str:
     lines += ["", "WER on the held-out FSDD speaker (test_real, 200 utterances), converted models run by the "
                   "LiteRT interpreter one utterance at a time:", "",
               "| model | Keras float32 | TFLite float32 | int8 (post-training) | qat-int8 |", "|---|---|---|---|---|"]
+    wer = {name: values for name, values in wer.items() if all(mode in values for mode in WER_MODES)}
     for name, values in wer.items():
         lines.append(f"| {name} | " + " | ".join(f"{100 * values[k]:.2f}%" for k in
                                                  ("keras float32", "float32", "int8", "qat-int8")) + " |")
@@ -161,8 +162,17 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", default="runs", help="parent of the trained baseline, albert and rt runs")
     parser.add_argument("--results", default=str(ROOT / "docs" / "results.md"))
+    parser.add_argument("--report-only", action="store_true",
+                        help="rewrite the docs section from RUNS/conversion_sizes.json of an earlier run")
     args = parser.parse_args(argv)
     runs = pathlib.Path(args.runs)
+    command = f"python benchmarks/conversion_sizes.py --runs {args.runs}"
+    if args.report_only:
+        saved = json.loads((runs / "conversion_sizes.json").read_text())
+        text = report(command, saved["trained"], saved["wer"], saved["paper"])
+        print(text)
+        write_section(args.results, "conversion-sizes", "Converted sizes: baseline vs albert vs rt, every mode", text)
+        return 0
     missing = [name for name in RUNS if not (runs / name / "model.keras").is_file()]
     if missing:
         print(f"no trained runs {missing} in {runs}: python benchmarks/train_compare.py --runs {runs}", file=sys.stderr)
@@ -170,7 +180,7 @@ def main(argv=None) -> int:
     table, wer = trained_runs(runs)
     paper = paper_size(runs)
     atomic_write_json(runs / "conversion_sizes.json", {"trained": table, "wer": wer, "paper": paper})
-    text = report(f"python benchmarks/conversion_sizes.py --runs {args.runs}", table, wer, paper)
+    text = report(command, table, wer, paper)
     print(text)
     write_section(args.results, "conversion-sizes", "Converted sizes: baseline vs albert vs rt, every mode", text)
     return 0

@@ -143,11 +143,14 @@ def dedup_bytes(data: bytes, source: str = "<bytes>") -> tuple[bytes, DedupRepor
     buffers_merged = _merge_buffers(model)
     tensors_merged = _merge_tensors(model)
     buffers_dropped = _drop_orphan_buffers(model)
-    if not (buffers_merged or tensors_merged or buffers_dropped):
-        out = data  # nothing to do: keep the input byte for byte (idempotence)
-    else:
+    out = data  # nothing to do: keep the input byte for byte (idempotence)
+    if buffers_merged or tensors_merged or buffers_dropped:
         out = pack(model)
-        if zipfile.is_zipfile(io.BytesIO(data)):  # associated files appended by tflite-support
+        if not (buffers_merged or tensors_merged) and len(out) >= len(data):
+            # Only empty orphan buffers went, and re-packing with the Python flatbuffers
+            # API (no shared strings) came out larger: keep the converter's bytes.
+            out, buffers_dropped = data, 0
+        if out is not data and zipfile.is_zipfile(io.BytesIO(data)):  # files appended by tflite-support
             from converters.metadata import carry_metadata
 
             out = carry_metadata(data, out)
