@@ -214,7 +214,8 @@ def format_table(reports: list[dict]) -> str:
         w, rt = r["weights"], r["runtime"] or {}
         mem = rt.get("memory_kb", {})
         lat = rt.get("latency_ms", {})
-        name = pathlib.Path(r["model"]["path"]).name[-29:]
+        path = pathlib.Path(r["model"]["path"])
+        name = (f"{path.parent.name}/{path.name}" if path.parent.name else path.name)[-29:]
         lines.append(
             f"{name:<30}{r['model']['file_bytes']:>12,}{w['unique_bytes']:>12,}{w['by_group']['shared']:>10,}"
             f"{w['by_group']['low_rank']:>10,}{rt.get('load_ms', float('nan')):>9.1f}"
@@ -242,7 +243,8 @@ def write_report(reports: list[dict], directory) -> list[pathlib.Path]:
 
     directory = pathlib.Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    names = [pathlib.Path(r["model"]["path"]).stem for r in reports]
+    names = [f"{pathlib.Path(r['model']['path']).parent.name}/{pathlib.Path(r['model']['path']).stem}".lstrip("/")
+             for r in reports]
     written = []
 
     figure, axis = plt.subplots(figsize=(max(5, 1.4 * len(reports)), 4))
