@@ -43,12 +43,14 @@ test: install
 	$(PY) -m pytest -q tests
 
 # JUnit tests of the Android demo's pure-Java core, Java 8 language level, plain javac.
-# GOLDEN=DIR: parity fixtures from the real .tflite (written by tests/test_android_core.py).
+# GOLDEN=DIR: parity fixtures from the real .tflite (written by tests/test_android_core.py);
+# REPORT=FILE: where the sample phone footprint report goes (validated against the schema).
 android-core-test: system-packages
 	rm -rf $(CORE_BUILD) && mkdir -p $(CORE_BUILD)
 	javac --release 8 -Xlint:all -Xlint:-options -encoding UTF-8 -d $(CORE_BUILD) -cp $(JAVA_CP) \
 	  $$(find android_demo/core/src -name '*.java')
-	java -cp $(CORE_BUILD):$(JAVA_CP) -Drt_keras.golden.dir=$(GOLDEN) org.junit.runner.JUnitCore \
+	java -cp $(CORE_BUILD):$(JAVA_CP) -Drt_keras.golden.dir=$(GOLDEN) -Drt_keras.report.out=$(REPORT) \
+	  org.junit.runner.JUnitCore \
 	  org.rtkeras.demo.core.CoreTest $(if $(GOLDEN),org.rtkeras.demo.core.GoldenTest)
 
 clean:

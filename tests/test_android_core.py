@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import soundfile
 
+from converters.footprint import load_report, validate
 from converters.metadata import read_metadata
 from converters.runner import TFLiteModel
 from rt_keras.ctc import greedy_decode
@@ -54,12 +55,17 @@ def golden(tiny_converted, tmp_path_factory):
     return directory
 
 
-def test_core_junit_and_golden_parity(golden):
-    result = subprocess.run(["make", "-s", "-C", str(ROOT), "android-core-test", f"GOLDEN={golden}"],
-                            capture_output=True, text=True)
+def test_core_junit_and_golden_parity(golden, tmp_path):
+    phone_report = tmp_path / "phone.json"
+    result = subprocess.run(["make", "-s", "-C", str(ROOT), "android-core-test", f"GOLDEN={golden}",
+                             f"REPORT={phone_report}"], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     ran = re.search(r"OK \((\d+) tests\)", result.stdout)
-    assert ran and int(ran[1]) >= 13, result.stdout[-2000:]  # CoreTest + both golden tests ran
+    assert ran and int(ran[1]) >= 14, result.stdout[-2000:]  # CoreTest + both golden tests ran
+    # The report the app writes follows the host tool's schema and loads into --compare.
+    report = load_report(phone_report)
+    validate(report)
+    assert report["source"] == "android" and report["runtime"]["latency_ms"]["median"] == 31.0
 
 
 def test_java_sources_stay_at_java_8_without_lambdas():

@@ -107,6 +107,28 @@ public class CoreTest {
     }
 
     @Test
+    public void footprintReportIsWrittenInTheSharedSchema() throws java.io.IOException {
+        Map<String, Long> status = ProcStatus.parse("VmRSS:\t 51200 kB\nVmHWM:\t 60000 kB\n");
+        FootprintReport report = new FootprintReport()
+                .model("/data/app/model-qat-int8.tflite", 1331347L,
+                        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "rt", "0.1.0", "qat-int8")
+                .metadata(16000, VOCABULARY)
+                .memory("before_load", status, 40000L, 20000L)
+                .memory("after_load", status, 41000L, 21000L)
+                .memory("after_allocate", status, 42000L, 22000L)
+                .memory("peak", status, 43000L, 23000L)
+                .runtime("LiteRT 1.4.0", 2, 2.0, 3, 12.5, new double[] {30.0, 31.0, 35.0})
+                .device("Pixel 8", "Tensor G3", "arm64-v8a", "Android 14");
+        String json = report.toJson();
+        assertTrue(json.contains("\"schema\": \"rt-keras-footprint/1\""));
+        assertTrue(json.contains("\"median\": 31.000000"));
+        String out = System.getProperty("rt_keras.report.out");
+        if (out != null && !out.isEmpty()) { // validated against the JSON Schema by tests/test_android_core.py
+            java.nio.file.Files.write(new java.io.File(out).toPath(), json.getBytes("UTF-8"));
+        }
+    }
+
+    @Test
     public void jsonWriterEscapesAndNests() {
         Map<String, Object> map = new java.util.LinkedHashMap<String, Object>();
         map.put("a", "x\"y");
