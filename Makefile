@@ -12,7 +12,7 @@ APT_PACKAGES := libusb-1.0-0 default-jdk-headless junit4
 JAVA_CP := /usr/share/java/junit4.jar:/usr/share/java/hamcrest-core.jar
 CORE_BUILD := build/android-core
 
-.PHONY: install demo test clean system-packages android-core-test
+.PHONY: install demo test clean system-packages android-core-test android-compile-check android-assets
 
 install: $(STAMP)
 
@@ -52,6 +52,28 @@ android-core-test: system-packages
 	java -cp $(CORE_BUILD):$(JAVA_CP) -Drt_keras.golden.dir=$(GOLDEN) -Drt_keras.report.out=$(REPORT) \
 	  org.junit.runner.JUnitCore \
 	  org.rtkeras.demo.core.CoreTest $(if $(GOLDEN),org.rtkeras.demo.core.GoldenTest)
+
+# Compile every Java source of the app against Debian's android.jar (API 23) with a
+# compile-only stub of the LiteRT classes LiteRtEngine uses (Gradle builds use the real one).
+ANDROID_JAR := /usr/lib/android-sdk/platforms/android-23/android.jar
+APP_BUILD := build/android-app
+android-compile-check: system-packages
+	bash .ci/install-android-jar
+	rm -rf $(APP_BUILD) && mkdir -p $(APP_BUILD)/stubs $(APP_BUILD)/classes
+	javac --release 8 -Xlint:-options -d $(APP_BUILD)/stubs $$(find android_demo/compile_stubs -name '*.java')
+	javac -source 8 -target 8 -Xlint:all -Xlint:-options -Werror -encoding UTF-8 -bootclasspath $(ANDROID_JAR) \
+	  -cp $(APP_BUILD)/stubs -d $(APP_BUILD)/classes \
+	  $$(find android_demo/core/src/main android_demo/app/src/main -name '*.java')
+	@echo "android app: $$(find $(APP_BUILD)/classes -name '*.class' | wc -l) classes compiled against $(ANDROID_JAR)"
+
+# The demo models and a sample WAV into the app's assets (after `make demo` and
+# `python benchmarks/footprint_compare.py`, which writes runs/baseline/model-*.tflite).
+android-assets:
+	mkdir -p android_demo/app/src/main/assets/models
+	cp runs/rt/model-qat-int8.tflite android_demo/app/src/main/assets/models/rt-qat-int8.tflite
+	for m in float32 qat-int8; do test ! -f runs/baseline/model-$$m.tflite || \
+	  cp runs/baseline/model-$$m.tflite android_demo/app/src/main/assets/models/baseline-$$m.tflite; done
+	cp $(FSDD)/recordings/7_theo_3.wav android_demo/app/src/main/assets/sample.wav
 
 clean:
 	rm -rf $(VENV) build *.egg-info

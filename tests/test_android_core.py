@@ -42,6 +42,7 @@ def golden(tiny_converted, tmp_path_factory):
     override = os.environ.get("RT_KERAS_GOLDEN_MODEL")
     model = pathlib.Path(override).read_bytes() if override else tiny_converted[4]["qat-int8"][1]
     metadata = read_metadata(model)
+    (directory / "model.tflite").write_bytes(model)
     source = pathlib.Path(default_fsdd_dir()) / "recordings" / "7_theo_3.wav"
     shutil.copy(source, directory / "audio.wav")
     samples, rate = soundfile.read(source, dtype="int16")
@@ -61,7 +62,7 @@ def test_core_junit_and_golden_parity(golden, tmp_path):
                              f"REPORT={phone_report}"], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     ran = re.search(r"OK \((\d+) tests\)", result.stdout)
-    assert ran and int(ran[1]) >= 14, result.stdout[-2000:]  # CoreTest + both golden tests ran
+    assert ran and int(ran[1]) >= 15, result.stdout[-2000:]  # CoreTest + the three golden tests ran
     # The report the app writes follows the host tool's schema and loads into --compare.
     report = load_report(phone_report)
     validate(report)
@@ -75,3 +76,13 @@ def test_java_sources_stay_at_java_8_without_lambdas():
         code = re.sub(r'"(\\.|[^"\\])*"', '""', re.sub(r"//.*|/\*.*?\*/", "", text, flags=re.S))
         assert "->" not in code, f"{path}: lambda or switch arrow (Java 8 without lambdas)"
         assert not re.search(r"\bvar\s+\w+\s*=", code), f"{path}: 'var' is not Java 8"
+
+
+def test_app_compiles_against_android_jar_and_only_one_class_uses_litert():
+    result = subprocess.run(["make", "-s", "-C", str(ROOT), "android-compile-check"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "classes compiled against" in result.stdout
+    app = sorted((ROOT / "android_demo" / "app").rglob("*.java"))
+    core = sorted((ROOT / "android_demo" / "core" / "src" / "main").rglob("*.java"))
+    assert [p.name for p in app if "org.tensorflow.lite" in p.read_text()] == ["LiteRtEngine.java"]
+    assert not [p.name for p in core if re.search(r"^import android\.", p.read_text(), re.M)]

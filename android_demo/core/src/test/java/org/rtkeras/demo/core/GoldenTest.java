@@ -50,6 +50,15 @@ public class GoldenTest {
     }
 
     @Test
+    public void metadataOfTheRealModelGivesTheVocabularyAndSampleRate() throws IOException {
+        File dir = dir();
+        byte[] model = Files.readAllBytes(new File(dir, "model.tflite").toPath());
+        ModelMetadata metadata = ModelMetadata.read(java.nio.ByteBuffer.wrap(model));
+        assertEquals(Vocabulary.parse(read(new File(dir, "vocabulary.txt"))), metadata.vocabulary());
+        assertEquals(16000, metadata.sampleRate());
+    }
+
+    @Test
     public void decoderReproducesThePythonTranscript() throws IOException {
         File dir = dir();
         List<String> vocabulary = Vocabulary.parse(read(new File(dir, "vocabulary.txt")));

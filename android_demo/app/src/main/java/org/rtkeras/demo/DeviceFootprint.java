@@ -1,0 +1,83 @@
+package org.rtkeras.demo;
+
+import android.content.res.AssetManager;
+import android.os.Build;
+import android.os.Debug;
+import android.os.SystemClock;
+
+import java.io.BufferedReader;
+import java.io.FileReader;
+import java.io.IOException;
+import java.util.Map;
+
+import org.rtkeras.demo.core.FootprintReport;
+import org.rtkeras.demo.core.Pcm;
+import org.rtkeras.demo.core.ProcStatus;
+
+/** Measures a bundled model on the phone and writes the rt-keras footprint report. */
+final class DeviceFootprint {
+    private DeviceFootprint() {
+    }
+
+    static String procStatus() throws IOException {
+        StringBuilder text = new StringBuilder();
+        BufferedReader reader = new BufferedReader(new FileReader("/proc/self/status"));
+        try {
+            String line;
+            while ((line = reader.readLine()) != null) {
+                text.append(line).append('\n');
+            }
+        } finally {
+            reader.close();
+        }
+        return text.toString();
+    }
+
+    private static void snapshot(FootprintReport report, String stage) throws IOException {
+        Debug.MemoryInfo info = new Debug.MemoryInfo();
+        Debug.getMemoryInfo(info);
+        Map<String, Long> status = ProcStatus.parse(procStatus());
+        report.memory(stage, status, (long) info.getTotalPss(), (long) info.nativePss);
+    }
+
+    /** Load, allocate and run {@code runs} timed inferences of {@code seconds} of audio. */
+    static FootprintReport measure(AssetManager assets, String model, float[] audio, int runs, int warmup,
+                                   int threads) throws IOException {
+        FootprintReport report = new FootprintReport();
+        double seconds = audio.length / (double) Pcm.MODEL_SAMPLE_RATE;
+        report.device(Build.MANUFACTURER + " " + Build.MODEL, Build.HARDWARE, Build.SUPPORTED_ABIS[0],
+                "Android " + Build.VERSION.RELEASE + " (API " + Build.VERSION.SDK_INT + ")");
+        snapshot(report, "before_load");
+        long started = SystemClock.elapsedRealtimeNanos();
+        ModelFile file = ModelFile.open(assets, model);
+        report.model("assets/" + ModelFile.DIRECTORY + "/" + model, file.bytes, ModelFile.sha256(assets, model),
+                model, null, null);
+        LiteRtEngine engine;
+        try {
+            engine = new LiteRtEngine(file.buffer, threads);
+        } catch (RuntimeException e) {
+            return report.failed("load", e.getMessage(), threads, seconds, runs, warmup);
+        }
+        double loadMs = (SystemClock.elapsedRealtimeNanos() - started) / 1e6;
+        report.metadata(file.metadata.sampleRate(), file.metadata.vocabulary());
+        try {
+            snapshot(report, "after_load");
+            engine.prepare(audio.length);
+            snapshot(report, "after_allocate");
+            double[] latencies = new double[runs];
+            for (int i = 0; i < warmup + runs; i++) {
+                long t = SystemClock.elapsedRealtimeNanos();
+                engine.run(audio);
+                if (i >= warmup) {
+                    latencies[i - warmup] = (SystemClock.elapsedRealtimeNanos() - t) / 1e6;
+                }
+            }
+            snapshot(report, "peak");
+            return report.runtime(engine.runtimeVersion(), threads, seconds, warmup, loadMs, latencies);
+        } catch (RuntimeException e) {
+            return report.failed("invoke", e.getMessage(), threads, seconds, runs, warmup);
+        } finally {
+            engine.close();
+        }
+    }
+}

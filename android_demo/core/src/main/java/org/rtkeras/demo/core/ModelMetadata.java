@@ -1,0 +1,125 @@
+package org.rtkeras.demo.core;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.zip.DataFormatException;
+import java.util.zip.Inflater;
+
+/**
+ * The associated files tflite-support packs after the flatbuffer (a zip archive appended to
+ * the model): the vocabulary and rt-keras' model info. Read from the zip's central directory,
+ * so the model can be swapped without code changes.
+ */
+public final class ModelMetadata {
+    public static final String VOCABULARY_FILE = "vocabulary.txt";
+    public static final String MODEL_INFO_FILE = "rt_keras_model.json";
+
+    private final Map<String, byte[]> files;
+
+    private ModelMetadata(Map<String, byte[]> files) {
+        this.files = files;
+    }
+
+    public Map<String, byte[]> files() {
+        return files;
+    }
+
+    public List<String> vocabulary() {
+        byte[] data = files.get(VOCABULARY_FILE);
+        if (data == null) {
+            throw new IllegalArgumentException("the model has no " + VOCABULARY_FILE
+                    + " in its metadata; convert it with `rt-keras convert`");
+        }
+        return Vocabulary.parse(new String(data, StandardCharsets.UTF_8));
+    }
+
+    /** The sample rate recorded in rt_keras_model.json (16000 when absent). */
+    public int sampleRate() {
+        byte[] data = files.get(MODEL_INFO_FILE);
+        if (data == null) {
+            return Pcm.MODEL_SAMPLE_RATE;
+        }
+        String json = new String(data, StandardCharsets.UTF_8);
+        int key = json.indexOf("\"sample_rate\"");
+        if (key < 0) {
+            return Pcm.MODEL_SAMPLE_RATE;
+        }
+        int start = json.indexOf(':', key) + 1;
+        int end = start;
+        while (end < json.length() && (Character.isDigit(json.charAt(end)) || json.charAt(end) == ' ')) {
+            end++;
+        }
+        return Integer.parseInt(json.substring(start, end).trim());
+    }
+
+    public static ModelMetadata read(ByteBuffer model) {
+        ByteBuffer buffer = model.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        int size = buffer.limit();
+        int eocd = -1;
+        for (int i = size - 22; i >= Math.max(0, size - 22 - 65535); i--) {
+            if (buffer.getInt(i) == 0x06054b50) {
+                eocd = i;
+                break;
+            }
+        }
+        Map<String, byte[]> files = new LinkedHashMap<String, byte[]>();
+        if (eocd < 0) {
+            return new ModelMetadata(files); // no associated files
+        }
+        int entries = buffer.getShort(eocd + 10) & 0xffff;
+        int directory = buffer.getInt(eocd + 16);
+        int at = directory;
+        for (int e = 0; e < entries; e++) {
+            if (buffer.getInt(at) != 0x02014b50) {
+                throw new IllegalArgumentException("corrupt associated-file archive in the model");
+            }
+            int method = buffer.getShort(at + 10) & 0xffff;
+            int compressed = buffer.getInt(at + 20);
+            int uncompressed = buffer.getInt(at + 24);
+            int nameLength = buffer.getShort(at + 28) & 0xffff;
+            int extraLength = buffer.getShort(at + 30) & 0xffff;
+            int commentLength = buffer.getShort(at + 32) & 0xffff;
+            int local = buffer.getInt(at + 42);
+            String name = new String(bytes(buffer, at + 46, nameLength), StandardCharsets.UTF_8);
+            int data = local + 30 + (buffer.getShort(local + 26) & 0xffff) + (buffer.getShort(local + 28) & 0xffff);
+            byte[] raw = bytes(buffer, data, compressed);
+            files.put(name, method == 0 ? raw : inflate(raw, uncompressed, name));
+            at += 46 + nameLength + extraLength + commentLength;
+        }
+        return new ModelMetadata(files);
+    }
+
+    private static byte[] bytes(ByteBuffer buffer, int offset, int length) {
+        byte[] out = new byte[length];
+        for (int i = 0; i < length; i++) {
+            out[i] = buffer.get(offset + i);
+        }
+        return out;
+    }
+
+    private static byte[] inflate(byte[] raw, int size, String name) {
+        Inflater inflater = new Inflater(true);
+        inflater.setInput(raw);
+        ByteArrayOutputStream out = new ByteArrayOutputStream(size);
+        byte[] chunk = new byte[4096];
+        try {
+            while (!inflater.finished()) {
+                int n = inflater.inflate(chunk);
+                if (n == 0 && inflater.needsInput()) {
+                    break;
+                }
+                out.write(chunk, 0, n);
+            }
+        } catch (DataFormatException e) {
+            throw new IllegalArgumentException("cannot inflate " + name + " from the model: " + e.getMessage());
+        } finally {
+            inflater.end();
+        }
+        return out.toByteArray();
+    }
+}
