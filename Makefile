@@ -12,7 +12,7 @@ APT_PACKAGES := libusb-1.0-0 default-jdk-headless junit4
 JAVA_CP := /usr/share/java/junit4.jar:/usr/share/java/hamcrest-core.jar
 CORE_BUILD := build/android-core
 
-.PHONY: install demo test clean system-packages android-core-test android-compile-check android-assets
+.PHONY: install demo test clean system-packages android-core-test android-compile-check android-apk android-assets
 
 install: $(STAMP)
 
@@ -58,13 +58,32 @@ android-core-test: system-packages
 ANDROID_JAR := /usr/lib/android-sdk/platforms/android-23/android.jar
 APP_BUILD := build/android-app
 android-compile-check: system-packages
-	bash .ci/install-android-jar
+	bash .ci/install-android-tools
 	rm -rf $(APP_BUILD) && mkdir -p $(APP_BUILD)/stubs $(APP_BUILD)/classes
 	javac --release 8 -Xlint:-options -d $(APP_BUILD)/stubs $$(find android_demo/compile_stubs -name '*.java')
 	javac -source 8 -target 8 -Xlint:all -Xlint:-options -Werror -encoding UTF-8 -bootclasspath $(ANDROID_JAR) \
 	  -cp $(APP_BUILD)/stubs -d $(APP_BUILD)/classes \
 	  $$(find android_demo/core/src/main android_demo/app/src/main -name '*.java')
 	@echo "android app: $$(find $(APP_BUILD)/classes -name '*.class' | wc -l) classes compiled against $(ANDROID_JAR)"
+
+# A signed debug APK from the compiled classes (dx, aapt, zipalign, apksigner), verified.
+# A packaging check only: it has no LiteRT runtime (the stub is compile-only), so the app
+# opens but cannot run a model; build the real APK with Gradle (android_demo/README.md).
+android-apk: android-compile-check
+	rm -rf $(APP_BUILD)/apk && mkdir -p $(APP_BUILD)/apk/dex
+	dalvik-exchange --dex --min-sdk-version=24 --output=$(APP_BUILD)/apk/dex/classes.dex $(APP_BUILD)/classes
+	sed 's|<manifest |<manifest package="org.rtkeras.demo" |' android_demo/app/src/main/AndroidManifest.xml \
+	  > $(APP_BUILD)/apk/AndroidManifest.xml
+	aapt package -f -M $(APP_BUILD)/apk/AndroidManifest.xml -I $(ANDROID_JAR) --min-sdk-version 24 \
+	  --target-sdk-version 35 --version-code 1 --version-name 0.1.0 -F $(APP_BUILD)/apk/unsigned.apk
+	cd $(APP_BUILD)/apk/dex && aapt add ../unsigned.apk classes.dex >/dev/null
+	zipalign -f 4 $(APP_BUILD)/apk/unsigned.apk $(APP_BUILD)/apk/aligned.apk
+	keytool -genkeypair -keystore $(APP_BUILD)/apk/debug.keystore -storepass android -keypass android \
+	  -alias debug -keyalg RSA -keysize 2048 -validity 10000 -dname "CN=rt-keras debug" >/dev/null 2>&1
+	apksigner sign --ks $(APP_BUILD)/apk/debug.keystore --ks-pass pass:android \
+	  --out $(APP_BUILD)/apk/app-debug.apk $(APP_BUILD)/apk/aligned.apk
+	apksigner verify --verbose $(APP_BUILD)/apk/app-debug.apk
+	aapt dump badging $(APP_BUILD)/apk/app-debug.apk
 
 # The demo models and a sample WAV into the app's assets (after `make demo` and
 # `python benchmarks/footprint_compare.py`, which writes runs/baseline/model-*.tflite).
