@@ -35,9 +35,9 @@ from benchmarks.results_file import write_section  # noqa: E402
 from converters.dedup import dedup_bytes  # noqa: E402
 from converters.export import package, representative_audio  # noqa: E402
 from converters.flatbuffer import load_model  # noqa: E402
-from converters.keras_to_tflite import CALIBRATED_MODES, MODES, audio_signature, convert  # noqa: E402
+from converters.keras_to_tflite import MODES, audio_signature, convert  # noqa: E402
 from converters.runner import TFLiteModel  # noqa: E402
-from converters.weights import GROUPS, weights  # noqa: E402
+from converters.weights import summary, weights  # noqa: E402
 from rt_keras import run_config  # noqa: E402
 from rt_keras.backend import keras  # noqa: E402
 from rt_keras.compress import materialize  # noqa: E402
@@ -54,17 +54,13 @@ WER_MODES = ("float32", "int8", "qat-int8")
 def sizes(raw: bytes, shipped: bytes) -> dict:
     """Byte accounting of a converted model: ``raw`` from the converter, ``shipped`` after
     dedup and metadata."""
-    raw_weights = weights(load_model(raw))
-    shipped_weights = weights(load_model(shipped))
-    unique = {}
-    for w in shipped_weights:
-        unique.setdefault(w.buffer, w)
-    by_group = {g: sum(w.bytes for w in unique.values() if w.group == g) for g in GROUPS}
-    unique_bytes = sum(w.bytes for w in unique.values())
-    return {"file_bytes": len(shipped), "weight_bytes": sum(w.bytes for w in raw_weights),
-            "unique_weight_bytes": unique_bytes, "dedup_saved": len(raw) - len(dedup_bytes(raw)[0]),
-            "quantization_bytes": sum(w.quantization_bytes for w in unique.values()),
-            "weights_by_group": by_group, "file_over_unique": len(shipped) / unique_bytes - 1}
+    shipped_weights = summary(weights(load_model(shipped)))
+    return {"file_bytes": len(shipped), "weight_bytes": summary(weights(load_model(raw)))["total_bytes"],
+            "unique_weight_bytes": shipped_weights["unique_bytes"],
+            "dedup_saved": len(raw) - len(dedup_bytes(raw)[0]),
+            "quantization_bytes": shipped_weights["quantization_bytes"],
+            "weights_by_group": shipped_weights["by_group"],
+            "file_over_unique": len(shipped) / shipped_weights["unique_bytes"] - 1}
 
 
 def convert_and_measure(model, config, mode, data, label):

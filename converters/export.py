@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pathlib
 
 import numpy as np
 
@@ -10,6 +9,7 @@ import rt_keras
 from converters.dedup import dedup_bytes
 from converters.keras_to_tflite import CALIBRATED_MODES, MODES, audio_signature, convert
 from converters.metadata import add_metadata
+from rt_keras.encoder import SUBSAMPLING_FACTOR
 from rt_keras.io import atomic_write_bytes
 
 
@@ -32,7 +32,7 @@ def model_info(config, mode: str, materialized: bool, num_samples) -> dict:
     return {"rt_keras_version": rt_keras.__version__, "run": config.name, "mode": mode,
             "materialized": materialized, "input_samples": num_samples,
             "sample_rate": config.frontend.sample_rate, "frame_step": config.frontend.frame_step,
-            "subsampling": 4, "encoder": config.encoder.to_dict()}
+            "subsampling": SUBSAMPLING_FACTOR, "encoder": config.encoder.to_dict()}
 
 
 def export_model(model, config, mode: str, representative_data=None, num_samples: int | None = None,
@@ -74,10 +74,7 @@ def export_run(run_dir, mode: str, out, materialize: bool = False, num_samples: 
 
     if mode not in MODES:
         raise ValueError(f"--mode {mode!r}; allowed: {', '.join(MODES)}")
-    run_dir = pathlib.Path(run_dir)
-    if not (run_dir / "model.keras").is_file() or not (run_dir / "config.yaml").is_file():
-        raise FileNotFoundError(f"{run_dir} is not a finished run directory (needs model.keras and "
-                                f"config.yaml); train first: rt-keras train --config ... --out {run_dir}")
+    run_dir = run_config.require_trained_run(run_dir)
     if materialize and mode == "qat-int8":
         raise ValueError("--materialize folds the float weights; it cannot be combined with --mode qat-int8 "
                          "(compare against --mode int8 --materialize instead)")

@@ -18,7 +18,7 @@ import subprocess
 import sys
 
 from converters.flatbuffer import NotATFLiteModel, TYPE_NAMES, load_model, operator_names, tensor_name
-from converters.weights import GROUPS, weights
+from converters.weights import GROUPS, summary, weights
 
 SCHEMA = "rt-keras-footprint/1"
 SCHEMA_FILE = pathlib.Path(__file__).with_name("footprint_schema.json")
@@ -62,10 +62,6 @@ def static_report(path) -> dict:
     subgraph = parsed.subgraphs[0]
     inputs, outputs = _signature(parsed, subgraph.inputs), _signature(parsed, subgraph.outputs)
     _check_audio_input(path, inputs)
-    inventory = weights(parsed)
-    unique = {}
-    for weight in inventory:
-        unique.setdefault(weight.buffer, weight)
     try:
         from converters.metadata import read_metadata
 
@@ -79,11 +75,7 @@ def static_report(path) -> dict:
         "model": {"path": str(path), "file_bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
                   "name": (metadata or {}).get("name"), "version": (metadata or {}).get("version"),
                   "mode": info.get("mode")},
-        "weights": {"total_bytes": sum(w.bytes for w in inventory),
-                    "unique_bytes": sum(w.bytes for w in unique.values()),
-                    "quantization_bytes": sum(w.quantization_bytes for w in unique.values()),
-                    "by_group": {g: sum(w.bytes for w in unique.values() if w.group == g) for g in GROUPS},
-                    "tensors": len(inventory)},
+        "weights": summary(weights(parsed)),
         "ops": dict(sorted(collections.Counter(operator_names(parsed)).items())),
         "signature": {"inputs": inputs, "outputs": outputs},
         "metadata": None if metadata is None else {k: metadata.get(k) for k in
@@ -232,6 +224,18 @@ def format_table(reports: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _save_figure(figure, path: pathlib.Path) -> pathlib.Path:
+    import matplotlib.pyplot as plt
+
+    from rt_keras.io import atomic_path
+
+    figure.tight_layout()
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png")
+    plt.close(figure)
+    return path
+
+
 def write_report(reports: list[dict], directory) -> list[pathlib.Path]:
     """Markdown, footprint.json and PNG plots (weights by group; latency and memory)."""
     import matplotlib
@@ -239,7 +243,7 @@ def write_report(reports: list[dict], directory) -> list[pathlib.Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from rt_keras.io import atomic_path, atomic_write_json, atomic_write_text
+    from rt_keras.io import atomic_write_json, atomic_write_text
 
     directory = pathlib.Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -257,11 +261,7 @@ def write_report(reports: list[dict], directory) -> list[pathlib.Path]:
     axis.set_title("Weights by group")
     axis.legend()
     axis.tick_params(axis="x", rotation=30)
-    figure.tight_layout()
-    with atomic_path(directory / "weights.png") as tmp:
-        figure.savefig(tmp, format="png")
-    plt.close(figure)
-    written.append(directory / "weights.png")
+    written.append(_save_figure(figure, directory / "weights.png"))
 
     measured = [(n, r["runtime"]) for n, r in zip(names, reports) if r["runtime"] and r["runtime"]["status"] == "ok"]
     if measured:
@@ -284,11 +284,7 @@ def write_report(reports: list[dict], directory) -> list[pathlib.Path]:
         right.legend()
         for axis in (left, right):
             axis.tick_params(axis="x", rotation=30)
-        figure.tight_layout()
-        with atomic_path(directory / "runtime.png") as tmp:
-            figure.savefig(tmp, format="png")
-        plt.close(figure)
-        written.append(directory / "runtime.png")
+        written.append(_save_figure(figure, directory / "runtime.png"))
 
     atomic_write_json(directory / "footprint.json", reports)
     markdown = ["# Footprint", "", "```", format_table(reports), "```", "", "![weights](weights.png)"]

@@ -6,16 +6,20 @@ import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
 
+def interpreter_for(model, num_threads: int = 1) -> Interpreter:
+    """A LiteRT interpreter for ``model``: flatbuffer bytes or a path."""
+    if isinstance(model, (bytes, bytearray)):
+        return Interpreter(model_content=bytes(model), num_threads=num_threads)
+    return Interpreter(model_path=str(model), num_threads=num_threads)
+
+
 def run_tflite(model, inputs, num_threads: int = 1):
     """Run ``model`` (bytes or a path) on ``inputs`` and return the list of outputs.
 
     ``inputs`` is one array, a list in the interpreter's input order, or a dict keyed by
     the Keras input name (the converter may order a model's inputs differently from
     Keras). Dynamic dimensions are resized to the inputs."""
-    if isinstance(model, (bytes, bytearray)):
-        interpreter = Interpreter(model_content=bytes(model), num_threads=num_threads)
-    else:
-        interpreter = Interpreter(model_path=str(model), num_threads=num_threads)
+    interpreter = interpreter_for(model, num_threads)
     details = interpreter.get_input_details()
     if isinstance(inputs, dict):
         by_name = {}
@@ -43,10 +47,7 @@ class TFLiteModel:
     [1, N]), on one interpreter that is resized to each input length."""
 
     def __init__(self, model, num_threads: int = 1):
-        if isinstance(model, (bytes, bytearray)):
-            self.interpreter = Interpreter(model_content=bytes(model), num_threads=num_threads)
-        else:
-            self.interpreter = Interpreter(model_path=str(model), num_threads=num_threads)
+        self.interpreter = interpreter_for(model, num_threads)
         (self._input,), (self._output,) = self.interpreter.get_input_details(), self.interpreter.get_output_details()
         self._shape = None
 

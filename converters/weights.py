@@ -65,6 +65,19 @@ def _quantization_bytes(tensor) -> int:
         8 * len(q.zeroPoint) if q.zeroPoint is not None else 0)
 
 
+def summary(inventory: list[Weight]) -> dict:
+    """Byte totals of ``weights(model)``: every tensor, every distinct buffer once, their
+    quantisation parameters, and the distinct bytes by group."""
+    unique = {}
+    for weight in inventory:
+        unique.setdefault(weight.buffer, weight)
+    return {"total_bytes": sum(w.bytes for w in inventory),
+            "unique_bytes": sum(w.bytes for w in unique.values()),
+            "quantization_bytes": sum(w.quantization_bytes for w in unique.values()),
+            "by_group": {g: sum(w.bytes for w in unique.values() if w.group == g) for g in GROUPS},
+            "tensors": len(inventory)}
+
+
 def weights(model) -> list[Weight]:
     """Every constant tensor of subgraph 0 (``model`` is a parsed ModelT)."""
     subgraph = model.subgraphs[0]

@@ -184,15 +184,10 @@ def cmd_compress(args) -> int:
     from rt_keras import run_config
     from rt_keras.backend import keras
     from rt_keras.compress import compress_unshared
-    from rt_keras.io import atomic_write_json
+    from rt_keras.io import atomic_write_json, save_model
     from rt_keras.model import build_asr_model
-    from rt_keras.io import save_model
 
-    source = pathlib.Path(args.run_dir)
-    if not (source / "model.keras").is_file() or not (source / "config.yaml").is_file():
-        print(f"rt-keras compress: {source} is not a finished run directory (needs model.keras and config.yaml)",
-              file=sys.stderr)
-        return 2
+    source = run_config.require_trained_run(args.run_dir)
     config = run_config.load_resolved(source / "config.yaml")
     changes = {"group_size": args.group_size, "rank": args.rank,
                "diagonal": args.rank > 0 if args.diagonal is None else args.diagonal}

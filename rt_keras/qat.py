@@ -146,12 +146,6 @@ def quantize_model(model: keras.Model) -> keras.Model:
 QAT_SUBDIRECTORY = "qat"
 
 
-def _require_trained(run_dir: pathlib.Path) -> None:
-    if not (run_dir / "model.keras").is_file() or not (run_dir / "config.yaml").is_file():
-        raise FileNotFoundError(f"{run_dir} is not a finished run directory (needs model.keras and "
-                                f"config.yaml); train first: rt-keras train --config ... --out {run_dir}")
-
-
 def load_qat_model(run_dir) -> keras.Model:
     """The quantisation-aware model fine-tuned by ``finetune`` (``RUN_DIR/qat``).
 
@@ -180,15 +174,12 @@ def finetune(run_dir, force: bool = False, progress: bool = True, extra_callback
     from rt_keras.io import atomic_write_json, save_model
     from rt_keras.train import fit_run
 
-    run_dir = pathlib.Path(run_dir)
-    _require_trained(run_dir)
+    run_dir = run_config_lib.require_trained_run(run_dir)
     out = run_dir / QAT_SUBDIRECTORY
     metrics_path = out / "metrics.json"
-    if metrics_path.is_file() and not force:
-        metrics = json.loads(metrics_path.read_text())
-        if metrics.get("finished"):
-            print(f"{out}: quantisation-aware training already finished; use --force to run it again")
-            return metrics
+    finished = None if force else run_config_lib.finished_metrics(metrics_path, "quantisation-aware training")
+    if finished:
+        return finished
     config = run_config_lib.load_resolved(run_dir / "config.yaml")
     settings = config.qat
     out.mkdir(parents=True, exist_ok=True)

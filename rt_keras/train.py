@@ -4,7 +4,6 @@ directory."""
 
 from __future__ import annotations
 
-import json
 import math
 import pathlib
 import time
@@ -114,12 +113,9 @@ def train(config, run_dir, force: bool = False, progress: bool = True, extra_cal
     """Train ``config`` (a RunConfig) into ``run_dir``; a finished run is a no-op unless
     ``force``, an interrupted one resumes from its last finished epoch."""
     run_dir = pathlib.Path(run_dir)
-    metrics_path = run_dir / "metrics.json"
-    if metrics_path.is_file() and not force:
-        metrics = json.loads(metrics_path.read_text())
-        if metrics.get("finished"):
-            print(f"{run_dir}: already trained (metrics.json); use --force to train again")
-            return metrics
+    finished = None if force else run_config_lib.finished_metrics(run_dir / "metrics.json", "training")
+    if finished:
+        return finished
     run_dir.mkdir(parents=True, exist_ok=True)
     run_config_lib.save(config, run_dir / "config.yaml")
     keras.utils.set_random_seed(config.train.seed)

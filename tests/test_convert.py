@@ -13,7 +13,6 @@ from converters.keras_to_tflite import MODES, ConversionError, audio_signature, 
 from converters.metadata import read_metadata
 from converters.runner import TFLiteModel, run_tflite
 from converters.weights import weights
-from rt_keras import run_config
 from rt_keras.backend import keras, tf
 from rt_keras.cli import main
 from rt_keras.compress import materialize
