@@ -69,13 +69,22 @@ android-compile-check: system-packages
 # A signed debug APK from the compiled classes (dx, aapt, zipalign, apksigner), verified.
 # A packaging check only: it has no LiteRT runtime (the stub is compile-only), so the app
 # opens but cannot run a model; build the real APK with Gradle (android_demo/README.md).
+# The application id, SDK levels and version come from app/build.gradle.kts, so this APK
+# and Gradle's agree; APK_ASSETS=DIR bundles DIR as assets/ with .tflite stored
+# uncompressed (Gradle's noCompress) and 4-byte aligned, so the app can memory-map them.
+GRADLE_APP := android_demo/app/build.gradle.kts
+gradle_value = $(shell sed -n 's/^ *$(1) = "\{0,1\}\([^"]*\)"\{0,1\}$$/\1/p' $(GRADLE_APP))
+APK_ASSETS ?= $(wildcard android_demo/app/src/main/assets)
 android-apk: android-compile-check
 	rm -rf $(APP_BUILD)/apk && mkdir -p $(APP_BUILD)/apk/dex
-	dalvik-exchange --dex --min-sdk-version=24 --output=$(APP_BUILD)/apk/dex/classes.dex $(APP_BUILD)/classes
-	sed 's|<manifest |<manifest package="org.rtkeras.demo" |' android_demo/app/src/main/AndroidManifest.xml \
-	  > $(APP_BUILD)/apk/AndroidManifest.xml
-	aapt package -f -M $(APP_BUILD)/apk/AndroidManifest.xml -I $(ANDROID_JAR) --min-sdk-version 24 \
-	  --target-sdk-version 35 --version-code 1 --version-name 0.1.0 -F $(APP_BUILD)/apk/unsigned.apk
+	dalvik-exchange --dex --min-sdk-version=$(call gradle_value,minSdk) \
+	  --output=$(APP_BUILD)/apk/dex/classes.dex $(APP_BUILD)/classes
+	sed 's|<manifest |<manifest package="$(call gradle_value,applicationId)" |' \
+	  android_demo/app/src/main/AndroidManifest.xml > $(APP_BUILD)/apk/AndroidManifest.xml
+	aapt package -f -M $(APP_BUILD)/apk/AndroidManifest.xml -I $(ANDROID_JAR) \
+	  --min-sdk-version $(call gradle_value,minSdk) --target-sdk-version $(call gradle_value,targetSdk) \
+	  --version-code $(call gradle_value,versionCode) --version-name $(call gradle_value,versionName) \
+	  $(if $(APK_ASSETS),-A $(APK_ASSETS) -0 tflite) -F $(APP_BUILD)/apk/unsigned.apk
 	cd $(APP_BUILD)/apk/dex && aapt add ../unsigned.apk classes.dex >/dev/null
 	zipalign -f 4 $(APP_BUILD)/apk/unsigned.apk $(APP_BUILD)/apk/aligned.apk
 	keytool -genkeypair -keystore $(APP_BUILD)/apk/debug.keystore -storepass android -keypass android \
@@ -83,16 +92,25 @@ android-apk: android-compile-check
 	apksigner sign --ks $(APP_BUILD)/apk/debug.keystore --ks-pass pass:android \
 	  --out $(APP_BUILD)/apk/app-debug.apk $(APP_BUILD)/apk/aligned.apk
 	apksigner verify --verbose $(APP_BUILD)/apk/app-debug.apk
+	zipalign -c 4 $(APP_BUILD)/apk/app-debug.apk && echo "zipalign: 4-byte aligned"
 	aapt dump badging $(APP_BUILD)/apk/app-debug.apk
+	aapt list -v $(APP_BUILD)/apk/app-debug.apk
+	@echo "apk: $(APP_BUILD)/apk/app-debug.apk"
 
-# The demo models and a sample WAV into the app's assets (after `make demo` and
-# `python benchmarks/footprint_compare.py`, which writes runs/baseline/model-*.tflite).
+# The demo models and a sample WAV into the app's assets: rt qat-int8 from `make demo`;
+# the baseline's float32 and qat-int8 where they exist (`python benchmarks/footprint_compare.py`
+# writes them after `python benchmarks/train_compare.py` trained the baseline).
+ASSETS := android_demo/app/src/main/assets
 android-assets:
-	mkdir -p android_demo/app/src/main/assets/models
-	cp runs/rt/model-qat-int8.tflite android_demo/app/src/main/assets/models/rt-qat-int8.tflite
-	for m in float32 qat-int8; do test ! -f runs/baseline/model-$$m.tflite || \
-	  cp runs/baseline/model-$$m.tflite android_demo/app/src/main/assets/models/baseline-$$m.tflite; done
-	cp $(FSDD)/recordings/7_theo_3.wav android_demo/app/src/main/assets/sample.wav
+	@test -f runs/rt/model-qat-int8.tflite || { echo "runs/rt/model-qat-int8.tflite not found: run \`make demo\` first" >&2; exit 2; }
+	@test -f $(FSDD)/recordings/7_theo_3.wav || { echo "$(FSDD)/recordings/7_theo_3.wav not found: set FSDD=DIR (the FSDD checkout, README)" >&2; exit 2; }
+	mkdir -p $(ASSETS)/models
+	install -m 644 runs/rt/model-qat-int8.tflite $(ASSETS)/models/rt-qat-int8.tflite
+	@for m in float32 qat-int8; do \
+	  if [ -f runs/baseline/model-$$m.tflite ]; then install -m 644 runs/baseline/model-$$m.tflite $(ASSETS)/models/baseline-$$m.tflite; \
+	  else echo "note: runs/baseline/model-$$m.tflite not found, the app will offer rt only (README: baseline models)"; fi; done
+	install -m 644 $(FSDD)/recordings/7_theo_3.wav $(ASSETS)/sample.wav
+	@ls -l $(ASSETS)/models $(ASSETS)/sample.wav
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -11,7 +11,9 @@ import os
 import pathlib
 import re
 import shutil
+import struct
 import subprocess
+import zipfile
 
 import numpy as np
 import pytest
@@ -78,13 +80,51 @@ def test_java_sources_stay_at_java_8_without_lambdas():
         assert not re.search(r"\bvar\s+\w+\s*=", code), f"{path}: 'var' is not Java 8"
 
 
-def test_app_compiles_against_android_jar_packages_and_only_one_class_uses_litert():
-    result = subprocess.run(["make", "-s", "-C", str(ROOT), "android-apk"], capture_output=True, text=True)
+def gradle_app_settings() -> dict:
+    """applicationId, SDK levels and version as app/build.gradle.kts declares them."""
+    text = (ROOT / "android_demo" / "app" / "build.gradle.kts").read_text()
+    return dict(re.findall(r'^\s*(applicationId|minSdk|targetSdk|versionCode|versionName) = "?([^"\n]+)"?$', text, re.M))
+
+
+def stored_entries(apk: pathlib.Path) -> dict:
+    """name -> (compression method, offset of the entry's data in the file)."""
+    raw = apk.read_bytes()
+    entries = {}
+    for info in zipfile.ZipFile(apk).infolist():
+        name_length, extra_length = struct.unpack("<HH", raw[info.header_offset + 26:info.header_offset + 30])
+        entries[info.filename] = (info.compress_type, info.header_offset + 30 + name_length + extra_length)
+    return entries
+
+
+def test_app_compiles_against_android_jar_and_packages_with_mappable_models(tiny_converted, tmp_path):
+    assets = tmp_path / "assets"
+    (assets / "models").mkdir(parents=True)
+    model = tiny_converted[4]["qat-int8"][1]
+    (assets / "models" / "rt-qat-int8.tflite").write_bytes(model)
+    shutil.copy(pathlib.Path(default_fsdd_dir()) / "recordings" / "7_theo_3.wav", assets / "sample.wav")
+    result = subprocess.run(["make", "-s", "-C", str(ROOT), "android-apk", f"APK_ASSETS={assets}"],
+                            capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "classes compiled against" in result.stdout
     assert "Verifies" in result.stdout  # apksigner verify
-    assert "package: name='org.rtkeras.demo'" in result.stdout and "sdkVersion:'24'" in result.stdout  # aapt badging
-    assert "launchable-activity: name='org.rtkeras.demo.MainActivity'" in result.stdout
+    # aapt dump badging reports what the Gradle build declares.
+    gradle = gradle_app_settings()
+    assert f"package: name='{gradle['applicationId']}' versionCode='{gradle['versionCode']}' " \
+           f"versionName='{gradle['versionName']}'" in result.stdout
+    assert f"sdkVersion:'{gradle['minSdk']}'" in result.stdout
+    assert f"targetSdkVersion:'{gradle['targetSdk']}'" in result.stdout
+    assert f"launchable-activity: name='{gradle['applicationId']}.MainActivity'" in result.stdout
+    # The model is stored (not deflated) at a 4-byte-aligned offset, byte for byte: what
+    # AssetFileDescriptor + FileChannel.map in ModelFile need to memory-map it.
+    apk = ROOT / "build" / "android-app" / "apk" / "app-debug.apk"
+    entries = stored_entries(apk)
+    method, offset = entries["assets/models/rt-qat-int8.tflite"]
+    assert method == zipfile.ZIP_STORED and offset % 4 == 0
+    assert apk.read_bytes()[offset:offset + len(model)] == model
+    assert "assets/sample.wav" in entries and "classes.dex" in entries
+
+
+def test_only_one_app_class_uses_litert_and_the_core_has_no_android_imports():
     app = sorted((ROOT / "android_demo" / "app").rglob("*.java"))
     core = sorted((ROOT / "android_demo" / "core" / "src" / "main").rglob("*.java"))
     assert [p.name for p in app if "org.tensorflow.lite" in p.read_text()] == ["LiteRtEngine.java"]

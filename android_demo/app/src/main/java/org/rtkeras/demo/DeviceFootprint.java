@@ -13,6 +13,7 @@ import java.util.Map;
 import org.rtkeras.demo.core.FootprintReport;
 import org.rtkeras.demo.core.Pcm;
 import org.rtkeras.demo.core.ProcStatus;
+import org.rtkeras.demo.core.WavReader;
 
 /** Measures a bundled model on the phone and writes the rt-keras footprint report. */
 final class DeviceFootprint {
@@ -40,11 +41,11 @@ final class DeviceFootprint {
         report.memory(stage, status, (long) info.getTotalPss(), (long) info.nativePss);
     }
 
-    /** Load, allocate and run {@code runs} timed inferences of {@code seconds} of audio. */
-    static FootprintReport measure(AssetManager assets, String model, float[] audio, int runs, int warmup,
+    /** Load, allocate and run {@code runs} timed inferences on {@code wav} (resampled to the model's rate). */
+    static FootprintReport measure(AssetManager assets, String model, WavReader wav, int runs, int warmup,
                                    int threads) throws IOException {
         FootprintReport report = new FootprintReport();
-        double seconds = audio.length / (double) Pcm.MODEL_SAMPLE_RATE;
+        double seconds = wav.samples.length / (double) wav.sampleRate;
         report.device(Build.MANUFACTURER + " " + Build.MODEL, Build.HARDWARE, Build.SUPPORTED_ABIS[0],
                 "Android " + Build.VERSION.RELEASE + " (API " + Build.VERSION.SDK_INT + ")");
         snapshot(report, "before_load");
@@ -60,6 +61,7 @@ final class DeviceFootprint {
         }
         double loadMs = (SystemClock.elapsedRealtimeNanos() - started) / 1e6;
         report.metadata(file.metadata.sampleRate(), file.metadata.vocabulary());
+        float[] audio = Pcm.modelInput(wav.samples, wav.sampleRate, file.metadata.sampleRate());
         try {
             snapshot(report, "after_load");
             engine.prepare(audio.length);

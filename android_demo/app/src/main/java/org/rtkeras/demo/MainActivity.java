@@ -121,19 +121,24 @@ public class MainActivity extends Activity {
             return;
         }
         if (!recording) {
+            String model = selectedModel();
+            if (model == null) {
+                transcript.setText("No model selected");
+                return;
+            }
             try {
-                recorder.start();
+                recorder.start(ModelFile.open(getAssets(), model).metadata.sampleRate());
                 recording = true;
                 recordButton.setText("Stop and transcribe");
-            } catch (IllegalStateException e) {
-                transcript.setText(e.getMessage());
+            } catch (IOException | RuntimeException e) {
+                transcript.setText("Cannot record: " + e.getMessage());
             }
             return;
         }
         recording = false;
         recordButton.setText("Record");
         try {
-            transcribe(Pcm.toFloat(recorder.stop()));
+            transcribe(recorder.stop(), recorder.sampleRate());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
@@ -152,7 +157,7 @@ public class MainActivity extends Activity {
         }
     }
 
-    private float[] sampleAudio() throws IOException {
+    private WavReader sampleAudio() throws IOException {
         InputStream in = getAssets().open(SAMPLE_WAV);
         try {
             ByteArrayOutputStream bytes = new ByteArrayOutputStream();
@@ -161,8 +166,7 @@ public class MainActivity extends Activity {
             while ((n = in.read(chunk)) > 0) {
                 bytes.write(chunk, 0, n);
             }
-            WavReader wav = WavReader.read(bytes.toByteArray(), SAMPLE_WAV);
-            return Pcm.modelInput(wav.samples, wav.sampleRate);
+            return WavReader.read(bytes.toByteArray(), SAMPLE_WAV);
         } finally {
             in.close();
         }
@@ -170,15 +174,17 @@ public class MainActivity extends Activity {
 
     private void transcribeSample() {
         try {
-            transcribe(sampleAudio());
+            WavReader wav = sampleAudio();
+            transcribe(wav.samples, wav.sampleRate);
         } catch (IOException | IllegalArgumentException e) {
             transcript.setText("Cannot read " + SAMPLE_WAV + ": " + e.getMessage());
         }
     }
 
-    private void transcribe(final float[] audio) {
+    /** Transcribes PCM16 at {@code rate} Hz, resampled to the rate in the model's metadata. */
+    private void transcribe(final short[] samples, final int rate) {
         final String model = selectedModel();
-        if (model == null || audio.length == 0) {
+        if (model == null || samples.length == 0) {
             transcript.setText(model == null ? "No model selected" : "No audio recorded");
             return;
         }
@@ -189,6 +195,7 @@ public class MainActivity extends Activity {
                 String text;
                 try {
                     ModelFile file = ModelFile.open(getAssets(), model);
+                    float[] audio = Pcm.modelInput(samples, rate, file.metadata.sampleRate());
                     LiteRtEngine engine = new LiteRtEngine(file.buffer, 2);
                     try {
                         text = new CtcGreedyDecoder(file.metadata.vocabulary()).decode(engine.run(audio));

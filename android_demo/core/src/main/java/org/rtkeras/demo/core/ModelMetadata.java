@@ -38,16 +38,16 @@ public final class ModelMetadata {
         return Vocabulary.parse(new String(data, StandardCharsets.UTF_8));
     }
 
-    /** The sample rate recorded in rt_keras_model.json (16000 when absent). */
+    /** The sample rate recorded in rt_keras_model.json (Pcm.DEFAULT_SAMPLE_RATE when absent). */
     public int sampleRate() {
         byte[] data = files.get(MODEL_INFO_FILE);
         if (data == null) {
-            return Pcm.MODEL_SAMPLE_RATE;
+            return Pcm.DEFAULT_SAMPLE_RATE;
         }
         String json = new String(data, StandardCharsets.UTF_8);
         int key = json.indexOf("\"sample_rate\"");
         if (key < 0) {
-            return Pcm.MODEL_SAMPLE_RATE;
+            return Pcm.DEFAULT_SAMPLE_RATE;
         }
         int start = json.indexOf(':', key) + 1;
         int end = start;

@@ -1,10 +1,11 @@
 package org.rtkeras.demo.core;
 
-/** PCM conversion and resampling to the model's 16 kHz float input. */
+/** PCM conversion and resampling to the model's float input at the model's sample rate. */
 public final class Pcm {
     /** The model was trained on int16 samples divided by 32767 (rt_keras.data.pipeline). */
     public static final float PCM16_SCALE = 32767f;
-    public static final int MODEL_SAMPLE_RATE = 16000;
+    /** For models without a sample rate in their metadata (rt-keras models record theirs). */
+    public static final int DEFAULT_SAMPLE_RATE = 16000;
 
     private Pcm() {
     }
@@ -19,7 +20,7 @@ public final class Pcm {
 
     /**
      * Linear-interpolation resampling (the same as numpy.interp at t = i * from / to).
-     * The microphone records at 16 kHz directly; this is for bundled WAV files at other rates.
+     * The microphone records at the model's rate directly; this is for WAV files at other rates.
      */
     public static float[] resample(float[] x, int fromRate, int toRate) {
         if (fromRate <= 0 || toRate <= 0) {
@@ -44,8 +45,8 @@ public final class Pcm {
         return out;
     }
 
-    /** Mono 16 kHz float input for the model from int16 PCM at any rate. */
-    public static float[] modelInput(short[] samples, int sampleRate) {
-        return resample(toFloat(samples), sampleRate, MODEL_SAMPLE_RATE);
+    /** Mono float input for a model at {@code modelRate} from int16 PCM at any rate. */
+    public static float[] modelInput(short[] samples, int sampleRate, int modelRate) {
+        return resample(toFloat(samples), sampleRate, modelRate);
     }
 }

@@ -6,15 +6,54 @@ import static org.junit.Assert.assertNull;
 import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
 
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
 
 import org.junit.Test;
 
 public class CoreTest {
     private static final List<String> VOCABULARY = Arrays.asList(
             "<blank>", "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine");
+
+    /** A model's associated-file archive (what tflite-support appends) with these files. */
+    private static ByteBuffer modelWithFiles(String[] names, String[] texts) throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        ZipOutputStream zip = new ZipOutputStream(bytes);
+        for (int i = 0; i < names.length; i++) {
+            zip.putNextEntry(new ZipEntry(names[i]));
+            zip.write(texts[i].getBytes(StandardCharsets.UTF_8));
+            zip.closeEntry();
+        }
+        zip.close();
+        return ByteBuffer.wrap(bytes.toByteArray());
+    }
+
+    @Test
+    public void theModelsMetadataSetsTheSampleRateTheAudioIsResampledTo() throws IOException {
+        ModelMetadata metadata = ModelMetadata.read(modelWithFiles(
+                new String[] {"vocabulary.txt", "rt_keras_model.json"},
+                new String[] {"<blank>\nyes\nno\n", "{\"mode\": \"qat-int8\", \"sample_rate\": 8000}"}));
+        assertEquals(Arrays.asList("<blank>", "yes", "no"), metadata.vocabulary());
+        assertEquals(8000, metadata.sampleRate());
+        short[] oneSecondAt16k = new short[16000];
+        assertEquals(8000, Pcm.modelInput(oneSecondAt16k, 16000, metadata.sampleRate()).length);
+        // A model without rt-keras metadata falls back to 16 kHz; one without a vocabulary says so.
+        ModelMetadata bare = ModelMetadata.read(modelWithFiles(new String[0], new String[0]));
+        assertEquals(Pcm.DEFAULT_SAMPLE_RATE, bare.sampleRate());
+        try {
+            bare.vocabulary();
+            fail("a model without vocabulary.txt must be refused");
+        } catch (IllegalArgumentException e) {
+            assertTrue(e.getMessage(), e.getMessage().contains("rt-keras convert"));
+        }
+    }
 
     @Test
     public void pcmToFloatDividesBy32767() {

@@ -42,7 +42,7 @@ public class GoldenTest {
         File dir = dir();
         WavReader wav = WavReader.read(Files.readAllBytes(new File(dir, "audio.wav").toPath()), "audio.wav");
         float[] expected = floats(read(new File(dir, "model_input.txt")));
-        float[] got = Pcm.modelInput(wav.samples, wav.sampleRate);
+        float[] got = Pcm.modelInput(wav.samples, wav.sampleRate, 16000);
         assertEquals(expected.length, got.length);
         for (int i = 0; i < got.length; i++) {
             assertEquals("sample " + i, expected[i], got[i], 1e-6f);
