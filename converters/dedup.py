@@ -8,6 +8,9 @@ guarantees that every shared matrix is stored once, whatever produced the file:
    merged within a subgraph and operator inputs rewired;
 3. buffers nothing refers to any more are dropped (buffer 0, the empty sentinel, and
    metadata buffers are kept).
+4. the model is re-packed with each distinct vector and string stored once
+   (``_CompactBuilder``); when nothing was merged and this is not smaller, the input is
+   kept byte for byte.
 
 Variable tensors and subgraph inputs/outputs are never touched; TFLite metadata and the
 associated files tflite-support appends (the vocabulary) are carried over. Running it
@@ -132,10 +135,47 @@ def shared_constants(model) -> list:
     return sorted(result, key=lambda r: -r["bytes"])
 
 
+class _CompactBuilder(flatbuffers.Builder):
+    """The re-pack's builder: each distinct vector and string is written once. Per-channel
+    zero points (all zeros for symmetric int8 weights), shapes and operator index lists
+    repeat across the graph, and flatbuffers lets any number of tables reference one
+    immutable vector."""
+
+    def __init__(self):
+        super().__init__(1024)
+        self._vectors: dict = {}
+        self._strings: dict = {}
+
+    def CreateNumpyVector(self, x):
+        key = (x.dtype.str, x.tobytes())
+        if key not in self._vectors:
+            self._vectors[key] = super().CreateNumpyVector(x)
+        return self._vectors[key]
+
+    def CreateString(self, s, encoding="utf-8", errors="strict"):
+        if s not in self._strings:
+            self._strings[s] = super().CreateString(s, encoding, errors)
+        return self._strings[s]
+
+
 def pack(model) -> bytes:
-    builder = flatbuffers.Builder(1024)
+    builder = _CompactBuilder()
     builder.Finish(model.Pack(builder), file_identifier=TFLITE_IDENTIFIER)
     return bytes(builder.Output())
+
+
+def _reattach_associated_files(source: bytes, repacked: bytes) -> bytes:
+    """``repacked`` with the associated files (vocabulary, model info) that tflite-support
+    appends to ``source`` as a zip archive after the flatbuffer, which re-packing drops.
+    Appending in zipfile's "a" mode to bytes that are not a zip gives offsets counted from
+    the start of the file, as tflite-support writes them (the Android core reads them so)."""
+    if not zipfile.is_zipfile(io.BytesIO(source)):
+        return repacked
+    out = io.BytesIO(repacked)
+    with zipfile.ZipFile(io.BytesIO(source)) as old, zipfile.ZipFile(out, "a") as new:
+        for info in old.infolist():
+            new.writestr(info, old.read(info))
+    return out.getvalue()
 
 
 def dedup_bytes(data: bytes, source: str = "<bytes>") -> tuple[bytes, DedupReport]:
@@ -143,17 +183,9 @@ def dedup_bytes(data: bytes, source: str = "<bytes>") -> tuple[bytes, DedupRepor
     buffers_merged = _merge_buffers(model)
     tensors_merged = _merge_tensors(model)
     buffers_dropped = _drop_orphan_buffers(model)
-    out = data  # nothing to do: keep the input byte for byte (idempotence)
-    if buffers_merged or tensors_merged or buffers_dropped:
-        out = pack(model)
-        if not (buffers_merged or tensors_merged) and len(out) >= len(data):
-            # Only empty orphan buffers went, and re-packing with the Python flatbuffers
-            # API (no shared strings) came out larger: keep the converter's bytes.
-            out, buffers_dropped = data, 0
-        if out is not data and zipfile.is_zipfile(io.BytesIO(data)):  # files appended by tflite-support
-            from converters.metadata import carry_metadata
-
-            out = carry_metadata(data, out)
+    out = _reattach_associated_files(data, pack(model))
+    if not (buffers_merged or tensors_merged) and len(out) >= len(data):
+        out, buffers_dropped = data, 0  # re-packing gains nothing: keep the input byte for byte
     report = DedupReport(len(data), len(out), buffers_merged, tensors_merged, buffers_dropped,
                          shared_constants(model))
     return out, report

@@ -69,12 +69,3 @@ def read_metadata(model: bytes) -> dict | None:
         result["info"] = json.loads(displayer.get_associated_file_buffer(MODEL_INFO_FILE))
     return result
 
-
-def carry_metadata(source: bytes, target: bytes) -> bytes:
-    """``target`` (a re-packed copy of ``source``) with the metadata and the associated
-    files of ``source`` populated again: re-packing a flatbuffer drops the zip archive of
-    associated files that tflite-support appends after it."""
-    populator = _metadata.MetadataPopulator.with_model_buffer(bytearray(target))
-    populator.load_metadata_and_associated_files(bytearray(source))
-    populator.populate()
-    return bytes(populator.get_model_buffer())

@@ -1,9 +1,11 @@
+import flatbuffers
 import numpy as np
 import pytest
+from ai_edge_litert import schema_py_generated as schema
 
-from converters.dedup import dedup_bytes, dedup_file, pack
-from converters.flatbuffer import NotATFLiteModel, buffer_bytes, load_model
-from converters.keras_to_tflite import convert_float32
+from converters.dedup import dedup_bytes, dedup_file
+from converters.flatbuffer import TFLITE_IDENTIFIER, NotATFLiteModel, buffer_bytes, load_model
+from converters.keras_to_tflite import convert, convert_float32
 from converters.runner import run_tflite
 from rt_keras.config import preset
 from rt_keras.encoder import build_encoder
@@ -12,11 +14,16 @@ NUM_FEATURES = 16
 
 
 @pytest.fixture(scope="module")
-def tiny_tflite():
+def tiny_model():
     model = build_encoder(preset("tiny", group_size=2, rank=3, diagonal=True, dropout=0.0), NUM_FEATURES)
     rng = np.random.default_rng(0)
     model.set_weights([rng.normal(scale=0.3, size=w.shape).astype(np.float32) for w in model.get_weights()])
-    return convert_float32(model)
+    return model
+
+
+@pytest.fixture(scope="module")
+def tiny_tflite(tiny_model):
+    return convert_float32(tiny_model)
 
 
 def _duplicate_largest_buffer(data):
@@ -36,7 +43,9 @@ def _duplicate_largest_buffer(data):
     clone.buffer = len(model.buffers) - 1
     subgraph.tensors.append(clone)
     readers[1].inputs = np.array([len(subgraph.tensors) - 1 if i == index else i for i in readers[1].inputs], np.int32)
-    return pack(model), sizes[shared]
+    builder = flatbuffers.Builder(1024)  # a plain re-pack (the dedup pass's own would share the copy)
+    builder.Finish(model.Pack(builder), file_identifier=TFLITE_IDENTIFIER)
+    return bytes(builder.Output()), sizes[shared]
 
 
 def test_dedup_merges_a_duplicated_shared_matrix_and_keeps_outputs_bit_identical(tiny_tflite):
@@ -98,3 +107,29 @@ def test_float16_and_dynamic_modes_store_each_dense_kernel_once(mode, dtype):
         assert readers[2] == 8
     x = np.random.default_rng(3).normal(size=(1, 25, NUM_FEATURES)).astype(np.float32)
     np.testing.assert_allclose(run_tflite(flatbuffer, x)[0], model(x).numpy(), atol=0.1)
+
+
+
+def _zero_point_vectors(data: bytes) -> list:
+    """(file position, values) of every tensor's per-channel zero-point vector."""
+    subgraph = schema.Model.GetRootAsModel(data, 0).Subgraphs(0)
+    vectors = []
+    for i in range(subgraph.TensorsLength()):
+        q = subgraph.Tensors(i).Quantization()
+        if q is not None and q.ZeroPointLength() > 1:
+            position = q._tab.Vector(q._tab.Offset(10))  # field 3 of QuantizationParameters: zero_point
+            vectors.append((position, tuple(q.ZeroPointAsNumpy().tolist())))
+    return vectors
+
+
+def test_repack_stores_each_distinct_zero_point_vector_once(tiny_model):
+    dynamic = convert(tiny_model, "dynamic")
+    before = _zero_point_vectors(dynamic)
+    assert len(before) > len({values for _, values in before})  # per-channel zero points repeat (all zeros)
+    out, report = dedup_bytes(dynamic)
+    assert report.bytes_saved > 0
+    after = _zero_point_vectors(out)
+    assert sorted(v for _, v in after) == sorted(v for _, v in before)
+    assert len({position for position, _ in after}) == len({values for _, values in after})
+    x = np.random.default_rng(3).normal(size=(1, 12, NUM_FEATURES)).astype(np.float32)
+    np.testing.assert_array_equal(run_tflite(out, x)[0], run_tflite(dynamic, x)[0])
