@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
+
 from converters.flatbuffer import TYPE_NAMES, buffer_bytes, operator_names, tensor_name
 from rt_keras import naming
 
@@ -27,7 +29,7 @@ class Weight:
     bytes: int
     layers: list  # Keras layers whose operators read it (directly or through DEQUANTIZE)
     readers: list  # operator names (FULLY_CONNECTED, ...) reading it, one entry per operator
-    quantization_bytes: int  # per-tensor / per-channel scales and zero points in the flatbuffer
+    quantization: tuple  # its scale / zero-point / min / max vectors as (dtype, little-endian bytes)
 
     @property
     def elements(self) -> int:
@@ -57,23 +59,25 @@ def keras_layer_of(output_name: str) -> str | None:
     return parts[1].removeprefix("quant_")
 
 
-def _quantization_bytes(tensor) -> int:
+def _quantization_vectors(tensor) -> tuple:
     q = tensor.quantization
     if q is None:
-        return 0
-    return sum(4 * len(v) if v is not None else 0 for v in (q.scale, q.min, q.max)) + (
-        8 * len(q.zeroPoint) if q.zeroPoint is not None else 0)
+        return ()
+    fields = ((q.scale, "<f4"), (q.zeroPoint, "<i8"), (q.min, "<f4"), (q.max, "<f4"))
+    return tuple((dtype, np.asarray(v, dtype).tobytes()) for v, dtype in fields if v is not None and len(v))
 
 
 def summary(inventory: list[Weight]) -> dict:
     """Byte totals of ``weights(model)``: every tensor, every distinct buffer once, their
-    quantisation parameters, and the distinct bytes by group."""
+    quantisation parameters (each distinct vector once, as the dedup pass stores them:
+    the per-channel zero points of symmetric int8 weights are all zeros), and the
+    distinct bytes by group."""
     unique = {}
     for weight in inventory:
         unique.setdefault(weight.buffer, weight)
     return {"total_bytes": sum(w.bytes for w in inventory),
             "unique_bytes": sum(w.bytes for w in unique.values()),
-            "quantization_bytes": sum(w.quantization_bytes for w in unique.values()),
+            "quantization_bytes": sum(len(data) for _, data in {v for w in unique.values() for v in w.quantization}),
             "by_group": {g: sum(w.bytes for w in unique.values() if w.group == g) for g in GROUPS},
             "tensors": len(inventory)}
 
@@ -109,5 +113,5 @@ def weights(model) -> list[Weight]:
             reader_ops = [ops[i] for i in readers.get(int(subgraph.operators[readers[t][0]].outputs[0]), [])]
         result.append(Weight(t, tensor_name(tensor), int(tensor.buffer), TYPE_NAMES.get(tensor.type, str(tensor.type)),
                              [int(d) for d in (tensor.shape if tensor.shape is not None else [])], size,
-                             layers_reading(t), reader_ops, _quantization_bytes(tensor)))
+                             layers_reading(t), reader_ops, _quantization_vectors(tensor)))
     return result

@@ -7,6 +7,7 @@ from converters.dedup import dedup_bytes, dedup_file
 from converters.flatbuffer import TFLITE_IDENTIFIER, NotATFLiteModel, buffer_bytes, load_model
 from converters.keras_to_tflite import convert, convert_float32
 from converters.runner import run_tflite
+from converters.weights import summary, weights
 from rt_keras.config import preset
 from rt_keras.encoder import build_encoder
 
@@ -131,5 +132,9 @@ def test_repack_stores_each_distinct_zero_point_vector_once(tiny_model):
     after = _zero_point_vectors(out)
     assert sorted(v for _, v in after) == sorted(v for _, v in before)
     assert len({position for position, _ in after}) == len({values for _, values in after})
+    # The footprint counts each stored quantisation vector once, as the file holds them.
+    inventory = {w.buffer: w for w in weights(load_model(out))}.values()
+    per_tensor = sum(len(data) for w in inventory for _, data in w.quantization)
+    assert summary(list(inventory))["quantization_bytes"] < per_tensor
     x = np.random.default_rng(3).normal(size=(1, 12, NUM_FEATURES)).astype(np.float32)
     np.testing.assert_array_equal(run_tflite(out, x)[0], run_tflite(dynamic, x)[0])
