@@ -8,7 +8,7 @@ import numpy as np
 import rt_keras
 from converters.dedup import dedup_bytes
 from converters.keras_to_tflite import CALIBRATED_MODES, MODES, audio_signature, convert
-from converters.metadata import add_metadata
+from converters.metadata import add_metadata, metadata_bytes
 from rt_keras.encoder import SUBSAMPLING_FACTOR
 from rt_keras.io import atomic_write_bytes
 
@@ -58,8 +58,10 @@ def package(converted: bytes, config, mode: str, num_samples: int | None = None,
                      f"log-probabilities. Encoder: {config.encoder.num_layers} layers, d_model "
                      f"{config.encoder.d_model}, K={config.encoder.group_size}, R={config.encoder.rank}."))
     shipped, dedup_report = dedup_bytes(described)
+    metadata = metadata_bytes(shipped)
     report = {"mode": mode, "materialized": materialized, "bytes": len(shipped),
-              "bytes_converted": len(converted), "bytes_metadata": len(described) - len(converted),
+              "bytes_converted": len(converted), "bytes_metadata": metadata,
+              "bytes_saved": len(converted) + metadata - len(shipped),  # by dedup and the compact re-pack
               "dedup": dedup_report.to_dict()}
     return shipped, report
 

@@ -9,15 +9,18 @@ modules are imported directly.
 
 from __future__ import annotations
 
+import io
 import json
 import pathlib
 import tempfile
+import zipfile
 
 from tensorflow_lite_support.metadata.python import metadata as _metadata
 from tensorflow_lite_support.metadata.python.metadata_writers import metadata_info, metadata_writer
 
 VOCABULARY_FILE = "vocabulary.txt"
 MODEL_INFO_FILE = "rt_keras_model.json"
+METADATA_BUFFER_NAME = "TFLITE_METADATA"  # the model.metadata entry tflite-support writes
 
 
 def add_metadata(model: bytes, *, name: str, version: str, description: str, sample_rate: int,
@@ -69,3 +72,18 @@ def read_metadata(model: bytes) -> dict | None:
         result["info"] = json.loads(displayer.get_associated_file_buffer(MODEL_INFO_FILE))
     return result
 
+
+
+def metadata_bytes(model: bytes) -> int:
+    """Bytes the metadata adds to ``model``: the TFLite metadata flatbuffer and the archive
+    of associated files after the model."""
+    from converters.flatbuffer import buffer_bytes, load_model
+
+    parsed = load_model(model)
+    buffers = {m.buffer for m in parsed.metadata or []
+               if (m.name.decode() if isinstance(m.name, bytes) else m.name) == METADATA_BUFFER_NAME}
+    archive = 0
+    if zipfile.is_zipfile(io.BytesIO(model)):
+        with zipfile.ZipFile(io.BytesIO(model)) as files:
+            archive = len(model) - min(info.header_offset for info in files.infolist())
+    return sum(len(buffer_bytes(parsed, b)) for b in buffers) + archive

@@ -250,7 +250,8 @@ def cmd_convert(args) -> int:
         return 0
     dedup = report["dedup"]
     print(f"{args.out}: {report['bytes']:,} bytes ({report['mode']}{', materialized' if report['materialized'] else ''}; "
-          f"dedup saved {dedup['bytes_saved']:,} bytes, metadata {report['bytes_metadata']:,} bytes)")
+          f"converter output {report['bytes_converted']:,} bytes, dedup pass saved {report['bytes_saved']:,}, "
+          f"metadata {report['bytes_metadata']:,} bytes)")
     shared = [c for c in dedup["shared_constants"] if c["bytes"] >= 1024]
     print(f"  {len(shared)} constants of >= 1 KiB are read by more than one operator")
     for constant in shared[:12]:

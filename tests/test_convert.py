@@ -10,7 +10,7 @@ import pytest
 from converters.dedup import dedup_bytes
 from converters.flatbuffer import load_model
 from converters.keras_to_tflite import MODES, ConversionError, audio_signature, convert
-from converters.metadata import read_metadata
+from converters.metadata import metadata_bytes, read_metadata
 from converters.runner import TFLiteModel, run_tflite
 from converters.weights import weights
 from rt_keras.backend import keras, tf
@@ -113,6 +113,10 @@ def test_metadata_names_vocabulary_and_sample_rate(run, converted):
         assert metadata["sample_rate"] == config.frontend.sample_rate == 16000 and metadata["channels"] == 1
         assert metadata["info"]["mode"] == mode and metadata["info"]["encoder"]["group_size"] == 2
         assert metadata["name"] == config.name and metadata["version"]
+        # What the metadata costs: the metadata flatbuffer plus both associated files, no more.
+        raw, shipped = converted[mode]
+        files = len("\n".join(VOCABULARY)) + len(json.dumps(metadata["info"]))
+        assert metadata_bytes(raw) == 0 and files < metadata_bytes(shipped) < files + 4096
 
 
 def test_qat_run_writes_its_subdirectory_and_a_rerun_is_a_no_op(tiny_qat_run):
