@@ -45,8 +45,8 @@ def export_model(model, config, mode: str, representative_data=None, num_samples
 
 def package(converted: bytes, config, mode: str, num_samples: int | None = None,
             materialized: bool = False) -> tuple[bytes, dict]:
-    """The metadata, then the dedup pass (which also re-packs tflite-support's output
-    compactly and with aligned buffers) on a converted flatbuffer."""
+    """The metadata, then the dedup pass on a converted flatbuffer (last, so that its
+    compact re-pack is what ships: tflite-support re-serialises the model plainly)."""
     from rt_keras.data.dataset import VOCABULARY
 
     length = "any length" if num_samples is None else f"{num_samples} samples"

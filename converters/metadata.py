@@ -18,6 +18,8 @@ import zipfile
 from tensorflow_lite_support.metadata.python import metadata as _metadata
 from tensorflow_lite_support.metadata.python.metadata_writers import metadata_info, metadata_writer
 
+from converters.flatbuffer import buffer_bytes, load_model
+
 VOCABULARY_FILE = "vocabulary.txt"
 MODEL_INFO_FILE = "rt_keras_model.json"
 METADATA_BUFFER_NAME = "TFLITE_METADATA"  # the model.metadata entry tflite-support writes
@@ -73,12 +75,9 @@ def read_metadata(model: bytes) -> dict | None:
     return result
 
 
-
 def metadata_bytes(model: bytes) -> int:
     """Bytes the metadata adds to ``model``: the TFLite metadata flatbuffer and the archive
     of associated files after the model."""
-    from converters.flatbuffer import buffer_bytes, load_model
-
     parsed = load_model(model)
     buffers = {m.buffer for m in parsed.metadata or []
                if (m.name.decode() if isinstance(m.name, bytes) else m.name) == METADATA_BUFFER_NAME}
