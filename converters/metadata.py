@@ -15,10 +15,9 @@ import pathlib
 import tempfile
 import zipfile
 
+from ai_edge_litert import schema_py_generated as schema
 from tensorflow_lite_support.metadata.python import metadata as _metadata
 from tensorflow_lite_support.metadata.python.metadata_writers import metadata_info, metadata_writer
-
-from converters.flatbuffer import buffer_bytes, load_model
 
 VOCABULARY_FILE = "vocabulary.txt"
 MODEL_INFO_FILE = "rt_keras_model.json"
@@ -77,12 +76,12 @@ def read_metadata(model: bytes) -> dict | None:
 
 def metadata_bytes(model: bytes) -> int:
     """Bytes the metadata adds to ``model``: the TFLite metadata flatbuffer and the archive
-    of associated files after the model."""
-    parsed = load_model(model)
-    buffers = {m.buffer for m in parsed.metadata or []
-               if (m.name.decode() if isinstance(m.name, bytes) else m.name) == METADATA_BUFFER_NAME}
+    of associated files after the model (read in place, without unpacking the weights)."""
+    root = schema.Model.GetRootAsModel(model, 0)
+    entries = (root.Metadata(i) for i in range(root.MetadataLength()))
+    table = sum(root.Buffers(m.Buffer()).DataLength() for m in entries if m.Name() == METADATA_BUFFER_NAME.encode())
     archive = 0
     if zipfile.is_zipfile(io.BytesIO(model)):
         with zipfile.ZipFile(io.BytesIO(model)) as files:
             archive = len(model) - min(info.header_offset for info in files.infolist())
-    return sum(len(buffer_bytes(parsed, b)) for b in buffers) + archive
+    return table + archive
