@@ -1,0 +1,48 @@
+"""The wheel a user gets from `pip install .` holds every module and data file of the
+source tree, and installs into a fresh environment whose `rt-keras --help` works."""
+
+import pathlib
+import shutil
+import subprocess
+import sys
+import sysconfig
+import venv
+import zipfile
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+PACKAGES = ("rt_keras", "converters")
+
+
+def test_wheel_holds_every_source_module_and_data_file_and_installs(tmp_path):
+    source = tmp_path / "source"  # a clean copy: a stale build/ must not fill gaps in the wheel
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "runs", ".cache", "*.egg-info", "__pycache__", "android_demo"))
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+                    "--wheel-dir", str(tmp_path), str(source)], check=True, capture_output=True)
+    wheel = next(tmp_path.glob("rt_keras-*.whl"))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    expected = {str(p.relative_to(ROOT)) for package in PACKAGES for p in (ROOT / package).rglob("*")
+                if p.is_file() and "__pycache__" not in p.parts and p.suffix in (".py", ".json")}
+    assert "rt_keras/data/dataset.py" in expected and "converters/footprint_schema.json" in expected
+    assert sorted(expected - names) == []
+
+    # The wheel alone in a fresh environment that sees this one's dependencies (a plain
+    # path in a .pth file: this environment's own .pth files, the editable install among
+    # them, are not processed there).
+    env = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=False).create(env)
+    python = env / "bin" / "python"
+    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(site)
+    (pathlib.Path(site) / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    modules = sorted(n[:-3].replace("/", ".").removesuffix(".__init__") for n in names
+                     if n.endswith(".py") and n.split("/")[0] in PACKAGES)
+    code = "import importlib\nfor m in %r: importlib.import_module(m)\nimport rt_keras, sys; print(rt_keras.__file__)" % modules
+    out = subprocess.run([str(python), "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().startswith(site)  # imported from the wheel, not from the source tree
+    help_text = subprocess.run([str(python), "-m", "rt_keras.cli", "--help"], capture_output=True, text=True,
+                               cwd=tmp_path, check=True).stdout
+    assert "pipeline" in help_text and "footprint" in help_text
