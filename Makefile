@@ -7,8 +7,10 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 FSDD ?= ../shared/data/fsdd
 # Debian packages: libusb for tflite-support's metadata library (espeak-ng data comes
-# from the espeakng-loader wheel); a JDK and JUnit 4 for the Android demo's pure-Java core.
-APT_PACKAGES := libusb-1.0-0 default-jdk-headless junit4
+# from the espeakng-loader wheel); flite and festival with three voices for speech built on
+# real voices (slt is a woman); a JDK and JUnit 4 for the Android demo's pure-Java core.
+APT_PACKAGES := libusb-1.0-0 flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts \
+	default-jdk-headless junit4
 JAVA_CP := /usr/share/java/junit4.jar:/usr/share/java/hamcrest-core.jar
 CORE_BUILD := build/android-core
 

@@ -19,6 +19,7 @@ setup(
         "soxr==1.1.0",
         "soundfile==0.14.0",
         "espeakng-loader==0.2.4",
+        "praat-parselmouth==0.4.7",
         "jiwer==4.0.0",
         "numpy>=1.26,<3",
         "pyyaml>=6",

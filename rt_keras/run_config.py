@@ -25,16 +25,42 @@ class DataConfig:
     validation_takes: int = 5  # the last takes of each training speaker go to validation
     synthetic_voices: int = 160
     held_out_voices: int = 24
+    pseudo_speakers: int = 8  # vocal-tract/pitch perturbed copies of each FSDD training speaker
+    perturbed_takes: int = 12  # clips per digit each pseudo-speaker speaks
+    formant_range: list = dataclasses.field(default_factory=lambda: [0.88, 1.4])
+    pitch_range: list = dataclasses.field(default_factory=lambda: [80.0, 320.0])
+    tts_voices: list = dataclasses.field(default_factory=lambda: [
+        "flite:kal", "flite:awb", "flite:rms", "festival:kal_diphone", "festival:ked_diphone"])
+    tts_test_voices: list = dataclasses.field(default_factory=lambda: ["flite:slt", "festival:cmu_us_slt_arctic_hts"])
+    tts_stretches: list = dataclasses.field(default_factory=lambda: [0.85, 1.0, 1.25])
+    tts_variants: int = 4  # perturbed pseudo-speakers of each TTS voice and tempo
+    # test_real_perturbed: (formant ratio, median F0 Hz) of a female-, a child- and a deeper voice
+    test_perturbations: list = dataclasses.field(default_factory=lambda: [[1.18, 210.0], [1.32, 290.0], [0.9, 90.0]])
+    # Training mixture: weights of espeak-ng, flite/festival (half perturbed), FSDD, perturbed FSDD
+    mix: dict = dataclasses.field(default_factory=lambda: {"espeak": 0.3, "tts": 0.2, "fsdd": 0.2,
+                                                           "fsdd_perturbed": 0.3})
     train_utterances: int = 2000
-    synthetic_fraction: float = 0.5
-    validation_utterances: int = 200
+    validation_utterances: int = 300
     test_utterances: int = 200
+    test_real_utterances: int = 600  # every clip of the held-out speakers is used
     min_digits: int = 1
     max_digits: int = 7
     pause_seconds: list = dataclasses.field(default_factory=lambda: [0.05, 0.4])
     max_clip_seconds: float = 3.0
     max_seconds: float = 12.0
     augment: AugmentConfig = dataclasses.field(default_factory=AugmentConfig)
+
+    def __post_init__(self):
+        mix_keys = ("espeak", "tts", "fsdd", "fsdd_perturbed")
+        if not isinstance(self.mix, dict) or set(self.mix) != set(mix_keys) or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in self.mix.values()) \
+                or not sum(self.mix.values()) > 0:
+            raise ConfigError(f"data.mix={self.mix!r}: expected non-negative weights for exactly "
+                              f"{', '.join(mix_keys)} (not all zero)")
+        for field in ("formant_range", "pitch_range"):
+            value = getattr(self, field)
+            if not (isinstance(value, (list, tuple)) and len(value) == 2 and 0 < value[0] <= value[1]):
+                raise ConfigError(f"data.{field}={value!r}: expected [low, high] with 0 < low <= high")
 
 
 @dataclasses.dataclass
@@ -154,7 +180,12 @@ def load(path, overrides: list[str] | None = None) -> RunConfig:
         values = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as error:
         raise ConfigError(f"{path}: not valid YAML ({error})") from None
-    return from_dict(apply_overrides(values, overrides or []), str(path))
+    config = from_dict(apply_overrides(values, overrides or []), str(path))
+    # A run directory must not depend on the directory it is used from later.
+    config.data.cache_dir = str(pathlib.Path(config.data.cache_dir).expanduser().absolute())
+    if config.data.fsdd_dir:
+        config.data.fsdd_dir = str(pathlib.Path(config.data.fsdd_dir).expanduser().absolute())
+    return config
 
 
 def save(config: RunConfig, path) -> None:

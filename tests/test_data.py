@@ -9,11 +9,12 @@ import soundfile
 
 from rt_keras import run_config
 from rt_keras.data import synthetic
-from rt_keras.data.dataset import VOCABULARY, data_directory, load_split, materialise, read_manifest
+from rt_keras.data.dataset import SPLITS, VOCABULARY, _ClipPool, data_directory, load_split, materialise, read_manifest
 from rt_keras.data.fsdd import default_fsdd_dir, index_fsdd, speakers
 from rt_keras.data.pipeline import batches, output_frames
 
 FSDD = default_fsdd_dir()
+TINY = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "configs", "tiny.yaml"))
 needs_fsdd = pytest.mark.skipif(FSDD is None, reason="FSDD not found (set RT_KERAS_FSDD)")
 
 
@@ -35,20 +36,26 @@ def test_fsdd_missing_directory_says_how_to_get_it(tmp_path):
 @needs_fsdd
 def test_splits_are_speaker_disjoint_and_test_voices_held_out(tiny_config):
     directory = data_directory(tiny_config)
-    train, validation = load_split(directory, "train"), load_split(directory, "validation")
-    test_real, test_synthetic = load_split(directory, "test_real"), load_split(directory, "test_synthetic")
-    assert set(test_real.sources) == {"theo"}
+    splits = {name: load_split(directory, name) for name in SPLITS}
+    train, validation = splits["train"], splits["validation"]
+    assert set(splits["test_real"].sources) == {"theo"}
+    assert set(splits["test_real_perturbed"].sources) == {"theo~vt1.18-f0210", "theo~vt1.32-f0290", "theo~vt0.90-f090"}
+    assert set(splits["test_tts_unseen"].sources) == {"flite:slt", "festival:cmu_us_slt_arctic_hts"}
+    sources = read_manifest(directory)["sources"]
     for split in (train, validation):
-        assert "theo" not in split.sources
         for source in split.sources:
-            assert source in tiny_config.data.train_speakers or \
-                source.split("+")[1].split("@")[0] not in synthetic.HELD_OUT_VARIANTS
-    for source in test_synthetic.sources:
+            info = sources[source]
+            assert info["voice"] != "theo" and "slt" not in info["voice"]
+            if info["engine"] == "espeak-ng":
+                assert source.split("+")[1].split("@")[0] not in synthetic.HELD_OUT_VARIANTS
+    for source in splits["test_synthetic"].sources:
         assert source.split("+")[1].split("@")[0] in synthetic.HELD_OUT_VARIANTS
-    assert not set(test_synthetic.sources) & set(train.sources)
-    assert any(s in tiny_config.data.train_speakers for s in train.sources)  # real speech in training
-    assert any("+" in s for s in train.sources)  # and synthetic speech
-    for split in (train, validation, test_real, test_synthetic):
+    engines = {sources[s]["engine"] for s in train.sources}
+    assert engines == {"fsdd", "espeak-ng", "flite", "festival"}  # every kind of voice in training
+    assert any("formant_ratio" in sources[s] and sources[s]["engine"] == "fsdd" for s in train.sources)
+    assert any(s in tiny_config.data.train_speakers for s in train.sources)  # and the real speakers as recorded
+    assert sources["theo~vt1.18-f0210"] == {"engine": "fsdd", "voice": "theo", "formant_ratio": 1.18, "pitch_hz": 210.0}
+    for split in splits.values():
         for audio, transcript in zip(split.audio, split.transcripts):
             words = transcript.split()
             assert 1 <= len(words) <= tiny_config.data.max_digits
@@ -65,6 +72,31 @@ def test_materialise_is_a_no_op_when_cached(tiny_config):
     manifest = read_manifest(directory)
     assert manifest["splits"]["train"]["utterances"] == len(load_split(directory, "train"))
     assert not [p for p in directory.iterdir() if p.name.endswith(".tmp")]
+
+
+@needs_fsdd
+def test_splits_are_a_pure_function_of_the_config(tiny_config, tmp_path):
+    """Regenerated from another working directory into another cache: the same manifest,
+    whose per-split hashes cover every sample, transcript and source."""
+    code = ("import sys, json; from rt_keras import run_config; from rt_keras.data.dataset import materialise\n"
+            "if __name__ == '__main__':\n"
+            f"    c = run_config.load({TINY!r}, ['data.cache_dir=' + sys.argv[1]])\n"
+            "    print(materialise(c, progress=False))")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "cache")], cwd=tmp_path, capture_output=True,
+                         text=True, check=True).stdout.strip().splitlines()[-1]
+    assert read_manifest(out) == read_manifest(data_directory(tiny_config))
+    assert read_manifest(out)["splits"]["train"]["sha256"]
+
+
+def test_every_clip_is_dealt_before_any_is_dealt_twice():
+    pool = _ClipPool()
+    for digit in range(10):
+        for take in range(3):
+            pool.add("s", digit, np.full(4, 10 * digit + take, np.int16), {"engine": "test"})
+    pool.shuffle_decks(np.random.default_rng(0))
+    dealt = [int(pool.deal("s")[1][0]) for _ in range(60)]
+    assert sorted(dealt[:30]) == sorted(dealt[30:]) == [10 * d + t for d in range(10) for t in range(3)]
+    assert dealt[:30] != sorted(dealt[:30])  # shuffled
 
 
 @needs_fsdd

@@ -1,16 +1,25 @@
-"""Connected-digit utterances: composed once from single-digit clips (real FSDD speakers
-and espeak-ng voices), materialised to a cache directory with a manifest, then served to
-``model.fit`` as padded, length-bucketed batches.
+"""Connected-digit utterances: composed once from single-digit clips, materialised to a
+cache directory with a manifest, then served to ``model.fit`` as padded, length-bucketed
+batches.
 
-Splits: ``train`` (synthetic voices + FSDD training speakers, augmented),
-``validation`` (other takes of the training speakers + other voices of the training
-variants), ``test_real`` (held-out FSDD speakers) and ``test_synthetic`` (held-out
-espeak variants). The test splits never touch training.
+Voices: real FSDD speakers; pseudo-speakers made from them by vocal-tract and pitch
+perturbation (``rt_keras.data.voices``: towards female and child voices); espeak-ng
+voices; flite/festival voices built on recordings of real people, and their perturbed
+variants (``rt_keras.data.tts``).
+
+Splits: ``train`` (all of the above for the training speakers and voices, augmented);
+``validation`` (the training speakers' last takes, their pseudo-speakers, other
+espeak-ng voices of the training variants); and the test splits, which never touch
+training: ``test_real`` (every clip of the held-out FSDD speakers), ``test_real_perturbed``
+(the same speakers with fixed female-, child- and deeper-voice perturbations),
+``test_synthetic`` (held-out espeak-ng variants) and ``test_tts_unseen`` (held-out
+flite/festival voices, by default the woman ``slt`` in both engines).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import pathlib
 import warnings
@@ -18,12 +27,12 @@ import warnings
 import numpy as np
 
 from rt_keras.data import fsdd as fsdd_lib
-from rt_keras.data import synthetic
+from rt_keras.data import synthetic, tts, voices
 from rt_keras.data.audio import MODEL_SAMPLE_RATE, AudioError, read_wav
 from rt_keras.data.augment import augment
+from rt_keras.data.splits import SPLITS, TEST_SPLITS  # noqa: F401  (re-exported)
 from rt_keras.io import atomic_path, atomic_write_json
 
-SPLITS = ("train", "validation", "test_real", "test_synthetic")
 VOCABULARY = ("<blank>",) + synthetic.DIGIT_WORDS  # CTC blank is index 0; words are the tokens
 MANIFEST = "manifest.json"
 
@@ -38,24 +47,50 @@ class Split:
         return len(self.audio)
 
 
+def voice_group(source: str) -> str:
+    """The voice a source belongs to, for per-voice tables: an espeak-ng source
+    (``en-us+f4@150wpm/p30``) groups by its variant (``espeak-ng:f4``); FSDD speakers,
+    pseudo-speakers and flite/festival voices are their own group."""
+    if "+" in source and ":" not in source:
+        return "espeak-ng:" + source.split("+", 1)[1].split("@", 1)[0]
+    return source
+
+
 def words_to_ids(transcript: str) -> list[int]:
     return [VOCABULARY.index(word) for word in transcript.split()]
 
 
 class _ClipPool:
-    """Single-digit clips grouped by source (speaker or voice) and digit."""
+    """Single-digit clips grouped by source (speaker or voice) and digit, with a
+    description of each source (engine, voice, perturbation) for the manifest."""
 
     def __init__(self):
         self.clips: dict[str, list[list[np.ndarray]]] = {}
+        self.info: dict[str, dict] = {}
+        self._decks: dict[str, list] = {}
+        self._rng = None
 
-    def add(self, source: str, digit: int, clip: np.ndarray):
+    def add(self, source: str, digit: int, clip: np.ndarray, info: dict):
         self.clips.setdefault(source, [[] for _ in range(10)])[digit].append(clip)
+        self.info[source] = info
 
     def sources(self):
         return [s for s, digits in self.clips.items() if all(digits)]
 
+    def shuffle_decks(self, rng: np.random.Generator):
+        self._rng, self._decks = rng, {}
 
-def _load_fsdd(config, skipped: list) -> tuple[_ClipPool, _ClipPool, _ClipPool]:
+    def deal(self, source: str) -> tuple[int, np.ndarray]:
+        """The next (digit, clip) of ``source``'s shuffled deck of all its clips."""
+        deck = self._decks.get(source)
+        if not deck:
+            deck = [(d, c) for d, options in enumerate(self.clips[source]) for c in options]
+            deck = [deck[i] for i in self._rng.permutation(len(deck))]
+            self._decks[source] = deck
+        return deck.pop()
+
+
+def _fsdd_clips(config, skipped: list) -> tuple[_ClipPool, _ClipPool, _ClipPool]:
     """Pools for training takes, validation takes and test speakers."""
     clips = fsdd_lib.index_fsdd(config.fsdd_dir or fsdd_lib.default_fsdd_dir())
     known = set(fsdd_lib.speakers(clips))
@@ -83,36 +118,79 @@ def _load_fsdd(config, skipped: list) -> tuple[_ClipPool, _ClipPool, _ClipPool]:
             skipped.append(str(error))
             warnings.warn(f"skipping {error}", stacklevel=2)
             continue
-        pool.add(clip.speaker, clip.digit, (np.clip(audio, -1, 1) * 32767).astype(np.int16))
+        pool.add(clip.speaker, clip.digit, _to_int16(audio), {"engine": "fsdd", "voice": clip.speaker})
     return train, validation, test
 
 
-def _synthetic_pool(voices) -> _ClipPool:
+def _to_int16(audio: np.ndarray) -> np.ndarray:
+    return (np.clip(audio, -1, 1) * 32767).astype(np.int16)
+
+
+def _perturbed_pool(pool: _ClipPool, perturbations_of, takes: int | None, rng: np.random.Generator,
+                    progress: bool, desc: str) -> _ClipPool:
+    """Pseudo-speakers of every source of ``pool``: ``perturbations_of(source, median_f0)``
+    gives the source's perturbations; each uses ``takes`` random clips per digit (all when None)."""
+    from tqdm import tqdm
+
+    out = _ClipPool()
+    jobs = []
+    for source in pool.sources():
+        digits = pool.clips[source]
+        base = np.nanmedian([voices.median_pitch(d[0].astype(np.float32) / 32767) for d in digits])
+        for perturbation in perturbations_of(source, float(base) if np.isfinite(base) else 120.0):
+            name = f"{source}~{perturbation.tag}"
+            info = {**pool.info[source], "formant_ratio": perturbation.formant_ratio, "pitch_hz": perturbation.pitch_hz}
+            for digit, options in enumerate(digits):
+                picks = range(len(options)) if takes is None or takes >= len(options) else \
+                    sorted(rng.choice(len(options), size=takes, replace=False))
+                jobs += [(name, info, digit, options[i], perturbation) for i in picks]
+    for name, info, digit, clip, perturbation in tqdm(jobs, desc=f"{desc:>15}", unit="clip", disable=not progress):
+        changed = voices.change_voice(clip.astype(np.float32) / 32767, perturbation)
+        out.add(name, digit, _to_int16(changed), info)
+    return out
+
+
+def _espeak_pool(voice_list) -> _ClipPool:
     pool = _ClipPool()
-    for voice, words in zip(voices, synthetic.synthesize_digit_clips(voices)):
+    for voice, words in zip(voice_list, synthetic.synthesize_digit_clips(voice_list)):
         for digit, clip in enumerate(words):
             if clip.size:
-                pool.add(voice.name, digit, clip)
+                pool.add(voice.name, digit, clip, {"engine": "espeak-ng", "voice": voice.name})
+    return pool
+
+
+def _tts_pool(names, stretches) -> _ClipPool:
+    pool = _ClipPool()
+    for name in names:
+        for stretch in stretches:
+            source = name if stretch == 1.0 else f"{name}@x{stretch:g}"
+            engine, voice = tts.parse_voice(name)
+            for digit, clip in enumerate(tts.synthesize(name, synthetic.DIGIT_WORDS, stretch)):
+                pool.add(source, digit, _to_int16(synthetic.trim(clip)),
+                         {"engine": engine, "voice": voice, "duration_stretch": stretch})
     return pool
 
 
 def compose_utterance(pool: _ClipPool, source: str, rng: np.random.Generator, config) -> tuple[np.ndarray, str]:
-    """1..max_digits digits of one source joined by random pauses (with a faint noise floor)."""
+    """1..max_digits clips of one source (dealt from its shuffled deck, so every clip is
+    used before any is used twice) joined by random pauses with a faint noise floor."""
     count = int(rng.integers(config.min_digits, config.max_digits + 1))
-    digits = rng.integers(0, 10, size=count)
-    pieces = []
-    for i, digit in enumerate(digits):
-        options = pool.clips[source][digit]
+    digits, pieces = [], []
+    for i in range(count):
+        digit, clip = pool.deal(source)
         pause = rng.uniform(*config.pause_seconds) if i else rng.uniform(0.05, 0.25)
         pieces.append(np.zeros(int(pause * MODEL_SAMPLE_RATE), np.float32))
-        pieces.append(options[int(rng.integers(len(options)))].astype(np.float32) / 32767)
+        pieces.append(clip.astype(np.float32) / 32767)
+        digits.append(digit)
     pieces.append(np.zeros(int(rng.uniform(0.05, 0.25) * MODEL_SAMPLE_RATE), np.float32))
     audio = np.concatenate(pieces)
     audio += rng.normal(scale=1e-4, size=audio.shape).astype(np.float32)
     return audio, " ".join(synthetic.DIGIT_WORDS[d] for d in digits)
 
 
-def _make_split(count, pools_and_weights, rng, config, augmented, progress, name) -> Split:
+def _make_split(count, pools_and_weights, seed_key, config, augmented, progress, name) -> Split:
+    """``count`` utterances; utterance i draws from its own generator (seed, split, i), so
+    no split depends on another's contents and the same config gives the same bytes."""
     from tqdm import tqdm
 
     split = Split([], [], [])
@@ -120,8 +198,10 @@ def _make_split(count, pools_and_weights, rng, config, augmented, progress, name
         if not pool.sources():
             raise ValueError(f"split {name!r}: no speaker or voice has usable clips of all ten digits "
                              "(check data.fsdd_dir, the speaker lists and data.validation_takes)")
+        pool.shuffle_decks(np.random.default_rng([*seed_key, 1 << 30]))
     weights = np.array([w for _, w in pools_and_weights], np.float64)
-    for _ in tqdm(range(count), desc=f"{name:>15}", unit="utt", disable=not progress):
+    for index in tqdm(range(count), desc=f"{name:>15}", unit="utt", disable=not progress):
+        rng = np.random.default_rng([*seed_key, index])
         pool = pools_and_weights[int(rng.choice(len(weights), p=weights / weights.sum()))][0]
         sources = pool.sources()
         source = sources[int(rng.integers(len(sources)))]
@@ -130,7 +210,7 @@ def _make_split(count, pools_and_weights, rng, config, augmented, progress, name
             audio = augment(audio, rng, config.augment)
         if audio.size / MODEL_SAMPLE_RATE > config.max_seconds:
             continue  # rare: many digits, long pauses and slow speech
-        split.audio.append((np.clip(audio, -1, 1) * 32767).astype(np.int16))
+        split.audio.append(_to_int16(audio))
         split.transcripts.append(transcript)
         split.sources.append(source)
     return split
@@ -159,46 +239,103 @@ def data_directory(run_config) -> pathlib.Path:
     return pathlib.Path(run_config.data.cache_dir) / f"digits-{run_config.data_key()}"
 
 
+def _split_hash(split: Split) -> str:
+    digest = hashlib.sha256()
+    for audio, transcript, source in zip(split.audio, split.transcripts, split.sources):
+        digest.update(audio.tobytes())
+        digest.update(f"|{transcript}|{source}|".encode())
+    return digest.hexdigest()
+
+
+def _build_pools(config, progress: bool, skipped: list) -> dict[str, _ClipPool]:
+    """Every clip pool of the digit task, each a pure function of the data config."""
+    seed = config.seed
+    fsdd_train, fsdd_validation, fsdd_test = _fsdd_clips(config, skipped)
+    for name in (*config.tts_voices, *config.tts_test_voices):
+        tts.check_voice(name)
+    held_out = sorted(set(config.tts_voices) & set(config.tts_test_voices))
+    if held_out:
+        raise ValueError(f"data.tts_voices and data.tts_test_voices share {held_out}: test voices must be held out")
+
+    def pseudo_speakers(count, key):
+        def of(source, median_f0):
+            rng = np.random.default_rng([seed, key, *source.encode()])
+            return voices.sample_perturbations(count, rng, config.formant_range, config.pitch_range, median_f0)
+        return of
+
+    train_voices = synthetic.sample_voices(config.synthetic_voices, held_out=False, seed=seed)
+    validation_voices = synthetic.sample_voices(max(config.synthetic_voices // 8, 4), False, seed + 1)
+    test_voices = synthetic.sample_voices(config.held_out_voices, held_out=True, seed=seed + 2)
+    if progress:
+        print(f"synthesising {len(train_voices) + len(validation_voices) + len(test_voices)} espeak-ng voices "
+              f"and {len(config.tts_voices) + len(config.tts_test_voices)} flite/festival voices x 10 digits")
+    tts_train = _tts_pool(config.tts_voices, config.tts_stretches)
+    test_perturbations = [voices.Perturbation(float(r), float(p)) for r, p in config.test_perturbations]
+    return {
+        "fsdd_train": fsdd_train, "fsdd_validation": fsdd_validation, "fsdd_test": fsdd_test,
+        "fsdd_train_perturbed": _perturbed_pool(fsdd_train, pseudo_speakers(config.pseudo_speakers, 1),
+                                                config.perturbed_takes, np.random.default_rng([seed, 11]),
+                                                progress, "pseudo-speakers"),
+        "fsdd_validation_perturbed": _perturbed_pool(fsdd_validation, pseudo_speakers(2, 2), None,
+                                                     np.random.default_rng([seed, 12]), progress, "(validation)"),
+        "fsdd_test_perturbed": _perturbed_pool(fsdd_test, lambda source, f0: test_perturbations, None,
+                                               np.random.default_rng([seed, 13]), progress, "(test_real)"),
+        "espeak_train": _espeak_pool(train_voices), "espeak_validation": _espeak_pool(validation_voices),
+        "espeak_test": _espeak_pool(test_voices),
+        "tts_train": tts_train,
+        "tts_train_perturbed": _perturbed_pool(tts_train, pseudo_speakers(config.tts_variants, 3), None,
+                                               np.random.default_rng([seed, 14]), progress, "TTS variants"),
+        "tts_test": _tts_pool(config.tts_test_voices, [1.0]),
+    }
+
+
 def materialise(run_config, progress: bool = True, force: bool = False) -> pathlib.Path:
     """Generate every split once into the cache; a no-op when its manifest exists.
 
     Splits are written atomically and the manifest last, so an interrupted run leaves
-    no split that looks complete."""
+    no split that looks complete. The splits are a pure function of the data config:
+    the manifest (with a hash of every split's audio, transcripts and sources) is the
+    same wherever and whenever they are generated."""
     config = run_config.data
     directory = data_directory(run_config)
     if (directory / MANIFEST).is_file() and not force:
         return directory
     directory.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(config.seed)
     skipped: list[str] = []
-    fsdd_train, fsdd_validation, fsdd_test = _load_fsdd(config, skipped)
-    train_voices = synthetic.sample_voices(config.synthetic_voices, held_out=False, seed=config.seed)
-    validation_voices = synthetic.sample_voices(max(config.synthetic_voices // 8, 4), False, config.seed + 1)
-    test_voices = synthetic.sample_voices(config.held_out_voices, held_out=True, seed=config.seed + 2)
-    if progress:
-        print(f"synthesising {len(train_voices) + len(validation_voices) + len(test_voices)} espeak-ng voices x 10 digits")
-    synth_train, synth_validation, synth_test = (
-        _synthetic_pool(v) for v in (train_voices, validation_voices, test_voices))
-
-    fraction = config.synthetic_fraction
-    plan = {
-        "train": (config.train_utterances, [(synth_train, fraction), (fsdd_train, 1 - fraction)], True),
-        "validation": (config.validation_utterances, [(synth_validation, 0.5), (fsdd_validation, 0.5)], False),
-        "test_real": (config.test_utterances, [(fsdd_test, 1.0)], False),
-        "test_synthetic": (config.test_utterances, [(synth_test, 1.0)], False),
+    pools = _build_pools(config, progress, skipped)
+    mix = config.mix
+    plan = {  # name: (utterances, [(pool, weight)], augmented)
+        "train": (config.train_utterances, [
+            (pools["espeak_train"], mix["espeak"]), (pools["tts_train"], mix["tts"] / 2),
+            (pools["tts_train_perturbed"], mix["tts"] / 2), (pools["fsdd_train"], mix["fsdd"]),
+            (pools["fsdd_train_perturbed"], mix["fsdd_perturbed"])], True),
+        "validation": (config.validation_utterances, [
+            (pools["espeak_validation"], 1), (pools["fsdd_validation"], 1),
+            (pools["fsdd_validation_perturbed"], 1)], False),
+        "test_real": (config.test_real_utterances, [(pools["fsdd_test"], 1)], False),
+        "test_real_perturbed": (config.test_utterances, [(pools["fsdd_test_perturbed"], 1)], False),
+        "test_synthetic": (config.test_utterances, [(pools["espeak_test"], 1)], False),
+        "test_tts_unseen": (config.test_utterances, [(pools["tts_test"], 1)], False),
     }
-    summary = {}
-    for name, (count, pools, augmented) in plan.items():
-        pools = [(p, w) for p, w in pools if w > 0]
-        split = _make_split(count, pools, rng, config, augmented, progress, name)
+    summary, sources = {}, {}
+    for index, (name, (count, weighted, augmented)) in enumerate(plan.items()):
+        weighted = [(p, w) for p, w in weighted if w > 0]
+        split = _make_split(count, weighted, (config.seed, index), config, augmented, progress, name)
         _save_split(directory, name, split)
         summary[name] = {"utterances": len(split), "hours": sum(a.size for a in split.audio) / MODEL_SAMPLE_RATE / 3600,
-                         "sources": len(set(split.sources))}
+                         "sources": len(set(split.sources)), "sha256": _split_hash(split)}
+        for pool, _ in weighted:
+            sources.update({s: pool.info[s] for s in pool.sources() if s in set(split.sources)})
+    data_config = dataclasses.asdict(config)
+    for machine_specific in ("cache_dir", "fsdd_dir"):
+        data_config.pop(machine_specific)
     atomic_write_json(directory / MANIFEST, {
-        "data_config": dataclasses.asdict(config), "sample_rate": MODEL_SAMPLE_RATE,
+        "data_config": data_config, "sample_rate": MODEL_SAMPLE_RATE,
         "vocabulary": list(VOCABULARY), "splits": summary,
         "fsdd_speakers": {"train": list(config.train_speakers), "test": list(config.test_speakers)},
         "held_out_variants": list(synthetic.HELD_OUT_VARIANTS),
+        "tts_voices": {"train": list(config.tts_voices), "test": list(config.tts_test_voices)},
+        "sources": dict(sorted(sources.items())),
         "skipped": {"count": len(skipped), "files": skipped},
     })
     return directory

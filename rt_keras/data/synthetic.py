@@ -36,7 +36,7 @@ def sample_voices(count: int, held_out: bool, seed: int) -> list[Voice]:
                   int(rng.integers(120, 260)), int(rng.integers(20, 85))) for _ in range(count)]
 
 
-def _trim(x: np.ndarray, threshold: float = 0.01) -> np.ndarray:
+def trim(x: np.ndarray, threshold: float = 0.01) -> np.ndarray:
     loud = np.flatnonzero(np.abs(x) > threshold)
     return x[max(loud[0] - 160, 0): loud[-1] + 160] if loud.size else x
 
@@ -51,7 +51,7 @@ def _speak_all(voices: list[Voice]) -> list[list[np.ndarray]]:
         words = []
         for word in DIGIT_WORDS:
             samples = engine.synthesize(word, voice.language, voice.variant, voice.rate, voice.pitch)
-            words.append((np.clip(_trim(resample(samples, engine.sample_rate)), -1, 1) * 32767).astype(np.int16))
+            words.append((np.clip(trim(resample(samples, engine.sample_rate)), -1, 1) * 32767).astype(np.int16))
         clips.append(words)
     return clips
 

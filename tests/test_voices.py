@@ -1,0 +1,84 @@
+"""Pseudo-speakers from real FSDD clips (vocal-tract and pitch perturbation) and the
+flite/festival voices."""
+
+import os
+
+import numpy as np
+import pytest
+
+from rt_keras.data import tts, voices
+from rt_keras.data.audio import read_wav
+from rt_keras.data.fsdd import default_fsdd_dir
+
+FSDD = default_fsdd_dir()
+needs_fsdd = pytest.mark.skipif(FSDD is None, reason="FSDD not found (set RT_KERAS_FSDD)")
+
+
+def _centroid(audio, rate=16000):
+    spectrum = np.abs(np.fft.rfft(audio)) ** 2
+    return float(np.sum(np.fft.rfftfreq(audio.size, 1 / rate) * spectrum) / np.sum(spectrum))
+
+
+@needs_fsdd
+def test_perturbation_moves_formants_and_pitch_and_keeps_duration():
+    clip = read_wav(os.path.join(FSDD, "recordings", "7_george_3.wav"))
+    f0 = voices.median_pitch(clip)
+    assert 90 < f0 < 200  # an adult man
+
+    # towards a woman: shorter vocal tract and higher pitch together
+    female = voices.change_voice(clip, voices.Perturbation(1.2, 220.0))
+    assert female.size == clip.size and female.dtype == np.float32
+    assert voices.median_pitch(female) == pytest.approx(220, rel=0.08)
+    assert _centroid(female) > 1.1 * _centroid(clip)
+
+    # separately: formants up with the pitch kept, pitch down with the formants kept
+    formants_only = voices.change_voice(clip, voices.Perturbation(1.25, f0))
+    assert voices.median_pitch(formants_only) == pytest.approx(f0, rel=0.08)
+    assert _centroid(formants_only) > 1.1 * _centroid(clip)
+    deeper = voices.change_voice(clip, voices.Perturbation(1.0, 85.0))
+    assert voices.median_pitch(deeper) == pytest.approx(85, rel=0.08)
+    assert _centroid(deeper) == pytest.approx(_centroid(clip), rel=0.1)
+
+
+@needs_fsdd
+def test_perturbation_is_deterministic():
+    clip = read_wav(os.path.join(FSDD, "recordings", "3_nicolas_1.wav"))
+    first = voices.change_voice(clip, voices.Perturbation(1.3, 280.0))
+    voices.change_voice(clip[::-1].copy(), voices.Perturbation(0.9, 100.0))  # other calls in between
+    np.testing.assert_array_equal(first, voices.change_voice(clip, voices.Perturbation(1.3, 280.0)))
+
+
+def test_sampled_pseudo_speakers_reach_female_and_child_ranges():
+    perturbations = voices.sample_perturbations(200, np.random.default_rng(0), base_pitch_hz=120.0)
+    assert perturbations == voices.sample_perturbations(200, np.random.default_rng(0), base_pitch_hz=120.0)
+    ratios = np.array([p.formant_ratio for p in perturbations])
+    pitches = np.array([p.pitch_hz for p in perturbations])
+    assert ratios.min() >= 0.88 and ratios.max() <= 1.4
+    assert np.mean((ratios > 1.12) & (pitches > 165)) > 0.15  # adult-female-like
+    assert np.mean((ratios > 1.28) & (pitches > 240)) > 0.05  # child-like
+    coupled = pitches[::2] / (120 * ratios[::2] ** 2.5)  # half move both together
+    assert np.all((coupled > 0.89) & (coupled < 1.11))
+
+
+@pytest.mark.parametrize("voice", ["flite:slt", "festival:cmu_us_slt_arctic_hts", "festival:kal_diphone"])
+def test_tts_voices_speak_digits(voice):
+    clips = tts.synthesize(voice, ["seven", "two"])
+    assert len(clips) == 2
+    for clip in clips:
+        assert 0.2 < clip.size / 16000 < 1.5 and np.abs(clip).max() > 0.05
+    np.testing.assert_array_equal(clips[0], tts.synthesize(voice, ["seven"])[0])  # deterministic
+
+
+def test_slt_is_a_female_voice():
+    assert voices.median_pitch(tts.synthesize("flite:slt", ["nine"])[0]) > 150
+
+
+def test_missing_engine_or_voice_names_the_package(monkeypatch):
+    with pytest.raises(ValueError, match="unknown TTS voice 'flite:bob'.*flite:slt"):
+        tts.parse_voice("flite:bob")
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(tts.TTSError, match=r"`festival` not found; install the Debian package festival "
+                                           r"\(apt-get install festival festvox-us-slt-hts"):
+        tts.check_voice("festival:cmu_us_slt_arctic_hts")
+    with pytest.raises(tts.TTSError, match="apt-get install flite"):
+        tts.synthesize("flite:kal", ["one"])
