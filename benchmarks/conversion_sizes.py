@@ -43,6 +43,7 @@ from rt_keras.backend import keras  # noqa: E402
 from rt_keras.compress import materialize  # noqa: E402
 from rt_keras.data.dataset import data_directory, load_split  # noqa: E402
 from rt_keras.evaluate import evaluate_split  # noqa: E402
+from rt_keras.wer_stats import format_wer, paired_bootstrap  # noqa: E402
 from rt_keras.io import atomic_write_json  # noqa: E402
 from rt_keras.model import build_asr_model  # noqa: E402
 from rt_keras.qat import finetune, load_qat_model, quantize_model  # noqa: E402
@@ -82,7 +83,7 @@ def trained_runs(runs: pathlib.Path) -> tuple[dict, dict]:
         model = keras.models.load_model(run_dir / "model.keras")
         data = representative_audio(config, config.qat.calibration_utterances)
         test_real = load_split(data_directory(config), "test_real")
-        table[name], wer[name] = {}, {"keras float32": evaluate_split(model, test_real, config.frontend)["wer"]}
+        table[name], wer[name] = {}, {"keras float32": evaluate_split(model, test_real, config.frontend)}
         flat = materialize(model, config) if config.encoder.group_size > 1 else None
         for mode in MODES:
             source = load_qat_model(run_dir) if mode == "qat-int8" else model
@@ -91,8 +92,8 @@ def trained_runs(runs: pathlib.Path) -> tuple[dict, dict]:
                 _, materialized = convert_and_measure(flat[0], flat[1], mode, data, f"{name} --materialize")
                 table[name][mode]["materialize_file_bytes"] = materialized["file_bytes"]
             if mode in WER_MODES and name != "albert":
-                wer[name][mode] = evaluate_split(TFLiteModel(shipped), test_real, config.frontend, batch_size=1)["wer"]
-                print(f"    WER test_real {100 * wer[name][mode]:.2f}%", flush=True)
+                wer[name][mode] = evaluate_split(TFLiteModel(shipped), test_real, config.frontend, batch_size=1)
+                print(f"    WER test_real {format_wer(wer[name][mode])}", flush=True)
     return table, wer
 
 
@@ -132,12 +133,14 @@ def report(command: str, table: dict, wer: dict, paper: dict) -> str:
              *HEADER]
     for name, modes in table.items():
         lines += [_row(name, mode, row) for mode, row in modes.items()]
-    lines += ["", "WER on the held-out FSDD speaker (test_real, 200 utterances), converted models run by the "
-                  "LiteRT interpreter one utterance at a time:", "",
+    words = next(iter(next(iter(wer.values())).values()))["words"] if wer else 0
+    lines += ["", f"WER [95% CI] on the held-out FSDD speaker (test_real, {words} words), converted models run by "
+                  "the LiteRT interpreter one utterance at a time; differences to TFLite float32 with their "
+                  "paired-bootstrap 95% CI:", "",
               "| model | Keras float32 | TFLite float32 | int8 (post-training) | qat-int8 |", "|---|---|---|---|---|"]
     wer = {name: values for name, values in wer.items() if all(mode in values for mode in WER_MODES)}
     for name, values in wer.items():
-        lines.append(f"| {name} | " + " | ".join(f"{100 * values[k]:.2f}%" for k in
+        lines.append(f"| {name} | " + " | ".join(format_wer(values[k]).strip() for k in
                                                  ("keras float32", "float32", "int8", "qat-int8")) + " |")
     lines += ["", "Paper-size encoder (18 layers, d_model 512, FFN 2048; initial weights):", "", *HEADER]
     for name, modes in paper.items():
@@ -148,9 +151,12 @@ def report(command: str, table: dict, wer: dict, paper: dict) -> str:
                   f"({'met' if ratio >= 12 else 'not met'}); rt qat-int8 file <= 3% above its unique weight bytes "
                   f"— measured **{100 * overhead:.2f}%** ({'met' if overhead <= 0.03 else 'not met'})."]
     for name, values in wer.items():
-        lines.append(f"int8 WER within 1 point of the TFLite float32 model ({name}): post-training "
-                     f"{100 * (values['int8'] - values['float32']):+.2f} points, QAT "
-                     f"{100 * (values['qat-int8'] - values['float32']):+.2f} points.")
+        pair = {mode: paired_bootstrap(values[mode]["utterance_errors"], values["float32"]["utterance_errors"],
+                                       values["float32"]["utterance_words"]) for mode in ("int8", "qat-int8")}
+        lines.append(f"int8 WER within 1 point of the TFLite float32 model ({name}): " + ", ".join(
+            f"{label} {100 * p['difference']:+.2f} points [{100 * p['ci95'][0]:+.1f}, {100 * p['ci95'][1]:+.1f}] "
+            f"({p['verdict'].replace('A', label).replace('B', 'float32')})"
+            for label, p in (("post-training", pair["int8"]), ("QAT", pair["qat-int8"]))) + ".")
     return "\n".join(lines)
 
 

@@ -20,6 +20,7 @@ from rt_keras import run_config  # noqa: E402
 from rt_keras.backend import keras  # noqa: E402
 from rt_keras.data.dataset import data_directory, load_split  # noqa: E402
 from rt_keras.evaluate import evaluate_split  # noqa: E402
+from rt_keras.wer_stats import format_wer, paired_bootstrap  # noqa: E402
 from rt_keras.train import train  # noqa: E402
 from benchmarks.results_file import write_section  # noqa: E402
 
@@ -43,26 +44,29 @@ def main(argv=None) -> int:
         rows[name] = {
             "params": metrics["parameters"]["encoder_params"],
             "step": metrics["step_seconds"],
-            **{split: evaluate_split(model, load_split(data, split), config.frontend)["wer"]
-               for split in ("test_real", "test_synthetic")},
+            **{split: evaluate_split(model, load_split(data, split), config.frontend)
+               for split in ("test_real", "test_tts_unseen")},
         }
     base = rows["baseline"]
     command = f"python benchmarks/train_compare.py --runs {args.runs}" + "".join(f" --set {s}" for s in args.set)
     lines = [f"Command: `{command}` (one run on this machine)", "",
-             "| model | encoder params | of baseline | WER test_real | WER test_synthetic | step time / baseline |",
+             "| model | encoder params | of baseline | WER test_real [95% CI] | WER test_tts_unseen [95% CI] | "
+             "step time / baseline |",
              "|---|---|---|---|---|---|"]
     for name, row in rows.items():
         lines.append(f"| {name} | {row['params']:,} | {100 * row['params'] / base['params']:.1f}% | "
-                     f"{100 * row['test_real']:.2f}% | {100 * row['test_synthetic']:.2f}% | "
+                     f"{format_wer(row['test_real']).strip()} | {format_wer(row['test_tts_unseen']).strip()} | "
                      f"{row['step'] / base['step']:.2f} |")
     rt = rows["rt"]
-    relative = (rt["test_real"] - base["test_real"]) / max(base["test_real"], 1e-9)
-    lines += ["", f"Goal: rt within +5% relative WER of baseline at <= 40% of its encoder parameters, better "
-                  f"than albert, step time ratio <= 1.2. Measured: rt/baseline WER (test_real) "
-                  f"{100 * relative:+.1f}% relative, parameters {100 * rt['params'] / base['params']:.1f}%, "
-                  f"step time ratio {rt['step'] / base['step']:.2f}; rt "
-                  f"{'better' if rt['test_real'] < rows['albert']['test_real'] else 'not better'} than albert "
-                  f"on test_real."]
+
+    def versus(other):
+        p = paired_bootstrap(rt["test_real"]["utterance_errors"], rows[other]["test_real"]["utterance_errors"],
+                             rt["test_real"]["utterance_words"])
+        return (f"rt - {other} {100 * p['difference']:+.2f} points [{100 * p['ci95'][0]:+.1f}, "
+                f"{100 * p['ci95'][1]:+.1f}] ({p['verdict'].replace('A', 'rt').replace('B', other)})")
+    lines += ["", f"Paired bootstrap on test_real: {versus('baseline')}; {versus('albert')}. Parameters "
+                  f"{100 * rt['params'] / base['params']:.1f}% of baseline, step time ratio "
+                  f"{rt['step'] / base['step']:.2f}."]
     table = "\n".join(lines)
     print(table)
     write_section(args.results, "train-compare", "Training: baseline vs albert vs rt", table)

@@ -7,6 +7,7 @@ import json
 import sys
 
 from rt_keras.config import MATRIX_NAMES, PRESETS, ConfigError
+from rt_keras.data.splits import SPLITS, TEST_SPLITS
 
 
 def _rank_for(text: str) -> tuple[str, int]:
@@ -117,7 +118,7 @@ def cmd_data(args) -> int:
         return 0
     print(f"data in {directory}")
     for name, split in manifest["splits"].items():
-        print(f"  {name:<15}{split['utterances']:>6} utterances {60 * split['hours']:>7.1f} min "
+        print(f"  {name:<20}{split['utterances']:>6} utterances {60 * split['hours']:>7.1f} min "
               f"{split['sources']:>5} speakers/voices")
     if manifest["skipped"]["count"]:
         print(f"  skipped {manifest['skipped']['count']} bad recordings (listed in manifest.json)")
@@ -137,12 +138,14 @@ def cmd_train(args) -> int:
 
 
 def _format_evaluation(results: dict) -> str:
-    lines = [f"{'split':<16}{'utterances':>11}{'words':>8}{'WER':>9}"]
+    from rt_keras.wer_stats import format_wer
+
+    lines = [f"{'split / voice':<34}{'utterances':>11}{'words':>8}   WER [95% CI]"]
     for name, result in results.items():
-        lines.append(f"{name:<16}{result['utterances']:>11}{result['words']:>8}{100 * result['wer']:>8.2f}%")
-        if name == "test_real":
-            for speaker, wer in result["by_source"].items():
-                lines.append(f"  speaker {speaker:<22}{100 * wer:>8.2f}%")
+        lines.append(f"{name:<34}{result['utterances']:>11}{result['words']:>8}   {format_wer(result)}")
+        if len(result["by_voice"]) > 1 or name.startswith("test_real"):
+            for voice, sub in result["by_voice"].items():
+                lines.append(f"  {voice:<32}{sub['utterances']:>11}{sub['words']:>8}   {format_wer(sub)}")
     return "\n".join(lines)
 
 
@@ -327,12 +330,12 @@ def cmd_pipeline(args) -> int:
         ("data", lambda: cmd_data(argparse.Namespace(config=args.config, set=args.set, force=False, json=False))),
         ("train", lambda: cmd_train(argparse.Namespace(config=args.config, set=args.set, out=out, strategy=None,
                                                        force=args.force))),
-        ("evaluate", lambda: cmd_evaluate(argparse.Namespace(run_dir=out, splits=["test_real", "test_synthetic"],
+        ("evaluate", lambda: cmd_evaluate(argparse.Namespace(run_dir=out, splits=list(TEST_SPLITS),
                                                              tflite=None, json=False))),
         ("qat", lambda: cmd_qat(argparse.Namespace(run_dir=out, set=[], force=args.force))),
         ("convert", convert_step),
         ("evaluate the .tflite", lambda: cmd_evaluate(argparse.Namespace(
-            run_dir=out, splits=["test_real", "test_synthetic"], tflite=tflite, json=False))),
+            run_dir=out, splits=list(TEST_SPLITS), tflite=tflite, json=False))),
     )
     for step, run in steps:
         print(f"\n== rt-keras pipeline: {step}")
@@ -361,9 +364,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_params)
 
     p = sub.add_parser("data", help="generate the connected-digit splits into the cache (once)",
-                       description="Compose connected-digit utterances from FSDD speakers and espeak-ng "
-                                   "voices, augment the training split, and write every split with a "
-                                   "manifest to data.cache_dir. A no-op when already materialised.")
+                       description="Compose connected-digit utterances from FSDD speakers, their "
+                                   "vocal-tract/pitch-perturbed pseudo-speakers, espeak-ng voices and flite/festival "
+                                   "voices; augment the training split; write every split with a manifest "
+                                   "(voice, engine, perturbation of every source; a hash of every split) to "
+                                   "data.cache_dir. A no-op when already materialised.")
     add_config_arguments(p)
     p.add_argument("--force", action="store_true", help="generate again even if cached")
     p.add_argument("--json", action="store_true", help="print the manifest as JSON")
@@ -382,11 +387,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="word error rate of a trained run on the test splits",
-                       description="WER per test split (and per speaker for FSDD) as a table or JSON; "
-                                   "also written to RUN_DIR/evaluation.json.")
+                       description="WER per test split and per voice, each with its 95%% bootstrap "
+                                   "confidence interval and word count, as a table or JSON (with per-utterance "
+                                   "errors for paired comparisons); also written to RUN_DIR/evaluation.json.")
     p.add_argument("run_dir", metavar="RUN_DIR")
-    p.add_argument("--splits", nargs="+", default=["test_real", "test_synthetic"],
-                   choices=["train", "validation", "test_real", "test_synthetic"])
+    p.add_argument("--splits", nargs="+", default=list(TEST_SPLITS), choices=SPLITS,
+                   help="splits to evaluate (default: every test split)")
     p.add_argument("--tflite", metavar="MODEL.tflite",
                    help="evaluate this converted model with the LiteRT interpreter (one utterance at a "
                         "time, unpadded) instead of RUN_DIR/model.keras; results go to MODEL.tflite.evaluation.json")

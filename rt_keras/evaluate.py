@@ -1,12 +1,14 @@
-"""Word error rate of a model on materialised splits, overall and per source."""
+"""Word error rate of a model on materialised splits, overall and per voice, each with
+its 95% bootstrap confidence interval and word count."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from rt_keras.ctc import greedy_decode, word_error_rate
-from rt_keras.data.dataset import VOCABULARY
+from rt_keras.ctc import edit_distance, greedy_decode
+from rt_keras.data.dataset import VOCABULARY, voice_group
 from rt_keras.data.pipeline import batch_order, pad_batch
+from rt_keras.wer_stats import wer_interval
 
 
 def transcribe(model, split, frontend, batch_size: int = 32) -> list[str]:
@@ -24,13 +26,20 @@ def transcribe(model, split, frontend, batch_size: int = 32) -> list[str]:
     return hypotheses
 
 
+def score(references: list[str], hypotheses: list[str], sources: list[str]) -> dict:
+    """WER with CI overall and per voice group, plus the per-utterance errors that a
+    paired comparison with another model needs."""
+    if len(references) != len(hypotheses):
+        raise ValueError(f"{len(references)} references but {len(hypotheses)} hypotheses")
+    errors = np.array([edit_distance(r.split(), h.split()) for r, h in zip(references, hypotheses)])
+    words = np.array([len(r.split()) for r in references])
+    groups = np.array([voice_group(s) for s in sources])
+    by_voice = {group: wer_interval(errors[groups == group], words[groups == group])
+                for group in sorted(set(groups))}
+    return {**wer_interval(errors, words), "by_voice": by_voice,
+            "utterance_errors": errors.tolist(), "utterance_words": words.tolist(),
+            "examples": [{"reference": r, "hypothesis": h} for r, h in list(zip(references, hypotheses))[:5]]}
+
+
 def evaluate_split(model, split, frontend, batch_size: int = 32) -> dict:
-    hypotheses = transcribe(model, split, frontend, batch_size)
-    by_source = {}
-    for source in sorted(set(split.sources)):
-        rows = [i for i, s in enumerate(split.sources) if s == source]
-        by_source[source] = word_error_rate([split.transcripts[i] for i in rows], [hypotheses[i] for i in rows])
-    return {"wer": word_error_rate(split.transcripts, hypotheses), "utterances": len(split),
-            "words": sum(len(t.split()) for t in split.transcripts), "by_source": by_source,
-            "examples": [{"reference": r, "hypothesis": h}
-                         for r, h in list(zip(split.transcripts, hypotheses))[:5]]}
+    return score(split.transcripts, transcribe(model, split, frontend, batch_size), split.sources)

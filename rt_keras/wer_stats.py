@@ -1,0 +1,64 @@
+"""Word error rates with their uncertainty: bootstrap confidence intervals over
+utterances, and the paired bootstrap for "is model A better than model B on this test
+set" (Bisani & Ney 2004). Fixed seeds: the same errors always give the same interval."""
+
+from __future__ import annotations
+
+import numpy as np
+
+RESAMPLES = 2000
+LEVEL = 0.95
+
+
+def _resampled_rates(errors, words, resamples, seed):
+    errors, words = np.asarray(errors, np.float64), np.asarray(words, np.float64)
+    if errors.shape != words.shape or errors.ndim != 1 or not errors.size:
+        raise ValueError(f"need equal-length, non-empty per-utterance errors and words "
+                         f"(got {errors.shape} and {words.shape})")
+    picks = np.random.default_rng(seed).integers(0, errors.size, size=(resamples, errors.size))
+    return errors[picks].sum(axis=1) / np.maximum(words[picks].sum(axis=1), 1)
+
+
+def wer_interval(errors, words, resamples: int = RESAMPLES, seed: int = 0, level: float = LEVEL) -> dict:
+    """Corpus WER (sum of edits / sum of words) of per-utterance ``errors`` and ``words``
+    with its ``level`` percentile-bootstrap interval over utterances."""
+    total_words = int(np.sum(words))
+    if total_words <= 0:
+        raise ValueError("references contain no words")
+    rates = _resampled_rates(errors, words, resamples, seed)
+    tail = 100 * (1 - level) / 2
+    low, high = np.percentile(rates, [tail, 100 - tail])
+    return {"wer": float(np.sum(errors)) / total_words, "ci95": [float(low), float(high)],
+            "errors": int(np.sum(errors)), "words": total_words, "utterances": int(np.size(words))}
+
+
+def paired_bootstrap(errors_a, errors_b, words, resamples: int = RESAMPLES, seed: int = 0,
+                     level: float = LEVEL) -> dict:
+    """WER(A) - WER(B) on the same utterances, with its paired-bootstrap interval; the
+    difference is significant when the interval excludes 0. ``p_a_not_better`` is the
+    share of resamples in which A is not better than B."""
+    errors_a, errors_b, words = (np.asarray(v, np.float64) for v in (errors_a, errors_b, words))
+    if not errors_a.shape == errors_b.shape == words.shape:
+        raise ValueError(f"paired comparison needs the same utterances: {errors_a.shape}, "
+                         f"{errors_b.shape}, {words.shape}")
+    rates = _resampled_rates(errors_a - errors_b, words, resamples, seed)
+    tail = 100 * (1 - level) / 2
+    low, high = np.percentile(rates, [tail, 100 - tail])
+    difference = float((errors_a.sum() - errors_b.sum()) / words.sum())
+    significant = bool(low > 0 or high < 0)
+    verdict = ("inside noise" if not significant else
+               "A is better" if difference < 0 else "B is better")
+    return {"difference": difference, "ci95": [float(low), float(high)], "significant": significant,
+            "p_a_not_better": float(np.mean(rates >= 0)), "verdict": verdict, "words": int(words.sum()),
+            "utterances": int(words.size)}
+
+
+def format_wer(result: dict) -> str:
+    """``12.34% [10.1, 14.6]`` for a ``wer_interval`` result."""
+    low, high = result["ci95"]
+    return f"{100 * result['wer']:6.2f}% [{100 * low:5.1f}, {100 * high:5.1f}]"
+
+
+def mean_and_sd(values) -> tuple[float, float]:
+    values = np.asarray(values, np.float64)
+    return float(values.mean()), float(values.std(ddof=1)) if values.size > 1 else 0.0
