@@ -172,7 +172,7 @@ def finetune(run_dir, force: bool = False, progress: bool = True, extra_callback
     from rt_keras.data.pipeline import batches
     from rt_keras.evaluate import evaluate_split
     from rt_keras.io import atomic_write_json, save_model
-    from rt_keras.train import fit_run
+    from rt_keras.train import fit_run, seed_everything
 
     run_dir = run_config_lib.require_trained_run(run_dir)
     out = run_dir / QAT_SUBDIRECTORY
@@ -184,7 +184,7 @@ def finetune(run_dir, force: bool = False, progress: bool = True, extra_callback
     settings = config.qat
     out.mkdir(parents=True, exist_ok=True)
     run_config_lib.save(config, out / "config.yaml")
-    keras.utils.set_random_seed(config.train.seed + 1)
+    seed_everything(config.train.seed + 1)
     data_dir = materialise(config, progress=progress)
     train_split, validation_split = load_split(data_dir, "train"), load_split(data_dir, "validation")
 

@@ -53,6 +53,13 @@ class ValidationWER(keras.callbacks.Callback):
         print(f" - val_wer: {wer:.4f}")
 
 
+def seed_everything(seed: int) -> None:
+    """Same seed, same machine, same weights: Python, NumPy and TensorFlow generators are
+    seeded and TensorFlow's kernels run deterministically."""
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
 def make_strategy(name: str):
     if name == "default":
         return tf.distribute.get_strategy()
@@ -118,7 +125,7 @@ def train(config, run_dir, force: bool = False, progress: bool = True, extra_cal
         return finished
     run_dir.mkdir(parents=True, exist_ok=True)
     run_config_lib.save(config, run_dir / "config.yaml")
-    keras.utils.set_random_seed(config.train.seed)
+    seed_everything(config.train.seed)
 
     data_dir = materialise(config, progress=progress)
     train_split, validation_split = load_split(data_dir, "train"), load_split(data_dir, "validation")

@@ -1,3 +1,4 @@
+import copy
 import csv
 import json
 import os
@@ -10,6 +11,8 @@ import pytest
 
 from helpers import InterruptAfterEpoch
 from rt_keras.backend import keras
+from rt_keras.data.dataset import TEST_SPLITS, data_directory, load_split
+from rt_keras.evaluate import evaluate_split
 from rt_keras.train import train
 
 pytestmark = pytest.mark.skipif(
@@ -23,7 +26,7 @@ def _losses(run_dir):
 
 
 def test_tiny_end_to_end_train_resume_evaluate(tiny_config, tmp_path):
-    config = tiny_config
+    config = copy.deepcopy(tiny_config)
     config.train.epochs = 4
     run_dir = tmp_path / "run"
     with pytest.raises(KeyboardInterrupt):
@@ -37,7 +40,10 @@ def test_tiny_end_to_end_train_resume_evaluate(tiny_config, tmp_path):
     losses = _losses(run_dir)
     assert [e for e, _ in losses] == [0, 1, 2, 3]  # no epoch trained twice
     assert losses[-1][1] < losses[0][1]  # the loss went down
-    assert metrics["finished"] and 0.0 <= metrics["validation_wer"]
+    assert metrics["finished"]
+    shipped = keras.models.load_model(run_dir / "model.keras")
+    validation = load_split(data_directory(config), "validation")
+    assert metrics["validation_wer"] == evaluate_split(shipped, validation, config.frontend)["wer"]
     assert (run_dir / "tensorboard").is_dir() and (run_dir / "config.yaml").is_file()
 
     again = train(config, run_dir, progress=False)  # finished: a no-op
@@ -46,10 +52,30 @@ def test_tiny_end_to_end_train_resume_evaluate(tiny_config, tmp_path):
     out = subprocess.run([sys.executable, "-m", "rt_keras.cli", "evaluate", str(run_dir), "--json"],
                          capture_output=True, text=True, check=True).stdout
     results = json.loads(out)
-    assert set(results) == {"test_real", "test_synthetic"}
-    assert set(results["test_real"]["by_source"]) == {"theo"}
-    for result in results.values():
-        assert 0.0 <= result["wer"] and result["words"] > 0
+    assert set(results) == set(TEST_SPLITS)
+    assert set(results["test_real"]["by_voice"]) == {"theo"}
+    assert set(results["test_tts_unseen"]["by_voice"]) == {"flite:slt", "festival:cmu_us_slt_arctic_hts"}
+    for name, result in results.items():
+        split = load_split(data_directory(config), name)
+        assert result["words"] == sum(len(t.split()) for t in split.transcripts) > 0
+        assert result["utterances"] == len(split) == len(result["utterance_errors"])
+        assert result["wer"] == sum(result["utterance_errors"]) / result["words"]
+        assert result["ci95"][0] <= result["wer"] <= result["ci95"][1]
+
+
+def test_training_is_deterministic_for_a_seed(tiny_config, tmp_path):
+    config = copy.deepcopy(tiny_config)
+    config.train.epochs, config.train.steps_per_epoch = 1, 3
+    runs = []
+    for name in ("a", "b"):
+        train(config, tmp_path / name, progress=False)
+        runs.append(keras.models.load_model(tmp_path / name / "model.keras").get_weights())
+    for a, b in zip(*runs):
+        np.testing.assert_array_equal(a, b)
+    config.train.seed = 1
+    train(config, tmp_path / "c", progress=False)
+    other = keras.models.load_model(tmp_path / "c" / "model.keras").get_weights()
+    assert any(not np.array_equal(a, c) for a, c in zip(runs[0], other))
 
 
 def _free_ports(count):
