@@ -176,7 +176,29 @@ def cmd_evaluate(args) -> int:
                for name in args.splits}
     atomic_write_json(report, results)
     print(json.dumps(results, indent=2) if args.json else _format_evaluation(results))
+    if args.against:  # after the JSON on stdout, the comparison goes to stderr
+        print(_format_comparison(results, args.against), file=sys.stderr if args.json else sys.stdout)
     return 0
+
+
+def _format_comparison(results: dict, other_path) -> str:
+    """Paired bootstrap of this evaluation against another one of the same splits."""
+    import pathlib
+
+    from rt_keras.wer_stats import paired_bootstrap
+
+    other_name = str(other_path)
+    other = json.loads(pathlib.Path(other_path).read_text())
+    lines = [f"\nthis model (A) vs {other_name} (B), paired bootstrap over the same utterances:",
+             f"{'split':<22}{'WER A - B':>11}   95% CI            verdict"]
+    for name, result in results.items():
+        if name not in other or other[name].get("utterance_words") != result["utterance_words"]:
+            lines.append(f"{name:<22}   not comparable ({other_name} has no evaluation of the same utterances)")
+            continue
+        pair = paired_bootstrap(result["utterance_errors"], other[name]["utterance_errors"], result["utterance_words"])
+        lines.append(f"{name:<22}{100 * pair['difference']:>+10.2f}   [{100 * pair['ci95'][0]:+5.1f}, "
+                     f"{100 * pair['ci95'][1]:+5.1f}]   {pair['verdict']}")
+    return "\n".join(lines)
 
 
 def cmd_compress(args) -> int:
@@ -331,11 +353,12 @@ def cmd_pipeline(args) -> int:
         ("train", lambda: cmd_train(argparse.Namespace(config=args.config, set=args.set, out=out, strategy=None,
                                                        force=args.force))),
         ("evaluate", lambda: cmd_evaluate(argparse.Namespace(run_dir=out, splits=list(TEST_SPLITS),
-                                                             tflite=None, json=False))),
+                                                             tflite=None, json=False, against=None))),
         ("qat", lambda: cmd_qat(argparse.Namespace(run_dir=out, set=[], force=args.force))),
         ("convert", convert_step),
         ("evaluate the .tflite", lambda: cmd_evaluate(argparse.Namespace(
-            run_dir=out, splits=list(TEST_SPLITS), tflite=tflite, json=False))),
+            run_dir=out, splits=list(TEST_SPLITS), tflite=tflite, json=False,
+            against=out / "evaluation.json"))),
     )
     for step, run in steps:
         print(f"\n== rt-keras pipeline: {step}")
@@ -396,6 +419,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tflite", metavar="MODEL.tflite",
                    help="evaluate this converted model with the LiteRT interpreter (one utterance at a "
                         "time, unpadded) instead of RUN_DIR/model.keras; results go to MODEL.tflite.evaluation.json")
+    p.add_argument("--against", metavar="EVALUATION.json",
+                   help="also compare with another model's evaluation of the same splits (paired bootstrap: "
+                        "difference, 95%% CI, significant or inside noise), e.g. runs/baseline/evaluation.json")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_evaluate)
 

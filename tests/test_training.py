@@ -2,6 +2,7 @@ import copy
 import csv
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -61,6 +62,11 @@ def test_tiny_end_to_end_train_resume_evaluate(tiny_config, tmp_path):
         assert result["utterances"] == len(split) == len(result["utterance_errors"])
         assert result["wer"] == sum(result["utterance_errors"]) / result["words"]
         assert result["ci95"][0] <= result["wer"] <= result["ci95"][1]
+
+    compared = subprocess.run([sys.executable, "-m", "rt_keras.cli", "evaluate", str(run_dir), "--splits",
+                               "test_real", "--against", str(run_dir / "evaluation.json")],
+                              capture_output=True, text=True, check=True).stdout
+    assert re.search(r"test_real\s+\+0\.00\s+\[\s*\+0\.0,\s*\+0\.0\]\s+inside noise", compared), compared
 
 
 def test_training_is_deterministic_for_a_seed(tiny_config, tmp_path):
