@@ -8,15 +8,7 @@ Keras 3 and would not recognise our models.
 
 import os
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-if os.environ["TF_USE_LEGACY_KERAS"] not in ("1", "true", "True"):
-    raise ImportError(
-        "rt_keras needs TF_USE_LEGACY_KERAS=1 (tfmot supports only Keras 2), "
-        f"but the environment sets TF_USE_LEGACY_KERAS={os.environ['TF_USE_LEGACY_KERAS']!r}. "
-        "Unset it or set it to 1."
-    )
+from rt_keras import _environment  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow)
 
 
 def _import_quietly():

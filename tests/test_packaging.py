@@ -46,3 +46,15 @@ def test_wheel_holds_every_source_module_and_data_file_and_installs(tmp_path):
     help_text = subprocess.run([str(python), "-m", "rt_keras.cli", "--help"], capture_output=True, text=True,
                                cwd=tmp_path, check=True).stdout
     assert "pipeline" in help_text and "footprint" in help_text
+
+
+def test_help_and_argument_errors_do_not_load_tensorflow():
+    code = ("import sys\nfrom rt_keras.cli import main\nfor argv in (['--help'], ['params', '--help'], "
+            "['evaluate', '--help'], ['dedup']):\n"
+            "    try:\n        main(argv)\n    except SystemExit:\n        pass\n"
+            "assert 'tensorflow' not in sys.modules, 'tensorflow was imported'\n"
+            "import os; assert os.environ['TF_USE_LEGACY_KERAS'] == '1'\n")
+    env = {k: v for k, v in __import__("os").environ.items() if k != "TF_USE_LEGACY_KERAS"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "usage: rt-keras" in result.stdout and "the following arguments are required" in result.stderr
