@@ -4,6 +4,7 @@ written back resolved into the run directory."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import json
@@ -124,26 +125,70 @@ class RunConfig:
 _SECTIONS = {"data": DataConfig, "frontend": FrontendConfig, "train": TrainConfig, "qat": QATConfig}
 
 
-def _build(cls, values: dict, where: str):
+# Fields that must be at least this (checked with the types, before anything is written).
+_MINIMUM = {"train.epochs": 1, "train.batch_size": 1, "train.warmup_steps": 0, "train.steps_per_epoch": 1,
+            "train.learning_rate": 1e-12, "qat.epochs": 1, "qat.steps_per_epoch": 1, "qat.batch_size": 1,
+            "qat.learning_rate": 1e-12, "qat.calibration_batches": 0, "qat.calibration_utterances": 1,
+            "frontend.sample_rate": 8000, "frontend.frame_length": 16, "frontend.frame_step": 1,
+            "frontend.num_mel_bins": 1, "data.train_utterances": 1, "data.validation_utterances": 1,
+            "data.test_utterances": 1, "data.test_real_utterances": 1, "data.min_digits": 1, "data.max_digits": 1,
+            "data.synthetic_voices": 1, "data.held_out_voices": 1, "data.pseudo_speakers": 0,
+            "data.perturbed_takes": 1, "data.tts_variants": 0, "data.validation_takes": 1,
+            "data.max_seconds": 0.5, "data.max_clip_seconds": 0.1}
+_CHOICES = {"train.strategy": ("default", "mirrored", "multi_worker")}
+
+
+def _check_type(where: str, value, default):
+    """``value`` must have the type of the field's default (ints are valid floats)."""
+    name = where.split(": ")[-1]
+    if default is None:  # optional fields: None or an integer (steps_per_epoch) / a path (fsdd_dir)
+        if value is None:
+            return
+        default = 1 if name.endswith("steps_per_epoch") else ""
+    expected = list if isinstance(default, tuple) else type(default)
+    if expected is list and isinstance(value, tuple):
+        value = list(value)
+    ok = (isinstance(value, bool) if expected is bool else
+          isinstance(value, (int, float)) and not isinstance(value, bool) if expected is float else
+          isinstance(value, expected) and not (expected is int and isinstance(value, bool)))
+    if not ok:
+        raise ConfigError(f"{where}={value!r}: expected {expected.__name__}, got {type(value).__name__}")
+    if name in _MINIMUM and value < _MINIMUM[name]:
+        raise ConfigError(f"{where}={value!r}: must be at least {_MINIMUM[name]}")
+    if name in _CHOICES and value not in _CHOICES[name]:
+        raise ConfigError(f"{where}={value!r}; allowed: {', '.join(_CHOICES[name])}")
+    if name == "frontend.frame_length" and value & (value - 1):
+        raise ConfigError(f"{where}={value!r}: must be a power of two (TFLite's builtin FFT), e.g. 256, 512")
+
+
+def _build(cls, values, where: str):
+    if not isinstance(values, dict):
+        raise ConfigError(f"{where}: expected a section of FIELD: VALUE entries, got {type(values).__name__} {values!r}")
+    defaults = cls()
     known = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - set(known))
     if unknown:
         raise ConfigError(f"unknown field(s) {unknown} in {where}; allowed: {sorted(known)}")
     kwargs = {}
     for name, value in values.items():
-        if name == "augment" and isinstance(value, dict):
+        if name == "augment":
             value = _build(AugmentConfig, value, f"{where}.augment")
+        else:
+            _check_type(f"{where}.{name}", value, getattr(defaults, name))
         kwargs[name] = value
     return cls(**kwargs)
 
 
 def from_dict(values: dict, source: str = "config") -> RunConfig:
+    if values is not None and not isinstance(values, dict):
+        raise ConfigError(f"{source}: expected a mapping of sections (data, frontend, encoder, train, qat), "
+                          f"got {type(values).__name__}")
     values = dict(values or {})
     allowed = ["name", "encoder", *_SECTIONS]
     unknown = sorted(set(values) - set(allowed))
     if unknown:
         raise ConfigError(f"{source}: unknown section(s) {unknown}; allowed: {', '.join(allowed)}")
-    sections = {name: _build(cls, dict(values.get(name) or {}), f"{source}: {name}")
+    sections = {name: _build(cls, values.get(name) or {}, f"{source}: {name}")
                 for name, cls in _SECTIONS.items()}
     encoder = dict(values.get("encoder") or {})
     preset = encoder.pop("preset", None)
@@ -156,7 +201,7 @@ def from_dict(values: dict, source: str = "config") -> RunConfig:
 
 def apply_overrides(values: dict, overrides: list[str]) -> dict:
     """``["train.epochs=3", "encoder.rank=8"]`` -> nested dict updates (values parsed as YAML)."""
-    values = json.loads(json.dumps(values))  # deep copy
+    values = copy.deepcopy(values)
     for item in overrides or []:
         key, sep, raw = item.partition("=")
         if not sep or not key:
@@ -167,7 +212,11 @@ def apply_overrides(values: dict, overrides: list[str]) -> dict:
             target = target.setdefault(part, {})
             if not isinstance(target, dict):
                 raise ConfigError(f"override {item!r}: {part} is not a section")
-        target[parts[-1]] = yaml.safe_load(raw)
+        try:
+            target[parts[-1]] = yaml.safe_load(raw)
+        except yaml.YAMLError as error:
+            problem = str(error).splitlines()[0]
+            raise ConfigError(f"override {item!r}: the value is not valid YAML ({problem})") from None
     return values
 
 
@@ -178,8 +227,11 @@ def load(path, overrides: list[str] | None = None) -> RunConfig:
                           "baseline.yaml, albert.yaml, rt.yaml, tiny.yaml)")
     try:
         values = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML ({error})") from None
+    except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as error:
+        raise ConfigError(f"{path}: not a valid YAML config ({str(error).splitlines()[0]})") from None
+    if not isinstance(values, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections (data, frontend, encoder, train, qat), "
+                          f"got {type(values).__name__}")
     config = from_dict(apply_overrides(values, overrides or []), str(path))
     # A run directory must not depend on the directory it is used from later.
     config.data.cache_dir = str(pathlib.Path(config.data.cache_dir).expanduser().absolute())
