@@ -16,6 +16,12 @@ from rt_keras.config import ConfigError, EncoderConfig, PRESETS
 from rt_keras.data.augment import AugmentConfig
 
 
+# Bumped whenever the same data config generates different audio, so a cache made by
+# older code is not taken for the current one (2: seeded espeak-ng noise, pseudo-speakers,
+# flite/festival, per-utterance generators).
+DATA_GENERATOR_VERSION = 2
+
+
 @dataclasses.dataclass
 class DataConfig:
     fsdd_dir: str | None = None  # None: $RT_KERAS_FSDD or ../shared/data/fsdd
@@ -119,6 +125,7 @@ class RunConfig:
         """Identifies the materialised data: runs with equal data configs share a cache."""
         data = dataclasses.asdict(self.data)
         data.pop("cache_dir")
+        data["generator_version"] = DATA_GENERATOR_VERSION
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
 
 
