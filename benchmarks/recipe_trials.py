@@ -38,11 +38,14 @@ def run_trial(config, run_dir: pathlib.Path) -> dict:
     if result_path.is_file():
         return json.loads(result_path.read_text())
     metrics = train(config, run_dir)
-    model = keras.models.load_model(run_dir / "model.keras")
+    evaluated = run_dir / "evaluation.json"  # `rt-keras evaluate RUN_DIR` of the same model and splits
+    earlier = json.loads(evaluated.read_text()) if evaluated.is_file() else {}
+    if not all(split in earlier for split in SPLITS):
+        model = keras.models.load_model(run_dir / "model.keras")
+        earlier = {split: evaluate_split(model, load_split(data_directory(config), split), config.frontend)
+                   for split in SPLITS}
     result = {"validation_wer": metrics["validation_wer"], "train_seconds": metrics["train_seconds_this_session"],
-              "steps": metrics["steps_per_epoch"] * metrics["epochs"],
-              **{split: evaluate_split(model, load_split(data_directory(config), split), config.frontend)
-                 for split in SPLITS}}
+              "steps": metrics["steps_per_epoch"] * metrics["epochs"], **{s: earlier[s] for s in SPLITS}}
     atomic_write_json(result_path, result)
     return result
 
