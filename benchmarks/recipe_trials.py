@@ -71,7 +71,7 @@ def main(argv=None) -> int:
         print(f"== trial {name}: {' '.join(overrides) or '(configs/rt.yaml as it is)'}", flush=True)
         results[name] = run_trial(run_config.load(ROOT / "configs" / "rt.yaml", overrides), run_dir)
     reference = next(iter(results), None)
-    lines = ["| trial | overrides of configs/rt.yaml | steps | train min | " +
+    lines = ["| trial | overrides of configs/rt.yaml (benchmarks/recipe_trials.yaml) | steps | train min | " +
              " | ".join(f"{s} WER [95% CI]" for s in SPLITS) + " | test_real vs first trial |",
              "|---|---|---:|---:|" + "---|" * len(SPLITS) + "---|"]
     for name, result in results.items():

@@ -102,7 +102,7 @@ class TrainConfig:
 class QATConfig:
     """Quantisation-aware fine-tuning of a trained float run (``rt-keras qat``)."""
     epochs: int = 1
-    steps_per_epoch: int = 300  # 100 left a significant int8 gap on test_real in one of two runs (docs/results.md)
+    steps_per_epoch: int = 100  # 300 steps was not better over two runs (docs/results.md, "Int8 on unseen voices")
     batch_size: int = 16
     learning_rate: float = 1e-4  # a float run is fine-tuned, not retrained
     calibration_batches: int = 20  # forward passes that set the activation ranges first
