@@ -182,6 +182,8 @@ def finetune(run_dir, force: bool = False, progress: bool = True, extra_callback
         return finished
     config = run_config_lib.load_resolved(run_dir / "config.yaml")
     settings = config.qat
+    if force:  # start over: a stale backup would skip calibration and restore the old state
+        run_config_lib.clear_resume_state(out)
     out.mkdir(parents=True, exist_ok=True)
     run_config_lib.save(config, out / "config.yaml")
     seed_everything(config.train.seed + 1)
@@ -189,7 +191,8 @@ def finetune(run_dir, force: bool = False, progress: bool = True, extra_callback
     train_split, validation_split = load_split(data_dir, "train"), load_split(data_dir, "validation")
 
     model = quantize_model(keras.models.load_model(run_dir / "model.keras"))
-    if not (out / "backup").is_dir():  # a resumed run restores its ranges from the backup
+    backup = out / "backup"  # Keras leaves the directory, empty, when a run finishes
+    if not (backup.is_dir() and any(backup.iterdir())):  # a resumed run restores its ranges from the backup
         calibration = batches(train_split, settings.batch_size, config.frontend, shuffle=True, seed=config.train.seed)
         calibrate_ranges(model, (audio for audio, _ in calibration.take(settings.calibration_batches)))
     model.compile(optimizer=keras.optimizers.Adam(settings.learning_rate, clipnorm=config.train.clipnorm),

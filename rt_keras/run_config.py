@@ -273,6 +273,17 @@ def finished_metrics(metrics_path, what: str) -> dict | None:
     return None
 
 
+def clear_resume_state(run_dir) -> None:
+    """Remove what would make a forced re-run resume the earlier one (the epoch backup,
+    the best checkpoint, the CSV history)."""
+    import shutil
+
+    run_dir = pathlib.Path(run_dir)
+    shutil.rmtree(run_dir / "backup", ignore_errors=True)
+    shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
+    (run_dir / "history.csv").unlink(missing_ok=True)
+
+
 def load_resolved(path) -> RunConfig:
     """A resolved config written by ``save`` (its encoder has no preset, only fields)."""
     return from_dict(yaml.safe_load(pathlib.Path(path).read_text()), str(path))

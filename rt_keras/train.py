@@ -123,6 +123,8 @@ def train(config, run_dir, force: bool = False, progress: bool = True, extra_cal
     finished = None if force else run_config_lib.finished_metrics(run_dir / "metrics.json", "training")
     if finished:
         return finished
+    if force:  # start over instead of resuming a backup of an earlier run
+        run_config_lib.clear_resume_state(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     run_config_lib.save(config, run_dir / "config.yaml")
     seed_everything(config.train.seed)

@@ -205,3 +205,21 @@ def test_ops_outside_the_builtin_set_are_named_in_the_error():
     model = keras.Model(inputs, keras.layers.Lambda(lambda x: tf.math.bessel_i1e(x))(inputs))
     with pytest.raises(ConversionError, match=r"outside the TFLite builtin set: tf\.BesselI1e.*builtin ops only"):
         convert(model)
+
+
+def test_forced_qat_starts_over_and_repeats_the_first_run(tiny_qat_run, tmp_path):
+    """A finished QAT run leaves an empty backup directory; --force must not take it for
+    a run to resume (that skipped the range calibration) and gives the same weights."""
+    import shutil
+
+    from rt_keras.qat import finetune, load_qat_model
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(tiny_qat_run, run_dir)
+    assert (run_dir / "qat" / "backup").is_dir() and not any((run_dir / "qat" / "backup").iterdir())
+    first = load_qat_model(run_dir).get_weights()
+    finetune(run_dir, force=True, progress=False)
+    again = load_qat_model(run_dir).get_weights()
+    assert len(first) == len(again)
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a, b)
