@@ -39,10 +39,12 @@ def fold_config(base_values: dict, speaker: str, all_speakers: list[str]):
 
 
 def _same_recipe(a, b) -> bool:
-    """Equal configs apart from the name and where the data cache lives."""
+    """Equal training recipes: the configs apart from the name, where the data cache lives
+    and the QAT settings (a fold is a float model)."""
     def recipe(config):
         values = config.to_dict()
         values.pop("name")
+        values.pop("qat")
         values["data"].pop("cache_dir")
         return json.dumps(values, sort_keys=True)
     return recipe(a) == recipe(b)
