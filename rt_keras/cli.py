@@ -126,11 +126,15 @@ def cmd_data(args) -> int:
 
 
 def cmd_train(args) -> int:
+    import pathlib
+
     from rt_keras.train import train
 
     config = _load_run_config(args)
     if args.strategy:
         config.train.strategy = args.strategy
+    if args.init_from:
+        config.train.init_from = str(pathlib.Path(args.init_from).absolute())
     metrics = train(config, args.out, force=args.force)
     print(f"run directory: {args.out}  (model.keras, metrics.json, checkpoints/, tensorboard/)")
     print(f"validation WER {100 * metrics['validation_wer']:.2f}%")
@@ -203,38 +207,21 @@ def _format_comparison(results: dict, other_path) -> str:
 
 def cmd_compress(args) -> int:
     """Unshared trained run -> residual form (mean + diagonal + truncated SVD) in a new run dir."""
-    import dataclasses
-    import pathlib
+    from rt_keras.compress import compress_run
 
-    from rt_keras import run_config
-    from rt_keras.backend import keras
-    from rt_keras.compress import compress_unshared
-    from rt_keras.io import atomic_write_json, save_model
-    from rt_keras.model import build_asr_model
-
-    source = run_config.require_trained_run(args.run_dir)
-    config = run_config.load_resolved(source / "config.yaml")
-    changes = {"group_size": args.group_size, "rank": args.rank,
-               "diagonal": args.rank > 0 if args.diagonal is None else args.diagonal}
-    target_config = dataclasses.replace(config, name=f"{config.name}-compressed",
-                                        encoder=config.encoder.replace(**changes))
+    diagonal = args.rank > 0 if args.diagonal is None else args.diagonal
     try:
-        target = build_asr_model(target_config)
-        report = compress_unshared(keras.models.load_model(source / "model.keras"), target, target_config.encoder)
+        report = compress_run(args.run_dir, args.out, group_size=args.group_size, rank=args.rank, diagonal=diagonal)
     except ValueError as error:
         print(f"rt-keras compress: {error}", file=sys.stderr)
         return 2
-    out = pathlib.Path(args.out)
-    run_config.save(target_config, out / "config.yaml")
-    save_model(target, out / "model.keras")
-    atomic_write_json(out / "compression.json", report)
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
-    print(f"{source} -> {out}: K={args.group_size}, R={args.rank}, diagonal {changes['diagonal']}")
+    print(f"{args.run_dir} -> {args.out}: K={args.group_size}, R={args.rank}, diagonal {diagonal}")
     for matrix, error in report["mean_relative_error_by_matrix"].items():
         print(f"  {matrix:<8} mean relative reconstruction error {error:.4f}")
-    print(f"fine-tune it with model.fit (keras.models.load_model('{out / 'model.keras'}'))")
+    print(f"fine-tune it: rt-keras train --config CONFIG --init-from {args.out} --out NEW_RUN_DIR")
     return 0
 
 
@@ -350,7 +337,7 @@ def cmd_pipeline(args) -> int:
 
     steps = (
         ("data", lambda: cmd_data(argparse.Namespace(config=args.config, set=args.set, force=False, json=False))),
-        ("train", lambda: cmd_train(argparse.Namespace(config=args.config, set=args.set, out=out, strategy=None,
+        ("train", lambda: cmd_train(argparse.Namespace(config=args.config, set=args.set, out=out, strategy=None, init_from=None,
                                                        force=args.force))),
         ("evaluate", lambda: cmd_evaluate(argparse.Namespace(run_dir=out, splits=list(TEST_SPLITS),
                                                              tflite=None, json=False, against=None))),
@@ -406,6 +393,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="RUN_DIR", help="run directory")
     p.add_argument("--strategy", choices=["default", "mirrored", "multi_worker"],
                    help="tf.distribute strategy (multi_worker reads TF_CONFIG)")
+    p.add_argument("--init-from", metavar="RUN_DIR",
+                   help="start from this run's model.keras instead of random weights (same encoder, e.g. "
+                        "the output of `rt-keras compress`); the config's schedule is the fine-tuning budget")
     p.add_argument("--force", action="store_true", help="train again even if the run finished")
     p.set_defaults(func=cmd_train)
 

@@ -93,6 +93,32 @@ def compress_unshared(source, target, config: EncoderConfig) -> dict:
             "mean_relative_error": float(np.mean([e["relative_error"] for e in errors]))}
 
 
+def compress_run(source_dir, out_dir, **encoder_changes) -> dict:
+    """Compress the finished unshared run ``source_dir`` into a new run directory
+    ``out_dir`` (config.yaml, model.keras, compression.json) whose encoder is the
+    source's with ``encoder_changes`` (group_size, rank, diagonal, sharing ...).
+    Fine-tune it with ``rt-keras train --init-from OUT_DIR``. Returns the report."""
+    import dataclasses
+    import pathlib
+
+    from rt_keras import run_config
+    from rt_keras.backend import keras
+    from rt_keras.io import atomic_write_json, save_model
+    from rt_keras.model import build_asr_model
+
+    source = run_config.require_trained_run(source_dir)
+    config = run_config.load_resolved(source / "config.yaml")
+    target_config = dataclasses.replace(config, name=f"{config.name}-compressed",
+                                        encoder=config.encoder.replace(**encoder_changes))
+    target = build_asr_model(target_config)
+    report = compress_unshared(keras.models.load_model(source / "model.keras"), target, target_config.encoder)
+    out = pathlib.Path(out_dir)
+    run_config.save(target_config, out / "config.yaml")
+    save_model(target, out / "model.keras")
+    atomic_write_json(out / "compression.json", report)
+    return report
+
+
 def _layer_bias(model, layer: int, matrix: str):
     for name in (naming.low_rank_b(layer, matrix), naming.diagonal(layer, matrix), naming.bias(layer, matrix)):
         try:

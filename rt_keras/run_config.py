@@ -96,6 +96,7 @@ class TrainConfig:
     steps_per_epoch: int | None = None  # None: one pass over the training split
     shortest_first: bool = True  # SortaGrad: the first pass in order of length
     strategy: str = "default"  # default | mirrored | multi_worker
+    init_from: str | None = None  # a run directory whose model.keras (same architecture) starts training
 
 
 @dataclasses.dataclass
@@ -242,8 +243,10 @@ def load(path, overrides: list[str] | None = None) -> RunConfig:
     config = from_dict(apply_overrides(values, overrides or []), str(path))
     # A run directory must not depend on the directory it is used from later.
     config.data.cache_dir = str(pathlib.Path(config.data.cache_dir).expanduser().absolute())
-    if config.data.fsdd_dir:
-        config.data.fsdd_dir = str(pathlib.Path(config.data.fsdd_dir).expanduser().absolute())
+    for section, field in (("data", "fsdd_dir"), ("train", "init_from")):
+        value = getattr(getattr(config, section), field)
+        if value:
+            setattr(getattr(config, section), field, str(pathlib.Path(value).expanduser().absolute()))
     return config
 
 

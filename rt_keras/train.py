@@ -80,6 +80,20 @@ def feature_statistics(model, split, count: int = 200, seed: int = 0):
     return features.mean(axis=0), features.std(axis=0)
 
 
+def initial_weights(model, config, init_dir) -> None:
+    """Start ``model`` from the finished run ``init_dir`` (e.g. a compressed baseline),
+    whose encoder and mel bins must be the ones ``config`` builds."""
+    init_dir = run_config_lib.require_trained_run(init_dir)
+    source = run_config_lib.load_resolved(init_dir / "config.yaml")
+    ours = {**config.encoder.to_dict(), "num_mel_bins": config.frontend.num_mel_bins}
+    theirs = {**source.encoder.to_dict(), "num_mel_bins": source.frontend.num_mel_bins}
+    different = sorted(k for k in ours if ours[k] != theirs[k])
+    if different:
+        raise ValueError(f"train.init_from={init_dir}: its model is not the one this config builds: "
+                         + ", ".join(f"{k}={theirs[k]!r} (expected {ours[k]!r})" for k in different))
+    model.set_weights(keras.models.load_model(init_dir / "model.keras").get_weights())
+
+
 def _output_dir(strategy, run_dir: pathlib.Path) -> pathlib.Path:
     """Where this worker writes the final model and metrics: the run directory for the
     chief (or the only worker), ``worker-N/`` inside it for the other workers."""
@@ -137,6 +151,8 @@ def train(config, run_dir, force: bool = False, progress: bool = True, extra_cal
     with strategy.scope():
         model = build_asr_model(config)
         model.get_layer("frontend_logmel").set_statistics(*feature_statistics(model, train_split, seed=settings.seed))
+        if settings.init_from:
+            initial_weights(model, config, settings.init_from)
         schedule = WarmupCosine(settings.learning_rate, settings.warmup_steps, steps_per_epoch * settings.epochs)
         model.compile(optimizer=keras.optimizers.Adam(schedule, clipnorm=settings.clipnorm), loss=CTCLoss())
 
