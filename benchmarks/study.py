@@ -1,0 +1,450 @@
+"""ResidualTransformer's trade-offs at small scale, with error bars: every arm of
+benchmarks/study.yaml (baseline, an equal-size dense model, ALBERT-style sharing, RT
+with other K, R, no diagonal, cyclic sharing, and a compressed-then-fine-tuned
+baseline) trained with the demo recipe for several seeds, fine-tuned for int8 (QAT),
+converted to qat-int8 .tflite, evaluated on the unseen-voice test splits (Keras and
+.tflite), and measured (host latency, training step time); then docs/study.md with the
+table, a Pareto plot and the paper's claims with paired-bootstrap verdicts.
+
+    python benchmarks/study.py --runs runs/study                  # everything (hours; resumable)
+    python benchmarks/study.py --runs runs/study --only baseline  # one arm, all its seeds
+    python benchmarks/study.py --runs runs/study --report-only    # the doc from finished runs
+
+Resumable: each (arm, seed) is its own run directory RUNS/ARM/seed-S and every stage
+(train, evaluate, qat, convert, evaluate the .tflite) is skipped when its output exists;
+an interrupted training resumes from its last epoch. ``RUNS/ARM/seed-S/study_run.json``
+marks a finished run. The measurements (latency, step time) are taken in one pass over
+the arms' seed-0 runs and cached in RUNS/measurements.json until the set of arms changes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import pathlib
+import shutil
+import sys
+import time
+
+import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from rt_keras import run_config  # noqa: E402
+from rt_keras.io import atomic_write_json, atomic_write_text  # noqa: E402
+from rt_keras.wer_stats import format_wer, mean_and_sd, paired_bootstrap, wer_interval  # noqa: E402
+
+SPLITS = ("test_real", "test_tts_unseen", "test_real_perturbed")
+CLAIM_SPLITS = ("test_real", "test_tts_unseen")
+MARGIN = 0.01  # "slight WER cost": at most 1 point (absolute) worse than the baseline
+TFLITE = "model-qat-int8.tflite"
+
+
+class PlanError(ValueError):
+    """benchmarks/study.yaml (or the --plan file) is malformed; the message says where."""
+
+
+# ------------------------------------------------------------------------------ plan
+def load_plan(path) -> dict:
+    path = pathlib.Path(path)
+    plan = yaml.safe_load(path.read_text())
+    if not isinstance(plan, dict) or not isinstance(plan.get("arms"), dict) or not plan["arms"]:
+        raise PlanError(f"{path}: expected a mapping with 'base', 'seeds' and a non-empty 'arms' mapping")
+    base = pathlib.Path(plan.get("base", "configs/rt.yaml"))
+    plan["base"] = base if base.is_absolute() else ROOT / base
+    default_seeds = plan.get("seeds", 2)
+    for name, arm in plan["arms"].items():
+        arm = plan["arms"][name] = dict(arm or {})
+        arm.setdefault("set", [])
+        arm.setdefault("seeds", default_seeds)
+        if not isinstance(arm["seeds"], int) or isinstance(arm["seeds"], bool) or arm["seeds"] < 1:
+            raise PlanError(f"{path}: arms.{name}.seeds={arm['seeds']!r}; expected a positive integer")
+        if not isinstance(arm["set"], list) or not all(isinstance(item, str) for item in arm["set"]):
+            raise PlanError(f"{path}: arms.{name}.set must be a list of SECTION.FIELD=VALUE strings")
+        compress = arm.get("compress")
+        if compress is not None:
+            source = compress.get("source") if isinstance(compress, dict) else None
+            if source not in plan["arms"] or list(plan["arms"]).index(source) > list(plan["arms"]).index(name):
+                raise PlanError(f"{path}: arms.{name}.compress.source={source!r}; expected an arm listed before it")
+            if arm["seeds"] > plan["arms"][source]["seeds"]:
+                raise PlanError(f"{path}: arms.{name} has more seeds than its source arm {source}")
+    return plan
+
+
+def arm_config(plan: dict, arm: str, seed: int, overrides=()):
+    """The run config of one arm and seed: the plan's base config with the arm's overrides."""
+    return run_config.load(plan["base"], [*overrides, *plan["arms"][arm]["set"], f"name={arm}",
+                                          f"train.seed={seed}"])
+
+
+def jobs(plan: dict, only=None) -> list[tuple[str, int]]:
+    """(arm, seed) in the order they run: every arm's seed 0 first, so that a study
+    stopped early has each arm once before it has any arm three times."""
+    arms = plan["arms"]
+    order = []
+    for seed in range(max(arm["seeds"] for arm in arms.values())):
+        order += [(name, seed) for name, arm in arms.items() if seed < arm["seeds"] and (not only or name in only)]
+    return order
+
+
+def run_dir_of(runs, arm: str, seed: int) -> pathlib.Path:
+    return pathlib.Path(runs) / arm / f"seed-{seed}"
+
+
+# ------------------------------------------------------------------------------- runs
+def _evaluated(path: pathlib.Path, model_factory, config, batch_size: int) -> dict:
+    """Evaluations of every study split, cached in ``path`` (the format of ``rt-keras evaluate``)."""
+    from rt_keras.data.dataset import data_directory, load_split
+    from rt_keras.evaluate import evaluate_split
+
+    done = json.loads(path.read_text()) if path.is_file() else {}
+    missing = [split for split in SPLITS if split not in done]
+    if missing:
+        model = model_factory()
+        for split in missing:
+            done[split] = evaluate_split(model, load_split(data_directory(config), split), config.frontend, batch_size)
+        atomic_write_json(path, done)
+    return {split: done[split] for split in SPLITS}
+
+
+def run_job(plan: dict, arm: str, seed: int, runs, overrides=(), progress: bool = True,
+            extra_callbacks=()) -> dict:
+    """Train, evaluate, quantise (QAT), convert and evaluate one arm and seed; every
+    stage is skipped when its output exists. Returns the run's study_run.json."""
+    from converters.export import export_run
+    from converters.runner import TFLiteModel
+    from rt_keras.backend import keras
+    from rt_keras.compress import compress_run
+    from rt_keras.qat import finetune
+    from rt_keras.train import train
+
+    run_dir = run_dir_of(runs, arm, seed)
+    result_path = run_dir / "study_run.json"
+    if result_path.is_file():
+        return json.loads(result_path.read_text())
+    config = arm_config(plan, arm, seed, overrides)
+    compress = plan["arms"][arm].get("compress")
+    if compress:
+        source = run_dir_of(runs, compress["source"], seed)
+        run_job(plan, compress["source"], seed, runs, overrides, progress)
+        init_dir = run_dir / "init"
+        if not (init_dir / "model.keras").is_file():
+            _say(f"{arm} seed {seed}: compressing {source}")
+            changes = {k: v for k, v in compress.items() if k != "source"}
+            compress_run(source, init_dir, **changes)
+        config.train.init_from = str(init_dir.absolute())
+
+    _say(f"{arm} seed {seed}: training into {run_dir}")
+    metrics = train(config, run_dir, progress=progress, extra_callbacks=extra_callbacks)
+    _say(f"{arm} seed {seed}: evaluating the Keras model")
+    keras_eval = _evaluated(run_dir / "evaluation.json", lambda: keras.models.load_model(run_dir / "model.keras"),
+                            config, 32)
+    _say(f"{arm} seed {seed}: quantisation-aware fine-tuning")
+    qat = finetune(run_dir, progress=progress)
+    tflite = run_dir / TFLITE
+    if not tflite.is_file():
+        _say(f"{arm} seed {seed}: converting to {tflite.name}")
+        export_run(run_dir, "qat-int8", tflite)
+    _say(f"{arm} seed {seed}: evaluating {tflite.name}")
+    tflite_eval = _evaluated(pathlib.Path(f"{tflite}.evaluation.json"), lambda: TFLiteModel(tflite), config, 1)
+    result = {
+        "arm": arm, "seed": seed, "run_dir": str(run_dir), "encoder": config.encoder.to_dict(),
+        "encoder_params": metrics["parameters"]["encoder_params"], "total_params": metrics["parameters"]["total"],
+        "steps": metrics["epochs"] * metrics["steps_per_epoch"], "validation_wer": metrics["validation_wer"],
+        "qat_validation_wer": qat["validation_wer"], "qat_int8_bytes": tflite.stat().st_size,
+        "init_from": config.train.init_from and str(pathlib.Path(config.train.init_from).relative_to(
+            pathlib.Path(runs).absolute())),
+        "keras": keras_eval, "tflite": tflite_eval,
+    }
+    atomic_write_json(result_path, result)
+    return result
+
+
+def _say(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+# ----------------------------------------------------------------------- measurements
+def step_seconds(config, steps: int = 30, warmup: int = 5) -> float:
+    """Median seconds of one training step (batch of the config's size, the same
+    utterances for every arm), measured in this process."""
+    import numpy as np
+
+    from rt_keras.backend import keras
+    from rt_keras.ctc import CTCLoss
+    from rt_keras.data.dataset import data_directory, load_split
+    from rt_keras.data.pipeline import batches
+    from rt_keras.model import build_asr_model
+
+    split = load_split(data_directory(config), "train")
+    fixed = list(batches(split, config.train.batch_size, config.frontend, shuffle=True, seed=0).take(3))
+    model = build_asr_model(config)
+    model.compile(optimizer=keras.optimizers.Adam(1e-4), loss=CTCLoss())
+    times = []
+    for step in range(warmup + steps):
+        audio, targets = fixed[step % len(fixed)]
+        started = time.perf_counter()
+        model.train_on_batch(audio, targets)
+        if step >= warmup:
+            times.append(time.perf_counter() - started)
+    return float(np.median(times))
+
+
+def measure(plan: dict, runs, results: dict, overrides=(), force: bool = False) -> dict:
+    """Host latency of each arm's seed-0 qat-int8 file (one ``rt-keras footprint`` run
+    each, back to back) and training step time, in one pass; cached until the arms change."""
+    from converters.footprint import footprint
+
+    path = pathlib.Path(runs) / "measurements.json"
+    arms = [arm for arm in plan["arms"] if 0 in results.get(arm, {})]
+    cached = json.loads(path.read_text()) if path.is_file() else {}
+    if not force and cached.get("arms") == arms:
+        return cached
+    measured = {"arms": arms, "footprint": {}, "step_seconds": {}}
+    for arm in arms:
+        _say(f"measuring {arm}: footprint of {TFLITE} and training step time")
+        report = footprint(run_dir_of(runs, arm, 0) / TFLITE, seconds=2.0, runs=30, warmup=5, threads=1)
+        runtime = report["runtime"] or {}
+        measured["footprint"][arm] = {"status": runtime.get("status"), "latency_ms": runtime.get("latency_ms"),
+                                      "peak_rss_mb": runtime.get("peak_rss_mb"), "device": report["device"]}
+        measured["step_seconds"][arm] = step_seconds(arm_config(plan, arm, 0, overrides))
+    measured["command"] = "rt-keras footprint RUNS/ARM/seed-0/model-qat-int8.tflite --seconds 2 --runs 30 --warmup 5"
+    atomic_write_json(path, measured)
+    return measured
+
+
+# -------------------------------------------------------------------------- summaries
+def pooled(runs_of_arm: list[dict], kind: str, split: str) -> dict:
+    """Mean ± sd over seeds and the pooled interval over all seeds' utterances."""
+    evaluations = [run[kind][split] for run in runs_of_arm]
+    mean, sd = mean_and_sd([e["wer"] for e in evaluations])
+    interval = wer_interval(sum((e["utterance_errors"] for e in evaluations), []),
+                            sum((e["utterance_words"] for e in evaluations), []))
+    return {"mean": mean, "sd": sd, "seeds": len(evaluations), **interval}
+
+
+def paired(results: dict, a: str, b: str, kind: str, split: str) -> dict | None:
+    """A vs B over the seeds both have (seed s of A paired with seed s of B, same utterances)."""
+    seeds = sorted(set(results.get(a, {})) & set(results.get(b, {})))
+    if not seeds:
+        return None
+    errors_a, errors_b, words, per_seed = [], [], [], []
+    for seed in seeds:
+        ea, eb = results[a][seed][kind][split], results[b][seed][kind][split]
+        errors_a += ea["utterance_errors"]
+        errors_b += eb["utterance_errors"]
+        words += ea["utterance_words"]
+        per_seed.append(ea["wer"] - eb["wer"])
+    return {**paired_bootstrap(errors_a, errors_b, words), "seeds": seeds, "per_seed": per_seed}
+
+
+# Each claim: (text, A, B, kind). kind "better": A's WER below B's; "worse": above;
+# "within": A at most MARGIN worse than B; "either": which one is better, if any.
+CLAIMS = [
+    ("RT costs only a slight WER increase over the unshared baseline (at most 1 point)", "rt-k3-r16", "baseline",
+     "within"),
+    ("RT beats ALBERT-style sharing (same K, no per-layer terms)", "rt-k3-r16", "albert-k3", "better"),
+    ("RT beats a dense model of the same encoder size", "rt-k3-r16", "dense-small", "better"),
+    ("The diagonal term helps", "rt-k3-r16", "rt-k3-r16-nodiag", "better"),
+    ("Sharing adjacent layers beats cyclic sharing", "rt-k3-r16", "rt-k3-r16-cyclic", "better"),
+    ("Larger K (6 vs 3) costs WER", "rt-k6-r16", "rt-k3-r16", "worse"),
+    ("Smaller R (4 vs 16) costs WER", "rt-k3-r4", "rt-k3-r16", "worse"),
+    ("Compressing a trained baseline vs training RT from scratch", "compress-k3-r16", "rt-k3-r16", "either"),
+]
+
+
+def verdict(kind: str, pair: dict) -> tuple[str, str]:
+    """(verdict, what would settle it). Reproduced needs the paired interval on the
+    claimed side and no seed disagreeing; contradicted needs the interval on the other."""
+    low, high = pair["ci95"]
+    difference, per_seed, seeds = pair["difference"], pair["per_seed"], len(pair["seeds"])
+    half = (high - low) / 2
+
+    def seeds_to_settle(distance: float) -> str:
+        if distance <= 0:
+            return "the measured difference points the other way"
+        return f"~{math.ceil(seeds * (half / distance) ** 2)} seeds (now {seeds}) if the difference held"
+
+    if kind == "better":
+        if high < 0 and all(d < 0 for d in per_seed):
+            return "reproduced", ""
+        return ("contradicted", "") if low > 0 else ("inconclusive", seeds_to_settle(-difference))
+    if kind == "worse":
+        if low > 0 and all(d > 0 for d in per_seed):
+            return "reproduced", ""
+        return ("contradicted", "") if high < 0 else ("inconclusive", seeds_to_settle(difference))
+    if kind == "within":
+        if high <= MARGIN:
+            return "reproduced", ""
+        return ("contradicted", "") if low > MARGIN else ("inconclusive", seeds_to_settle(MARGIN - difference))
+    if low > 0 or high < 0:
+        return ("A is better" if difference < 0 else "B is better"), ""
+    return "no difference resolved", seeds_to_settle(abs(difference))
+
+
+# ----------------------------------------------------------------------------- report
+def _percent(value: float) -> str:
+    return f"{100 * value:.2f}"
+
+
+def _cell(summary: dict) -> str:
+    sd = f" ± {_percent(summary['sd'])}" if summary["seeds"] > 1 else ""
+    return f"{_percent(summary['mean'])}{sd} ({format_wer(summary).strip()})"
+
+
+def pareto_plot(plan: dict, results: dict, path: pathlib.Path) -> pathlib.Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, len(CLAIM_SPLITS), figsize=(6 * len(CLAIM_SPLITS), 4.5), sharex=True)
+    for axis, split in zip(axes, CLAIM_SPLITS):
+        for arm in plan["arms"]:
+            if arm not in results:
+                continue
+            summary = pooled(list(results[arm].values()), "tflite", split)
+            size = results[arm][0]["qat_int8_bytes"] if 0 in results[arm] else next(iter(results[arm].values()))[
+                "qat_int8_bytes"]
+            low, high = summary["ci95"]
+            axis.errorbar(size, 100 * summary["wer"], yerr=[[100 * (summary["wer"] - low)], [100 * (high - summary["wer"])]],
+                          fmt="o", capsize=3)
+            axis.annotate(f"{arm} ({summary['seeds']})", (size, 100 * summary["wer"]), textcoords="offset points",
+                          xytext=(5, 4), fontsize=8)
+        axis.set_xscale("log")
+        axis.set_xlabel("qat-int8 .tflite bytes (log scale)")
+        axis.set_ylabel(f"{split} WER %, qat-int8 .tflite (pooled over seeds, 95% CI)")
+        axis.grid(True, which="both", alpha=0.3)
+    figure.suptitle("Size vs WER of every study arm (number of seeds in brackets)")
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp.png")
+    figure.savefig(temporary, dpi=110)
+    plt.close(figure)
+    temporary.replace(path)
+    return path
+
+
+def markdown(plan: dict, results: dict, measured: dict, command: str, plot_name: str) -> str:
+    arms = [arm for arm in plan["arms"] if arm in results]
+    baseline = results.get("baseline", {})
+    base_params = baseline[min(baseline)]["encoder_params"] if baseline else None
+    base_latency = (measured["footprint"].get("baseline") or {}).get("latency_ms") or {}
+    base_step = measured["step_seconds"].get("baseline")
+    lines = [f"```\n{command}\n```", "",
+             "Same data (configs/rt.yaml's 10,000 training utterances), schedule and seeds for every arm "
+             "unless the arm says otherwise (benchmarks/study.yaml). WER in %: mean ± sd over seeds, then the "
+             "pooled WER over every seed's utterances with its 95% bootstrap interval. Per-run JSON: "
+             "[docs/study/](study/).", "",
+             "| arm | seeds | encoder params (x baseline) | qat-int8 bytes | test_real Keras | test_real qat-int8 "
+             "| test_tts_unseen Keras | test_tts_unseen qat-int8 | test_real_perturbed qat-int8 "
+             "| latency x baseline | train step x baseline |",
+             "|---|---:|---:|---:|---|---|---|---|---|---:|---:|"]
+    for arm in arms:
+        runs_of_arm = list(results[arm].values())
+        first = runs_of_arm[0]
+        ratio = f" ({first['encoder_params'] / base_params:.2f}x)" if base_params else ""
+        latency = ((measured["footprint"].get(arm) or {}).get("latency_ms") or {}).get("median")
+        latency_ratio = f"{latency / base_latency['median']:.2f}" if latency and base_latency.get("median") else "—"
+        step = measured["step_seconds"].get(arm)
+        step_ratio = f"{step / base_step:.2f}" if step and base_step else "—"
+        planned = plan["arms"][arm]["seeds"]
+        seeds = f"{len(runs_of_arm)}" + ("" if len(runs_of_arm) >= planned else f" of {planned}")
+        cells = [_cell(pooled(runs_of_arm, kind, split)) for split, kind in
+                 (("test_real", "keras"), ("test_real", "tflite"), ("test_tts_unseen", "keras"),
+                  ("test_tts_unseen", "tflite"), ("test_real_perturbed", "tflite"))]
+        lines.append(f"| {arm} | {seeds} | {first['encoder_params']:,}{ratio} | {first['qat_int8_bytes']:,} | "
+                     + " | ".join(cells) + f" | {latency_ratio} | {step_ratio} |")
+    words = {split: results[arms[0]][min(results[arms[0]])]["keras"][split]["words"] for split in SPLITS} if arms else {}
+    lines += ["", f"Words per test set and seed: {words}.", "",
+              f"![size vs WER]({plot_name})", "",
+              "Latency: median of 30 inferences on 2 s of audio, 1 thread, each arm's seed-0 qat-int8 file, measured "
+              "back to back in one pass (`rt-keras footprint`); training step: median of 30 `train_on_batch` steps "
+              "on the same three batches of 16 in one process. Ratios from one run on a shared 2-core machine.", "",
+              "## The paper's claims at this scale", "",
+              "Paired bootstrap over the seeds both arms have (seed s of A against seed s of B on the same "
+              "utterances), on the float Keras models. The interval covers test-set sampling for these seeds; the "
+              "per-seed differences show training noise. *Reproduced* needs the interval on the claimed side and "
+              "no seed disagreeing; *contradicted* needs it on the other side; otherwise *inconclusive*, with the "
+              "number of seeds that would settle it if the measured difference held (the interval narrows with "
+              "the square root of the seeds).", "",
+              "| claim | A − B | split | A − B WER [95% CI] | per seed | verdict | to settle |",
+              "|---|---|---|---|---|---|---|"]
+    for text, a, b, kind in CLAIMS:
+        for split in CLAIM_SPLITS:
+            pair = paired(results, a, b, "keras", split)
+            if pair is None:
+                lines.append(f"| {text} | {a} − {b} | {split} | not run yet | | | |")
+                continue
+            decided, settle = verdict(kind, pair)
+            seeds = ", ".join(f"{100 * d:+.2f}" for d in pair["per_seed"])
+            lines.append(f"| {text} | {a} − {b} | {split} | {100 * pair['difference']:+.2f} "
+                         f"[{100 * pair['ci95'][0]:+.2f}, {100 * pair['ci95'][1]:+.2f}] ({pair['words']:,} words) | "
+                         f"{seeds} | **{decided}** | {settle} |")
+    return "\n".join(lines)
+
+
+def collect(plan: dict, runs) -> dict:
+    """{arm: {seed: study_run.json}} of the finished runs."""
+    results = {}
+    for arm, arm_plan in plan["arms"].items():
+        for seed in range(arm_plan["seeds"]):
+            path = run_dir_of(runs, arm, seed) / "study_run.json"
+            if path.is_file():
+                results.setdefault(arm, {})[seed] = json.loads(path.read_text())
+    return results
+
+
+def write_report(plan: dict, runs, doc, results: dict, measured: dict, command: str) -> None:
+    doc = pathlib.Path(doc)
+    raw = doc.parent / doc.stem  # docs/study/ next to docs/study.md
+    for arm, by_seed in results.items():
+        for seed in by_seed:
+            target = raw / arm / f"seed-{seed}.json"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(run_dir_of(runs, arm, seed) / "study_run.json", target)
+    if measured.get("arms"):
+        shutil.copyfile(pathlib.Path(runs) / "measurements.json", raw / "measurements.json")
+    plot = pareto_plot(plan, results, raw / "pareto.png") if results else None
+    body = markdown(plan, results, measured, command, plot.relative_to(doc.parent).as_posix() if plot else "")
+    atomic_write_text(doc, "# The ResidualTransformer study: trade-offs with error bars\n\n" + body + "\n")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--plan", default=str(ROOT / "benchmarks" / "study.yaml"), help="arms and seeds")
+    parser.add_argument("--runs", default="runs/study", help="parent of the run directories (resumable)")
+    parser.add_argument("--only", nargs="+", metavar="ARM", help="run only these arms (the report has every finished run)")
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
+                        help="override a base-config value for every arm (e.g. data.fsdd_dir=...)")
+    parser.add_argument("--report-only", action="store_true", help="train nothing: measure and report finished runs")
+    parser.add_argument("--no-measure", action="store_true", help="skip the latency and step-time pass")
+    parser.add_argument("--doc", default=str(ROOT / "docs" / "study.md"), help="where the report goes")
+    args = parser.parse_args(argv)
+    try:
+        plan = load_plan(args.plan)
+    except (OSError, yaml.YAMLError, PlanError) as error:
+        parser.error(str(error))
+    unknown = sorted(set(args.only or []) - set(plan["arms"]))
+    if unknown:
+        parser.error(f"--only: unknown arm(s) {unknown}; the plan has: {', '.join(plan['arms'])}")
+    todo = [] if args.report_only else jobs(plan, args.only)
+    for number, (arm, seed) in enumerate(todo, 1):
+        _say(f"== run {number}/{len(todo)}: {arm} seed {seed}")
+        result = run_job(plan, arm, seed, args.runs, args.set, progress=sys.stdout.isatty())
+        _say(f"   {arm} seed {seed}: test_real {format_wer(result['keras']['test_real'])} (Keras), "
+             f"{format_wer(result['tflite']['test_real'])} (qat-int8)")
+    results = collect(plan, args.runs)
+    measured = {"arms": [], "footprint": {}, "step_seconds": {}} if args.no_measure else \
+        measure(plan, args.runs, results, args.set)
+    command = f"python benchmarks/study.py --runs {args.runs}" + (
+        f" --plan {args.plan}" if pathlib.Path(args.plan).resolve() != ROOT / "benchmarks" / "study.yaml" else "")
+    write_report(plan, args.runs, args.doc, results, measured, command)
+    print(f"wrote {args.doc}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

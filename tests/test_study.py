@@ -1,0 +1,109 @@
+"""The study's machinery on the tiny config (benchmarks/study.py): two arms, one seed,
+an interrupted training that resumes, cached stages, the report. Not its numbers."""
+
+import csv
+import json
+import pathlib
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks import study  # noqa: E402
+from rt_keras.backend import keras  # noqa: E402
+
+
+class StopAfterFirstEpoch(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        raise KeyboardInterrupt("simulated interruption after epoch 1")
+
+
+@pytest.fixture
+def plan_file(tmp_path):
+    path = tmp_path / "plan.yaml"
+    path.write_text(f"""
+base: {ROOT / 'configs' / 'tiny.yaml'}
+seeds: 1
+arms:
+  baseline: {{set: [encoder.group_size=1, encoder.rank=0, encoder.diagonal=false]}}
+  rt-k3-r16: {{set: []}}
+""")
+    return path
+
+
+def test_plan_rejects_bad_arms(tmp_path):
+    path = tmp_path / "plan.yaml"
+    path.write_text("arms:\n  a: {seeds: 0}\n")
+    with pytest.raises(study.PlanError, match=r"arms.a.seeds=0"):
+        study.load_plan(path)
+    path.write_text("arms:\n  a: {compress: {source: b}}\n  b: {}\n")
+    with pytest.raises(study.PlanError, match="expected an arm listed before it"):
+        study.load_plan(path)
+
+
+def test_the_real_plan_orders_seed_zero_of_every_arm_first():
+    plan = study.load_plan(ROOT / "benchmarks" / "study.yaml")
+    order = study.jobs(plan)
+    arms = list(plan["arms"])
+    assert order[:len(arms)] == [(arm, 0) for arm in arms]
+    assert order.count(("baseline", 2)) == 1 and ("albert-k3", 2) not in order
+    assert len(order) == sum(arm["seeds"] for arm in plan["arms"].values()) == 20
+    # dense-small is the equal-size dense arm: its encoder is within 5% of rt-k3-r16's
+    from rt_keras.params import accounting
+    params = {arm: accounting(study.arm_config(plan, arm, 0).encoder)["encoder_params"] for arm in ("dense-small", "rt-k3-r16")}
+    assert abs(params["dense-small"] / params["rt-k3-r16"] - 1) < 0.05
+
+
+def test_study_resumes_an_interrupted_run_and_reports(tiny_config, plan_file, tmp_path):
+    runs, doc = tmp_path / "runs", tmp_path / "docs" / "study.md"
+    overrides = [f"data.cache_dir={tiny_config.data.cache_dir}"]
+    plan = study.load_plan(plan_file)
+    with pytest.raises(KeyboardInterrupt):
+        study.run_job(plan, "baseline", 0, runs, overrides, progress=False,
+                      extra_callbacks=[StopAfterFirstEpoch()])
+    baseline_dir = runs / "baseline" / "seed-0"
+    assert not (baseline_dir / "study_run.json").exists() and not (baseline_dir / "model.keras").exists()
+
+    args = ["--plan", str(plan_file), "--runs", str(runs), "--doc", str(doc)] + \
+        [item for o in overrides for item in ("--set", o)]
+    assert study.main(args) == 0
+    with open(baseline_dir / "history.csv") as handle:
+        epochs = [int(row["epoch"]) for row in csv.DictReader(handle)]
+    assert epochs == [0, 1]  # resumed at epoch 2, not started over
+    results = study.collect(plan, runs)
+    assert set(results) == {"baseline", "rt-k3-r16"}
+    rt = results["rt-k3-r16"][0]
+    assert rt["encoder"]["group_size"] == 2 and rt["tflite"]["test_real"]["words"] > 0
+    assert rt["encoder_params"] < results["baseline"][0]["encoder_params"]
+    assert (runs / "rt-k3-r16" / "seed-0" / study.TFLITE).stat().st_size == rt["qat_int8_bytes"]
+
+    text = doc.read_text()
+    assert "| baseline | 1 |" in text and "| rt-k3-r16 | 1 |" in text
+    claim = next(line for line in text.splitlines() if line.startswith("| RT costs only") and "test_real |" in line)
+    assert any(word in claim for word in ("**reproduced**", "**contradicted**", "**inconclusive**"))
+    assert "RT beats ALBERT" in text and "not run yet" in text  # arms this plan does not have
+    assert (doc.parent / "study" / "pareto.png").stat().st_size > 10_000
+    assert json.loads((doc.parent / "study" / "rt-k3-r16" / "seed-0.json").read_text()) == rt
+    measured = json.loads((runs / "measurements.json").read_text())
+    assert measured["arms"] == ["baseline", "rt-k3-r16"]
+    assert all(m["status"] == "ok" and m["latency_ms"]["median"] > 0 for m in measured["footprint"].values())
+
+    # a second call trains nothing and measures nothing again
+    stamps = {p: p.stat().st_mtime_ns for p in (runs / "measurements.json", baseline_dir / "study_run.json")}
+    assert study.main(args) == 0
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+
+
+def test_verdicts_follow_the_interval_and_every_seed():
+    pair = {"difference": -0.02, "ci95": [-0.03, -0.01], "per_seed": [-0.02, -0.01], "seeds": [0, 1]}
+    assert study.verdict("better", pair)[0] == "reproduced"
+    assert study.verdict("worse", pair)[0] == "contradicted"
+    assert study.verdict("better", {**pair, "per_seed": [-0.03, 0.001]})[0] == "inconclusive"
+    wide = {"difference": -0.005, "ci95": [-0.015, 0.005], "per_seed": [-0.005], "seeds": [0]}
+    decided, settle = study.verdict("better", wide)
+    assert decided == "inconclusive" and settle.startswith("~4 seeds")  # (0.01 / 0.005)^2 x 1
+    assert study.verdict("within", {**wide, "difference": 0.005, "ci95": [0.0, 0.009]})[0] == "reproduced"
+    assert study.verdict("within", {**wide, "difference": 0.03, "ci95": [0.02, 0.04]})[0] == "contradicted"
+    assert study.verdict("either", pair)[0] == "A is better"
