@@ -40,21 +40,91 @@ public final class ModelMetadata {
 
     /** The sample rate recorded in rt_keras_model.json (Pcm.DEFAULT_SAMPLE_RATE when absent). */
     public int sampleRate() {
+        return intField("sample_rate", Pcm.DEFAULT_SAMPLE_RATE);
+    }
+
+    /**
+     * The fewest samples the model accepts: one analysis window of its front-end (shorter
+     * input gives no frame and the interpreter fails to prepare). Pcm.DEFAULT_FRAME_LENGTH
+     * for models converted before rt_keras_model.json recorded it.
+     */
+    public int minimumSamples() {
+        return intField("frame_length", Pcm.DEFAULT_FRAME_LENGTH);
+    }
+
+    /** The run name, rt-keras version and conversion mode the host footprint report shows (null when absent). */
+    public String name() {
+        return stringField("run");
+    }
+
+    public String version() {
+        return stringField("rt_keras_version");
+    }
+
+    public String mode() {
+        return stringField("mode");
+    }
+
+    /** A top-level string value of rt_keras_model.json (written by json.dumps), or null. */
+    private String stringField(String name) {
         byte[] data = files.get(MODEL_INFO_FILE);
         if (data == null) {
-            return Pcm.DEFAULT_SAMPLE_RATE;
+            return null;
         }
         String json = new String(data, StandardCharsets.UTF_8);
-        int key = json.indexOf("\"sample_rate\"");
+        int key = json.indexOf("\"" + name + "\"");
         if (key < 0) {
-            return Pcm.DEFAULT_SAMPLE_RATE;
+            return null;
+        }
+        int at = json.indexOf(':', key) + 1;
+        while (at < json.length() && json.charAt(at) == ' ') {
+            at++;
+        }
+        if (at >= json.length() || json.charAt(at) != '"') {
+            return null;
+        }
+        StringBuilder value = new StringBuilder();
+        for (at++; at < json.length() && json.charAt(at) != '"'; at++) {
+            char c = json.charAt(at);
+            if (c == '\\' && at + 1 < json.length()) {
+                char escaped = json.charAt(++at);
+                if (escaped == 'u' && at + 4 < json.length()) {
+                    try {
+                        value.append((char) Integer.parseInt(json.substring(at + 1, at + 5), 16));
+                    } catch (NumberFormatException e) {
+                        throw new IllegalArgumentException(MODEL_INFO_FILE + ": bad \\u escape in \"" + name + "\"");
+                    }
+                    at += 4;
+                } else {
+                    value.append(escaped == 'n' ? '\n' : escaped == 't' ? '\t' : escaped);
+                }
+            } else {
+                value.append(c);
+            }
+        }
+        return value.toString();
+    }
+
+    private int intField(String name, int absent) {
+        byte[] data = files.get(MODEL_INFO_FILE);
+        if (data == null) {
+            return absent;
+        }
+        String json = new String(data, StandardCharsets.UTF_8);
+        int key = json.indexOf("\"" + name + "\"");
+        if (key < 0) {
+            return absent;
         }
         int start = json.indexOf(':', key) + 1;
         int end = start;
         while (end < json.length() && (Character.isDigit(json.charAt(end)) || json.charAt(end) == ' ')) {
             end++;
         }
-        return Integer.parseInt(json.substring(start, end).trim());
+        try {
+            return Integer.parseInt(json.substring(start, end).trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(MODEL_INFO_FILE + ": \"" + name + "\" is not an integer");
+        }
     }
 
     public static ModelMetadata read(ByteBuffer model) {

@@ -6,6 +6,8 @@ public final class Pcm {
     public static final float PCM16_SCALE = 32767f;
     /** For models without a sample rate in their metadata (rt-keras models record theirs). */
     public static final int DEFAULT_SAMPLE_RATE = 16000;
+    /** The front-end window of rt-keras models converted before the metadata recorded it. */
+    public static final int DEFAULT_FRAME_LENGTH = 512;
 
     private Pcm() {
     }
@@ -48,5 +50,15 @@ public final class Pcm {
     /** Mono float input for a model at {@code modelRate} from int16 PCM at any rate. */
     public static float[] modelInput(short[] samples, int sampleRate, int modelRate) {
         return resample(toFloat(samples), sampleRate, modelRate);
+    }
+
+    /** {@code audio} with trailing silence up to {@code minimum} samples (itself when long enough). */
+    public static float[] padToMinimum(float[] audio, int minimum) {
+        if (audio.length >= minimum) {
+            return audio;
+        }
+        float[] padded = new float[minimum];
+        System.arraycopy(audio, 0, padded, 0, audio.length);
+        return padded;
     }
 }

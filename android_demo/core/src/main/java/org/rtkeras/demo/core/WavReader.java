@@ -3,8 +3,17 @@ package org.rtkeras.demo.core;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
-/** 16-bit PCM WAV (mono or stereo, any rate) -> mono samples and rate. */
+/**
+ * 16-bit PCM WAV (WAVE_FORMAT_PCM or WAVE_FORMAT_EXTENSIBLE with PCM data; mono or up to 8
+ * channels, any rate) -> mono samples and rate. Any malformed input (truncated chunks, sizes
+ * past the end or above 2 GiB, other encodings) gives an IllegalArgumentException naming the
+ * file and the problem; no input makes it loop or read out of bounds.
+ */
 public final class WavReader {
+    private static final int FORMAT_PCM = 1;
+    private static final int FORMAT_EXTENSIBLE = 0xFFFE;
+    private static final int MAX_CHANNELS = 8;
+
     public final int sampleRate;
     public final short[] samples;
 
@@ -20,27 +29,45 @@ public final class WavReader {
         }
         int channels = 0;
         int rate = 0;
-        int bits = 0;
-        int offset = 12;
+        long offset = 12;
         while (offset + 8 <= bytes.length) {
-            int id = buffer.getInt(offset);
-            int size = buffer.getInt(offset + 4);
-            int body = offset + 8;
+            int at = (int) offset;
+            int id = buffer.getInt(at);
+            long size = buffer.getInt(at + 4) & 0xFFFFFFFFL; // chunk sizes are unsigned 32-bit
+            int body = at + 8;
             if (id == 0x20746d66) { // "fmt "
+                if (size < 16 || body + 16 > bytes.length) {
+                    throw new IllegalArgumentException(name + ": truncated fmt chunk (" + size + " bytes declared, "
+                            + (bytes.length - body) + " present; need 16)");
+                }
                 int format = buffer.getShort(body) & 0xffff;
-                channels = buffer.getShort(body + 2);
+                channels = buffer.getShort(body + 2) & 0xffff;
                 rate = buffer.getInt(body + 4);
-                bits = buffer.getShort(body + 14);
-                if (format != 1 || bits != 16) {
+                int bits = buffer.getShort(body + 14) & 0xffff;
+                if (format == FORMAT_EXTENSIBLE) {
+                    if (size < 40 || body + 26 > bytes.length) {
+                        throw new IllegalArgumentException(name + ": truncated WAVE_FORMAT_EXTENSIBLE fmt chunk");
+                    }
+                    format = buffer.getShort(body + 24) & 0xffff; // first two bytes of the SubFormat GUID
+                }
+                if (format != FORMAT_PCM || bits != 16) {
                     throw new IllegalArgumentException(name + ": expected 16-bit PCM, got format " + format + ", "
-                            + bits + " bits");
+                            + bits + " bits (convert it, e.g. sox in.wav -b 16 -e signed-integer out.wav)");
+                }
+                if (channels < 1 || channels > MAX_CHANNELS) {
+                    throw new IllegalArgumentException(name + ": " + channels + " channels; expected 1 to "
+                            + MAX_CHANNELS);
+                }
+                if (rate <= 0) {
+                    throw new IllegalArgumentException(name + ": sample rate " + (rate & 0xFFFFFFFFL)
+                            + " Hz; expected a positive rate");
                 }
             } else if (id == 0x61746164) { // "data"
-                if (channels <= 0) {
+                if (channels == 0) {
                     throw new IllegalArgumentException(name + ": data chunk before fmt chunk");
                 }
-                int available = Math.min(size, bytes.length - body);
-                int frames = available / (2 * channels);
+                long available = Math.min(size, (long) bytes.length - body);
+                int frames = (int) (available / (2L * channels));
                 if (frames == 0) {
                     throw new IllegalArgumentException(name + ": no audio samples");
                 }
@@ -54,7 +81,7 @@ public final class WavReader {
                 }
                 return new WavReader(rate, mono);
             }
-            offset = body + size + (size & 1);
+            offset = body + size + (size & 1); // always moves forward: size is unsigned
         }
         throw new IllegalArgumentException(name + ": no data chunk");
     }
