@@ -27,5 +27,7 @@ android {
 
 dependencies {
     implementation(project(":core"))
-    implementation("com.google.ai.edge.litert:litert:1.4.1")
+    // 2.3.0 matches the host interpreter (ai-edge-litert 2.3.0); its AAR still packages the
+    // org.tensorflow.lite.Interpreter API (google-ai-edge/LiteRT litert/kotlin/BUILD, copied_from_tflite).
+    implementation("com.google.ai.edge.litert:litert:2.3.0")
 }

@@ -1,24 +1,58 @@
 package org.rtkeras.demo;
 
+import android.Manifest;
+import android.content.Context;
+import android.content.pm.PackageManager;
 import android.media.AudioFormat;
 import android.media.AudioRecord;
 import android.media.MediaRecorder;
+import android.os.Process;
 
 import org.rtkeras.demo.core.RingBuffer;
 
-/** Microphone capture of mono PCM16 at the model's sample rate into a ring buffer (needs RECORD_AUDIO). */
+/**
+ * Microphone capture of mono PCM16 at the model's sample rate into a ring buffer that keeps
+ * the last MAX_SECONDS (the UI says when earlier audio was dropped).
+ */
 final class AudioRecorder {
     static final int MAX_SECONDS = 10;
 
+    /** Told on the recording thread when the microphone fails while recording. */
+    interface Listener {
+        void onLevel(float rms);
+
+        void onError(String message);
+    }
+
     private volatile boolean recording;
+    private volatile long samplesRecorded;
     private RingBuffer ring;
     private Thread thread;
     private int sampleRate;
 
-    /** Starts recording at {@code rate} Hz (the selected model's, from its metadata). */
-    void start(final int rate) {
+    boolean isRecording() {
+        return recording;
+    }
+
+    /**
+     * Starts recording at {@code rate} Hz (the selected model's, from its metadata).
+     *
+     * @throws SecurityException if RECORD_AUDIO is not granted
+     * @throws IllegalStateException if the microphone cannot be opened or started
+     */
+    void start(Context context, final int rate, final Listener listener) {
+        if (recording) {
+            throw new IllegalStateException("already recording");
+        }
+        if (context.checkSelfPermission(Manifest.permission.RECORD_AUDIO) != PackageManager.PERMISSION_GRANTED) {
+            throw new SecurityException("the microphone permission (RECORD_AUDIO) is not granted");
+        }
         final int minimum = AudioRecord.getMinBufferSize(rate, AudioFormat.CHANNEL_IN_MONO,
                 AudioFormat.ENCODING_PCM_16BIT);
+        if (minimum <= 0) {
+            throw new IllegalStateException("the microphone does not support " + rate + " Hz mono 16-bit (code "
+                    + minimum + ")");
+        }
         final AudioRecord record = new AudioRecord(MediaRecorder.AudioSource.VOICE_RECOGNITION,
                 rate, AudioFormat.CHANNEL_IN_MONO, AudioFormat.ENCODING_PCM_16BIT,
                 Math.max(minimum, rate / 5 * 2));
@@ -26,38 +60,66 @@ final class AudioRecorder {
             record.release();
             throw new IllegalStateException("the microphone could not be opened at " + rate + " Hz mono");
         }
+        record.startRecording();
+        if (record.getRecordingState() != AudioRecord.RECORDSTATE_RECORDING) {
+            record.release();
+            throw new IllegalStateException("the microphone did not start (is another app using it?)");
+        }
         sampleRate = rate;
+        samplesRecorded = 0;
         final RingBuffer buffer = new RingBuffer(MAX_SECONDS * rate);
         ring = buffer;
         recording = true;
-        record.startRecording();
         thread = new Thread(new Runnable() {
             @Override
             public void run() {
+                Process.setThreadPriority(Process.THREAD_PRIORITY_URGENT_AUDIO);
                 short[] chunk = new short[rate / 10];
-                while (recording) {
-                    int n = record.read(chunk, 0, chunk.length);
-                    if (n > 0) {
+                try {
+                    while (recording) {
+                        int n = record.read(chunk, 0, chunk.length);
+                        if (n < 0) { // ERROR_INVALID_OPERATION, ERROR_BAD_VALUE, ERROR_DEAD_OBJECT, ERROR
+                            recording = false;
+                            listener.onError("the microphone stopped delivering audio (AudioRecord.read " + n + ")");
+                            break;
+                        }
                         buffer.write(chunk, n);
+                        samplesRecorded += n;
+                        listener.onLevel(rms(chunk, n));
                     }
+                } finally {
+                    record.stop();
+                    record.release();
                 }
-                record.stop();
-                record.release();
             }
         }, "recorder");
         thread.start();
+    }
+
+    static float rms(short[] chunk, int n) {
+        double sum = 0;
+        for (int i = 0; i < n; i++) {
+            sum += (double) chunk[i] * chunk[i];
+        }
+        return n == 0 ? 0f : (float) (Math.sqrt(sum / n) / 32768.0);
     }
 
     int sampleRate() {
         return sampleRate;
     }
 
-    /** Stops and returns the recorded samples (the last MAX_SECONDS at most). */
+    /** Seconds recorded beyond MAX_SECONDS, which the ring buffer dropped from the start. */
+    double droppedSeconds() {
+        return Math.max(0, samplesRecorded - (long) MAX_SECONDS * sampleRate) / (double) sampleRate;
+    }
+
+    /** Stops and returns the recorded samples (the last MAX_SECONDS at most); empty if never started. */
     short[] stop() throws InterruptedException {
         recording = false;
         if (thread != null) {
             thread.join();
+            thread = null;
         }
-        return ring.snapshot();
+        return ring == null ? new short[0] : ring.snapshot();
     }
 }

@@ -48,14 +48,15 @@ final class DeviceFootprint {
         double seconds = wav.samples.length / (double) wav.sampleRate;
         report.device(Build.MANUFACTURER + " " + Build.MODEL, Build.HARDWARE, Build.SUPPORTED_ABIS[0],
                 "Android " + Build.VERSION.RELEASE + " (API " + Build.VERSION.SDK_INT + ")");
+        String sha256 = ModelFile.sha256(assets, model); // outside the load timer
         snapshot(report, "before_load");
         long started = SystemClock.elapsedRealtimeNanos();
         ModelFile file = ModelFile.open(assets, model);
-        report.model("assets/" + ModelFile.DIRECTORY + "/" + model, file.bytes, ModelFile.sha256(assets, model),
-                model, null, null);
+        report.model("assets/" + ModelFile.DIRECTORY + "/" + model, file.bytes, sha256,
+                file.metadata.name(), file.metadata.version(), file.metadata.mode());
         LiteRtEngine engine;
         try {
-            engine = new LiteRtEngine(file.buffer, threads);
+            engine = new LiteRtEngine(file, threads);
         } catch (RuntimeException e) {
             return report.failed("load", e.getMessage(), threads, seconds, runs, warmup);
         }

@@ -4,9 +4,9 @@ import android.Manifest;
 import android.app.Activity;
 import android.content.Intent;
 import android.content.pm.PackageManager;
-import android.os.Build;
 import android.os.Bundle;
 import android.view.View;
+import android.view.WindowInsets;
 import android.widget.AdapterView;
 import android.widget.ArrayAdapter;
 import android.widget.Button;
@@ -27,19 +27,27 @@ import org.rtkeras.demo.core.WavReader;
 /**
  * Record or pick a bundled WAV, transcribe it with the chosen model, and measure the model's
  * footprint (shared as JSON in the rt-keras footprint schema).
+ *
+ * Rotation does not recreate the activity (android:configChanges in the manifest), so a
+ * recording survives it; leaving the app (onStop) stops the microphone.
  */
 public class MainActivity extends Activity {
     private static final int RECORD_REQUEST = 1;
     private static final String SAMPLE_WAV = "sample.wav";
     private static final int BENCHMARK_RUNS = 20;
+    /** The host's `rt-keras footprint` default, so phone and host reports compare like for like. */
+    private static final int BENCHMARK_THREADS = 1;
+    private static final int TRANSCRIBE_THREADS = 2;
 
     private final AudioRecorder recorder = new AudioRecorder();
     private Spinner models;
     private Button recordButton;
+    private Button[] workButtons;
     private TextView transcript;
+    private TextView level;
     private TextView footprint;
-    private boolean recording;
-    private String lastReport;
+    /** Written by the benchmark thread, read on the UI thread. */
+    private volatile String lastReport;
 
     @Override
     protected void onCreate(Bundle state) {
@@ -55,21 +63,26 @@ public class MainActivity extends Activity {
         });
         transcript = new TextView(this);
         transcript.setTextSize(24);
+        level = new TextView(this);
         footprint = new TextView(this);
-        layout.addView(models);
-        layout.addView(recordButton);
-        layout.addView(button("Transcribe bundled WAV", new View.OnClickListener() {
+        Button sampleButton = button("Transcribe bundled WAV", new View.OnClickListener() {
             @Override
             public void onClick(View v) {
                 transcribeSample();
             }
-        }));
-        layout.addView(button("Benchmark", new View.OnClickListener() {
+        });
+        Button benchmarkButton = button("Benchmark", new View.OnClickListener() {
             @Override
             public void onClick(View v) {
                 benchmark();
             }
-        }));
+        });
+        workButtons = new Button[] {recordButton, sampleButton, benchmarkButton};
+        layout.addView(models);
+        layout.addView(recordButton);
+        layout.addView(level);
+        layout.addView(sampleButton);
+        layout.addView(benchmarkButton);
         layout.addView(button("Share report", new View.OnClickListener() {
             @Override
             public void onClick(View v) {
@@ -80,6 +93,15 @@ public class MainActivity extends Activity {
         layout.addView(footprint);
         ScrollView scroll = new ScrollView(this);
         scroll.addView(layout);
+        // targetSdk 35 draws edge to edge on Android 15: keep the controls clear of the system bars.
+        scroll.setOnApplyWindowInsetsListener(new View.OnApplyWindowInsetsListener() {
+            @Override
+            public WindowInsets onApplyWindowInsets(View view, WindowInsets insets) {
+                view.setPadding(insets.getSystemWindowInsetLeft(), insets.getSystemWindowInsetTop(),
+                        insets.getSystemWindowInsetRight(), insets.getSystemWindowInsetBottom());
+                return insets;
+            }
+        });
         setContentView(scroll);
         try {
             String[] names = ModelFile.list(getAssets());
@@ -115,33 +137,83 @@ public class MainActivity extends Activity {
     }
 
     private void toggleRecording() {
-        if (Build.VERSION.SDK_INT >= 23
-                && checkSelfPermission(Manifest.permission.RECORD_AUDIO) != PackageManager.PERMISSION_GRANTED) {
+        if (checkSelfPermission(Manifest.permission.RECORD_AUDIO) != PackageManager.PERMISSION_GRANTED) {
             requestPermissions(new String[] {Manifest.permission.RECORD_AUDIO}, RECORD_REQUEST);
             return;
         }
-        if (!recording) {
+        if (!recorder.isRecording()) {
             String model = selectedModel();
             if (model == null) {
                 transcript.setText("No model selected");
                 return;
             }
             try {
-                recorder.start(ModelFile.open(getAssets(), model).metadata.sampleRate());
-                recording = true;
+                recorder.start(this, ModelFile.open(getAssets(), model).metadata.sampleRate(),
+                        new AudioRecorder.Listener() {
+                            @Override
+                            public void onLevel(float rms) {
+                                show(level, meter(rms));
+                            }
+
+                            @Override
+                            public void onError(String message) {
+                                show(transcript, "Recording stopped: " + message);
+                            }
+                        });
                 recordButton.setText("Stop and transcribe");
-            } catch (IOException | RuntimeException e) {
+                setBusy(true);
+            } catch (IOException | RuntimeException e) { // SecurityException if the permission was revoked
                 transcript.setText("Cannot record: " + e.getMessage());
             }
             return;
         }
-        recording = false;
+        short[] samples = stopRecording();
+        if (recorder.droppedSeconds() > 0) {
+            footprint.setText(String.format(java.util.Locale.ROOT, "Only the last %d s were kept (%.1f s dropped).",
+                    AudioRecorder.MAX_SECONDS, recorder.droppedSeconds()));
+        }
+        transcribe(samples, recorder.sampleRate());
+    }
+
+    /** Stops the microphone (if recording) and returns what it recorded. */
+    private short[] stopRecording() {
         recordButton.setText("Record");
+        level.setText("");
+        setBusy(false);
         try {
-            transcribe(recorder.stop(), recorder.sampleRate());
+            return recorder.stop();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            return new short[0];
         }
+    }
+
+    /** A text level meter: 20 steps over -60..0 dBFS. */
+    static String meter(float rms) {
+        double db = 20 * Math.log10(Math.max(rms, 1e-6));
+        int bars = (int) Math.round(Math.max(0, Math.min(20, (db + 60) / 3)));
+        StringBuilder text = new StringBuilder("level ");
+        for (int i = 0; i < 20; i++) {
+            text.append(i < bars ? '|' : '.');
+        }
+        return text.toString();
+    }
+
+    @Override
+    protected void onStop() {
+        super.onStop();
+        if (recorder.isRecording()) { // never keep the microphone in the background
+            stopRecording();
+            transcript.setText("Recording stopped: the app left the screen.");
+        }
+    }
+
+    /** While a recording, transcription or benchmark runs, the other actions wait. */
+    private void setBusy(boolean busy) {
+        for (Button button : workButtons) {
+            button.setEnabled(!busy || (button == recordButton && recorder.isRecording()));
+        }
+        models.setEnabled(!busy);
     }
 
     @Override
@@ -189,25 +261,44 @@ public class MainActivity extends Activity {
             return;
         }
         transcript.setText("…");
+        setBusy(true);
         new Thread(new Runnable() {
             @Override
             public void run() {
                 String text;
+                LiteRtEngine engine = null;
                 try {
                     ModelFile file = ModelFile.open(getAssets(), model);
                     float[] audio = Pcm.modelInput(samples, rate, file.metadata.sampleRate());
-                    LiteRtEngine engine = new LiteRtEngine(file.buffer, 2);
-                    try {
-                        text = new CtcGreedyDecoder(file.metadata.vocabulary()).decode(engine.run(audio));
-                    } finally {
-                        engine.close();
-                    }
+                    engine = new LiteRtEngine(file, TRANSCRIBE_THREADS);
+                    long started = System.nanoTime();
+                    float[][] logProbs = engine.run(audio);
+                    double ms = (System.nanoTime() - started) / 1e6;
+                    double seconds = audio.length / (double) file.metadata.sampleRate();
+                    String words = new CtcGreedyDecoder(file.metadata.vocabulary()).decode(logProbs);
+                    text = (words.isEmpty() ? "(nothing recognised)" : words) + String.format(java.util.Locale.ROOT,
+                            "\n%.0f ms for %.2f s of audio (real-time factor %.3f, %d threads)", ms, seconds,
+                            ms / 1000 / seconds, TRANSCRIBE_THREADS);
                 } catch (IOException | RuntimeException e) {
                     text = "Failed: " + e.getMessage();
+                } finally {
+                    if (engine != null) {
+                        engine.close();
+                    }
+                    idle();
                 }
-                show(transcript, text.isEmpty() ? "(nothing recognised)" : text);
+                show(transcript, text);
             }
         }, "transcribe").start();
+    }
+
+    private void idle() {
+        runOnUiThread(new Runnable() {
+            @Override
+            public void run() {
+                setBusy(false);
+            }
+        });
     }
 
     private void benchmark() {
@@ -216,17 +307,20 @@ public class MainActivity extends Activity {
             return;
         }
         footprint.setText("Measuring " + model + " …");
+        setBusy(true);
         new Thread(new Runnable() {
             @Override
             public void run() {
                 String text;
                 try {
                     FootprintReport report = DeviceFootprint.measure(getAssets(), model, sampleAudio(),
-                            BENCHMARK_RUNS, 3, 2);
+                            BENCHMARK_RUNS, 3, BENCHMARK_THREADS);
                     lastReport = report.toJson();
                     text = lastReport;
                 } catch (IOException | RuntimeException e) {
                     text = "Benchmark failed: " + e.getMessage();
+                } finally {
+                    idle();
                 }
                 show(footprint, text);
             }
@@ -239,7 +333,7 @@ public class MainActivity extends Activity {
             return;
         }
         Intent share = new Intent(Intent.ACTION_SEND);
-        share.setType("application/json");
+        share.setType("text/plain"); // EXTRA_TEXT is plain text; JSON is not a text type share targets accept
         share.putExtra(Intent.EXTRA_TEXT, lastReport);
         startActivity(Intent.createChooser(share, "Footprint report"));
     }
