@@ -46,14 +46,16 @@ test: install
 
 # JUnit tests of the Android demo's pure-Java core, Java 8 language level, plain javac.
 # GOLDEN=DIR: parity fixtures from the real .tflite (written by tests/test_android_core.py);
-# REPORT=FILE: where the sample phone footprint report goes (validated against the schema).
+# REPORT=FILE: where the sample phone footprint report goes (validated against the schema);
+# CORE_TEST_RESOURCES=DIR: the committed fixtures (demo-golden.json) the tests read.
+CORE_TEST_RESOURCES ?= android_demo/core/src/test/resources
 android-core-test: system-packages
 	rm -rf $(CORE_BUILD) && mkdir -p $(CORE_BUILD)
 	javac --release 8 -Xlint:all -Xlint:-options -encoding UTF-8 -d $(CORE_BUILD) -cp $(JAVA_CP) \
 	  $$(find android_demo/core/src -name '*.java')
-	java -cp $(CORE_BUILD):$(JAVA_CP) -Drt_keras.golden.dir=$(GOLDEN) -Drt_keras.report.out=$(REPORT) \
+	java -cp $(CORE_BUILD):$(CORE_TEST_RESOURCES):$(JAVA_CP) -Drt_keras.golden.dir=$(GOLDEN) -Drt_keras.report.out=$(REPORT) \
 	  org.junit.runner.JUnitCore \
-	  org.rtkeras.demo.core.CoreTest $(if $(GOLDEN),org.rtkeras.demo.core.GoldenTest)
+	  org.rtkeras.demo.core.CoreTest org.rtkeras.demo.core.InputHardeningTest org.rtkeras.demo.core.GoldenTest
 
 # Compile every Java source of the app against Debian's android.jar (API 23) with a
 # compile-only stub of the LiteRT classes LiteRtEngine uses (Gradle builds use the real one).

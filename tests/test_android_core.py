@@ -4,9 +4,11 @@ on real FSDD audio writes the fixtures the Java PCM conversion and CTC decoder m
 
 The golden model is the tiny test run's qat-int8 model (RT_KERAS_GOLDEN_MODEL=FILE.tflite
 uses another one, e.g. runs/rt/model-qat-int8.tflite). The tiny model, trained for two
-epochs, transcribes nothing, so the decoder's behaviour on real words is also checked by
-CoreTest's hand-made log-probabilities."""
+epochs, transcribes nothing, so the decoder is also checked on a real trained model's
+output: the committed fixture demo-golden.json (benchmarks/android_golden.py), whose
+transcript is not empty."""
 
+import json
 import os
 import pathlib
 import re
@@ -28,14 +30,21 @@ from rt_keras.data.fsdd import default_fsdd_dir
 ROOT = pathlib.Path(__file__).parents[1]
 JAVA_SOURCES = sorted((ROOT / "android_demo").rglob("*.java"))
 
-pytestmark = pytest.mark.skipif(default_fsdd_dir() is None, reason="FSDD not found (set RT_KERAS_FSDD)")
+requires_fsdd = pytest.mark.skipif(default_fsdd_dir() is None, reason="FSDD not found (set RT_KERAS_FSDD)")
+DEMO_GOLDEN = ROOT / "android_demo" / "core" / "src" / "test" / "resources" / "org" / "rtkeras" / "demo" / "core" / \
+    "demo-golden.json"
 
 
-def numpy_model_input(samples: np.ndarray, rate: int) -> np.ndarray:
-    """What the Java core must compute: int16 / 32767, linear interpolation to 16 kHz."""
+def numpy_model_input(samples: np.ndarray, rate: int, model_rate: int) -> np.ndarray:
+    """What the Java core must compute: int16 / 32767, linear interpolation to the model's rate."""
     audio = samples.astype(np.float32) / 32767
-    count = len(audio) * 16000 // rate
-    return np.interp(np.arange(count) * rate / 16000, np.arange(len(audio)), audio).astype(np.float32)
+    count = len(audio) * model_rate // rate
+    return np.interp(np.arange(count) * rate / model_rate, np.arange(len(audio)), audio).astype(np.float32)
+
+
+def run_core_tests(**variables) -> subprocess.CompletedProcess:
+    return subprocess.run(["make", "-s", "-C", str(ROOT), "android-core-test",
+                           *(f"{key}={value}" for key, value in variables.items())], capture_output=True, text=True)
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +57,8 @@ def golden(tiny_converted, tmp_path_factory):
     source = pathlib.Path(default_fsdd_dir()) / "recordings" / "7_theo_3.wav"
     shutil.copy(source, directory / "audio.wav")
     samples, rate = soundfile.read(source, dtype="int16")
-    model_input = numpy_model_input(samples, rate)
+    (directory / "sample_rate.txt").write_text(f"{metadata['sample_rate']}\n")
+    model_input = numpy_model_input(samples, rate, metadata["sample_rate"])
     np.savetxt(directory / "model_input.txt", model_input, fmt="%.9g")
     log_probs = TFLiteModel(model)(model_input[None])[0]
     np.savetxt(directory / "log_probs.txt", log_probs, fmt="%.9g")
@@ -58,17 +68,70 @@ def golden(tiny_converted, tmp_path_factory):
     return directory
 
 
+@requires_fsdd
 def test_core_junit_and_golden_parity(golden, tmp_path):
     phone_report = tmp_path / "phone.json"
-    result = subprocess.run(["make", "-s", "-C", str(ROOT), "android-core-test", f"GOLDEN={golden}",
-                             f"REPORT={phone_report}"], capture_output=True, text=True)
+    result = run_core_tests(GOLDEN=golden, REPORT=phone_report)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    ran = re.search(r"OK \((\d+) tests\)", result.stdout)
-    assert ran and int(ran[1]) >= 15, result.stdout[-2000:]  # CoreTest + the three golden tests ran
+    java_tests = sum(len(re.findall(r"@Test\b", p.read_text())) for p in JAVA_SOURCES if p.parent.name == "core"
+                     and "src/test" in str(p))
+    assert re.search(rf"OK \({java_tests} tests\)", result.stdout), (java_tests, result.stdout[-2000:])
     # The report the app writes follows the host tool's schema and loads into --compare.
     report = load_report(phone_report)
     validate(report)
     assert report["source"] == "android" and report["runtime"]["latency_ms"]["median"] == 31.0
+
+    # The golden tests really compare: a wrong transcript in either fixture fails them.
+    (golden / "transcript.txt").write_text("nine nine nine\n")
+    broken = run_core_tests(GOLDEN=golden, REPORT=tmp_path / "again.json")
+    assert broken.returncode != 0 and "decoderReproducesThePythonTranscript" in broken.stdout
+
+
+def test_demo_golden_fixture_is_a_real_transcript_and_its_test_can_fail(tmp_path):
+    fixture = json.loads(DEMO_GOLDEN.read_text())
+    assert fixture["transcript"] == " ".join(
+        fixture["vocabulary"][i] for i in greedy_decode(np.array(fixture["log_probs"])))
+    assert fixture["transcript"] and set(fixture["transcript"].split()) <= set(fixture["vocabulary"][1:])
+    assert run_core_tests().returncode == 0  # no GOLDEN: the fixture-file tests skip, the demo one runs
+    resources = tmp_path / "resources" / "org" / "rtkeras" / "demo" / "core"
+    resources.mkdir(parents=True)
+    (resources / "demo-golden.json").write_text(json.dumps({**fixture, "transcript": "zero"}))
+    broken = run_core_tests(CORE_TEST_RESOURCES=tmp_path / "resources")
+    assert broken.returncode != 0 and "decoderReadsTheDemoModelsOutputLikePython" in broken.stdout
+
+
+@requires_fsdd
+def test_host_replays_the_apps_interpreter_call_order(tiny_converted):
+    """What LiteRtEngine does: the constructor allocates at the stored input shape, then
+    each length is resized and allocated, invoked, and the output read after invoke;
+    input shorter than the front-end window is padded to it (metadata frame_length)."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    model = tiny_converted[4]["qat-int8"][1]
+    metadata = read_metadata(model)
+    window, classes = metadata["info"]["frame_length"], len(metadata["vocabulary"])
+    interpreter = Interpreter(model_content=model, num_threads=1)
+    audio_input = interpreter.get_input_details()[0]
+    interpreter.allocate_tensors()  # at the stored shape, as the Java constructor does
+    frames = []
+    for samples in (16000, 8000, 3, window - 1):
+        length = max(samples, window)  # Pcm.padToMinimum
+        interpreter.resize_tensor_input(audio_input["index"], [1, length])
+        interpreter.allocate_tensors()
+        audio = np.zeros([1, length], np.float32)
+        audio[0, :samples] = np.random.default_rng(samples).uniform(-0.3, 0.3, samples)
+        interpreter.set_tensor(audio_input["index"], audio)
+        interpreter.invoke()
+        output = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+        assert output.shape[0] == 1 and output.shape[2] == classes and output.size % classes == 0
+        frames.append(output.shape[1])
+    assert frames[0] > frames[1] > frames[2] == frames[3] >= 1
+    # Unpadded, one sample short of the window is what the app must never pass.
+    interpreter.resize_tensor_input(audio_input["index"], [1, window - 1])
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(audio_input["index"], np.zeros([1, window - 1], np.float32))
+    with pytest.raises(RuntimeError):
+        interpreter.invoke()
 
 
 def test_java_sources_stay_at_java_8_without_lambdas():
@@ -77,6 +140,7 @@ def test_java_sources_stay_at_java_8_without_lambdas():
         text = path.read_text()
         code = re.sub(r'"(\\.|[^"\\])*"', '""', re.sub(r"//.*|/\*.*?\*/", "", text, flags=re.S))
         assert "->" not in code, f"{path}: lambda or switch arrow (Java 8 without lambdas)"
+        assert "::" not in code, f"{path}: method reference (Java 8 without lambdas)"
         assert not re.search(r"\bvar\s+\w+\s*=", code), f"{path}: 'var' is not Java 8"
 
 
@@ -96,6 +160,7 @@ def stored_entries(apk: pathlib.Path) -> dict:
     return entries
 
 
+@requires_fsdd
 def test_app_compiles_against_android_jar_and_packages_with_mappable_models(tiny_converted, tmp_path):
     assets = tmp_path / "assets"
     (assets / "models").mkdir(parents=True)
