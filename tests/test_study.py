@@ -12,12 +12,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import study  # noqa: E402
-from rt_keras.backend import keras  # noqa: E402
-
-
-class StopAfterFirstEpoch(keras.callbacks.Callback):
-    def on_epoch_end(self, epoch, logs=None):
-        raise KeyboardInterrupt("simulated interruption after epoch 1")
+from helpers import InterruptAfterEpoch  # noqa: E402
 
 
 @pytest.fixture
@@ -29,6 +24,7 @@ seeds: 1
 arms:
   baseline: {{set: [encoder.group_size=1, encoder.rank=0, encoder.diagonal=false]}}
   rt-k3-r16: {{set: []}}
+  compress-k3-r16: {{compress: {{source: baseline, group_size: 2, rank: 4, diagonal: true}}, set: [train.epochs=1]}}
 """)
     return path
 
@@ -62,7 +58,7 @@ def test_study_resumes_an_interrupted_run_and_reports(tiny_config, plan_file, tm
     plan = study.load_plan(plan_file)
     with pytest.raises(KeyboardInterrupt):
         study.run_job(plan, "baseline", 0, runs, overrides, progress=False,
-                      extra_callbacks=[StopAfterFirstEpoch()])
+                      extra_callbacks=[InterruptAfterEpoch(0)])
     baseline_dir = runs / "baseline" / "seed-0"
     assert not (baseline_dir / "study_run.json").exists() and not (baseline_dir / "model.keras").exists()
 
@@ -73,7 +69,10 @@ def test_study_resumes_an_interrupted_run_and_reports(tiny_config, plan_file, tm
         epochs = [int(row["epoch"]) for row in csv.DictReader(handle)]
     assert epochs == [0, 1]  # resumed at epoch 2, not started over
     results = study.collect(plan, runs)
-    assert set(results) == {"baseline", "rt-k3-r16"}
+    assert set(results) == {"baseline", "rt-k3-r16", "compress-k3-r16"}
+    compressed = results["compress-k3-r16"][0]
+    assert compressed["init_from"] == "compress-k3-r16/seed-0/init" and compressed["steps"] == 5
+    assert compressed["encoder"] == results["rt-k3-r16"][0]["encoder"]
     rt = results["rt-k3-r16"][0]
     assert rt["encoder"]["group_size"] == 2 and rt["tflite"]["test_real"]["words"] > 0
     assert rt["encoder_params"] < results["baseline"][0]["encoder_params"]
@@ -83,11 +82,12 @@ def test_study_resumes_an_interrupted_run_and_reports(tiny_config, plan_file, tm
     assert "| baseline | 1 |" in text and "| rt-k3-r16 | 1 |" in text
     claim = next(line for line in text.splitlines() if line.startswith("| RT costs only") and "test_real |" in line)
     assert any(word in claim for word in ("**reproduced**", "**contradicted**", "**inconclusive**"))
+    assert "| compress-k3-r16 | 1 |" in text
     assert "RT beats ALBERT" in text and "not run yet" in text  # arms this plan does not have
     assert (doc.parent / "study" / "pareto.png").stat().st_size > 10_000
     assert json.loads((doc.parent / "study" / "rt-k3-r16" / "seed-0.json").read_text()) == rt
     measured = json.loads((runs / "measurements.json").read_text())
-    assert measured["arms"] == ["baseline", "rt-k3-r16"]
+    assert measured["arms"] == ["baseline", "rt-k3-r16", "compress-k3-r16"]
     assert all(m["status"] == "ok" and m["latency_ms"]["median"] > 0 for m in measured["footprint"].values())
 
     # a second call trains nothing and measures nothing again

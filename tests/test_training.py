@@ -113,3 +113,17 @@ def test_two_workers_train_to_the_same_weights(tiny_config, tmp_path):
     other = keras.models.load_model(run_dir / "worker-1" / "model.keras")
     for a, b in zip(chief.get_weights(), other.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_init_from_starts_from_that_run_and_refuses_another_model(tiny_config, tiny_run, tmp_path):
+    config = copy.deepcopy(tiny_config)
+    config.train.init_from = str(tiny_run)
+    config.train.epochs, config.train.learning_rate = 1, 1e-9  # Adam moves each weight by about lr per step
+    train(config, tmp_path / "fine-tuned", progress=False)
+    started = keras.models.load_model(tiny_run / "model.keras").get_weights()
+    tuned = keras.models.load_model(tmp_path / "fine-tuned" / "model.keras").get_weights()
+    assert len(started) == len(tuned) and all(np.allclose(a, b, atol=1e-6) for a, b in zip(started, tuned))
+
+    config.encoder = config.encoder.replace(rank=0, diagonal=False)
+    with pytest.raises(ValueError, match=r"train.init_from=.*diagonal=True \(expected False\), rank=4 \(expected 0\)"):
+        train(config, tmp_path / "other", progress=False)
