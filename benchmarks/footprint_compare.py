@@ -52,7 +52,7 @@ def main(argv=None) -> int:
         return r["runtime"]["latency_ms"]["median"]
 
     def peak(r):
-        return r["runtime"]["memory_kb"]["peak"]["hwm_kb"]
+        return r["runtime"]["memory_kb"]["after_runs"]["hwm_kb"]
 
     def unique(r):
         return r["weights"]["unique_bytes"]

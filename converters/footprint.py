@@ -149,12 +149,21 @@ def _flatten(value, prefix="") -> dict:
     return {prefix: value}
 
 
-def load_report(path) -> dict:
+def load_report(path, threads: int | None = None) -> dict:
+    """One footprint report from ``path``. A file holding several (the Android app's
+    benchmark over 1, 2 and 4 threads) gives the one measured with ``threads``."""
     path = pathlib.Path(path)
     try:
         value = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as error:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise FootprintError(f"{path}: not a readable footprint JSON ({error})") from None
+    if isinstance(value, list) and len(value) > 1:
+        counts = [(r.get("runtime") or {}).get("threads") if isinstance(r, dict) else None for r in value]
+        chosen = [r for r, count in zip(value, counts) if threads is not None and count == threads]
+        if len(chosen) != 1:
+            raise FootprintError(f"{path}: holds {len(value)} reports measured with threads {counts}; "
+                                 f"choose one with --threads N")
+        value = chosen
     if isinstance(value, list) and len(value) == 1:
         value = value[0]
     if not isinstance(value, dict) or value.get("schema") != SCHEMA:
@@ -211,7 +220,7 @@ def format_table(reports: list[dict]) -> str:
         lines.append(
             f"{name:<30}{r['model']['file_bytes']:>12,}{w['unique_bytes']:>12,}{w['by_group']['shared']:>10,}"
             f"{w['by_group']['low_rank']:>10,}{rt.get('load_ms', float('nan')):>9.1f}"
-            f"{kb(mem.get('after_load', {}).get('rss_kb')):>10}{kb(mem.get('peak', {}).get('hwm_kb')):>10}"
+            f"{kb(mem.get('after_load', {}).get('rss_kb')):>10}{kb(mem.get('after_runs', {}).get('hwm_kb')):>10}"
             f"{lat.get('median', float('nan')):>11.2f}{lat.get('p90', float('nan')):>9.2f}"
             f"{rt.get('real_time_factor', float('nan')):>7.3f}")
         if rt.get("status") == "failed":
@@ -275,7 +284,7 @@ def write_report(reports: list[dict], directory) -> list[pathlib.Path]:
         positions = range(len(measured))
         for offset, (key, field, label) in zip((-0.27, 0.0, 0.27), (("before_load", "rss_kb", "before load"),
                                                                    ("after_load", "rss_kb", "after load"),
-                                                                   ("peak", "hwm_kb", "peak (VmHWM)"))):
+                                                                   ("after_runs", "hwm_kb", "peak (VmHWM)"))):
             right.bar([p + offset for p in positions], [(rt["memory_kb"][key].get(field) or 0) / 1024
                                                          for _, rt in measured], width=0.27, label=label)
         right.set_xticks(list(positions), labels)

@@ -19,6 +19,9 @@ import time
 import numpy as np
 
 STATUS_FIELDS = {"VmRSS": "rss_kb", "VmHWM": "hwm_kb", "RssFile": "rss_file_kb", "RssAnon": "rss_anon_kb"}
+# What a footprint measures by default, defined once for the host and the phone (the Android
+# core's BenchmarkSignal.java; tests/test_android_core.py checks both agree).
+BENCHMARK = {"seconds": 2.0, "threads": 1, "runs": 20, "warmup": 3}
 
 
 def memory() -> dict:
@@ -37,11 +40,16 @@ def memory() -> dict:
 
 
 def test_audio(samples: int, sample_rate: int) -> np.ndarray:
-    """A fixed, speech-band test signal (a slow chirp plus seeded noise): latency does not
-    depend on what is said, only on its length."""
+    """A fixed, speech-band test signal, [1, samples]: latency does not depend on what is
+    said, only on its length. A slow chirp plus uniform noise from a 32-bit linear
+    congruential generator, so that the Android app computes the same samples in Java."""
     t = np.arange(samples) / sample_rate
     chirp = 0.3 * np.sin(2 * np.pi * (200 + 400 * t) * t)
-    noise = 0.01 * np.random.default_rng(0).standard_normal(samples)
+    states, state = np.empty(samples), 1
+    for i in range(samples):
+        state = (1664525 * state + 1013904223) & 0xFFFFFFFF
+        states[i] = state
+    noise = 0.01 * (2.0 * (states / 4294967296.0) - 1.0)
     return (chirp + noise).astype(np.float32)[None]
 
 
@@ -75,9 +83,9 @@ def probe(path: str, seconds: float, sample_rate: int, runs: int, warmup: int, t
                 latencies.append(1000 * (time.perf_counter() - started))
     except Exception as error:  # reported in the footprint, not a crash of the tool
         result.update(status="failed", error=f"{stage}: {type(error).__name__}: {error}")
-        result["memory_kb"]["peak"] = memory()
+        result["memory_kb"]["after_runs"] = memory()
         return result
-    result["memory_kb"]["peak"] = memory()
+    result["memory_kb"]["after_runs"] = memory()
     result["latency_ms"] = {"median": float(np.median(latencies)), "p90": float(np.percentile(latencies, 90)),
                             "min": float(np.min(latencies))}
     result["real_time_factor"] = result["latency_ms"]["median"] / (1000 * seconds)
@@ -87,11 +95,11 @@ def probe(path: str, seconds: float, sample_rate: int, runs: int, warmup: int, t
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model")
-    parser.add_argument("--seconds", type=float, default=2.0)
+    parser.add_argument("--seconds", type=float, default=BENCHMARK["seconds"])
     parser.add_argument("--sample-rate", type=int, default=16000)
-    parser.add_argument("--runs", type=int, default=20)
-    parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--runs", type=int, default=BENCHMARK["runs"])
+    parser.add_argument("--warmup", type=int, default=BENCHMARK["warmup"])
+    parser.add_argument("--threads", type=int, default=BENCHMARK["threads"])
     args = parser.parse_args(argv)
     print(json.dumps(probe(args.model, args.seconds, args.sample_rate, args.runs, args.warmup, args.threads)))
     return 0

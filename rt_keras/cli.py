@@ -277,7 +277,7 @@ def cmd_footprint(args) -> int:
 
     try:
         if args.compare:
-            a, b = (load_report(path) for path in args.compare)
+            a, b = (load_report(path, args.threads) for path in args.compare)
             rows = compare(a, b)
             print(json.dumps([dict(zip(("field", "a", "b", "difference"), r)) for r in rows], indent=2)
                   if args.json else format_compare(rows, *args.compare))
@@ -476,7 +476,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="audio length per inference (default: the model's fixed input length, else 2.0)")
     p.add_argument("--runs", type=int, default=20, help="timed runs after warm-up (default: %(default)s)")
     p.add_argument("--warmup", type=int, default=3, help="untimed warm-up runs (default: %(default)s)")
-    p.add_argument("--threads", type=int, default=1, help="interpreter threads (default: %(default)s)")
+    p.add_argument("--threads", type=int, default=1, help="interpreter threads (default: %(default)s); with --compare, "
+                   "which report to take from a file that holds several (the app's 1/2/4-thread benchmark)")
     p.add_argument("--static", action="store_true", help="skip the runtime measurement")
     p.add_argument("--json", action="store_true", help="print the report(s) in the documented schema")
     p.add_argument("--report", metavar="DIR", help="also write DIR/README.md, footprint.json and PNG plots")

@@ -22,6 +22,8 @@ import pytest
 import soundfile
 
 from converters.footprint import load_report, validate
+from converters.footprint_probe import BENCHMARK
+from converters.footprint_probe import test_audio as benchmark_audio
 from converters.metadata import read_metadata
 from converters.runner import TFLiteModel
 from rt_keras.ctc import greedy_decode
@@ -62,6 +64,8 @@ def golden(tiny_converted, tmp_path_factory):
     np.savetxt(directory / "model_input.txt", model_input, fmt="%.9g")
     log_probs = TFLiteModel(model)(model_input[None])[0]
     np.savetxt(directory / "log_probs.txt", log_probs, fmt="%.9g")
+    samples_2s = int(BENCHMARK["seconds"] * 16000)
+    np.savetxt(directory / "benchmark_signal.txt", benchmark_audio(samples_2s, 16000)[0], fmt="%.9g")
     vocabulary = metadata["vocabulary"]
     (directory / "vocabulary.txt").write_text("\n".join(vocabulary) + "\n")
     (directory / "transcript.txt").write_text(" ".join(vocabulary[i] for i in greedy_decode(log_probs)) + "\n")
@@ -132,6 +136,22 @@ def test_host_replays_the_apps_interpreter_call_order(tiny_converted):
     interpreter.set_tensor(audio_input["index"], np.zeros([1, window - 1], np.float32))
     with pytest.raises(RuntimeError):
         interpreter.invoke()
+
+
+def test_phone_and_host_benchmark_the_same_way_by_default():
+    """One definition: the Android core's BenchmarkSignal constants, the probe's BENCHMARK and
+    the CLI's footprint defaults (the signal itself is compared sample by sample in GoldenTest)."""
+    java = (ROOT / "android_demo" / "core" / "src" / "main" / "java" / "org" / "rtkeras" / "demo" / "core" /
+            "BenchmarkSignal.java").read_text()
+    constants = {name.lower(): float(value) for name, value in
+                 re.findall(r"public static final \w+ (SECONDS|THREADS|RUNS|WARMUP) = ([\d.]+);", java)}
+    assert constants == {key: float(value) for key, value in BENCHMARK.items()}
+    from rt_keras.cli import build_parser
+
+    args = build_parser().parse_args(["footprint", "model.tflite"])
+    assert (args.runs, args.warmup, args.threads) == (BENCHMARK["runs"], BENCHMARK["warmup"], BENCHMARK["threads"])
+    from converters.footprint import DEFAULT_SECONDS
+    assert DEFAULT_SECONDS == BENCHMARK["seconds"]
 
 
 def test_java_sources_stay_at_java_8_without_lambdas():

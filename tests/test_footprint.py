@@ -7,7 +7,7 @@ import json
 import jsonschema
 import pytest
 
-from converters.footprint import FootprintError, compare, footprint, validate
+from converters.footprint import FootprintError, compare, footprint, load_report, validate
 from converters.keras_to_tflite import audio_signature, convert
 from rt_keras.backend import keras
 from rt_keras.cli import main
@@ -52,7 +52,7 @@ def test_runtime_section_is_measured_and_positive(reports):
     assert runtime["load_ms"] > 0 and runtime["real_time_factor"] > 0 and runtime["audio_seconds"] == 1.0
     assert 0 < runtime["latency_ms"]["min"] <= runtime["latency_ms"]["median"] <= runtime["latency_ms"]["p90"]
     memory = runtime["memory_kb"]
-    assert memory["after_load"]["rss_kb"] > 0 and memory["peak"]["hwm_kb"] >= memory["after_allocate"]["rss_kb"]
+    assert memory["after_load"]["rss_kb"] > 0 and memory["after_runs"]["hwm_kb"] >= memory["after_allocate"]["rss_kb"]
     assert runtime["runtime"].startswith("ai-edge-litert")
 
 
@@ -77,6 +77,24 @@ def test_compare_flags_changed_fields(reports, tmp_path, capsys):
     assert main(["footprint", "--compare", str(tmp_path / "a.json"), str(tmp_path / "b.json")]) == 0
     out = capsys.readouterr().out
     assert "Pixel 8" in out and "2 of" in out.splitlines()[-1]
+
+
+def test_compare_picks_the_thread_count_from_the_apps_multi_thread_report(reports, tmp_path, capsys):
+    host = reports["float32"]
+    phone = []
+    for threads in (1, 2, 4):
+        report = copy.deepcopy(host)
+        report["source"], report["runtime"]["threads"] = "android", threads
+        report["runtime"]["latency_ms"]["median"] = 100.0 / threads
+        phone.append(report)
+    (tmp_path / "host.json").write_text(json.dumps(host))
+    (tmp_path / "phone.json").write_text(json.dumps(phone))
+    assert main(["footprint", "--compare", str(tmp_path / "host.json"), str(tmp_path / "phone.json"),
+                 "--threads", "2", "--json"]) == 0
+    rows = {row["field"]: row for row in json.loads(capsys.readouterr().out)}
+    assert rows["runtime.latency_ms.median"]["b"] == 50.0 and rows["runtime.threads"]["b"] == 2
+    with pytest.raises(FootprintError, match=r"holds 3 reports measured with threads \[1, 2, 4\]; choose one"):
+        load_report(tmp_path / "phone.json", threads=8)
 
 
 def test_cli_json_and_report_directory(models, tmp_path, capsys):

@@ -10,12 +10,17 @@ import java.io.FileReader;
 import java.io.IOException;
 import java.util.Map;
 
+import org.rtkeras.demo.core.BenchmarkSignal;
 import org.rtkeras.demo.core.FootprintReport;
-import org.rtkeras.demo.core.Pcm;
 import org.rtkeras.demo.core.ProcStatus;
-import org.rtkeras.demo.core.WavReader;
 
-/** Measures a bundled model on the phone and writes the rt-keras footprint report. */
+/**
+ * Measures a bundled model on the phone and writes the rt-keras footprint report, on the
+ * host's signal and run counts (BenchmarkSignal). Unlike the host, which measures every model
+ * in a fresh process, this runs in the app's process: before_load already holds the app and
+ * its UI, and VmHWM is the process's peak since it started — compare differences between
+ * stages, not absolute values.
+ */
 final class DeviceFootprint {
     private DeviceFootprint() {
     }
@@ -41,11 +46,12 @@ final class DeviceFootprint {
         report.memory(stage, status, (long) info.getTotalPss(), (long) info.nativePss);
     }
 
-    /** Load, allocate and run {@code runs} timed inferences on {@code wav} (resampled to the model's rate). */
-    static FootprintReport measure(AssetManager assets, String model, WavReader wav, int runs, int warmup,
-                                   int threads) throws IOException {
+    /** Load, allocate and run BenchmarkSignal.RUNS timed inferences of BenchmarkSignal.SECONDS of audio. */
+    static FootprintReport measure(AssetManager assets, String model, int threads) throws IOException {
+        int runs = BenchmarkSignal.RUNS;
+        int warmup = BenchmarkSignal.WARMUP;
+        double seconds = BenchmarkSignal.SECONDS;
         FootprintReport report = new FootprintReport();
-        double seconds = wav.samples.length / (double) wav.sampleRate;
         report.device(Build.MANUFACTURER + " " + Build.MODEL, Build.HARDWARE, Build.SUPPORTED_ABIS[0],
                 "Android " + Build.VERSION.RELEASE + " (API " + Build.VERSION.SDK_INT + ")");
         String sha256 = ModelFile.sha256(assets, model); // outside the load timer
@@ -62,7 +68,8 @@ final class DeviceFootprint {
         }
         double loadMs = (SystemClock.elapsedRealtimeNanos() - started) / 1e6;
         report.metadata(file.metadata.sampleRate(), file.metadata.vocabulary());
-        float[] audio = Pcm.modelInput(wav.samples, wav.sampleRate, file.metadata.sampleRate());
+        int rate = file.metadata.sampleRate();
+        float[] audio = BenchmarkSignal.generate((int) Math.round(seconds * rate), rate);
         try {
             snapshot(report, "after_load");
             engine.prepare(audio.length);
@@ -75,7 +82,7 @@ final class DeviceFootprint {
                     latencies[i - warmup] = (SystemClock.elapsedRealtimeNanos() - t) / 1e6;
                 }
             }
-            snapshot(report, "peak");
+            snapshot(report, "after_runs"); // a snapshot after the timed runs; VmHWM in it is the process peak
             return report.runtime(engine.runtimeVersion(), threads, seconds, warmup, loadMs, latencies);
         } catch (RuntimeException e) {
             return report.failed("invoke", e.getMessage(), threads, seconds, runs, warmup);

@@ -18,6 +18,8 @@ import android.widget.TextView;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.List;
 
 import org.rtkeras.demo.core.CtcGreedyDecoder;
 import org.rtkeras.demo.core.FootprintReport;
@@ -34,13 +36,12 @@ import org.rtkeras.demo.core.WavReader;
 public class MainActivity extends Activity {
     private static final int RECORD_REQUEST = 1;
     private static final String SAMPLE_WAV = "sample.wav";
-    private static final int BENCHMARK_RUNS = 20;
-    /** The host's `rt-keras footprint` default, so phone and host reports compare like for like. */
-    private static final int BENCHMARK_THREADS = 1;
-    private static final int TRANSCRIBE_THREADS = 2;
+    /** Interpreter threads offered; the benchmark measures each (the host default is BenchmarkSignal.THREADS). */
+    private static final Integer[] THREAD_CHOICES = {1, 2, 4};
 
     private final AudioRecorder recorder = new AudioRecorder();
     private Spinner models;
+    private Spinner threadPicker;
     private Button recordButton;
     private Button[] workButtons;
     private TextView transcript;
@@ -55,6 +56,8 @@ public class MainActivity extends Activity {
         LinearLayout layout = new LinearLayout(this);
         layout.setOrientation(LinearLayout.VERTICAL);
         models = new Spinner(this);
+        threadPicker = new Spinner(this);
+        threadPicker.setAdapter(new ArrayAdapter<Integer>(this, android.R.layout.simple_spinner_item, THREAD_CHOICES));
         recordButton = button("Record", new View.OnClickListener() {
             @Override
             public void onClick(View v) {
@@ -79,6 +82,8 @@ public class MainActivity extends Activity {
         });
         workButtons = new Button[] {recordButton, sampleButton, benchmarkButton};
         layout.addView(models);
+        layout.addView(label("Interpreter threads for transcription:"));
+        layout.addView(threadPicker);
         layout.addView(recordButton);
         layout.addView(level);
         layout.addView(sampleButton);
@@ -122,6 +127,17 @@ public class MainActivity extends Activity {
             public void onNothingSelected(AdapterView<?> parent) {
             }
         });
+    }
+
+    private TextView label(String text) {
+        TextView view = new TextView(this);
+        view.setText(text);
+        return view;
+    }
+
+    private int selectedThreads() {
+        Object item = threadPicker.getSelectedItem();
+        return item == null ? THREAD_CHOICES[0] : (Integer) item;
     }
 
     private Button button(String label, View.OnClickListener listener) {
@@ -214,6 +230,7 @@ public class MainActivity extends Activity {
             button.setEnabled(!busy || (button == recordButton && recorder.isRecording()));
         }
         models.setEnabled(!busy);
+        threadPicker.setEnabled(!busy);
     }
 
     @Override
@@ -262,6 +279,7 @@ public class MainActivity extends Activity {
         }
         transcript.setText("…");
         setBusy(true);
+        final int threads = selectedThreads();
         new Thread(new Runnable() {
             @Override
             public void run() {
@@ -270,7 +288,7 @@ public class MainActivity extends Activity {
                 try {
                     ModelFile file = ModelFile.open(getAssets(), model);
                     float[] audio = Pcm.modelInput(samples, rate, file.metadata.sampleRate());
-                    engine = new LiteRtEngine(file, TRANSCRIBE_THREADS);
+                    engine = new LiteRtEngine(file, threads);
                     long started = System.nanoTime();
                     float[][] logProbs = engine.run(audio);
                     double ms = (System.nanoTime() - started) / 1e6;
@@ -278,7 +296,7 @@ public class MainActivity extends Activity {
                     String words = new CtcGreedyDecoder(file.metadata.vocabulary()).decode(logProbs);
                     text = (words.isEmpty() ? "(nothing recognised)" : words) + String.format(java.util.Locale.ROOT,
                             "\n%.0f ms for %.2f s of audio (real-time factor %.3f, %d threads)", ms, seconds,
-                            ms / 1000 / seconds, TRANSCRIBE_THREADS);
+                            ms / 1000 / seconds, threads);
                 } catch (IOException | RuntimeException e) {
                     text = "Failed: " + e.getMessage();
                 } finally {
@@ -301,6 +319,7 @@ public class MainActivity extends Activity {
         });
     }
 
+    /** The footprint at 1, 2 and 4 threads on the host's benchmark signal; shared as one JSON array. */
     private void benchmark() {
         final String model = selectedModel();
         if (model == null) {
@@ -311,18 +330,24 @@ public class MainActivity extends Activity {
         new Thread(new Runnable() {
             @Override
             public void run() {
-                String text;
+                StringBuilder text = new StringBuilder(model).append('\n');
                 try {
-                    FootprintReport report = DeviceFootprint.measure(getAssets(), model, sampleAudio(),
-                            BENCHMARK_RUNS, 3, BENCHMARK_THREADS);
-                    lastReport = report.toJson();
-                    text = lastReport;
+                    List<FootprintReport> reports = new ArrayList<FootprintReport>();
+                    for (int threads : THREAD_CHOICES) {
+                        FootprintReport report = DeviceFootprint.measure(getAssets(), model, threads);
+                        reports.add(report);
+                        text.append(report.summary()).append('\n');
+                        show(footprint, text.toString());
+                    }
+                    lastReport = FootprintReport.toJson(reports);
+                    text.append("\nShare the report and compare it on the host: rt-keras footprint --compare "
+                            + "host.json phone.json --threads N");
                 } catch (IOException | RuntimeException e) {
-                    text = "Benchmark failed: " + e.getMessage();
+                    text.append("Benchmark failed: ").append(e.getMessage());
                 } finally {
                     idle();
                 }
-                show(footprint, text);
+                show(footprint, text.toString());
             }
         }, "benchmark").start();
     }

@@ -85,6 +85,26 @@ public final class FootprintReport {
         return this;
     }
 
+    /** One line for the screen: threads and median latency, or why it failed. */
+    public String summary() {
+        Object threads = runtime.get("threads");
+        if (!"ok".equals(runtime.get("status"))) {
+            return threads + " thread(s): failed, " + runtime.get("error");
+        }
+        Object median = ((Map<?, ?>) runtime.get("latency_ms")).get("median");
+        return String.format(java.util.Locale.ROOT, "%s thread(s): median %.1f ms per %.1f s, real-time factor %.3f",
+                threads, (Double) median, (Double) runtime.get("audio_seconds"), (Double) runtime.get("real_time_factor"));
+    }
+
+    /** Several reports (e.g. one per thread count) as one JSON array, as `rt-keras footprint --json` writes them. */
+    public static String toJson(List<FootprintReport> reports) {
+        List<Object> maps = new ArrayList<Object>();
+        for (FootprintReport report : reports) {
+            maps.add(report.toMap());
+        }
+        return Json.write(maps);
+    }
+
     public Map<String, Object> toMap() {
         Map<String, Object> report = new LinkedHashMap<String, Object>();
         report.put("schema", SCHEMA);

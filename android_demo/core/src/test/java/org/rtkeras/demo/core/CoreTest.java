@@ -155,7 +155,7 @@ public class CoreTest {
                 .memory("before_load", status, 40000L, 20000L)
                 .memory("after_load", status, 41000L, 21000L)
                 .memory("after_allocate", status, 42000L, 22000L)
-                .memory("peak", status, 43000L, 23000L)
+                .memory("after_runs", status, 43000L, 23000L)
                 .runtime("LiteRT 1.4.0", 2, 2.0, 3, 12.5, new double[] {30.0, 31.0, 35.0})
                 .device("Pixel 8", "Tensor G3", "arm64-v8a", "Android 14");
         String json = report.toJson();

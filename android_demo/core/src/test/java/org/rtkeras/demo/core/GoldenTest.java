@@ -58,6 +58,15 @@ public class GoldenTest {
     }
 
     @Test
+    public void benchmarkSignalIsTheHostsSampleForSample() throws IOException {
+        float[] expected = floats(read(new File(dir(), "benchmark_signal.txt")));
+        float[] got = BenchmarkSignal.generate(expected.length, 16000);
+        for (int i = 0; i < got.length; i++) {
+            assertEquals("sample " + i, expected[i], got[i], 1e-6f);
+        }
+    }
+
+    @Test
     public void metadataOfTheRealModelGivesTheVocabularyAndSampleRate() throws IOException {
         File dir = dir();
         byte[] model = Files.readAllBytes(new File(dir, "model.tflite").toPath());

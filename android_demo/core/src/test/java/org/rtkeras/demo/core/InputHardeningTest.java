@@ -140,4 +140,14 @@ public class InputHardeningTest {
             assertTrue(e.getMessage(), e.getMessage().contains("4 floats"));
         }
     }
+
+    @Test
+    public void benchmarkReportsSummariseAndJoinIntoOneArray() {
+        FootprintReport ok = new FootprintReport().runtime("LiteRT 2.3.0", 2, 2.0, 3, 5.0, new double[] {30, 10, 20});
+        assertEquals("2 thread(s): median 20.0 ms per 2.0 s, real-time factor 0.010", ok.summary());
+        FootprintReport failed = new FootprintReport().failed("invoke", "boom", 4, 2.0, 20, 3);
+        assertEquals("4 thread(s): failed, invoke: boom", failed.summary());
+        String json = FootprintReport.toJson(java.util.Arrays.asList(ok, failed));
+        assertTrue(json, json.startsWith("[") && json.indexOf("\"threads\": 2") < json.indexOf("\"threads\": 4"));
+    }
 }
