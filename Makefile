@@ -14,7 +14,8 @@ APT_PACKAGES := libusb-1.0-0 flite festival festvox-kallpc16k festvox-kdlpc16k f
 JAVA_CP := /usr/share/java/junit4.jar:/usr/share/java/hamcrest-core.jar
 CORE_BUILD := build/android-core
 
-.PHONY: install demo test clean system-packages android-core-test android-compile-check android-apk android-assets
+.PHONY: install demo test clean system-packages android-core-test android-compile-check android-apk android-assets \
+	android-device-report
 
 install: $(STAMP)
 
@@ -113,8 +114,17 @@ android-assets:
 	@for m in float32 qat-int8; do \
 	  if [ -f runs/baseline/model-$$m.tflite ]; then install -m 644 runs/baseline/model-$$m.tflite $(ASSETS)/models/baseline-$$m.tflite; \
 	  else echo "note: runs/baseline/model-$$m.tflite not found, the app will offer rt only (README: baseline models)"; fi; done
-	install -m 644 $(FSDD)/recordings/7_theo_3.wav $(ASSETS)/sample.wav
+	@# resampled to the models' 16 kHz with soxr as in training (the app's linear resampler is for other WAVs)
+	$(PY) -c "import sys, soundfile; from rt_keras.data.audio import read_wav, to_int16; \
+	  soundfile.write(sys.argv[2], to_int16(read_wav(sys.argv[1])), 16000, subtype='PCM_16')" \
+	  $(FSDD)/recordings/7_theo_3.wav $(ASSETS)/sample.wav
 	@ls -l $(ASSETS)/models $(ASSETS)/sample.wav
+
+# For whoever has a phone (adb, USB debugging): install the APK, run the app's benchmark, pull
+# its report and compare it with the host's measurement of the same file.
+android-device-report:
+	$(PY) benchmarks/android_device_report.py $(if $(APK),--apk $(APK)) $(if $(MODEL),--model $(MODEL)) \
+	  $(if $(HOST_MODEL),--host-model $(HOST_MODEL))
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -214,3 +214,56 @@ def test_only_one_app_class_uses_litert_and_the_core_has_no_android_imports():
     core = sorted((ROOT / "android_demo" / "core" / "src" / "main").rglob("*.java"))
     assert [p.name for p in app if "org.tensorflow.lite" in p.read_text()] == ["LiteRtEngine.java"]
     assert not [p.name for p in core if re.search(r"^import android\.", p.read_text(), re.M)]
+
+
+@requires_fsdd
+def test_device_report_flow_with_a_stand_in_adb(tiny_converted, tmp_path, monkeypatch):
+    """`make android-device-report` without a phone: a stand-in adb plays the device and
+    hands back a three-thread report; the install / start / pull calls and the per-thread
+    comparison against the host's measurement of the same file are what is checked."""
+    import copy
+    import stat
+
+    from benchmarks.android_device_report import DeviceReportError, device_report
+    from converters.footprint import footprint
+
+    model = tmp_path / "rt-qat-int8.tflite"
+    model.write_bytes(tiny_converted[4]["qat-int8"][1])
+    apk = tmp_path / "app-debug.apk"
+    apk.write_bytes(b"PK\x03\x04")
+    host = footprint(model, runs=2, warmup=1)
+    phone = []
+    for threads in (1, 2, 4):
+        report = copy.deepcopy(host)
+        report["source"], report["device"]["kind"], report["runtime"]["threads"] = "android", "android", threads
+        phone.append(report)
+    (tmp_path / "sample-phone.json").write_text(json.dumps(phone))
+    adb = tmp_path / "bin" / "adb"
+    adb.parent.mkdir()
+    adb.write_text(f"""#!/bin/sh
+echo "$@" >> {tmp_path}/adb.log
+case "$1" in
+  get-state) echo "${{ADB_STATE:-device}}" ;;
+  install) echo Success ;;
+  shell) if [ "$2" = am ]; then touch {tmp_path}/started; fi
+         if [ "$2" = ls ] && [ -f {tmp_path}/started ]; then echo "$3"; fi ;;
+  pull) cp {tmp_path}/sample-phone.json "$3" ;;
+esac
+""")
+    adb.chmod(adb.stat().st_mode | stat.S_IEXEC)
+    out = tmp_path / "report"
+    result = device_report(apk, model.name, model, out, adb_executable=str(adb), timeout=10, poll=0.05)
+    log = (tmp_path / "adb.log").read_text()
+    assert f"install -r {apk}" in log and f"--es benchmark {model.name}" in log and "pull " in log
+    assert result["threads"] == [1, 2, 4]
+    for threads in (1, 2, 4):
+        rows = {field: note for field, _, _, note in result["comparisons"][threads]}
+        assert rows["model.sha256"] == "" and rows["source"] == "changed"
+        assert rows["runtime.threads"] == ("" if threads == 1 else "b/a = %.3f" % threads)
+        assert (out / f"compare-threads-{threads}.txt").read_text().startswith("field")
+
+    monkeypatch.setenv("ADB_STATE", "unauthorized")
+    with pytest.raises(DeviceReportError, match="no phone ready .adb get-state: unauthorized"):
+        device_report(apk, model.name, model, out, adb_executable=str(adb))
+    with pytest.raises(DeviceReportError, match="not found: install the Android platform tools"):
+        device_report(apk, model.name, model, out, adb_executable=str(tmp_path / "no-adb"))

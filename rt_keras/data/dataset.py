@@ -28,7 +28,7 @@ import numpy as np
 
 from rt_keras.data import fsdd as fsdd_lib
 from rt_keras.data import synthetic, tts, voices
-from rt_keras.data.audio import MODEL_SAMPLE_RATE, AudioError, read_wav
+from rt_keras.data.audio import MODEL_SAMPLE_RATE, AudioError, read_wav, to_int16
 from rt_keras.data.augment import augment
 from rt_keras.data.splits import SPLITS, TEST_SPLITS  # noqa: F401  (re-exported)
 from rt_keras.io import atomic_path, atomic_write_json
@@ -118,12 +118,8 @@ def _fsdd_clips(config, skipped: list) -> tuple[_ClipPool, _ClipPool, _ClipPool]
             skipped.append(str(error))
             warnings.warn(f"skipping {error}", stacklevel=2)
             continue
-        pool.add(clip.speaker, clip.digit, _to_int16(audio), {"engine": "fsdd", "voice": clip.speaker})
+        pool.add(clip.speaker, clip.digit, to_int16(audio), {"engine": "fsdd", "voice": clip.speaker})
     return train, validation, test
-
-
-def _to_int16(audio: np.ndarray) -> np.ndarray:
-    return (np.clip(audio, -1, 1) * 32767).astype(np.int16)
 
 
 def _perturbed_pool(pool: _ClipPool, perturbations_of, takes: int | None, rng: np.random.Generator,
@@ -146,7 +142,7 @@ def _perturbed_pool(pool: _ClipPool, perturbations_of, takes: int | None, rng: n
                 jobs += [(name, info, digit, options[i], perturbation) for i in picks]
     for name, info, digit, clip, perturbation in tqdm(jobs, desc=f"{desc:>15}", unit="clip", disable=not progress):
         changed = voices.change_voice(clip.astype(np.float32) / 32767, perturbation)
-        out.add(name, digit, _to_int16(changed), info)
+        out.add(name, digit, to_int16(changed), info)
     return out
 
 
@@ -166,7 +162,7 @@ def _tts_pool(names, stretches) -> _ClipPool:
             source = name if stretch == 1.0 else f"{name}@x{stretch:g}"
             engine, voice = tts.parse_voice(name)
             for digit, clip in enumerate(tts.synthesize(name, synthetic.DIGIT_WORDS, stretch)):
-                pool.add(source, digit, _to_int16(synthetic.trim(clip)),
+                pool.add(source, digit, to_int16(synthetic.trim(clip)),
                          {"engine": engine, "voice": voice, "duration_stretch": stretch})
     return pool
 
@@ -210,7 +206,7 @@ def _make_split(count, pools_and_weights, seed_key, config, augmented, progress,
             audio = augment(audio, rng, config.augment)
         if audio.size / MODEL_SAMPLE_RATE > config.max_seconds:
             continue  # rare: many digits, long pauses and slow speech
-        split.audio.append(_to_int16(audio))
+        split.audio.append(to_int16(audio))
         split.transcripts.append(transcript)
         split.sources.append(source)
     return split

@@ -8,6 +8,7 @@ import android.media.AudioRecord;
 import android.media.MediaRecorder;
 import android.os.Process;
 
+import org.rtkeras.demo.core.EnergyVad;
 import org.rtkeras.demo.core.RingBuffer;
 
 /**
@@ -16,10 +17,15 @@ import org.rtkeras.demo.core.RingBuffer;
  */
 final class AudioRecorder {
     static final int MAX_SECONDS = 10;
+    /** Silence after speech that ends an utterance (EnergyVad). */
+    static final int TRAILING_SILENCE_MS = 800;
 
-    /** Told on the recording thread when the microphone fails while recording. */
+    /** Called on the recording thread. */
     interface Listener {
         void onLevel(float rms);
+
+        /** Speech was heard and then TRAILING_SILENCE_MS of silence: the utterance is over (called once). */
+        void onEndOfSpeech();
 
         void onError(String message);
     }
@@ -75,6 +81,8 @@ final class AudioRecorder {
             public void run() {
                 Process.setThreadPriority(Process.THREAD_PRIORITY_URGENT_AUDIO);
                 short[] chunk = new short[rate / 10];
+                EnergyVad vad = new EnergyVad(rate, TRAILING_SILENCE_MS);
+                boolean ended = false;
                 try {
                     while (recording) {
                         int n = record.read(chunk, 0, chunk.length);
@@ -86,6 +94,10 @@ final class AudioRecorder {
                         buffer.write(chunk, n);
                         samplesRecorded += n;
                         listener.onLevel(rms(chunk, n));
+                        if (!ended && vad.accept(chunk, n)) {
+                            ended = true;
+                            listener.onEndOfSpeech();
+                        }
                     }
                 } finally {
                     record.stop();

@@ -16,8 +16,11 @@ import android.widget.Spinner;
 import android.widget.TextView;
 
 import java.io.ByteArrayOutputStream;
+import java.io.File;
+import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -34,7 +37,13 @@ import org.rtkeras.demo.core.WavReader;
  * recording survives it; leaving the app (onStop) stops the microphone.
  */
 public class MainActivity extends Activity {
+    /** `adb shell am start ... --es benchmark MODEL.tflite`: benchmark it and write REPORT_FILE (make android-device-report). */
+    static final String EXTRA_BENCHMARK = "benchmark";
+    static final String REPORT_FILE = "footprint-report.json";
     private static final int RECORD_REQUEST = 1;
+    private static final int OPEN_WAV_REQUEST = 2;
+    /** Larger WAV files are refused rather than read into memory (10 min of 16 kHz stereo). */
+    private static final int MAX_WAV_BYTES = 40 * 1024 * 1024;
     private static final String SAMPLE_WAV = "sample.wav";
     /** Interpreter threads offered; the benchmark measures each (the host default is BenchmarkSignal.THREADS). */
     private static final Integer[] THREAD_CHOICES = {1, 2, 4};
@@ -80,13 +89,20 @@ public class MainActivity extends Activity {
                 benchmark();
             }
         });
-        workButtons = new Button[] {recordButton, sampleButton, benchmarkButton};
+        Button openButton = button("Transcribe a WAV file…", new View.OnClickListener() {
+            @Override
+            public void onClick(View v) {
+                openWav();
+            }
+        });
+        workButtons = new Button[] {recordButton, sampleButton, openButton, benchmarkButton};
         layout.addView(models);
         layout.addView(label("Interpreter threads for transcription:"));
         layout.addView(threadPicker);
         layout.addView(recordButton);
         layout.addView(level);
         layout.addView(sampleButton);
+        layout.addView(openButton);
         layout.addView(benchmarkButton);
         layout.addView(button("Share report", new View.OnClickListener() {
             @Override
@@ -116,6 +132,10 @@ public class MainActivity extends Activity {
             }
         } catch (IOException e) {
             transcript.setText("Cannot list the bundled models: " + e.getMessage());
+        }
+        String requested = getIntent().getStringExtra(EXTRA_BENCHMARK);
+        if (requested != null) {
+            benchmarkFromIntent(requested);
         }
         models.setOnItemSelectedListener(new AdapterView.OnItemSelectedListener() {
             @Override
@@ -172,8 +192,26 @@ public class MainActivity extends Activity {
                             }
 
                             @Override
-                            public void onError(String message) {
-                                show(transcript, "Recording stopped: " + message);
+                            public void onEndOfSpeech() {
+                                runOnUiThread(new Runnable() {
+                                    @Override
+                                    public void run() {
+                                        if (recorder.isRecording()) { // not stopped by hand meanwhile
+                                            toggleRecording();
+                                        }
+                                    }
+                                });
+                            }
+
+                            @Override
+                            public void onError(final String message) {
+                                runOnUiThread(new Runnable() {
+                                    @Override
+                                    public void run() {
+                                        stopRecording(); // the recorder has stopped: reset the buttons
+                                        transcript.setText("Recording stopped: " + message);
+                                    }
+                                });
                             }
                         });
                 recordButton.setText("Stop and transcribe");
@@ -247,17 +285,51 @@ public class MainActivity extends Activity {
     }
 
     private WavReader sampleAudio() throws IOException {
-        InputStream in = getAssets().open(SAMPLE_WAV);
+        return WavReader.read(readAll(getAssets().open(SAMPLE_WAV), SAMPLE_WAV), SAMPLE_WAV);
+    }
+
+    /** Reads and closes {@code in}; refuses more than MAX_WAV_BYTES. */
+    private static byte[] readAll(InputStream in, String name) throws IOException {
         try {
             ByteArrayOutputStream bytes = new ByteArrayOutputStream();
             byte[] chunk = new byte[65536];
             int n;
             while ((n = in.read(chunk)) > 0) {
                 bytes.write(chunk, 0, n);
+                if (bytes.size() > MAX_WAV_BYTES) {
+                    throw new IOException(name + " is larger than " + MAX_WAV_BYTES / (1024 * 1024) + " MB");
+                }
             }
-            return WavReader.read(bytes.toByteArray(), SAMPLE_WAV);
+            return bytes.toByteArray();
         } finally {
             in.close();
+        }
+    }
+
+    /** Pick a WAV with the system file picker (Storage Access Framework; no storage permission needed). */
+    private void openWav() {
+        Intent pick = new Intent(Intent.ACTION_OPEN_DOCUMENT);
+        pick.addCategory(Intent.CATEGORY_OPENABLE);
+        pick.setType("audio/*");
+        startActivityForResult(pick, OPEN_WAV_REQUEST);
+    }
+
+    @Override
+    protected void onActivityResult(int request, int result, Intent data) {
+        super.onActivityResult(request, result, data);
+        if (request != OPEN_WAV_REQUEST || result != RESULT_OK || data == null || data.getData() == null) {
+            return;
+        }
+        String name = data.getData().getLastPathSegment();
+        try {
+            InputStream in = getContentResolver().openInputStream(data.getData());
+            if (in == null) {
+                throw new IOException("the file could not be opened");
+            }
+            WavReader wav = WavReader.read(readAll(in, name), name);
+            transcribe(wav.samples, wav.sampleRate);
+        } catch (IOException | IllegalArgumentException | SecurityException e) {
+            transcript.setText("Cannot read " + name + ": " + e.getMessage());
         }
     }
 
@@ -319,12 +391,29 @@ public class MainActivity extends Activity {
         });
     }
 
-    /** The footprint at 1, 2 and 4 threads on the host's benchmark signal; shared as one JSON array. */
-    private void benchmark() {
-        final String model = selectedModel();
-        if (model == null) {
-            return;
+    private void benchmarkFromIntent(String model) {
+        for (int i = 0; i < models.getCount(); i++) {
+            if (model.equals(models.getItemAtPosition(i))) {
+                models.setSelection(i);
+                benchmark(model, true);
+                return;
+            }
         }
+        footprint.setText("No bundled model " + model + " (assets/" + ModelFile.DIRECTORY + ")");
+    }
+
+    private void benchmark() {
+        String model = selectedModel();
+        if (model != null) {
+            benchmark(model, false);
+        }
+    }
+
+    /**
+     * The footprint at 1, 2 and 4 threads on the host's benchmark signal; shared as one JSON
+     * array, and with {@code toFile} also written to the app's files directory for adb pull.
+     */
+    private void benchmark(final String model, final boolean toFile) {
         footprint.setText("Measuring " + model + " …");
         setBusy(true);
         new Thread(new Runnable() {
@@ -340,6 +429,9 @@ public class MainActivity extends Activity {
                         show(footprint, text.toString());
                     }
                     lastReport = FootprintReport.toJson(reports);
+                    if (toFile) {
+                        text.append("written to ").append(writeReport(lastReport)).append('\n');
+                    }
                     text.append("\nShare the report and compare it on the host: rt-keras footprint --compare "
                             + "host.json phone.json --threads N");
                 } catch (IOException | RuntimeException e) {
@@ -350,6 +442,26 @@ public class MainActivity extends Activity {
                 show(footprint, text.toString());
             }
         }, "benchmark").start();
+    }
+
+    /** Atomically (temporary file, then rename) into getExternalFilesDir: adb can pull it without root. */
+    private String writeReport(String json) throws IOException {
+        File directory = getExternalFilesDir(null);
+        if (directory == null) {
+            throw new IOException("no app files directory on external storage");
+        }
+        File partial = new File(directory, REPORT_FILE + ".partial");
+        FileOutputStream out = new FileOutputStream(partial);
+        try {
+            out.write(json.getBytes(StandardCharsets.UTF_8));
+        } finally {
+            out.close();
+        }
+        File done = new File(directory, REPORT_FILE);
+        if (!partial.renameTo(done)) {
+            throw new IOException("cannot rename " + partial + " to " + done);
+        }
+        return done.getPath();
     }
 
     private void shareReport() {

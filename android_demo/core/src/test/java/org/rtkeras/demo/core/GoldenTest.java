@@ -57,6 +57,39 @@ public class GoldenTest {
         }
     }
 
+    /** A real FSDD recording between 1 s and 3 s of quiet noise, fed in 100 ms chunks. */
+    @Test
+    public void vadEndsTheUtteranceAfterTheRealSpeechAndItsTrailingSilence() throws IOException {
+        WavReader wav = WavReader.read(Files.readAllBytes(new File(dir(), "audio.wav").toPath()), "audio.wav");
+        int rate = wav.sampleRate;
+        short[] audio = new short[rate + wav.samples.length + 3 * rate];
+        java.util.Random random = new java.util.Random(0);
+        for (int i = 0; i < audio.length; i++) {
+            audio[i] = (short) (random.nextGaussian() * 30); // about -60 dBFS of background noise
+        }
+        System.arraycopy(wav.samples, 0, audio, rate, wav.samples.length);
+        double clipEnd = 1.0 + wav.samples.length / (double) rate;
+        int trailingMs = 700;
+        EnergyVad vad = new EnergyVad(rate, trailingMs);
+        int chunk = rate / 10;
+        double endedAt = -1;
+        for (int at = 0; at < audio.length && endedAt < 0; at += chunk) {
+            short[] part = java.util.Arrays.copyOfRange(audio, at, Math.min(audio.length, at + chunk));
+            if (vad.accept(part, part.length)) {
+                endedAt = vad.seconds();
+            }
+        }
+        assertTrue("speech heard", vad.heardSpeech());
+        assertTrue("ended at " + endedAt + " s; the clip ends at " + clipEnd + " s",
+                endedAt > clipEnd && endedAt <= clipEnd + trailingMs / 1000.0 + 0.25);
+
+        EnergyVad quiet = new EnergyVad(rate, trailingMs);
+        short[] noiseOnly = java.util.Arrays.copyOfRange(audio, 0, rate);
+        for (int i = 0; i < 5; i++) {
+            assertTrue("background noise alone never ends an utterance", !quiet.accept(noiseOnly, noiseOnly.length));
+        }
+    }
+
     @Test
     public void benchmarkSignalIsTheHostsSampleForSample() throws IOException {
         float[] expected = floats(read(new File(dir(), "benchmark_signal.txt")));
