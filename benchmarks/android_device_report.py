@@ -6,8 +6,9 @@ thread count the phone measured.
     make android-device-report [APK=...] [MODEL=rt-qat-int8.tflite] [HOST_MODEL=runs/rt/model-qat-int8.tflite]
     python benchmarks/android_device_report.py --apk APK --model NAME --host-model FILE --out DIR
 
-Needs adb (Debian: apt install adb) and a phone with USB debugging. Writes DIR/phone.json,
-DIR/host.json and DIR/compare-threads-N.txt.
+Needs adb (Debian: apt install adb) and a phone with USB debugging, unlocked. Writes
+DIR/phone.json and, per thread count N the phone measured, DIR/host-threads-N.json (the host
+at N threads on the same signal) and DIR/compare-threads-N.txt.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ def adb(executable: str, *args: str, check: bool = True) -> str:
 def device_report(apk, model: str, host_model, out, adb_executable: str = "adb", timeout: float = 300,
                   poll: float = 2.0) -> dict:
     from converters.footprint import compare, footprint, format_compare, load_report
+    from converters.footprint_probe import BENCHMARK
 
     executable = shutil.which(adb_executable)
     if executable is None:
@@ -60,6 +62,9 @@ def device_report(apk, model: str, host_model, out, adb_executable: str = "adb",
                                 "debugging on and accept the computer's key")
     out.mkdir(parents=True, exist_ok=True)
     adb(executable, "install", "-r", str(apk))
+    # Awake and unlocked: an activity behind the lock screen runs throttled (or not at all).
+    adb(executable, "shell", "input", "keyevent", "KEYCODE_WAKEUP", check=False)
+    adb(executable, "shell", "svc", "power", "stayon", "usb", check=False)
     adb(executable, "shell", "rm", "-f", REPORT)
     adb(executable, "shell", "am", "start", "-W", "-n", f"{PACKAGE}/.MainActivity", "--es", "benchmark", model)
     phone_path = out / "phone.json"
@@ -71,18 +76,19 @@ def device_report(apk, model: str, host_model, out, adb_executable: str = "adb",
         time.sleep(poll)
         waited += poll
     adb(executable, "pull", REPORT, str(phone_path))
-    host = footprint(host_model)
-    (out / "host.json").write_text(json.dumps(host, indent=2))
     phone = json.loads(phone_path.read_text())
     threads = [r["runtime"]["threads"] for r in (phone if isinstance(phone, list) else [phone])]
     comparisons = {}
-    for count in threads:
+    for count in threads:  # the host measured like the phone: same signal length and thread count
+        seconds = (load_report(phone_path, count)["runtime"] or {}).get("audio_seconds") or BENCHMARK["seconds"]
+        host = footprint(host_model, seconds=seconds, threads=count)
+        (out / f"host-threads-{count}.json").write_text(json.dumps(host, indent=2))
         rows = compare(host, load_report(phone_path, count))
-        text = format_compare(rows, "host.json", f"phone.json ({count} thread(s))")
+        text = format_compare(rows, f"host-threads-{count}.json", f"phone.json ({count} thread(s))")
         (out / f"compare-threads-{count}.txt").write_text(text + "\n")
         comparisons[count] = rows
-    return {"phone": str(phone_path), "host": str(out / "host.json"), "threads": threads,
-            "comparisons": comparisons}
+    return {"phone": str(phone_path), "host": [str(out / f"host-threads-{n}.json") for n in threads],
+            "threads": threads, "comparisons": comparisons}
 
 
 def main(argv=None) -> int:
@@ -101,7 +107,7 @@ def main(argv=None) -> int:
         return 2
     for count in result["threads"]:
         print((pathlib.Path(args.out) / f"compare-threads-{count}.txt").read_text())
-    print(f"phone report: {result['phone']}; host report: {result['host']}")
+    print(f"phone report: {result['phone']}; host reports: {', '.join(result['host'])}")
     return 0
 
 

@@ -2,11 +2,16 @@ package org.rtkeras.demo;
 
 import android.Manifest;
 import android.app.Activity;
+import android.content.ActivityNotFoundException;
 import android.content.Intent;
 import android.content.pm.PackageManager;
+import android.database.Cursor;
+import android.net.Uri;
 import android.os.Bundle;
+import android.provider.OpenableColumns;
 import android.view.View;
 import android.view.WindowInsets;
+import android.view.WindowManager;
 import android.widget.AdapterView;
 import android.widget.ArrayAdapter;
 import android.widget.Button;
@@ -23,6 +28,7 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Callable;
 
 import org.rtkeras.demo.core.CtcGreedyDecoder;
 import org.rtkeras.demo.core.FootprintReport;
@@ -42,6 +48,7 @@ public class MainActivity extends Activity {
     static final String REPORT_FILE = "footprint-report.json";
     private static final int RECORD_REQUEST = 1;
     private static final int OPEN_WAV_REQUEST = 2;
+    private static final int MAX_TRANSCRIBE_SECONDS = 60;
     /** Larger WAV files are refused rather than read into memory (10 min of 16 kHz stereo). */
     private static final int MAX_WAV_BYTES = 40 * 1024 * 1024;
     private static final String SAMPLE_WAV = "sample.wav";
@@ -134,12 +141,19 @@ public class MainActivity extends Activity {
             transcript.setText("Cannot list the bundled models: " + e.getMessage());
         }
         String requested = getIntent().getStringExtra(EXTRA_BENCHMARK);
-        if (requested != null) {
+        if (state == null && requested != null) { // once: not again when the activity is recreated
+            getIntent().removeExtra(EXTRA_BENCHMARK);
             benchmarkFromIntent(requested);
         }
         models.setOnItemSelectedListener(new AdapterView.OnItemSelectedListener() {
+            private int shown = models.getSelectedItemPosition();
+
             @Override
             public void onItemSelected(AdapterView<?> parent, View view, int position, long id) {
+                if (position == shown) {
+                    return; // the spinner's first layout reports the initial selection
+                }
+                shown = position;
                 footprint.setText("");
             }
 
@@ -187,8 +201,15 @@ public class MainActivity extends Activity {
                 recorder.start(this, ModelFile.open(getAssets(), model).metadata.sampleRate(),
                         new AudioRecorder.Listener() {
                             @Override
-                            public void onLevel(float rms) {
-                                show(level, meter(rms));
+                            public void onLevel(final float rms) {
+                                runOnUiThread(new Runnable() {
+                                    @Override
+                                    public void run() {
+                                        if (recorder.isRecording()) { // not a last chunk after Stop
+                                            level.setText(meter(rms));
+                                        }
+                                    }
+                                });
                             }
 
                             @Override
@@ -226,7 +247,7 @@ public class MainActivity extends Activity {
             footprint.setText(String.format(java.util.Locale.ROOT, "Only the last %d s were kept (%.1f s dropped).",
                     AudioRecorder.MAX_SECONDS, recorder.droppedSeconds()));
         }
-        transcribe(samples, recorder.sampleRate());
+        transcribeRecording(samples, recorder.sampleRate());
     }
 
     /** Stops the microphone (if recording) and returns what it recorded. */
@@ -264,6 +285,11 @@ public class MainActivity extends Activity {
 
     /** While a recording, transcription or benchmark runs, the other actions wait. */
     private void setBusy(boolean busy) {
+        if (busy) { // a benchmark behind the lock screen runs throttled (and adb runs it unattended)
+            getWindow().addFlags(WindowManager.LayoutParams.FLAG_KEEP_SCREEN_ON);
+        } else {
+            getWindow().clearFlags(WindowManager.LayoutParams.FLAG_KEEP_SCREEN_ON);
+        }
         for (Button button : workButtons) {
             button.setEnabled(!busy || (button == recordButton && recorder.isRecording()));
         }
@@ -311,7 +337,25 @@ public class MainActivity extends Activity {
         Intent pick = new Intent(Intent.ACTION_OPEN_DOCUMENT);
         pick.addCategory(Intent.CATEGORY_OPENABLE);
         pick.setType("audio/*");
-        startActivityForResult(pick, OPEN_WAV_REQUEST);
+        try {
+            startActivityForResult(pick, OPEN_WAV_REQUEST);
+        } catch (ActivityNotFoundException e) {
+            transcript.setText("No file picker on this device.");
+        }
+    }
+
+    private String displayName(Uri uri) {
+        Cursor cursor = getContentResolver().query(uri, new String[] {OpenableColumns.DISPLAY_NAME}, null, null, null);
+        if (cursor != null) {
+            try {
+                if (cursor.moveToFirst() && !cursor.isNull(0)) {
+                    return cursor.getString(0);
+                }
+            } finally {
+                cursor.close();
+            }
+        }
+        return uri.getLastPathSegment();
     }
 
     @Override
@@ -320,33 +364,50 @@ public class MainActivity extends Activity {
         if (request != OPEN_WAV_REQUEST || result != RESULT_OK || data == null || data.getData() == null) {
             return;
         }
-        String name = data.getData().getLastPathSegment();
-        try {
-            InputStream in = getContentResolver().openInputStream(data.getData());
-            if (in == null) {
-                throw new IOException("the file could not be opened");
+        final Uri uri = data.getData();
+        final String name = displayName(uri);
+        transcribe(name, new Callable<WavReader>() {
+            @Override
+            public WavReader call() throws IOException {
+                InputStream in = getContentResolver().openInputStream(uri); // may download: off the UI thread
+                if (in == null) {
+                    throw new IOException("the file could not be opened");
+                }
+                return WavReader.read(readAll(in, name), name);
             }
-            WavReader wav = WavReader.read(readAll(in, name), name);
-            transcribe(wav.samples, wav.sampleRate);
-        } catch (IOException | IllegalArgumentException | SecurityException e) {
-            transcript.setText("Cannot read " + name + ": " + e.getMessage());
-        }
+        });
     }
 
     private void transcribeSample() {
-        try {
-            WavReader wav = sampleAudio();
-            transcribe(wav.samples, wav.sampleRate);
-        } catch (IOException | IllegalArgumentException e) {
-            transcript.setText("Cannot read " + SAMPLE_WAV + ": " + e.getMessage());
-        }
+        transcribe(SAMPLE_WAV, new Callable<WavReader>() {
+            @Override
+            public WavReader call() throws IOException {
+                return sampleAudio();
+            }
+        });
     }
 
-    /** Transcribes PCM16 at {@code rate} Hz, resampled to the rate in the model's metadata. */
-    private void transcribe(final short[] samples, final int rate) {
+    private void transcribeRecording(final short[] samples, final int rate) {
+        if (samples.length == 0) {
+            transcript.setText("No audio recorded");
+            return;
+        }
+        transcribe("the recording", new Callable<WavReader>() {
+            @Override
+            public WavReader call() {
+                return WavReader.fromSamples(rate, samples);
+            }
+        });
+    }
+
+    /**
+     * Reads {@code audio} and transcribes it, both on a worker thread, resampled to the rate in
+     * the model's metadata; at most MAX_TRANSCRIBE_SECONDS.
+     */
+    private void transcribe(final String what, final Callable<WavReader> audio) {
         final String model = selectedModel();
-        if (model == null || samples.length == 0) {
-            transcript.setText(model == null ? "No model selected" : "No audio recorded");
+        if (model == null) {
+            transcript.setText("No model selected");
             return;
         }
         transcript.setText("…");
@@ -358,19 +419,28 @@ public class MainActivity extends Activity {
                 String text;
                 LiteRtEngine engine = null;
                 try {
+                    WavReader wav = audio.call();
+                    String cut = "";
+                    short[] samples = wav.samples;
+                    if (samples.length > MAX_TRANSCRIBE_SECONDS * wav.sampleRate) {
+                        samples = java.util.Arrays.copyOf(samples, MAX_TRANSCRIBE_SECONDS * wav.sampleRate);
+                        cut = "\n(only the first " + MAX_TRANSCRIBE_SECONDS + " s)";
+                    }
                     ModelFile file = ModelFile.open(getAssets(), model);
-                    float[] audio = Pcm.modelInput(samples, rate, file.metadata.sampleRate());
+                    float[] input = Pcm.modelInput(samples, wav.sampleRate, file.metadata.sampleRate());
                     engine = new LiteRtEngine(file, threads);
                     long started = System.nanoTime();
-                    float[][] logProbs = engine.run(audio);
+                    float[][] logProbs = engine.run(input);
                     double ms = (System.nanoTime() - started) / 1e6;
-                    double seconds = audio.length / (double) file.metadata.sampleRate();
+                    double seconds = input.length / (double) file.metadata.sampleRate();
                     String words = new CtcGreedyDecoder(file.metadata.vocabulary()).decode(logProbs);
                     text = (words.isEmpty() ? "(nothing recognised)" : words) + String.format(java.util.Locale.ROOT,
                             "\n%.0f ms for %.2f s of audio (real-time factor %.3f, %d threads)", ms, seconds,
-                            ms / 1000 / seconds, threads);
-                } catch (IOException | RuntimeException e) {
-                    text = "Failed: " + e.getMessage();
+                            ms / 1000 / seconds, threads) + cut;
+                } catch (Exception e) {
+                    text = "Cannot transcribe " + what + ": " + e.getMessage();
+                } catch (OutOfMemoryError | LinkageError e) { // a huge file; LiteRT's native library missing
+                    text = "Cannot transcribe " + what + ": " + e;
                 } finally {
                     if (engine != null) {
                         engine.close();
@@ -436,6 +506,8 @@ public class MainActivity extends Activity {
                             + "host.json phone.json --threads N");
                 } catch (IOException | RuntimeException e) {
                     text.append("Benchmark failed: ").append(e.getMessage());
+                } catch (OutOfMemoryError | LinkageError e) {
+                    text.append("Benchmark failed: ").append(e);
                 } finally {
                     idle();
                 }

@@ -2,23 +2,30 @@ package org.rtkeras.demo.core;
 
 /**
  * End-of-utterance detection for the recorder: 20 ms frames, speech when a frame is 12 dB
- * above the quietest frame so far (the noise floor) and above -55 dBFS; the utterance has
- * ended once speech was heard for 100 ms and then {@code trailingSilenceMs} of non-speech
- * followed. Feed it the recorder's chunks in order.
+ * above the noise floor and above -55 dBFS. The floor follows the quietest frames (it
+ * drops at once and rises by 1 dB/s) and ignores digital silence (below -90 dBFS: the zeros
+ * some devices deliver first, or a muted microphone). The utterance has ended once 100 ms
+ * of speech were heard and then {@code trailingSilenceMs} of non-speech followed; only 60 ms
+ * of speech in a row (not a click) counts as talking again. Feed it the chunks in order.
  */
 public final class EnergyVad {
     private static final double SPEECH_ABOVE_FLOOR_DB = 12;
     private static final double MIN_SPEECH_DBFS = -55;
     private static final int MIN_SPEECH_MS = 100;
     private static final int FRAME_MS = 20;
+    private static final double DIGITAL_SILENCE_DBFS = -90;
+    private static final double FLOOR_RISE_DB_PER_FRAME = 0.02;
+    private static final int RESUME_FRAMES = 3;
 
     private final int frameSamples;
     private final int minSpeechFrames;
     private final int trailingFrames;
-    private double floorDb = 0;
+    private double floorDb;
+    private long floorFrames;
     private double sum;
     private int filled;
-    private int speechFrames;
+    private int speechRun;
+    private boolean heard;
     private int silentFrames;
     private long frames;
     private boolean ended;
@@ -47,21 +54,23 @@ public final class EnergyVad {
 
     private void frame(double db) {
         frames++;
-        floorDb = frames == 1 ? db : Math.min(floorDb, db);
-        boolean speech = db > MIN_SPEECH_DBFS && db > floorDb + SPEECH_ABOVE_FLOOR_DB;
-        if (speech) {
-            speechFrames++;
+        if (db > DIGITAL_SILENCE_DBFS) {
+            floorDb = floorFrames++ == 0 ? db : Math.min(db, floorDb + FLOOR_RISE_DB_PER_FRAME);
+        }
+        boolean speech = floorFrames > 0 && db > MIN_SPEECH_DBFS && db > floorDb + SPEECH_ABOVE_FLOOR_DB;
+        speechRun = speech ? speechRun + 1 : 0;
+        if (!heard) {
+            heard = speechRun >= minSpeechFrames;
+        } else if (speechRun >= RESUME_FRAMES) {
             silentFrames = 0;
-        } else if (speechFrames >= minSpeechFrames) {
+        } else if (!speech) {
             ended = ++silentFrames >= trailingFrames;
-        } else {
-            speechFrames = 0; // a click, not speech
         }
     }
 
     /** True once at least 100 ms of speech was heard. */
     public boolean heardSpeech() {
-        return speechFrames >= minSpeechFrames;
+        return heard;
     }
 
     /** Seconds of audio taken so far (whole frames). */

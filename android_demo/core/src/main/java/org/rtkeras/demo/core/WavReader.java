@@ -13,6 +13,9 @@ public final class WavReader {
     private static final int FORMAT_PCM = 1;
     private static final int FORMAT_EXTENSIBLE = 0xFFFE;
     private static final int MAX_CHANNELS = 8;
+    /** The host's read_wav range (rt_keras/data/audio.py): resampling anything else is nonsense or huge. */
+    public static final int MIN_SAMPLE_RATE = 8000;
+    public static final int MAX_SAMPLE_RATE = 192000;
 
     public final int sampleRate;
     public final short[] samples;
@@ -20,6 +23,11 @@ public final class WavReader {
     private WavReader(int sampleRate, short[] samples) {
         this.sampleRate = sampleRate;
         this.samples = samples;
+    }
+
+    /** Samples that did not come from a file (the microphone). */
+    public static WavReader fromSamples(int sampleRate, short[] samples) {
+        return new WavReader(sampleRate, samples);
     }
 
     public static WavReader read(byte[] bytes, String name) {
@@ -58,9 +66,9 @@ public final class WavReader {
                     throw new IllegalArgumentException(name + ": " + channels + " channels; expected 1 to "
                             + MAX_CHANNELS);
                 }
-                if (rate <= 0) {
+                if (rate < MIN_SAMPLE_RATE || rate > MAX_SAMPLE_RATE) {
                     throw new IllegalArgumentException(name + ": sample rate " + (rate & 0xFFFFFFFFL)
-                            + " Hz; expected a positive rate");
+                            + " Hz outside the supported " + MIN_SAMPLE_RATE + "-" + MAX_SAMPLE_RATE + " Hz");
                 }
             } else if (id == 0x61746164) { // "data"
                 if (channels == 0) {

@@ -76,7 +76,9 @@ public class InputHardeningTest {
         assertRefused(noChannels, "0 channels");
         byte[] zeroRate = wav(1, false, new short[] {1});
         ByteBuffer.wrap(zeroRate).order(ByteOrder.LITTLE_ENDIAN).putInt(24, 0);
-        assertRefused(zeroRate, "sample rate 0 Hz");
+        assertRefused(zeroRate, "sample rate 0 Hz outside the supported 8000-192000 Hz");
+        ByteBuffer.wrap(zeroRate).order(ByteOrder.LITTLE_ENDIAN).putInt(24, 100);
+        assertRefused(zeroRate, "sample rate 100 Hz");
         assertRefused("RIFF....WAVE".getBytes(StandardCharsets.US_ASCII), "no data chunk");
         assertRefused(new byte[] {'R', 'I', 'F', 'F'}, "not a RIFF/WAVE file");
     }
