@@ -6,16 +6,22 @@ from __future__ import annotations
 import numpy as np
 
 import rt_keras
-from converters.dedup import dedup_bytes
+from converters.dedup import dedup_bytes, pack
+from converters.flatbuffer import load_model
 from converters.keras_to_tflite import CALIBRATED_MODES, MODES, audio_signature, convert
 from converters.metadata import add_metadata, metadata_bytes
 from rt_keras.encoder import SUBSAMPLING_FACTOR
 from rt_keras.io import atomic_write_bytes
 
 
-def representative_audio(config, count: int, seed: int = 0):
+# The input's stored length in a model that takes any length (1 s at 16 kHz).
+STORED_INPUT_SAMPLES = 16000
+
+
+def representative_audio(config, count: int, seed: int = 0, num_samples: int | None = None):
     """The int8 calibration set: ``count`` random training utterances, one per call, as
-    the converter wants them (a callable returning an iterator of input lists)."""
+    the converter wants them (a callable returning an iterator of input lists); cut or
+    zero-padded to ``num_samples`` for a model with a fixed input length."""
     from rt_keras.data.dataset import data_directory, load_split, materialise
 
     materialise(config, progress=False)
@@ -24,8 +30,25 @@ def representative_audio(config, count: int, seed: int = 0):
 
     def generate():
         for index in picks:
-            yield [split.audio[index][None].astype(np.float32) / 32767]
+            audio = split.audio[index].astype(np.float32) / 32767
+            if num_samples is not None:
+                audio = np.pad(audio[:num_samples], (0, max(0, num_samples - audio.size)))
+            yield [audio[None]]
     return generate
+
+
+def store_input_length(flatbuffer: bytes, samples: int = STORED_INPUT_SAMPLES) -> bytes:
+    """A model that takes any length (input signature [1, -1]) with the stored input shape
+    [1, samples] instead of the converter's placeholder [1, 1]: LiteRT's Java Interpreter
+    allocates at the stored shape when it is created, before any resize, and a 1-sample
+    input cannot even produce a frame."""
+    model = load_model(flatbuffer)
+    subgraph = model.subgraphs[0]
+    tensor = subgraph.tensors[subgraph.inputs[0]]
+    if tensor.shapeSignature is None or list(tensor.shapeSignature) != [1, -1]:
+        return flatbuffer
+    tensor.shape = np.array([1, samples], np.int32)
+    return pack(model)
 
 
 def model_info(config, mode: str, materialized: bool, num_samples) -> dict:
@@ -51,8 +74,9 @@ def package(converted: bytes, config, mode: str, num_samples: int | None = None,
     from rt_keras.data.dataset import VOCABULARY
 
     length = "any length" if num_samples is None else f"{num_samples} samples"
+    stored = store_input_length(converted) if num_samples is None else converted
     described = add_metadata(
-        converted, name=config.name, version=rt_keras.__version__, sample_rate=config.frontend.sample_rate,
+        stored, name=config.name, version=rt_keras.__version__, sample_rate=config.frontend.sample_rate,
         vocabulary=list(VOCABULARY), info=model_info(config, mode, materialized, num_samples),
         description=(f"rt-keras {config.name} ({mode}{', materialized' if materialized else ''}): "
                      f"connected-digit speech recogniser, raw 16 kHz mono PCM ({length}) -> per-frame CTC "
@@ -83,10 +107,14 @@ def export_run(run_dir, mode: str, out, materialize: bool = False, num_samples: 
         raise ValueError("--materialize folds the float weights; it cannot be combined with --mode qat-int8 "
                          "(compare against --mode int8 --materialize instead)")
     config = run_config.load_resolved(run_dir / "config.yaml")
+    if num_samples is not None and num_samples < config.frontend.frame_length:
+        raise ValueError(f"--samples {num_samples}: a fixed input needs at least one front-end window "
+                         f"(frame_length={config.frontend.frame_length} samples at {config.frontend.sample_rate} Hz)")
     model = load_qat_model(run_dir) if mode == "qat-int8" else keras.models.load_model(run_dir / "model.keras")
     if materialize:
         model, config = materialize_model(model, config)
-    data = representative_audio(config, config.qat.calibration_utterances) if mode in CALIBRATED_MODES else None
+    data = (representative_audio(config, config.qat.calibration_utterances, num_samples=num_samples)
+            if mode in CALIBRATED_MODES else None)
     flatbuffer, report = export_model(model, config, mode, data, num_samples, materialize)
     atomic_write_bytes(out, flatbuffer)
     return {"path": str(out), **report}

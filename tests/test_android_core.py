@@ -116,7 +116,10 @@ def test_host_replays_the_apps_interpreter_call_order(tiny_converted):
     window, classes = metadata["info"]["frame_length"], len(metadata["vocabulary"])
     interpreter = Interpreter(model_content=model, num_threads=1)
     audio_input = interpreter.get_input_details()[0]
+    assert list(audio_input["shape"]) == [1, 16000]  # the stored shape: 1 s, not a 1-sample placeholder
     interpreter.allocate_tensors()  # at the stored shape, as the Java constructor does
+    interpreter.set_tensor(audio_input["index"], np.zeros([1, 16000], np.float32))
+    interpreter.invoke()
     frames = []
     for samples in (16000, 8000, 3, window - 1):
         length = max(samples, window)  # Pcm.padToMinimum

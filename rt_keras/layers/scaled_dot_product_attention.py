@@ -21,8 +21,8 @@ class ScaledDotProductAttention(keras.layers.Layer):
         self.dropout = float(dropout)
         self._dropout_layer = keras.layers.Dropout(self.dropout)
 
-    def _split_heads(self, x, batch, time, head_dim):
-        x = tf.reshape(x, [batch, time, self.num_heads, head_dim])
+    def _split_heads(self, x, batch, head_dim):
+        x = tf.reshape(x, [batch, -1, self.num_heads, head_dim])
         return tf.transpose(x, [0, 2, 1, 3])
 
     def call(self, inputs, training=None):
@@ -32,10 +32,12 @@ class ScaledDotProductAttention(keras.layers.Layer):
             raise ValueError(
                 f"{self.name}: num_heads={self.num_heads} must divide the feature size {d_model}")
         head_dim = d_model // self.num_heads
-        batch, time = tf.shape(query)[0], tf.shape(query)[1]
-        q = self._split_heads(query, batch, time, head_dim)
-        k = self._split_heads(key, batch, time, head_dim)
-        v = self._split_heads(value, batch, time, head_dim)
+        # A static batch (1 in the exported model) makes every reshape a constant one: no
+        # shape arithmetic per layer in the TFLite graph, whatever the length.
+        batch = query.shape[0] if query.shape[0] is not None else tf.shape(query)[0]
+        q = self._split_heads(query, batch, head_dim)
+        k = self._split_heads(key, batch, head_dim)
+        v = self._split_heads(value, batch, head_dim)
         scores = tf.matmul(q, k, transpose_b=True) * (1.0 / math.sqrt(head_dim))
         if len(inputs) > 3:
             mask = tf.cast(inputs[3], scores.dtype)[:, tf.newaxis, tf.newaxis, :]
@@ -43,7 +45,7 @@ class ScaledDotProductAttention(keras.layers.Layer):
         weights = tf.nn.softmax(scores, axis=-1)
         weights = self._dropout_layer(weights, training=training)
         context = tf.transpose(tf.matmul(weights, v), [0, 2, 1, 3])
-        return tf.reshape(context, [batch, time, d_model])
+        return tf.reshape(context, [batch, -1, d_model])
 
     def compute_output_shape(self, input_shape):
         return input_shape[0]
