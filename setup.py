@@ -15,6 +15,7 @@ setup(
         "tf-keras==2.21.0",
         "tensorflow-model-optimization==0.8.1",
         "ai-edge-litert==2.3.0",
+        "ai-edge-quantizer==0.10.0",  # the int4 modes
         "librosa==0.11.0",
         "soxr==1.1.0",
         "soundfile==0.14.0",

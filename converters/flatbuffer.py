@@ -33,11 +33,26 @@ def load_model(data: bytes, source: str = "<bytes>") -> "schema.ModelT":
         raise NotATFLiteModel(f"{source}: corrupted TFLite flatbuffer ({type(error).__name__}: {error})") from None
     if not model.subgraphs:
         raise NotATFLiteModel(f"{source}: TFLite flatbuffer has no subgraphs")
+    _inline_external_buffers(model, data, source)
     return model
 
 
+def _inline_external_buffers(model: "schema.ModelT", data: bytes, source: str) -> None:
+    """Move buffers stored after the flatbuffer (``offset``/``size``, relative to the start
+    of the file; what ai-edge-quantizer writes for models with over 256 KiB of weights)
+    into the flatbuffer, so every tool here reads and re-packs them like inline data."""
+    for index, buffer in enumerate(model.buffers or []):
+        if buffer.data is None and buffer.offset > 1:
+            end = buffer.offset + buffer.size
+            if end > len(data):
+                raise NotATFLiteModel(f"{source}: buffer {index} lies at bytes {buffer.offset}-{end}, past the "
+                                      f"end of the file ({len(data)} bytes)")
+            buffer.data = np.frombuffer(data, np.uint8, buffer.size, buffer.offset).copy()
+            buffer.offset = buffer.size = 0
+
+
 def buffer_bytes(model: "schema.ModelT", index: int) -> bytes:
-    """Contents of buffer ``index`` (inline data or, for models over 2 GB, offset data)."""
+    """Contents of buffer ``index`` (external buffers are inlined by ``load_model``)."""
     buffer = model.buffers[index]
     if buffer.data is not None:
         return np.asarray(buffer.data, dtype=np.uint8).tobytes()

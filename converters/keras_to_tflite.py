@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 
-from rt_keras.backend import tf
+from rt_keras.backend import keras, tf
 
 
 class ConversionError(RuntimeError):
     """The TFLite converter could not convert the model with builtin ops."""
 
 
-MODES = ("float32", "float16", "dynamic", "int8", "qat-int8")
+MODES = ("float32", "float16", "dynamic", "int8", "qat-int8", "int4", "int4-shared")
 # Modes whose activations are int8 too: the converter calibrates them on real audio.
 CALIBRATED_MODES = ("int8", "qat-int8")
 
@@ -20,6 +21,42 @@ def audio_signature(num_samples: int | None = None):
     """The contract of the shipped model: one utterance of raw mono float32 PCM at 16 kHz,
     shape [1, num_samples] (None: any length; the interpreter is resized to the input)."""
     return [tf.TensorSpec([1, num_samples], tf.float32, name="audio")]
+
+
+@contextlib.contextmanager
+def lean_inference_graph():
+    """While the export is traced, no layer computes shapes it can know statically.
+
+    - A Dense on a [batch, time, features] tensor is one ``tf.matmul`` with its kernel,
+      which the converter lowers to a single FULLY_CONNECTED (keep_num_dims). Keras' Dense
+      goes through ``tensordot``, whose reshapes need the dynamic length: about six shape
+      operators per projection (SHAPE, GATHER, REDUCE_PROD, CONCATENATION, PACK, RESHAPE)
+      in a model that takes any length (1,210 operators instead of 512 for the demo model).
+    - A Reshape takes the batch size from the static shape (1 in the exported model)
+      instead of ``tf.shape``.
+
+    Same arithmetic; the training graph is not touched. It also applies inside tfmot's QAT
+    wrappers, which call the wrapped layer's ``call``."""
+    dense_call, reshape_call = keras.layers.Dense.call, keras.layers.Reshape.call
+
+    def dense(self, inputs):
+        if inputs.shape.rank != 3 or isinstance(inputs, tf.SparseTensor) or inputs.dtype != self.kernel.dtype:
+            return dense_call(self, inputs)
+        outputs = tf.matmul(inputs, self.kernel)
+        if self.use_bias:
+            outputs = tf.nn.bias_add(outputs, self.bias)
+        return self.activation(outputs) if self.activation is not None else outputs
+
+    def reshape(self, inputs):
+        if inputs.shape[0] is None:
+            return reshape_call(self, inputs)
+        return tf.reshape(inputs, (inputs.shape[0],) + tuple(self.target_shape))
+
+    keras.layers.Dense.call, keras.layers.Reshape.call = dense, reshape
+    try:
+        yield
+    finally:
+        keras.layers.Dense.call, keras.layers.Reshape.call = dense_call, reshape_call
 
 
 def inference_function(model, input_signature=None):
@@ -35,13 +72,40 @@ def inference_function(model, input_signature=None):
     module.weights = list(model.weights)
     module.serve = tf.function(lambda *xs: model(list(xs) if len(xs) > 1 else xs[0], training=False),
                                input_signature=input_signature)
-    return module.serve.get_concrete_function(), module
+    with lean_inference_graph():
+        return module.serve.get_concrete_function(), module
 
 
 # Kept float in the int8 modes: the power spectrum spans ~10 decades, and an int8 mel
 # projection of it wipes out quiet frames (measured on the demo baseline: test_real WER
 # 31.7% in float32, 87.8% with the front-end quantised, 26.8%-class with it kept float).
 FLOAT_LAYERS = ("frontend_logmel",)
+
+
+INT4_MODES = ("int4", "int4-shared")
+
+
+def quantize_int4(float_model: bytes, shared_only: bool, float_layers=FLOAT_LAYERS) -> bytes:
+    """4-bit weights with ai-edge-quantizer (dynamic range: channel-wise int4 weights, float
+    activations quantised at run time) on a float32 flatbuffer. ``shared_only``: only the
+    shared matrices W_g in 4 bits, the other matrices in 8. ``float_layers`` stay float."""
+    from ai_edge_quantizer import algorithm_manager, qtyping, quantizer, recipe_manager
+
+    from converters.dedup import pack
+    from converters.flatbuffer import load_model
+
+    fully_connected = qtyping.TFLOperationName.FULLY_CONNECTED
+    recipe = recipe_manager.RecipeManager()  # for a scope matching several entries, the last one wins
+    recipe.add_dynamic_config(regex=".*", operation_name=fully_connected, num_bits=8 if shared_only else 4)
+    recipe.add_dynamic_config(regex=r"/shared\d+_", operation_name=fully_connected, num_bits=4)
+    for layer in float_layers:
+        recipe.add_quantization_config(regex=f"/{layer}/", operation_name=qtyping.TFLOperationName.ALL_SUPPORTED,
+                                       algorithm_key=algorithm_manager.AlgorithmName.NO_QUANTIZE)
+    engine = quantizer.Quantizer(bytearray(float_model))
+    engine.load_quantization_recipe(recipe.get_quantization_recipe())
+    quantized = bytes(engine.quantize().quantized_model)
+    # Its weights may sit after the flatbuffer (offset buffers); load_model inlines them.
+    return pack(load_model(quantized, "ai-edge-quantizer output"))
 
 
 def _quantize_except(calibrated: bytes, float_layers) -> bytes:
@@ -66,12 +130,19 @@ def convert(model, mode: str = "float32", input_signature=None, representative_d
     - ``int8``: full-integer post-training quantisation; ``representative_data`` is a
       callable returning an iterator of input lists (real training audio);
     - ``qat-int8``: ``model`` is a tfmot QAT model; its fake-quant ranges are used and
-      ``representative_data`` calibrates what they do not cover.
+      ``representative_data`` calibrates what they do not cover;
+    - ``int4``: every weight matrix in 4 bits (channel-wise), activations float and
+      quantised on the fly (dynamic range), by ai-edge-quantizer from the float32 model;
+    - ``int4-shared``: the shared matrices ``W_g`` in 4 bits, every other matrix in 8 bits,
+      likewise.
 
-    In the int8 modes ``float_layers`` (the log-mel front-end) stay float, and the
+    In the int8 and int4 modes ``float_layers`` (the log-mel front-end) stay float, and the
     model's input and output stay float32."""
     if mode not in MODES:
         raise ValueError(f"conversion mode {mode!r}; allowed: {', '.join(MODES)}")
+    if mode in INT4_MODES:
+        return quantize_int4(convert(model, "float32", input_signature), shared_only=mode == "int4-shared",
+                             float_layers=float_layers)
     if mode in CALIBRATED_MODES and representative_data is None:
         raise ValueError(f"conversion mode {mode!r} needs representative_data (real input audio)")
     function, module = inference_function(model, input_signature)

@@ -358,6 +358,11 @@ def cmd_pipeline(args) -> int:
     return 0
 
 
+# converters.keras_to_tflite.MODES, listed here so that `rt-keras --help` loads no TensorFlow
+# (tests/test_packaging.py checks both lists agree).
+CONVERSION_MODES = ["float32", "float16", "dynamic", "int8", "qat-int8", "int4", "int4-shared"]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rt-keras",
@@ -432,9 +437,11 @@ def build_parser() -> argparse.ArgumentParser:
                                    "vocabulary). Input: raw mono float32 PCM at 16 kHz, shape [1, samples] "
                                    "(any length unless --samples); output: per-frame log-probabilities.")
     p.add_argument("run_dir", metavar="RUN_DIR")
-    p.add_argument("--mode", choices=["float32", "float16", "dynamic", "int8", "qat-int8"], default="float32",
+    p.add_argument("--mode", choices=CONVERSION_MODES, default="float32",
                    help="float32; float16 weights; dynamic (int8 weights, float activations); int8 (full-integer "
-                        "post-training, calibrated on training audio); qat-int8 (from `rt-keras qat RUN_DIR`)")
+                        "post-training, calibrated on training audio); qat-int8 (from `rt-keras qat RUN_DIR`); "
+                        "int4 (4-bit weights, float activations quantised on the fly, ai-edge-quantizer); "
+                        "int4-shared (the shared W_g in 4 bits, the other matrices in 8)")
     p.add_argument("--out", required=True, metavar="FILE.tflite")
     p.add_argument("--materialize", action="store_true",
                    help="ship each layer's full matrix W_g + A_l B_l + D_l instead (the comparison without sharing)")

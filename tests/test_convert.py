@@ -85,6 +85,23 @@ def test_weight_matrices_are_int8(converted, mode):
     assert mel_filterbank.type == ("INT8" if mode == "dynamic" else "FLOAT32")
 
 
+@pytest.mark.parametrize("mode", ["int4", "int4-shared"])
+def test_int4_modes_store_the_promised_matrices_in_four_bits(run, converted, real_audio, mode):
+    matrices = [w for w in weights(load_model(converted[mode][1])) if len(w.shape) >= 2]
+    types = {group: {w.type for w in matrices if w.group == group} for group in ("shared", "low_rank")}
+    assert types["shared"] == {"INT4"}
+    assert types["low_rank"] == ({"INT8"} if mode == "int4-shared" else {"INT4"})
+    mel_filterbank = max((w for w in matrices if "frontend_logmel" in w.layers), key=lambda w: w.elements)
+    assert mel_filterbank.type == "FLOAT32"
+    # 4-bit weights, float activations: close to the float model on real audio
+    _, _, model = run
+    for audio in real_audio:
+        (frames,) = run_tflite(converted[mode][1], audio)
+        reference = model(audio).numpy()
+        assert frames.shape == reference.shape
+        assert np.mean(np.argmax(frames, -1) == np.argmax(reference, -1)) >= 0.8
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_dedup_is_idempotent_and_bit_exact_on_real_audio(converted, real_audio, mode):
     raw, shipped = converted[mode]
@@ -223,3 +240,67 @@ def test_forced_qat_starts_over_and_repeats_the_first_run(tiny_qat_run, tmp_path
     assert len(first) == len(again)
     for a, b in zip(first, again):
         np.testing.assert_array_equal(a, b)
+
+
+def _operators(flatbuffer: bytes) -> dict:
+    import collections
+
+    from converters.weights import operator_names
+
+    return collections.Counter(operator_names(load_model(flatbuffer)))
+
+
+SHAPE_BOOKKEEPING = ("SHAPE", "GATHER", "REDUCE_PROD", "PACK", "CONCATENATION")
+
+
+def test_a_model_of_any_length_has_no_per_layer_shape_arithmetic(run):
+    """Two more layers add the same operators to the any-length graph as to a fixed-length
+    one: each projection is one FULLY_CONNECTED, each attention reshape a constant one."""
+    _, config, _ = run
+    counts = {}
+    for layers in (2, 4):
+        model = build_asr_model(_with_encoder(config, num_layers=layers, group_size=2))
+        counts[layers] = {length: _operators(convert(model, "float32", audio_signature(length)))
+                          for length in (None, 16000)}
+    dynamic_growth = sum(counts[4][None].values()) - sum(counts[2][None].values())
+    fixed_growth = sum(counts[4][16000].values()) - sum(counts[2][16000].values())
+    assert dynamic_growth == fixed_growth > 0
+    assert all(counts[4][None][op] == counts[2][None][op] for op in SHAPE_BOOKKEEPING)
+    assert sum(counts[4][None][op] for op in SHAPE_BOOKKEEPING) <= 20  # front-end, subsampling, positions: once (17 here)
+    projections = 4 * 6 * 3  # 4 layers x 6 matrices x (shared + low-rank pair), plus the head and subsampling
+    assert counts[4][None]["FULLY_CONNECTED"] == counts[4][16000]["FULLY_CONNECTED"] >= projections
+
+
+def _with_encoder(config, **changes):
+    import dataclasses
+
+    return dataclasses.replace(config, encoder=config.encoder.replace(**changes))
+
+
+def test_any_length_model_stores_a_real_input_shape(converted):
+    for mode, (_, shipped) in converted.items():
+        subgraph = load_model(shipped).subgraphs[0]
+        audio = subgraph.tensors[subgraph.inputs[0]]
+        assert list(audio.shapeSignature) == [1, -1] and list(audio.shape) == [1, 16000], mode
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_samples_fixes_the_input_length_in_every_mode(run, real_audio, mode, tmp_path, capsys):
+    run_dir, _, model = run
+    out = tmp_path / f"{mode}.tflite"
+    status, stdout, stderr = _cli(capsys, "convert", run_dir, "--mode", mode, "--samples", 16000, "--out", out)
+    assert status == 0, stderr
+    subgraph = load_model(out.read_bytes()).subgraphs[0]
+    audio_input = subgraph.tensors[subgraph.inputs[0]]
+    assert audio_input.shapeSignature is None and list(audio_input.shape) == [1, 16000]  # nothing dynamic
+    audio = np.pad(real_audio[0][:, :16000], [[0, 0], [0, max(0, 16000 - real_audio[0].shape[1])]])
+    frames = run_tflite(out.read_bytes(), audio)[0]
+    assert frames.shape == tuple(model(audio).shape)  # the same frames as Keras at that length
+    assert np.isfinite(frames).all()
+
+
+def test_samples_shorter_than_one_window_are_refused(run, tmp_path, capsys):
+    run_dir, config, _ = run
+    status, _, stderr = _cli(capsys, "convert", run_dir, "--samples", 100, "--out", tmp_path / "x.tflite")
+    assert status == 2 and f"frame_length={config.frontend.frame_length}" in stderr
+    assert not (tmp_path / "x.tflite").exists()

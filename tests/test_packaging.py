@@ -58,3 +58,10 @@ def test_help_and_argument_errors_do_not_load_tensorflow():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "usage: rt-keras" in result.stdout and "the following arguments are required" in result.stderr
+
+
+def test_cli_offers_exactly_the_converters_modes():
+    from converters.keras_to_tflite import MODES
+    from rt_keras.cli import CONVERSION_MODES
+
+    assert tuple(CONVERSION_MODES) == MODES
