@@ -193,8 +193,11 @@ def step_seconds(config, steps: int = 30, warmup: int = 5) -> float:
 
 
 def measure(plan: dict, runs, results: dict, overrides=(), force: bool = False) -> dict:
-    """Host latency of each arm's seed-0 qat-int8 file (one ``rt-keras footprint`` run
-    each, back to back) and training step time, in one pass; cached until the arms change."""
+    """Each arm's seed-0 QAT model converted again to qat-int8 (so every file comes from the
+    same converter, whenever its run was made), its bytes, its host latency (one ``rt-keras
+    footprint`` run each, back to back) and the training step time, in one pass; cached
+    until the set of arms changes."""
+    from converters.export import export_run
     from converters.footprint import footprint
 
     path = pathlib.Path(runs) / "measurements.json"
@@ -202,15 +205,19 @@ def measure(plan: dict, runs, results: dict, overrides=(), force: bool = False) 
     cached = json.loads(path.read_text()) if path.is_file() else {}
     if not force and cached.get("arms") == arms:
         return cached
-    measured = {"arms": arms, "footprint": {}, "step_seconds": {}}
+    measured = {"arms": arms, "qat_int8_bytes": {}, "footprint": {}, "step_seconds": {}}
+    directory = pathlib.Path(runs) / "measure"
     for arm in arms:
-        _say(f"measuring {arm}: footprint of {TFLITE} and training step time")
-        report = footprint(run_dir_of(runs, arm, 0) / TFLITE, seconds=2.0, runs=30, warmup=5, threads=1)
+        _say(f"measuring {arm}: qat-int8 conversion, footprint and training step time")
+        tflite = directory / f"{arm}.tflite"
+        export_run(run_dir_of(runs, arm, 0), "qat-int8", tflite)
+        measured["qat_int8_bytes"][arm] = tflite.stat().st_size
+        report = footprint(tflite, seconds=2.0, runs=30, warmup=5, threads=1)
         runtime = report["runtime"] or {}
         measured["footprint"][arm] = {"status": runtime.get("status"), "latency_ms": runtime.get("latency_ms"),
-                                      "peak_rss_mb": runtime.get("peak_rss_mb"), "device": report["device"]}
+                                      "device": report["device"]}
         measured["step_seconds"][arm] = step_seconds(arm_config(plan, arm, 0, overrides))
-    measured["command"] = "rt-keras footprint RUNS/ARM/seed-0/model-qat-int8.tflite --seconds 2 --runs 30 --warmup 5"
+    measured["command"] = "rt-keras footprint RUNS/measure/ARM.tflite --seconds 2 --runs 30 --warmup 5"
     atomic_write_json(path, measured)
     return measured
 
@@ -294,7 +301,7 @@ def _cell(summary: dict) -> str:
     return f"{_percent(summary['mean'])}{sd} ({format_wer(summary).strip()})"
 
 
-def pareto_plot(plan: dict, results: dict, path: pathlib.Path) -> pathlib.Path:
+def pareto_plot(plan: dict, results: dict, measured: dict, path: pathlib.Path) -> pathlib.Path:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -306,8 +313,7 @@ def pareto_plot(plan: dict, results: dict, path: pathlib.Path) -> pathlib.Path:
             if arm not in results:
                 continue
             summary = pooled(list(results[arm].values()), "tflite", split)
-            size = results[arm][0]["qat_int8_bytes"] if 0 in results[arm] else next(iter(results[arm].values()))[
-                "qat_int8_bytes"]
+            size = measured.get("qat_int8_bytes", {}).get(arm, next(iter(results[arm].values()))["qat_int8_bytes"])
             low, high = summary["ci95"]
             axis.errorbar(size, 100 * summary["wer"], yerr=[[100 * (summary["wer"] - low)], [100 * (high - summary["wer"])]],
                           fmt="o", capsize=3)
@@ -355,14 +361,17 @@ def markdown(plan: dict, results: dict, measured: dict, command: str, plot_name:
         cells = [_cell(pooled(runs_of_arm, kind, split)) for split, kind in
                  (("test_real", "keras"), ("test_real", "tflite"), ("test_tts_unseen", "keras"),
                   ("test_tts_unseen", "tflite"), ("test_real_perturbed", "tflite"))]
-        lines.append(f"| {arm} | {seeds} | {first['encoder_params']:,}{ratio} | {first['qat_int8_bytes']:,} | "
+        size = measured.get("qat_int8_bytes", {}).get(arm, first["qat_int8_bytes"])
+        lines.append(f"| {arm} | {seeds} | {first['encoder_params']:,}{ratio} | {size:,} | "
                      + " | ".join(cells) + f" | {latency_ratio} | {step_ratio} |")
     words = {split: results[arms[0]][min(results[arms[0]])]["keras"][split]["words"] for split in SPLITS} if arms else {}
     lines += ["", f"Words per test set and seed: {words}.", "",
               f"![size vs WER]({plot_name})", "",
-              "Latency: median of 30 inferences on 2 s of audio, 1 thread, each arm's seed-0 qat-int8 file, measured "
-              "back to back in one pass (`rt-keras footprint`); training step: median of 30 `train_on_batch` steps "
-              "on the same three batches of 16 in one process. Ratios from one run on a shared 2-core machine.", "",
+              "qat-int8 bytes and latency: each arm's seed-0 QAT model converted again in one pass (the same converter "
+              "for every arm), median of 30 inferences on 2 s of audio, 1 thread, measured back to back "
+              "(`rt-keras footprint`); the WER columns are those of each run's own file. Training step: median of 30 "
+              "`train_on_batch` steps on the same three batches of 16 in one process. Ratios from one run on a "
+              "shared 2-core machine.", "",
               "## The paper's claims at this scale", "",
               "Paired bootstrap over the seeds both arms have (seed s of A against seed s of B on the same "
               "utterances), on the float Keras models. The interval covers test-set sampling for these seeds; the "
@@ -407,7 +416,7 @@ def write_report(plan: dict, runs, doc, results: dict, measured: dict, command: 
             shutil.copyfile(run_dir_of(runs, arm, seed) / "study_run.json", target)
     if measured.get("arms"):
         shutil.copyfile(pathlib.Path(runs) / "measurements.json", raw / "measurements.json")
-    plot = pareto_plot(plan, results, raw / "pareto.png") if results else None
+    plot = pareto_plot(plan, results, measured, raw / "pareto.png") if results else None
     body = markdown(plan, results, measured, command, plot.relative_to(doc.parent).as_posix() if plot else "")
     atomic_write_text(doc, "# The ResidualTransformer study: trade-offs with error bars\n\n" + body + "\n")
 
