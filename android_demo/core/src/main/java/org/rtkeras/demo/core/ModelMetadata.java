@@ -65,22 +65,30 @@ public final class ModelMetadata {
         return stringField("mode");
     }
 
-    /** A top-level string value of rt_keras_model.json (written by json.dumps), or null. */
-    private String stringField(String name) {
+    /** rt_keras_model.json as text, or null when the model has none. */
+    private String modelInfo() {
         byte[] data = files.get(MODEL_INFO_FILE);
-        if (data == null) {
-            return null;
-        }
-        String json = new String(data, StandardCharsets.UTF_8);
-        int key = json.indexOf("\"" + name + "\"");
+        return data == null ? null : new String(data, StandardCharsets.UTF_8);
+    }
+
+    /** Index of the first non-blank character of key {@code name}'s value in {@code json}, or -1. */
+    private static int valueStart(String json, String name) {
+        int key = json == null ? -1 : json.indexOf("\"" + name + "\"");
         if (key < 0) {
-            return null;
+            return -1;
         }
         int at = json.indexOf(':', key) + 1;
-        while (at < json.length() && json.charAt(at) == ' ') {
+        while (at > 0 && at < json.length() && json.charAt(at) == ' ') {
             at++;
         }
-        if (at >= json.length() || json.charAt(at) != '"') {
+        return at > 0 && at < json.length() ? at : -1;
+    }
+
+    /** A top-level string value of rt_keras_model.json (written by json.dumps), or null. */
+    private String stringField(String name) {
+        String json = modelInfo();
+        int at = valueStart(json, name);
+        if (at < 0 || json.charAt(at) != '"') {
             return null;
         }
         StringBuilder value = new StringBuilder();
@@ -106,18 +114,13 @@ public final class ModelMetadata {
     }
 
     private int intField(String name, int absent) {
-        byte[] data = files.get(MODEL_INFO_FILE);
-        if (data == null) {
+        String json = modelInfo();
+        int start = valueStart(json, name);
+        if (start < 0) {
             return absent;
         }
-        String json = new String(data, StandardCharsets.UTF_8);
-        int key = json.indexOf("\"" + name + "\"");
-        if (key < 0) {
-            return absent;
-        }
-        int start = json.indexOf(':', key) + 1;
         int end = start;
-        while (end < json.length() && (Character.isDigit(json.charAt(end)) || json.charAt(end) == ' ')) {
+        while (end < json.length() && Character.isDigit(json.charAt(end))) {
             end++;
         }
         try {
