@@ -114,7 +114,29 @@ def paper_size(runs: pathlib.Path) -> dict:
         result[name] = {"float32": convert_and_measure(model, config, "float32", None, f"paper {name}")[1],
                         "qat-int8": convert_and_measure(quantize_model(model), config, "qat-int8", data,
                                                         f"paper {name}")[1]}
+        for mode in ("int4", "int4-shared") if name == "rt" else ("int4",):
+            result[name][mode] = convert_and_measure(model, config, mode, None, f"paper {name}")[1]
     return result
+
+
+def paper_report(command: str, paper: dict) -> str:
+    """The paper-size table and the 4-bit goals: baseline float32 / rt int4-shared >= 16x, and
+    the comparison at about equal bytes (baseline int4, rt qat-int8, rt int4-shared)."""
+    lines = [f"Command: `{command}` (one run on this machine)", "",
+             "Paper-size encoder (18 layers, d_model 512, FFN 2048; initial weights):", "", *HEADER]
+    for name, modes in paper.items():
+        lines += [_row(f"paper {name}", mode, row) for mode, row in modes.items()]
+    base = paper["baseline"]["float32"]["file_bytes"]
+    lines += ["", "| file | bytes | baseline float32 / this |", "|---|---:|---:|"]
+    for name, mode in (("baseline", "int4"), ("rt", "qat-int8"), ("rt", "int4-shared"), ("rt", "int4")):
+        if mode in paper[name]:
+            size = paper[name][mode]["file_bytes"]
+            lines.append(f"| paper {name} {mode} | {size:,} | {base / size:.2f}x |")
+    if "int4-shared" in paper["rt"]:
+        ratio = base / paper["rt"]["int4-shared"]["file_bytes"]
+        lines += ["", f"Goal: baseline float32 / rt int4-shared >= 16x — measured **{ratio:.2f}x** "
+                      f"({'met' if ratio >= 16 else 'not met'})."]
+    return "\n".join(lines)
 
 
 def _row(name, mode, row) -> str:
@@ -166,9 +188,18 @@ def main(argv=None) -> int:
     parser.add_argument("--results", default=str(ROOT / "docs" / "results.md"))
     parser.add_argument("--report-only", action="store_true",
                         help="rewrite the docs section from RUNS/conversion_sizes.json of an earlier run")
+    parser.add_argument("--paper-only", action="store_true",
+                        help="only the paper-size encoders (needs RUNS/rt for the calibration audio's config)")
     args = parser.parse_args(argv)
     runs = pathlib.Path(args.runs)
     command = f"python benchmarks/conversion_sizes.py --runs {args.runs}"
+    if args.paper_only:
+        paper = paper_size(runs)
+        atomic_write_json(runs / "conversion_sizes_paper.json", paper)
+        text = paper_report(command + " --paper-only", paper)
+        print(text)
+        write_section(args.results, "conversion-sizes-paper", "Paper-size encoder: int8 and int4 files", text)
+        return 0
     if args.report_only:
         saved = json.loads((runs / "conversion_sizes.json").read_text())
         text = report(command, saved["trained"], saved["wer"], saved["paper"])
