@@ -300,6 +300,26 @@ def cmd_footprint(args) -> int:
     return 1 if any(r["runtime"] and r["runtime"]["status"] != "ok" for r in reports) else 0
 
 
+def cmd_transcribe(args) -> int:
+    from converters.runner import TranscribeError, transcribe_files
+
+    try:
+        results = transcribe_files(args.model, args.wavs, args.threads)
+    except (TranscribeError, OSError) as error:
+        print(f"rt-keras transcribe: {error}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(results, indent=2))
+    for result in results:
+        if result["error"]:
+            print(f"rt-keras transcribe: {result['error']}", file=sys.stderr)
+        elif not args.json:
+            cut = f", cut to the model's {result['cut_to_seconds']:.2f} s" if result["cut_to_seconds"] else ""
+            print(f"{result['file']}: {result['transcript'] or '(nothing recognised)'}   "
+                  f"({result['seconds']:.2f} s of audio, {result['latency_ms']:.1f} ms{cut})")
+    return 1 if any(r["error"] for r in results) else 0
+
+
 def cmd_dedup(args) -> int:
     from converters.dedup import dedup_file
     from converters.flatbuffer import NotATFLiteModel
@@ -461,6 +481,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--diagonal", action=argparse.BooleanOptionalAction, help="default: on when R>0")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_compress)
+
+    p = sub.add_parser("transcribe", help="transcribe WAV files with a converted .tflite model",
+                       description="Greedy CTC transcript of each WAV file (any rate and channel count the "
+                                   "training reader accepts; resampled to the model's rate) by MODEL.tflite, run by "
+                                   "the LiteRT interpreter, with the audio length and inference time.")
+    p.add_argument("model", metavar="MODEL.tflite", help="a model written by `rt-keras convert` (with metadata)")
+    p.add_argument("wavs", nargs="+", metavar="FILE.wav")
+    p.add_argument("--threads", type=int, default=1, help="interpreter threads (default: %(default)s)")
+    p.add_argument("--json", action="store_true", help="one object per file: transcript, seconds, latency_ms, error")
+    p.set_defaults(func=cmd_transcribe)
 
     p = sub.add_parser("dedup", help="store byte-identical constants of a .tflite once",
                        description="Merge byte-identical constant buffers and identical constant tensors "
