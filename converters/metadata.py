@@ -47,7 +47,28 @@ def add_metadata(model: bytes, *, name: str, version: str, description: str, sam
         writer = metadata_writer.MetadataWriter.create_from_metadata(
             bytearray(model), general, [audio.create_metadata()], [log_probs.create_metadata()],
             associated_files=[str(vocabulary_path), str(info_path)])
-        return bytes(writer.populate())
+        return _fixed_zip_timestamps(bytes(writer.populate()))
+
+
+def _fixed_zip_timestamps(model: bytes) -> bytes:
+    """The associated-files zip that tflite-support appends stamps each file with the time
+    of writing; stamped 1980-01-01 instead, the same run converts to the same bytes."""
+    import io
+    import zipfile
+
+    if not zipfile.is_zipfile(io.BytesIO(model)):
+        return model
+    with zipfile.ZipFile(io.BytesIO(model)) as archive:
+        start = min(info.header_offset for info in archive.infolist())
+        entries = [(info, archive.read(info)) for info in archive.infolist()]
+    out = io.BytesIO(model[:start])
+    out.seek(0, io.SEEK_END)
+    with zipfile.ZipFile(out, "a") as archive:
+        for info, data in entries:
+            fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            fixed.compress_type, fixed.external_attr = info.compress_type, info.external_attr
+            archive.writestr(fixed, data)
+    return out.getvalue()
 
 
 def read_metadata(model: bytes) -> dict | None:

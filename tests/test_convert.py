@@ -141,7 +141,14 @@ def test_qat_run_writes_its_subdirectory_and_a_rerun_is_a_no_op(tiny_qat_run):
     qat_dir = tiny_qat_run / "qat"
     metrics = json.loads((qat_dir / "metrics.json").read_text())
     assert metrics["finished"] and metrics["source"] == str(tiny_qat_run)
-    assert 0.0 <= metrics["validation_wer"] <= 1.0 and metrics["float_validation_wer"] is not None
+    # the recorded WERs are those of the saved QAT weights and of the float run
+    from rt_keras import run_config
+    from rt_keras.qat import load_qat_model
+
+    config = run_config.load_resolved(tiny_qat_run / "config.yaml")
+    validation = load_split(data_directory(config), "validation")
+    assert metrics["validation_wer"] == evaluate_split(load_qat_model(tiny_qat_run), validation, config.frontend)["wer"]
+    assert metrics["float_validation_wer"] == json.loads((tiny_qat_run / "metrics.json").read_text())["validation_wer"]
     for name in ("config.yaml", "history.csv", "model.weights.h5", "checkpoints/best.weights.h5"):
         assert (qat_dir / name).is_file(), name
     stamp = (qat_dir / "model.weights.h5").stat().st_mtime_ns
@@ -336,3 +343,16 @@ def test_transcribe_cli_reads_any_wav_and_names_bad_files(run, converted, real_a
     bare.write_bytes(converted["float32"][0])  # converter output: no metadata
     status, _, stderr = _cli(capsys, "transcribe", bare, tmp_path / "mono16k.wav")
     assert status == 2 and "no vocabulary in its metadata" in stderr
+
+
+def test_the_same_model_packages_to_the_same_bytes(run, converted):
+    import time
+
+    from converters.export import package
+
+    _, config, _ = run
+    raw = converted["float32"][0]
+    first = package(raw, config, "float32")[0]
+    time.sleep(2.1)  # zip timestamps have a 2-second resolution
+    assert package(raw, config, "float32")[0] == first
+    assert read_metadata(first)["vocabulary"] == list(VOCABULARY)
