@@ -1,11 +1,13 @@
-"""Operators of the any-length model against a fixed-length one, and their latency: the
-any-length graph should cost nothing for not knowing the length (issue: leanest file).
+"""Operators of the any-length model against a fixed-length one, and the latency of every
+mode: the any-length graph should cost nothing for not knowing the length, and int8 should
+be no slower than float32 (issue: leanest file).
 
-    python benchmarks/lean_graph.py runs/rt [--samples 32000] [--modes float32 qat-int8] [--results docs/results.md]
+    python benchmarks/lean_graph.py runs/rt [--samples 32000] [--variants ...] [--results docs/results.md]
 
-Converts RUN_DIR in each mode twice (any length; --samples fixed), counts operators by
-type, then measures all files in one `rt-keras footprint` pass (2 s of audio, 50 runs,
-1 thread; ratios from one run).
+Converts RUN_DIR in each variant twice (any length; --samples fixed), counts operators by
+type, then measures every file back to back with `rt-keras footprint` (2 s of audio, 50
+runs, 1 thread; ratios from one run). Variant "qat-int8-float-attention" is qat-int8 with
+the attention and LayerNorm layers kept float.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.results_file import write_section  # noqa: E402
 
+VARIANTS = {"float32": ("float32", None), "qat-int8": ("qat-int8", None),
+            "qat-int8-float-attention": ("qat-int8", "attention"), "int4": ("int4", None),
+            "int4-shared": ("int4-shared", None)}
 SHAPE_BOOKKEEPING = ("SHAPE", "GATHER", "REDUCE_PROD", "PACK", "CONCATENATION", "RESHAPE", "STRIDED_SLICE")
 
 
@@ -28,38 +33,47 @@ def main(argv=None) -> int:
     from converters.export import export_run
     from converters.flatbuffer import load_model
     from converters.footprint import footprint
+    from converters.keras_to_tflite import FLOAT_ATTENTION_AND_NORMS, FLOAT_LAYERS
     from converters.weights import operator_names
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run_dir")
     parser.add_argument("--samples", type=int, default=32000, help="the fixed length compared with (2 s)")
-    parser.add_argument("--modes", nargs="+", default=["float32", "qat-int8"])
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--results", metavar="FILE", help="also write the table into this markdown file")
     args = parser.parse_args(argv)
     rows = []
     with tempfile.TemporaryDirectory() as directory:
-        for mode in args.modes:
-            files = {}
+        converted = {}
+        for variant in args.variants:
+            mode, extra = VARIANTS[variant]
+            float_layers = FLOAT_LAYERS + (FLOAT_ATTENTION_AND_NORMS if extra else ())
             for length in (None, args.samples):
-                path = pathlib.Path(directory) / f"{mode}-{length or 'any'}.tflite"
-                export_run(args.run_dir, mode, path, num_samples=length)
-                files[length] = path
-            ops = {length: collections.Counter(operator_names(load_model(path.read_bytes())))
-                   for length, path in files.items()}
-            latency = {length: footprint(path, seconds=args.samples / 16000, runs=args.runs, warmup=5)
-                       ["runtime"]["latency_ms"]["median"] for length, path in files.items()}
-            rows.append((mode, ops, latency))
-    lines = [f"```\npython benchmarks/lean_graph.py {args.run_dir} --samples {args.samples}\n```", "",
-             "| mode | operators, any length | operators, fixed length | ratio (goal ≤ 1.10) | shape bookkeeping "
-             "ops (any / fixed) | FULLY_CONNECTED | median ms any / fixed | ratio (goal ≤ 1.05) |",
-             "|---|---:|---:|---:|---|---:|---|---:|"]
-    for mode, ops, latency in rows:
+                path = pathlib.Path(directory) / f"{variant}-{length or 'any'}.tflite"
+                export_run(args.run_dir, mode, path, num_samples=length, float_layers=float_layers)
+                converted[variant, length] = path
+        latency = {key: footprint(path, seconds=args.samples / 16000, runs=args.runs, warmup=5)
+                   ["runtime"]["latency_ms"]["median"] for key, path in converted.items()}  # back to back
+        for variant in args.variants:
+            ops = {length: collections.Counter(operator_names(load_model(converted[variant, length].read_bytes())))
+                   for length in (None, args.samples)}
+            size = converted[variant, None].stat().st_size
+            rows.append((variant, size, ops, {length: latency[variant, length] for length in (None, args.samples)}))
+    lines = [f"```\npython benchmarks/lean_graph.py {args.run_dir} --samples {args.samples} --variants "
+             f"{' '.join(args.variants)}\n```", "",
+             "| variant | bytes (any length) | operators, any length | operators, fixed length | ratio (goal ≤ 1.10) | "
+             "shape bookkeeping ops (any / fixed) | FULLY_CONNECTED | median ms any / fixed | ratio (goal ≤ 1.05) | "
+             "any-length ms / float32's |",
+             "|---|---:|---:|---:|---:|---|---:|---|---:|---:|"]
+    float_ms = next((latency[None] for variant, _, _, latency in rows if variant == "float32"), None)
+    for variant, size, ops, latency in rows:
         dynamic, fixed = sum(ops[None].values()), sum(ops[args.samples].values())
         bookkeeping = [sum(ops[k][op] for op in SHAPE_BOOKKEEPING) for k in (None, args.samples)]
-        lines.append(f"| {mode} | {dynamic} | {fixed} | {dynamic / fixed:.3f} | {bookkeeping[0]} / {bookkeeping[1]} | "
-                     f"{ops[None]['FULLY_CONNECTED']} | {latency[None]:.2f} / {latency[args.samples]:.2f} | "
-                     f"{latency[None] / latency[args.samples]:.3f} |")
+        versus_float = f"{latency[None] / float_ms:.2f}" if float_ms else "—"
+        lines.append(f"| {variant} | {size:,} | {dynamic} | {fixed} | {dynamic / fixed:.3f} | {bookkeeping[0]} / "
+                     f"{bookkeeping[1]} | {ops[None]['FULLY_CONNECTED']} | {latency[None]:.2f} / "
+                     f"{latency[args.samples]:.2f} | {latency[None] / latency[args.samples]:.3f} | {versus_float} |")
     table = "\n".join(lines)
     print(table)
     if args.results:

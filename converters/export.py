@@ -8,7 +8,7 @@ import numpy as np
 import rt_keras
 from converters.dedup import dedup_bytes, pack
 from converters.flatbuffer import load_model
-from converters.keras_to_tflite import CALIBRATED_MODES, MODES, audio_signature, convert
+from converters.keras_to_tflite import CALIBRATED_MODES, FLOAT_LAYERS, MODES, audio_signature, convert
 from converters.metadata import add_metadata, metadata_bytes
 from rt_keras.encoder import SUBSAMPLING_FACTOR
 from rt_keras.io import atomic_write_bytes
@@ -60,10 +60,10 @@ def model_info(config, mode: str, materialized: bool, num_samples) -> dict:
 
 
 def export_model(model, config, mode: str, representative_data=None, num_samples: int | None = None,
-                 materialized: bool = False) -> tuple[bytes, dict]:
+                 materialized: bool = False, float_layers=FLOAT_LAYERS) -> tuple[bytes, dict]:
     """Convert ``model`` (built from RunConfig ``config``), dedup it and add metadata.
     Returns the flatbuffer and a report (sizes, what dedup merged)."""
-    converted = convert(model, mode, audio_signature(num_samples), representative_data)
+    converted = convert(model, mode, audio_signature(num_samples), representative_data, float_layers)
     return package(converted, config, mode, num_samples, materialized)
 
 
@@ -91,7 +91,8 @@ def package(converted: bytes, config, mode: str, num_samples: int | None = None,
     return shipped, report
 
 
-def export_run(run_dir, mode: str, out, materialize: bool = False, num_samples: int | None = None) -> dict:
+def export_run(run_dir, mode: str, out, materialize: bool = False, num_samples: int | None = None,
+               float_layers=FLOAT_LAYERS) -> dict:
     """Convert the model of ``run_dir`` in ``mode`` to ``out`` (written atomically: a
     failed conversion leaves no file behind). ``qat-int8`` takes the QAT run
     (``rt-keras qat RUN_DIR``); ``materialize`` ships each layer's full matrix instead."""
@@ -115,6 +116,6 @@ def export_run(run_dir, mode: str, out, materialize: bool = False, num_samples: 
         model, config = materialize_model(model, config)
     data = (representative_audio(config, config.qat.calibration_utterances, num_samples=num_samples)
             if mode in CALIBRATED_MODES else None)
-    flatbuffer, report = export_model(model, config, mode, data, num_samples, materialize)
+    flatbuffer, report = export_model(model, config, mode, data, num_samples, materialize, float_layers)
     atomic_write_bytes(out, flatbuffer)
     return {"path": str(out), **report}

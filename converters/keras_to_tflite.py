@@ -79,7 +79,12 @@ def inference_function(model, input_signature=None):
 # Kept float in the int8 modes: the power spectrum spans ~10 decades, and an int8 mel
 # projection of it wipes out quiet frames (measured on the demo baseline: test_real WER
 # 31.7% in float32, 87.8% with the front-end quantised, 26.8%-class with it kept float).
-FLOAT_LAYERS = ("frontend_logmel",)
+# Patterns (full matches) of Keras layer names.
+FLOAT_LAYERS = (r"frontend_logmel",)
+# Optionally also float in the int8 modes: attention (its int8 BATCH_MATMUL runs on LiteRT's
+# reference kernel, XNNPACK does not take it) and the LayerNorms (int8 SQUARED_DIFFERENCE and
+# MEAN, reference kernels too); see docs/results.md "Where int8 time goes".
+FLOAT_ATTENTION_AND_NORMS = (r"block\d+_attention", r"block\d+_\w+_norm", r"final_norm")
 
 
 INT4_MODES = ("int4", "int4-shared")
@@ -116,7 +121,8 @@ def _quantize_except(calibrated: bytes, float_layers) -> bytes:
 
     subgraph = load_model(calibrated).subgraphs[0]
     outputs = [tensor_name(subgraph.tensors[op.outputs[0]]) for op in subgraph.operators]
-    keep_float = [name for name in outputs if keras_layer_of(name) in float_layers]
+    keep_float = [name for name in outputs
+                  if any(re.fullmatch(pattern, keras_layer_of(name) or "") for pattern in float_layers)]
     return tflite_convert.mlir_quantize(calibrated, denylisted_nodes=keep_float)
 
 
