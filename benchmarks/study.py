@@ -271,7 +271,8 @@ def verdict(kind: str, pair: dict) -> tuple[str, str]:
 
     def seeds_to_settle(distance: float) -> str:
         if distance <= 0:
-            return "the measured difference points the other way"
+            return ("the measured difference is beyond the margin" if kind == "within"
+                    else "the measured difference points the other way")
         return f"~{math.ceil(seeds * (half / distance) ** 2)} seeds (now {seeds}) if the difference held"
 
     if kind == "better":
@@ -296,9 +297,16 @@ def _percent(value: float) -> str:
     return f"{100 * value:.2f}"
 
 
+def _interval(summary: dict) -> str:
+    low, high = summary["ci95"]
+    return f"{_percent(summary['wer'])}% [{100 * low:.1f}, {100 * high:.1f}]"
+
+
 def _cell(summary: dict) -> str:
-    sd = f" ± {_percent(summary['sd'])}" if summary["seeds"] > 1 else ""
-    return f"{_percent(summary['mean'])}{sd} ({format_wer(summary).strip()})"
+    """One seed: its WER and interval; several: mean ± sd over seeds, then the pooled WER."""
+    if summary["seeds"] == 1:
+        return _interval(summary)
+    return f"{_percent(summary['mean'])} ± {_percent(summary['sd'])}; pooled {_interval(summary)}"
 
 
 def pareto_plot(plan: dict, results: dict, measured: dict, path: pathlib.Path) -> pathlib.Path:
@@ -339,7 +347,12 @@ def markdown(plan: dict, results: dict, measured: dict, command: str, plot_name:
     base_params = baseline[min(baseline)]["encoder_params"] if baseline else None
     base_latency = (measured["footprint"].get("baseline") or {}).get("latency_ms") or {}
     base_step = measured["step_seconds"].get("baseline")
-    lines = [f"```\n{command}\n```", "",
+    planned = sum(arm["seeds"] for arm in plan["arms"].values())
+    finished = sum(len(by_seed) for by_seed in results.values())
+    status = (f"**Status: {finished} of {planned} planned runs finished** (the study resumes where it stopped)"
+              + ("; the measurement pass (bytes, latency, step time) has not run yet." if not measured.get("arms")
+                 else ".") if finished < planned or not measured.get("arms") else f"All {planned} runs finished.")
+    lines = [status, "", f"```\n{command}\n```", "",
              "Same data (configs/rt.yaml's 10,000 training utterances), schedule and seeds for every arm "
              "unless the arm says otherwise (benchmarks/study.yaml). WER in %: mean ± sd over seeds, then the "
              "pooled WER over every seed's utterances with its 95% bootstrap interval. Per-run JSON: "
