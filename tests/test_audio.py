@@ -70,10 +70,13 @@ def test_augmentations_keep_length_scale_and_are_seeded():
     snr = 10 * np.log10(np.mean(x ** 2) / np.mean((noisy - x) ** 2))
     assert abs(snr - 10.0) < 0.1
     assert abs(change_speed(x, 1.1).size - x.size / 1.1) < 20
-    narrow = telephone_band(x + _tone(1.0) * 0)  # 440 Hz is inside the telephone band
-    assert narrow.size == x.size
-    high = (0.3 * np.sin(2 * np.pi * 6000 * np.arange(16000) / 16000)).astype(np.float32)
+    narrow = telephone_band(x)  # 440 Hz is inside the 300-3400 Hz band: kept
+    assert narrow.size == x.size and 0.85 < np.std(narrow[2000:-2000]) / np.std(x[2000:-2000]) < 1.15
+    t = np.arange(16000) / 16000
+    high = (0.3 * np.sin(2 * np.pi * 6000 * t)).astype(np.float32)
     assert np.std(telephone_band(high)) < 0.01 * np.std(high)  # 6 kHz is removed
+    low = (0.3 * np.sin(2 * np.pi * 80 * t)).astype(np.float32)
+    assert np.std(telephone_band(low)[2000:-2000]) < 0.3 * np.std(low)  # 80 Hz is cut (below 300 Hz)
     a = augment(x, np.random.default_rng(5), AugmentConfig())
     b = augment(x, np.random.default_rng(5), AugmentConfig())
     np.testing.assert_array_equal(a, b)

@@ -110,7 +110,7 @@ def test_cli_json_and_report_directory(models, tmp_path, capsys):
     assert (tmp_path / "report" / "weights.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_bad_inputs_give_clear_errors(tmp_path, tiny_converted, capsys):
+def test_bad_inputs_give_clear_errors(tmp_path, capsys):
     with pytest.raises(FootprintError, match="no such file"):
         footprint(tmp_path / "missing.tflite")
     text = tmp_path / "notes.tflite"
