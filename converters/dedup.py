@@ -22,11 +22,12 @@ from __future__ import annotations
 import dataclasses
 import io
 import zipfile
+import zlib
 
 import flatbuffers
 import numpy as np
 
-from converters.flatbuffer import TFLITE_IDENTIFIER, buffer_bytes, load_model, tensor_name
+from converters.flatbuffer import TFLITE_IDENTIFIER, NotATFLiteModel, buffer_bytes, load_model, tensor_name
 from rt_keras.io import atomic_write_bytes
 
 
@@ -164,7 +165,7 @@ def pack(model) -> bytes:
     return bytes(builder.Output())
 
 
-def _reattach_associated_files(source: bytes, repacked: bytes) -> bytes:
+def _reattach_associated_files(source: bytes, repacked: bytes, name: str = "<bytes>") -> bytes:
     """``repacked`` with the associated files (vocabulary, model info) that tflite-support
     appends to ``source`` as a zip archive after the flatbuffer, which re-packing drops.
     Appending in zipfile's "a" mode to bytes that are not a zip gives offsets counted from
@@ -172,9 +173,14 @@ def _reattach_associated_files(source: bytes, repacked: bytes) -> bytes:
     if not zipfile.is_zipfile(io.BytesIO(source)):
         return repacked
     out = io.BytesIO(repacked)
-    with zipfile.ZipFile(io.BytesIO(source)) as old, zipfile.ZipFile(out, "a") as new:
-        for info in old.infolist():
-            new.writestr(info, old.read(info))
+    try:
+        with zipfile.ZipFile(io.BytesIO(source)) as old, zipfile.ZipFile(out, "a") as new:
+            for info in old.infolist():
+                new.writestr(info, old.read(info))
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, NotImplementedError) as error:
+        raise NotATFLiteModel(f"{name}: its associated files (the zip after the flatbuffer) are damaged "
+                              f"({error}); re-packing would lose them, so nothing was written — convert the "
+                              "model again") from None
     return out.getvalue()
 
 
@@ -183,7 +189,7 @@ def dedup_bytes(data: bytes, source: str = "<bytes>") -> tuple[bytes, DedupRepor
     buffers_merged = _merge_buffers(model)
     tensors_merged = _merge_tensors(model)
     buffers_dropped = _drop_orphan_buffers(model)
-    out = _reattach_associated_files(data, pack(model))
+    out = _reattach_associated_files(data, pack(model), source)
     if not (buffers_merged or tensors_merged) and len(out) >= len(data):
         out, buffers_dropped = data, 0  # re-packing gains nothing: keep the input byte for byte
     report = DedupReport(len(data), len(out), buffers_merged, tensors_merged, buffers_dropped,

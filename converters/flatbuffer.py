@@ -33,8 +33,45 @@ def load_model(data: bytes, source: str = "<bytes>") -> "schema.ModelT":
         raise NotATFLiteModel(f"{source}: corrupted TFLite flatbuffer ({type(error).__name__}: {error})") from None
     if not model.subgraphs:
         raise NotATFLiteModel(f"{source}: TFLite flatbuffer has no subgraphs")
+    _check_indices(model, source)
     _inline_external_buffers(model, data, source)
     return model
+
+
+def _check_indices(model: "schema.ModelT", source: str) -> None:
+    """Every index the tools follow points inside its table (a damaged file otherwise ends
+    in an IndexError deep inside a tool); the message names the first bad one."""
+    buffers, codes = len(model.buffers or []), len(model.operatorCodes or [])
+
+    def bad(what: str) -> NotATFLiteModel:
+        return NotATFLiteModel(f"{source}: corrupted TFLite flatbuffer ({what})")
+
+    for entry in model.metadata or []:
+        if not 0 <= entry.buffer < buffers:
+            raise bad(f"metadata entry {tensor_name(entry)!r} uses buffer {entry.buffer}; the model has {buffers}")
+    for signature in model.signatureDefs or []:
+        if not 0 <= signature.subgraphIndex < len(model.subgraphs):
+            raise bad(f"a signature names subgraph {signature.subgraphIndex}; the model has {len(model.subgraphs)}")
+        tensors = model.subgraphs[signature.subgraphIndex].tensors or []
+        for item in (signature.inputs or []) + (signature.outputs or []):
+            if not 0 <= item.tensorIndex < len(tensors):
+                raise bad(f"a signature names tensor {item.tensorIndex}; its subgraph has {len(tensors)}")
+    for s, subgraph in enumerate(model.subgraphs):
+        tensors = subgraph.tensors or []
+        for t, tensor in enumerate(tensors):
+            if not 0 <= tensor.buffer < max(buffers, 1):
+                raise bad(f"subgraph {s} tensor {t} uses buffer {tensor.buffer}; the model has {buffers}")
+        for label, indices in (("input", subgraph.inputs), ("output", subgraph.outputs)):
+            for i in indices if indices is not None else []:
+                if not 0 <= i < len(tensors):
+                    raise bad(f"subgraph {s} {label} is tensor {i}; the subgraph has {len(tensors)}")
+        for o, op in enumerate(subgraph.operators or []):
+            if not 0 <= op.opcodeIndex < codes:
+                raise bad(f"subgraph {s} operator {o} has opcode {op.opcodeIndex}; the model has {codes}")
+            for label, indices in (("reads", op.inputs), ("writes", op.outputs)):
+                for i in indices if indices is not None else []:
+                    if not -1 <= i < len(tensors):  # -1: an optional input left out
+                        raise bad(f"subgraph {s} operator {o} {label} tensor {i}; the subgraph has {len(tensors)}")
 
 
 def _inline_external_buffers(model: "schema.ModelT", data: bytes, source: str) -> None:
@@ -75,7 +112,7 @@ def constant_tensors(model: "schema.ModelT", data: bytes | None = None):
 
 def tensor_name(tensor) -> str:
     name = tensor.name
-    return name.decode() if isinstance(name, bytes) else (name or "")
+    return name.decode("utf-8", errors="replace") if isinstance(name, bytes) else (name or "")
 
 
 def operator_names(model: "schema.ModelT") -> list[str]:
@@ -85,7 +122,8 @@ def operator_names(model: "schema.ModelT") -> list[str]:
         code = model.operatorCodes[op.opcodeIndex]
         builtin = max(code.builtinCode, code.deprecatedBuiltinCode)
         if builtin == schema.BuiltinOperator.CUSTOM:
-            custom = code.customCode.decode() if isinstance(code.customCode, bytes) else code.customCode
+            custom = (code.customCode.decode("utf-8", errors="replace") if isinstance(code.customCode, bytes)
+                      else code.customCode)
             names.append(f"CUSTOM:{custom}")
         else:
             names.append(OPCODE_NAMES.get(builtin, str(builtin)))

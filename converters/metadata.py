@@ -14,9 +14,9 @@ import json
 import pathlib
 import tempfile
 import zipfile
+import zlib
 
 from ai_edge_litert import schema_py_generated as schema
-from tensorflow_lite_support.metadata.python import metadata as _metadata
 from tensorflow_lite_support.metadata.python.metadata_writers import metadata_info, metadata_writer
 
 VOCABULARY_FILE = "vocabulary.txt"
@@ -72,26 +72,51 @@ def _fixed_zip_timestamps(model: bytes) -> bytes:
 
 
 def read_metadata(model: bytes) -> dict | None:
-    """The metadata of ``model`` as a dict (None if it has none): the tflite-support JSON,
-    the vocabulary, the sample rate and the rt-keras model info."""
+    """The metadata of ``model`` as a dict (None if it has none): name, version,
+    description, the audio input's sample rate and channels, the associated files, the
+    vocabulary and the rt-keras model info.
+
+    Read with the pure-Python flatbuffer code (tflite-support's JSON converter is C++ and
+    crashes the process on a damaged metadata table); a damaged table or archive raises
+    ValueError naming the problem."""
+    from tensorflow_lite_support.metadata import metadata_schema_py_generated as metadata_schema
+
     try:
-        displayer = _metadata.MetadataDisplayer.with_model_buffer(bytearray(model))
-    except ValueError:
-        return None
-    files = displayer.get_packed_associated_file_list()
-    metadata = json.loads(displayer.get_metadata_json())
-    result = {"name": metadata.get("name"), "version": metadata.get("version"),
-              "description": metadata.get("description"), "associated_files": sorted(files)}
-    inputs = metadata.get("subgraph_metadata", [{}])[0].get("input_tensor_metadata", [])
-    for tensor in inputs:
-        audio = tensor.get("content", {}).get("content_properties", {})
-        if "sample_rate" in audio:
-            result["sample_rate"] = audio["sample_rate"]
-            result["channels"] = audio.get("channels")
+        root = schema.Model.GetRootAsModel(model, 0)
+        entries = [root.Metadata(i) for i in range(root.MetadataLength())]
+        buffer = next((m.Buffer() for m in entries if m.Name() == METADATA_BUFFER_NAME.encode()), None)
+        if buffer is None:
+            return None
+        table = root.Buffers(buffer).DataAsNumpy().tobytes()
+        metadata = metadata_schema.ModelMetadataT.InitFromPackedBuf(bytearray(table), 0)
+    except Exception as error:  # the flatbuffers runtime raises assorted errors on damaged input
+        raise ValueError(f"damaged TFLite metadata ({type(error).__name__}: {error})") from None
+
+    def text(value):
+        return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else value
+
+    result = {"name": text(metadata.name), "version": text(metadata.version),
+              "description": text(metadata.description)}
+    subgraphs = metadata.subgraphMetadata or []
+    for tensor in (subgraphs[0].inputTensorMetadata or []) if subgraphs else []:
+        properties = tensor.content.contentProperties if tensor.content else None
+        if isinstance(properties, metadata_schema.AudioPropertiesT):
+            result["sample_rate"], result["channels"] = properties.sampleRate, properties.channels
+    files = {}
+    if zipfile.is_zipfile(io.BytesIO(model)):
+        try:
+            with zipfile.ZipFile(io.BytesIO(model)) as archive:
+                files = {name: archive.read(name) for name in archive.namelist()}
+        except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, NotImplementedError) as error:
+            raise ValueError(f"damaged associated files ({error})") from None
+    result["associated_files"] = sorted(files)
     if VOCABULARY_FILE in files:
-        result["vocabulary"] = displayer.get_associated_file_buffer(VOCABULARY_FILE).decode().split()
+        result["vocabulary"] = files[VOCABULARY_FILE].decode("utf-8", errors="replace").split()
     if MODEL_INFO_FILE in files:
-        result["info"] = json.loads(displayer.get_associated_file_buffer(MODEL_INFO_FILE))
+        try:
+            result["info"] = json.loads(files[MODEL_INFO_FILE])
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise ValueError(f"damaged {MODEL_INFO_FILE} ({error})") from None
     return result
 
 

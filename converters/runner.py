@@ -85,9 +85,9 @@ def transcribe_files(model_path, wav_paths, num_threads: int = 1) -> list[dict]:
     data = pathlib.Path(model_path).read_bytes()
     try:
         subgraph = load_model(data, str(model_path)).subgraphs[0]
-    except NotATFLiteModel as error:
-        raise TranscribeError(str(error)) from None
-    metadata = read_metadata(data) or {}
+        metadata = read_metadata(data) or {}
+    except (NotATFLiteModel, ValueError) as error:
+        raise TranscribeError(f"{model_path}: {error}" if str(model_path) not in str(error) else str(error)) from None
     vocabulary = metadata.get("vocabulary")
     if not vocabulary:
         raise TranscribeError(f"{model_path}: no vocabulary in its metadata; convert the run with `rt-keras convert`")

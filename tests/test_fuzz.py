@@ -1,0 +1,54 @@
+"""Seeded mutations of a real converted model (bit flips, overwrites in the flatbuffer
+tables, truncations, damage to the appended associated files): `dedup` and the static
+half of `footprint` either work or raise their own error naming the file — never an
+IndexError, KeyError, UnicodeDecodeError, BadZipFile or a crash of the process."""
+
+import random
+
+import pytest
+
+from converters.dedup import dedup_bytes
+from converters.flatbuffer import NotATFLiteModel
+from converters.footprint import FootprintError, static_report
+
+MUTATIONS = 300
+
+
+def _mutations(data: bytes, count: int, seed: int = 0):
+    rng = random.Random(seed)
+    for trial in range(count):
+        mutated = bytearray(data)
+        kind = trial % 4
+        if kind == 0:  # bit flips anywhere
+            for _ in range(rng.randint(1, 8)):
+                i = rng.randrange(len(mutated))
+                mutated[i] ^= 1 << rng.randrange(8)
+        elif kind == 1:  # a byte of the flatbuffer's tables (they sit near the start)
+            mutated[rng.randrange(min(len(mutated), 4096))] = rng.randrange(256)
+        elif kind == 2:  # truncation
+            mutated = mutated[:rng.randrange(len(mutated))]
+        else:  # the associated-files zip at the end
+            mutated[rng.randrange(len(mutated) - 64, len(mutated))] ^= 0xFF
+        yield trial, bytes(mutated)
+
+
+@pytest.mark.skipif(__import__("rt_keras.data.fsdd", fromlist=["x"]).default_fsdd_dir() is None,
+                    reason="FSDD not found (set RT_KERAS_FSDD)")
+def test_dedup_and_footprint_survive_seeded_mutations(tiny_converted, tmp_path):
+    shipped = tiny_converted[4]["qat-int8"][1]
+    outcomes = {"ok": 0, "refused": 0}
+    path = tmp_path / "mutated.tflite"
+    for trial, data in _mutations(shipped, MUTATIONS):
+        try:
+            dedup_bytes(data, f"trial {trial}")
+            outcomes["ok"] += 1
+        except NotATFLiteModel as error:
+            assert str(error).startswith(f"trial {trial}: "), error
+            outcomes["refused"] += 1
+        path.write_bytes(data)
+        try:
+            static_report(path)
+        except FootprintError as error:
+            assert str(path) in str(error), error
+    # both outcomes occur: the mutations reach past the parser's first check
+    assert outcomes["ok"] > 20 and outcomes["refused"] > 20, outcomes
