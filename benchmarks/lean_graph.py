@@ -6,8 +6,8 @@ be no slower than float32 (issue: leanest file).
 
 Converts RUN_DIR in each variant twice (any length; --samples fixed), counts operators by
 type, then measures every file back to back with `rt-keras footprint` (2 s of audio, 50
-runs, 1 thread; ratios from one run). Variant "qat-int8-float-attention" is qat-int8 with
-the attention and LayerNorm layers kept float.
+runs, 1 thread; ratios from one run). Variant "qat-int8-int8-attention" is qat-int8 with
+attention and the LayerNorms quantised too (`rt-keras convert --int8-attention`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.results_file import write_section  # noqa: E402
 
 VARIANTS = {"float32": ("float32", None), "qat-int8": ("qat-int8", None),
-            "qat-int8-float-attention": ("qat-int8", "attention"), "int4": ("int4", None),
+            "qat-int8-int8-attention": ("qat-int8", "int8 attention"), "int4": ("int4", None),
             "int4-shared": ("int4-shared", None)}
 SHAPE_BOOKKEEPING = ("SHAPE", "GATHER", "REDUCE_PROD", "PACK", "CONCATENATION", "RESHAPE", "STRIDED_SLICE")
 
@@ -33,7 +33,7 @@ def main(argv=None) -> int:
     from converters.export import export_run
     from converters.flatbuffer import load_model
     from converters.footprint import footprint
-    from converters.keras_to_tflite import FLOAT_ATTENTION_AND_NORMS, FLOAT_LAYERS
+    from converters.keras_to_tflite import FLOAT_LAYERS
     from converters.weights import operator_names
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -48,7 +48,7 @@ def main(argv=None) -> int:
         converted = {}
         for variant in args.variants:
             mode, extra = VARIANTS[variant]
-            float_layers = FLOAT_LAYERS + (FLOAT_ATTENTION_AND_NORMS if extra else ())
+            float_layers = FLOAT_LAYERS if extra else None
             for length in (None, args.samples):
                 path = pathlib.Path(directory) / f"{variant}-{length or 'any'}.tflite"
                 export_run(args.run_dir, mode, path, num_samples=length, float_layers=float_layers)

@@ -8,7 +8,7 @@ import numpy as np
 import rt_keras
 from converters.dedup import dedup_bytes, pack
 from converters.flatbuffer import load_model
-from converters.keras_to_tflite import CALIBRATED_MODES, FLOAT_LAYERS, MODES, audio_signature, convert
+from converters.keras_to_tflite import CALIBRATED_MODES, MODES, audio_signature, convert
 from converters.metadata import add_metadata, metadata_bytes
 from rt_keras.encoder import SUBSAMPLING_FACTOR
 from rt_keras.io import atomic_write_bytes
@@ -60,7 +60,7 @@ def model_info(config, mode: str, materialized: bool, num_samples) -> dict:
 
 
 def export_model(model, config, mode: str, representative_data=None, num_samples: int | None = None,
-                 materialized: bool = False, float_layers=FLOAT_LAYERS) -> tuple[bytes, dict]:
+                 materialized: bool = False, float_layers=None) -> tuple[bytes, dict]:
     """Convert ``model`` (built from RunConfig ``config``), dedup it and add metadata.
     Returns the flatbuffer and a report (sizes, what dedup merged)."""
     converted = convert(model, mode, audio_signature(num_samples), representative_data, float_layers)
@@ -92,7 +92,7 @@ def package(converted: bytes, config, mode: str, num_samples: int | None = None,
 
 
 def export_run(run_dir, mode: str, out, materialize: bool = False, num_samples: int | None = None,
-               float_layers=FLOAT_LAYERS) -> dict:
+               float_layers=None) -> dict:
     """Convert the model of ``run_dir`` in ``mode`` to ``out`` (written atomically: a
     failed conversion leaves no file behind). ``qat-int8`` takes the QAT run
     (``rt-keras qat RUN_DIR``); ``materialize`` ships each layer's full matrix instead."""

@@ -76,15 +76,17 @@ def inference_function(model, input_signature=None):
         return module.serve.get_concrete_function(), module
 
 
-# Kept float in the int8 modes: the power spectrum spans ~10 decades, and an int8 mel
-# projection of it wipes out quiet frames (measured on the demo baseline: test_real WER
+# Kept float in every quantised mode: the power spectrum spans ~10 decades, and an int8
+# mel projection of it wipes out quiet frames (measured on the demo baseline: test_real WER
 # 31.7% in float32, 87.8% with the front-end quantised, 26.8%-class with it kept float).
 # Patterns (full matches) of Keras layer names.
 FLOAT_LAYERS = (r"frontend_logmel",)
-# Optionally also float in the int8 modes: attention (its int8 BATCH_MATMUL runs on LiteRT's
+# Also float by default in the int8 modes: attention (its int8 BATCH_MATMUL runs on LiteRT's
 # reference kernel, XNNPACK does not take it) and the LayerNorms (int8 SQUARED_DIFFERENCE and
-# MEAN, reference kernels too); see docs/results.md "Where int8 time goes".
+# MEAN, reference kernels too). Demo model: qat-int8 0.77x the float32 latency instead of
+# 1.25x, WER inside noise (docs/results.md "Where int8 time goes").
 FLOAT_ATTENTION_AND_NORMS = (r"block\d+_attention", r"block\d+_\w+_norm", r"final_norm")
+INT8_FLOAT_LAYERS = FLOAT_LAYERS + FLOAT_ATTENTION_AND_NORMS
 
 
 INT4_MODES = ("int4", "int4-shared")
@@ -127,7 +129,7 @@ def _quantize_except(calibrated: bytes, float_layers) -> bytes:
 
 
 def convert(model, mode: str = "float32", input_signature=None, representative_data=None,
-            float_layers=FLOAT_LAYERS) -> bytes:
+            float_layers=None) -> bytes:
     """TFLite flatbuffer with builtin ops only (Flex/select-TF ops are never enabled).
 
     - ``float32``: as trained; ``float16``: weights stored as float16;
@@ -142,13 +144,16 @@ def convert(model, mode: str = "float32", input_signature=None, representative_d
     - ``int4-shared``: the shared matrices ``W_g`` in 4 bits, every other matrix in 8 bits,
       likewise.
 
-    In the int8 and int4 modes ``float_layers`` (the log-mel front-end) stay float, and the
-    model's input and output stay float32."""
+    ``float_layers`` (name patterns) stay float: by default the log-mel front-end in every
+    quantised mode and, in the int8 modes, attention and the LayerNorms too
+    (``INT8_FLOAT_LAYERS``). The model's input and output stay float32."""
     if mode not in MODES:
         raise ValueError(f"conversion mode {mode!r}; allowed: {', '.join(MODES)}")
     if mode in INT4_MODES:
         return quantize_int4(convert(model, "float32", input_signature), shared_only=mode == "int4-shared",
-                             float_layers=float_layers)
+                             float_layers=FLOAT_LAYERS if float_layers is None else float_layers)
+    if float_layers is None:
+        float_layers = INT8_FLOAT_LAYERS
     if mode in CALIBRATED_MODES and representative_data is None:
         raise ValueError(f"conversion mode {mode!r} needs representative_data (real input audio)")
     function, module = inference_function(model, input_signature)

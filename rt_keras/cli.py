@@ -248,19 +248,13 @@ def cmd_qat(args) -> int:
     return 0
 
 
-def float_layers(attention: bool):
-    from converters.keras_to_tflite import FLOAT_ATTENTION_AND_NORMS, FLOAT_LAYERS
-
-    return FLOAT_LAYERS + (FLOAT_ATTENTION_AND_NORMS if attention else ())
-
-
 def cmd_convert(args) -> int:
     from converters.export import export_run
-    from converters.keras_to_tflite import ConversionError
+    from converters.keras_to_tflite import FLOAT_LAYERS, ConversionError
 
     try:
         report = export_run(args.run_dir, args.mode, args.out, materialize=args.materialize, num_samples=args.samples,
-                            float_layers=float_layers(args.float_attention))
+                            float_layers=FLOAT_LAYERS if args.int8_attention else None)
     except (ConversionError, ValueError) as error:
         print(f"rt-keras convert: {error}", file=sys.stderr)
         return 2
@@ -360,7 +354,7 @@ def cmd_pipeline(args) -> int:
             print(f"{tflite} exists; use --force to convert again")
             return 0
         return cmd_convert(argparse.Namespace(run_dir=out, mode="qat-int8", out=tflite, materialize=False,
-                                              samples=None, json=False, float_attention=False))
+                                              samples=None, json=False, int8_attention=False))
 
     steps = (
         ("data", lambda: cmd_data(argparse.Namespace(config=args.config, set=args.set, force=False, json=False))),
@@ -473,9 +467,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--materialize", action="store_true",
                    help="ship each layer's full matrix W_g + A_l B_l + D_l instead (the comparison without sharing)")
     p.add_argument("--samples", type=int, metavar="N", help="fixed input length in samples (default: any length)")
-    p.add_argument("--float-attention", action="store_true",
-                   help="int8 modes: keep attention and LayerNorms float (their int8 kernels are LiteRT's slow "
-                        "reference ones; docs/results.md 'Where int8 time goes')")
+    p.add_argument("--int8-attention", action="store_true",
+                   help="int8 modes: quantise attention and the LayerNorms too, as QAT simulated them (by default "
+                        "they stay float: their int8 kernels are LiteRT's slow reference ones; docs/results.md "
+                        "'Where int8 time goes')")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_convert)
 
