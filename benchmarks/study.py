@@ -40,6 +40,10 @@ SPLITS = ("test_real", "test_tts_unseen", "test_real_perturbed")
 CLAIM_SPLITS = ("test_real", "test_tts_unseen")
 MARGIN = 0.01  # "slight WER cost": at most 1 point (absolute) worse than the baseline
 TFLITE = "model-qat-int8.tflite"
+# Bumped when the converter changes what a qat-int8 file computes (2: the lean graph, attention
+# and LayerNorms float): runs converted before are converted and evaluated again on resume,
+# so every arm's .tflite WER comes from the same converter (training and QAT are kept).
+CONVERTER = 2
 
 
 class PlanError(ValueError):
@@ -123,7 +127,12 @@ def run_job(plan: dict, arm: str, seed: int, runs, overrides=(), progress: bool 
     run_dir = run_dir_of(runs, arm, seed)
     result_path = run_dir / "study_run.json"
     if result_path.is_file():
-        return json.loads(result_path.read_text())
+        done = json.loads(result_path.read_text())
+        if done.get("converter") == CONVERTER:
+            return done
+        _say(f"{arm} seed {seed}: converted by an older converter; converting and evaluating again")
+        for stale in (run_dir / TFLITE, pathlib.Path(f"{run_dir / TFLITE}.evaluation.json"), result_path):
+            stale.unlink(missing_ok=True)
     config = arm_config(plan, arm, seed, overrides)
     compress = plan["arms"][arm].get("compress")
     if compress:
@@ -150,7 +159,7 @@ def run_job(plan: dict, arm: str, seed: int, runs, overrides=(), progress: bool 
     _say(f"{arm} seed {seed}: evaluating {tflite.name}")
     tflite_eval = _evaluated(pathlib.Path(f"{tflite}.evaluation.json"), lambda: TFLiteModel(tflite), config, 1)
     result = {
-        "arm": arm, "seed": seed, "run_dir": str(run_dir), "encoder": config.encoder.to_dict(),
+        "arm": arm, "seed": seed, "run_dir": str(run_dir), "converter": CONVERTER, "encoder": config.encoder.to_dict(),
         "encoder_params": metrics["parameters"]["encoder_params"], "total_params": metrics["parameters"]["total"],
         "steps": metrics["epochs"] * metrics["steps_per_epoch"], "validation_wer": metrics["validation_wer"],
         "qat_validation_wer": qat["validation_wer"], "qat_int8_bytes": tflite.stat().st_size,
@@ -352,6 +361,10 @@ def markdown(plan: dict, results: dict, measured: dict, command: str, plot_name:
     status = (f"**Status: {finished} of {planned} planned runs finished** (the study resumes where it stopped)"
               + ("; the measurement pass (bytes, latency, step time) has not run yet." if not measured.get("arms")
                  else ".") if finished < planned or not measured.get("arms") else f"All {planned} runs finished.")
+    stale = sum(run.get("converter") != CONVERTER for by_seed in results.values() for run in by_seed.values())
+    if stale:
+        status += (f" The qat-int8 WER columns of {stale} run(s) come from an older converter (all-int8 attention, "
+                   "before the lean graph); the study converts and evaluates them again when it resumes.")
     lines = [status, "", f"```\n{command}\n```", "",
              "Same data (configs/rt.yaml's 10,000 training utterances), schedule and seeds for every arm "
              "unless the arm says otherwise (benchmarks/study.yaml). WER in %: mean ± sd over seeds, then the "
