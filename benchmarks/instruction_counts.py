@@ -23,7 +23,7 @@ import tempfile
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.results_file import write_section  # noqa: E402
+from benchmarks.results_file import publish  # noqa: E402
 
 RUNNER = """
 import sys
@@ -87,9 +87,7 @@ def main(argv=None) -> int:
         lines.append(f"| {pathlib.Path(result['model']).name} | {result['per_inference'] / 1e6:.1f}M | "
                      f"{result['per_inference'] / base:.2f} | {kernels} |")
     table = "\n".join(lines)
-    print(table)
-    if args.results:
-        write_section(args.results, "instruction-counts", "Where int8 time goes (instruction counts)", table)
+    publish(table, args.results, "instruction-counts", "Where int8 time goes (instruction counts)")
     return 0
 
 

@@ -21,7 +21,7 @@ import tempfile
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.results_file import write_section  # noqa: E402
+from benchmarks.results_file import publish  # noqa: E402
 
 VARIANTS = {"float32": ("float32", None), "qat-int8": ("qat-int8", None),
             "qat-int8-int8-attention": ("qat-int8", "int8 attention"), "int4": ("int4", None),
@@ -75,9 +75,7 @@ def main(argv=None) -> int:
                      f"{bookkeeping[1]} | {ops[None]['FULLY_CONNECTED']} | {latency[None]:.2f} / "
                      f"{latency[args.samples]:.2f} | {latency[None] / latency[args.samples]:.3f} | {versus_float} |")
     table = "\n".join(lines)
-    print(table)
-    if args.results:
-        write_section(args.results, "lean-graph", "Lean any-length graph", table)
+    publish(table, args.results, "lean-graph", "Lean any-length graph")
     return 0
 
 

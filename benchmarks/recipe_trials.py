@@ -20,7 +20,7 @@ import yaml
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.results_file import write_section  # noqa: E402
+from benchmarks.results_file import publish  # noqa: E402
 from rt_keras import run_config  # noqa: E402
 from rt_keras.io import atomic_write_json  # noqa: E402
 from rt_keras.wer_stats import format_wer, paired_bootstrap  # noqa: E402
@@ -87,9 +87,7 @@ def main(argv=None) -> int:
     words = {s: results[reference][s]["words"] for s in SPLITS} if reference else {}
     table = "\n".join([f"```\npython benchmarks/recipe_trials.py --runs {args.runs}\n```", "",
                        f"Words per test set: {words}.", "", *lines])
-    print(table)
-    if args.results:
-        write_section(args.results, "recipe-trials", "Recipe trials for the demo budget", table)
+    publish(table, args.results, "recipe-trials", "Recipe trials for the demo budget")
     return 0
 
 

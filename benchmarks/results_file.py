@@ -18,3 +18,10 @@ def write_section(path, name: str, heading: str, body: str) -> None:
     else:
         text += f"\n## {heading}\n\n{section}\n"
     atomic_write_text(path, text)
+
+
+def publish(table: str, path, name: str, heading: str) -> None:
+    """Print ``table``; with a ``path`` (a script's --results), also write it as section ``name``."""
+    print(table)
+    if path:
+        write_section(path, name, heading, table)

@@ -23,7 +23,7 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.results_file import write_section  # noqa: E402
+from benchmarks.results_file import publish  # noqa: E402
 from rt_keras import run_config  # noqa: E402
 from rt_keras.data.fsdd import default_fsdd_dir, index_fsdd, speakers  # noqa: E402
 from rt_keras.io import atomic_write_json  # noqa: E402
@@ -126,9 +126,7 @@ def main(argv=None) -> int:
     command = "python benchmarks/speaker_cv.py " + " ".join(argv if argv is not None else sys.argv[1:])
     atomic_write_json(runs / "speaker_cv.json", {"command": command, "summary": summary, "folds": folds})
     table = markdown(folds, summary, command.strip())
-    print(table)
-    if args.results:
-        write_section(args.results, "speaker-cv", "Leave-one-speaker-out (unseen real speakers)", table)
+    publish(table, args.results, "speaker-cv", "Leave-one-speaker-out (unseen real speakers)")
     return 0
 
 
