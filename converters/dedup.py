@@ -20,14 +20,12 @@ twice changes nothing more.
 from __future__ import annotations
 
 import dataclasses
-import io
-import zipfile
-import zlib
 
 import flatbuffers
 import numpy as np
 
-from converters.flatbuffer import TFLITE_IDENTIFIER, NotATFLiteModel, buffer_bytes, load_model, tensor_name
+from converters.flatbuffer import (TFLITE_IDENTIFIER, NotATFLiteModel, associated_files, buffer_bytes, load_model,
+                                  tensor_name, with_associated_files)
 from rt_keras.io import atomic_write_bytes
 
 
@@ -167,21 +165,14 @@ def pack(model) -> bytes:
 
 def _reattach_associated_files(source: bytes, repacked: bytes, name: str = "<bytes>") -> bytes:
     """``repacked`` with the associated files (vocabulary, model info) that tflite-support
-    appends to ``source`` as a zip archive after the flatbuffer, which re-packing drops.
-    Appending in zipfile's "a" mode to bytes that are not a zip gives offsets counted from
-    the start of the file, as tflite-support writes them (the Android core reads them so)."""
-    if not zipfile.is_zipfile(io.BytesIO(source)):
-        return repacked
-    out = io.BytesIO(repacked)
+    appends to ``source`` as a zip archive after the flatbuffer, which re-packing drops."""
     try:
-        with zipfile.ZipFile(io.BytesIO(source)) as old, zipfile.ZipFile(out, "a") as new:
-            for info in old.infolist():
-                new.writestr(info, old.read(info))
-    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, NotImplementedError) as error:
+        files = associated_files(source)
+    except ValueError as error:
         raise NotATFLiteModel(f"{name}: its associated files (the zip after the flatbuffer) are damaged "
                               f"({error}); re-packing would lose them, so nothing was written — convert the "
                               "model again") from None
-    return out.getvalue()
+    return with_associated_files(repacked, files)
 
 
 def dedup_bytes(data: bytes, source: str = "<bytes>") -> tuple[bytes, DedupReport]:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
+import zlib
+
 import numpy as np
 from ai_edge_litert import schema_py_generated as schema
 
@@ -128,3 +132,31 @@ def operator_names(model: "schema.ModelT") -> list[str]:
         else:
             names.append(OPCODE_NAMES.get(builtin, str(builtin)))
     return names
+
+
+def associated_files(data: bytes) -> list:
+    """The (ZipInfo, bytes) of the files tflite-support appends to a model as a zip after
+    the flatbuffer (vocabulary, model info); [] without. ValueError if the zip is damaged."""
+    if not zipfile.is_zipfile(io.BytesIO(data)):
+        return []
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return [(info, archive.read(info)) for info in archive.infolist()]
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, NotImplementedError) as error:
+        raise ValueError(f"damaged associated files ({error})") from None
+
+
+def with_associated_files(flatbuffer: bytes, files) -> bytes:
+    """``flatbuffer`` with ``files`` ((ZipInfo, bytes) pairs) appended as a zip. Appending in
+    zipfile's "a" mode to bytes that are not a zip gives offsets counted from the start of
+    the file, as tflite-support writes them (the Android core reads them so); every entry is
+    stamped 1980-01-01, so the same files always give the same bytes."""
+    if not files:
+        return flatbuffer
+    out = io.BytesIO(flatbuffer)
+    with zipfile.ZipFile(out, "a") as archive:
+        for info, data in files:
+            fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            fixed.compress_type, fixed.external_attr = info.compress_type, info.external_attr
+            archive.writestr(fixed, data)
+    return out.getvalue()

@@ -14,9 +14,10 @@ import json
 import pathlib
 import tempfile
 import zipfile
-import zlib
 
 from ai_edge_litert import schema_py_generated as schema
+
+from converters.flatbuffer import associated_files, with_associated_files
 from tensorflow_lite_support.metadata.python.metadata_writers import metadata_info, metadata_writer
 
 VOCABULARY_FILE = "vocabulary.txt"
@@ -53,22 +54,10 @@ def add_metadata(model: bytes, *, name: str, version: str, description: str, sam
 def _fixed_zip_timestamps(model: bytes) -> bytes:
     """The associated-files zip that tflite-support appends stamps each file with the time
     of writing; stamped 1980-01-01 instead, the same run converts to the same bytes."""
-    import io
-    import zipfile
-
-    if not zipfile.is_zipfile(io.BytesIO(model)):
+    files = associated_files(model)
+    if not files:
         return model
-    with zipfile.ZipFile(io.BytesIO(model)) as archive:
-        start = min(info.header_offset for info in archive.infolist())
-        entries = [(info, archive.read(info)) for info in archive.infolist()]
-    out = io.BytesIO(model[:start])
-    out.seek(0, io.SEEK_END)
-    with zipfile.ZipFile(out, "a") as archive:
-        for info, data in entries:
-            fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
-            fixed.compress_type, fixed.external_attr = info.compress_type, info.external_attr
-            archive.writestr(fixed, data)
-    return out.getvalue()
+    return with_associated_files(model[:min(info.header_offset for info, _ in files)], files)
 
 
 def read_metadata(model: bytes) -> dict | None:
@@ -102,13 +91,7 @@ def read_metadata(model: bytes) -> dict | None:
         properties = tensor.content.contentProperties if tensor.content else None
         if isinstance(properties, metadata_schema.AudioPropertiesT):
             result["sample_rate"], result["channels"] = properties.sampleRate, properties.channels
-    files = {}
-    if zipfile.is_zipfile(io.BytesIO(model)):
-        try:
-            with zipfile.ZipFile(io.BytesIO(model)) as archive:
-                files = {name: archive.read(name) for name in archive.namelist()}
-        except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, NotImplementedError) as error:
-            raise ValueError(f"damaged associated files ({error})") from None
+    files = {info.filename: data for info, data in associated_files(model)}
     result["associated_files"] = sorted(files)
     if VOCABULARY_FILE in files:
         result["vocabulary"] = files[VOCABULARY_FILE].decode("utf-8", errors="replace").split()
