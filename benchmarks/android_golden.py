@@ -27,9 +27,9 @@ def main(argv=None) -> int:
 
     from converters.metadata import read_metadata
     from converters.runner import TFLiteModel
-    from rt_keras.ctc import greedy_decode
+    from rt_keras.task import greedy_decode, pcm_to_float
     from rt_keras.data.fsdd import default_fsdd_dir
-    from rt_keras.io import atomic_write_text
+    from converters.files import atomic_write_text
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", help="a .tflite converted by rt-keras convert (with metadata)")
@@ -41,7 +41,7 @@ def main(argv=None) -> int:
     metadata = read_metadata(model)
     samples, rate = soundfile.read(wav, dtype="int16")
     target = metadata["sample_rate"]
-    audio = samples.astype(np.float32) / 32767
+    audio = pcm_to_float(samples)
     count = len(audio) * target // rate
     audio = np.interp(np.arange(count) * rate / target, np.arange(len(audio)), audio).astype(np.float32)
     log_probs = TFLiteModel(model)(audio[None])[0]

@@ -33,9 +33,9 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.results_file import write_section  # noqa: E402
 from converters.dedup import dedup_bytes  # noqa: E402
-from converters.export import package, representative_audio  # noqa: E402
+from rt_keras.export import package, representative_audio  # noqa: E402
 from converters.flatbuffer import load_model  # noqa: E402
-from converters.keras_to_tflite import MODES, audio_signature, convert  # noqa: E402
+from rt_keras.keras_to_tflite import MODES, audio_signature, convert  # noqa: E402
 from converters.runner import TFLiteModel  # noqa: E402
 from converters.weights import summary, weights  # noqa: E402
 from rt_keras import run_config  # noqa: E402
@@ -44,7 +44,7 @@ from rt_keras.compress import materialize  # noqa: E402
 from rt_keras.data.dataset import data_directory, load_split  # noqa: E402
 from rt_keras.evaluate import evaluate_split  # noqa: E402
 from rt_keras.wer_stats import format_wer, paired_bootstrap  # noqa: E402
-from rt_keras.io import atomic_write_json  # noqa: E402
+from converters.files import atomic_write_json  # noqa: E402
 from rt_keras.model import build_asr_model  # noqa: E402
 from rt_keras.qat import finetune, load_qat_model, quantize_model  # noqa: E402
 

@@ -19,7 +19,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.results_file import write_section  # noqa: E402
-from converters.export import export_run  # noqa: E402
+from rt_keras.export import export_run  # noqa: E402
 from converters.footprint import footprint, format_table, write_report  # noqa: E402
 
 MODES = ("float32", "dynamic", "qat-int8")

@@ -30,10 +30,10 @@ SHAPE_BOOKKEEPING = ("SHAPE", "GATHER", "REDUCE_PROD", "PACK", "CONCATENATION", 
 
 
 def main(argv=None) -> int:
-    from converters.export import export_run
+    from rt_keras.export import export_run
     from converters.flatbuffer import load_model
     from converters.footprint import footprint
-    from converters.keras_to_tflite import FLOAT_LAYERS
+    from rt_keras.keras_to_tflite import FLOAT_LAYERS
     from converters.weights import operator_names
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

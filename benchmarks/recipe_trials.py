@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.results_file import publish  # noqa: E402
 from rt_keras import run_config  # noqa: E402
-from rt_keras.io import atomic_write_json  # noqa: E402
+from converters.files import atomic_write_json  # noqa: E402
 from rt_keras.wer_stats import format_wer, paired_bootstrap  # noqa: E402
 
 SPLITS = ("test_real", "test_real_perturbed", "test_tts_unseen")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pathlib
 import re
 
-from rt_keras.io import atomic_write_text
+from converters.files import atomic_write_text
 
 
 def write_section(path, name: str, heading: str, body: str) -> None:

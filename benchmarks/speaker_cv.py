@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.results_file import publish  # noqa: E402
 from rt_keras import run_config  # noqa: E402
 from rt_keras.data.fsdd import default_fsdd_dir, index_fsdd, speakers  # noqa: E402
-from rt_keras.io import atomic_write_json  # noqa: E402
+from converters.files import atomic_write_json  # noqa: E402
 from rt_keras.wer_stats import format_wer, mean_and_sd, wer_interval  # noqa: E402
 
 

@@ -33,7 +33,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from rt_keras import run_config  # noqa: E402
-from rt_keras.io import atomic_write_json, atomic_write_text  # noqa: E402
+from converters.files import atomic_write_json, atomic_write_text  # noqa: E402
 from rt_keras.wer_stats import format_wer, mean_and_sd, paired_bootstrap, wer_interval  # noqa: E402
 
 SPLITS = ("test_real", "test_tts_unseen", "test_real_perturbed")
@@ -117,7 +117,7 @@ def run_job(plan: dict, arm: str, seed: int, runs, overrides=(), progress: bool 
             extra_callbacks=()) -> dict:
     """Train, evaluate, quantise (QAT), convert and evaluate one arm and seed; every
     stage is skipped when its output exists. Returns the run's study_run.json."""
-    from converters.export import export_run
+    from rt_keras.export import export_run
     from converters.runner import TFLiteModel
     from rt_keras.backend import keras
     from rt_keras.compress import compress_run
@@ -206,7 +206,7 @@ def measure(plan: dict, runs, results: dict, overrides=(), force: bool = False) 
     same converter, whenever its run was made), its bytes, its host latency (one ``rt-keras
     footprint`` run each, back to back) and the training step time, in one pass; cached
     until the set of arms changes."""
-    from converters.export import export_run
+    from rt_keras.export import export_run
     from converters.footprint import footprint
 
     path = pathlib.Path(runs) / "measurements.json"

@@ -1,3 +1,3 @@
-"""Keras -> TFLite conversion, flatbuffer inspection and dedup, and footprint tools."""
-
-import rt_keras  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow is imported)
+"""TFLite-level tools for any .tflite file: flatbuffer reading, dedup of shared tensors,
+metadata, the LiteRT runner, weight inventory and footprint. Depends on numpy, flatbuffers,
+ai-edge-litert and tflite-support only, never on rt_keras (which builds on it)."""

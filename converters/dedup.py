@@ -26,7 +26,7 @@ import numpy as np
 
 from converters.flatbuffer import (TFLITE_IDENTIFIER, NotATFLiteModel, associated_files, buffer_bytes, load_model,
                                   tensor_name, with_associated_files)
-from rt_keras.io import atomic_write_bytes
+from converters.files import atomic_write_bytes
 
 
 @dataclasses.dataclass

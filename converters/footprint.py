@@ -18,7 +18,8 @@ import subprocess
 import sys
 
 from converters.flatbuffer import NotATFLiteModel, TYPE_NAMES, load_model, operator_names, tensor_name
-from converters.weights import GROUPS, summary, weights
+from converters import naming
+from converters.weights import summary, weights
 
 SCHEMA = "rt-keras-footprint/1"
 SCHEMA_FILE = pathlib.Path(__file__).with_name("footprint_schema.json")
@@ -236,7 +237,7 @@ def format_table(reports: list[dict]) -> str:
 def _save_figure(figure, path: pathlib.Path) -> pathlib.Path:
     import matplotlib.pyplot as plt
 
-    from rt_keras.io import atomic_path
+    from converters.files import atomic_path
 
     figure.tight_layout()
     with atomic_path(path) as tmp:
@@ -252,7 +253,7 @@ def write_report(reports: list[dict], directory) -> list[pathlib.Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from rt_keras.io import atomic_write_json, atomic_write_text
+    from converters.files import atomic_write_json, atomic_write_text
 
     directory = pathlib.Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -262,7 +263,7 @@ def write_report(reports: list[dict], directory) -> list[pathlib.Path]:
 
     figure, axis = plt.subplots(figsize=(max(5, 1.4 * len(reports)), 4))
     bottom = [0.0] * len(reports)
-    for group in GROUPS:
+    for group in naming.ROLES:
         values = [r["weights"]["by_group"][group] / 1e6 for r in reports]
         axis.bar(names, values, bottom=bottom, label=group)
         bottom = [b + v for b, v in zip(bottom, values)]

@@ -4,7 +4,8 @@ an associated label file, so an app can swap models without code changes.
 
 tflite-support 0.4.4 is installed without its dependencies next to TF 2.21 (see the
 Makefile); its top-level package cannot be imported beside TensorFlow, so the metadata
-modules are imported directly.
+modules are imported directly, and only when metadata is written: they import TensorFlow,
+which reading metadata does not need.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import zipfile
 from ai_edge_litert import schema_py_generated as schema
 
 from converters.flatbuffer import associated_files, with_associated_files
-from tensorflow_lite_support.metadata.python.metadata_writers import metadata_info, metadata_writer
 
 VOCABULARY_FILE = "vocabulary.txt"
 MODEL_INFO_FILE = "rt_keras_model.json"
@@ -29,6 +29,8 @@ def add_metadata(model: bytes, *, name: str, version: str, description: str, sam
                  vocabulary: list[str], info: dict | None = None) -> bytes:
     """``model`` with metadata and associated files (the vocabulary, one token per line in
     output-index order, and ``info`` as JSON) packed in."""
+    from tensorflow_lite_support.metadata.python.metadata_writers import metadata_info, metadata_writer
+
     with tempfile.TemporaryDirectory() as tmp:
         vocabulary_path = pathlib.Path(tmp) / VOCABULARY_FILE
         vocabulary_path.write_text("\n".join(vocabulary) + "\n")

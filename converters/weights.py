@@ -1,5 +1,5 @@
 """What the weights of a converted model are: every constant tensor, the Keras layer that
-reads it and its group (shared / low_rank / diagonal / other).
+reads it and its role (``naming.ROLES``: shared / low_rank / diagonal / per_layer / other).
 
 The converter names constants ``arith.constantN`` or ``tfl.pseudo_qconstN``, so the
 Keras layer is read from the names of the operators that use the constant (their
@@ -14,9 +14,7 @@ import dataclasses
 import numpy as np
 
 from converters.flatbuffer import TYPE_NAMES, buffer_bytes, operator_names, tensor_name
-from rt_keras import naming
-
-GROUPS = ("shared", "low_rank", "diagonal", "other")
+from converters import naming
 
 
 @dataclasses.dataclass
@@ -40,15 +38,16 @@ class Weight:
 
     @property
     def group(self) -> str:
-        """shared (W_g), low_rank (A_l, B_l), diagonal (d_l) or other (biases, norms,
-        subsampling, head, front-end)."""
-        for layer in self.layers:
-            role = naming.role_of(layer, "kernel")
-            if role in ("shared", "low_rank") and len(self.shape) >= 2:
-                return role
-            if layer.endswith("_diag") and "MUL" in self.readers:
-                return "diagonal"
-        return "other"
+        """Its role by ``naming.role_of`` of the layers reading it, the variable told by
+        shape and readers: a matrix is a kernel, a vector that a diagonal layer multiplies
+        by is its diagonal, any other vector a bias or norm parameter. Roles are tried in
+        ``naming.ROLES`` order, so a tensor shared by layers of different roles gets the first."""
+        if len(self.shape) >= 2:
+            roles = {naming.role_of(layer, "kernel") for layer in self.layers}
+        else:
+            roles = {naming.role_of(layer, "diagonal" if naming.is_diagonal(layer) and "MUL" in self.readers
+                                    else "bias") for layer in self.layers}
+        return next((role for role in naming.ROLES if role in roles), "other")
 
 
 def keras_layer_of(output_name: str) -> str | None:
@@ -78,7 +77,7 @@ def summary(inventory: list[Weight]) -> dict:
     return {"total_bytes": sum(w.bytes for w in inventory),
             "unique_bytes": sum(w.bytes for w in unique.values()),
             "quantization_bytes": sum(len(data) for _, data in {v for w in unique.values() for v in w.quantization}),
-            "by_group": {g: sum(w.bytes for w in unique.values() if w.group == g) for g in GROUPS},
+            "by_group": {g: sum(w.bytes for w in unique.values() if w.group == g) for g in naming.ROLES},
             "tensors": len(inventory)}
 
 

@@ -160,7 +160,7 @@ def cmd_evaluate(args) -> int:
     from rt_keras.backend import keras
     from rt_keras.data.dataset import data_directory, load_split, materialise
     from rt_keras.evaluate import evaluate_split
-    from rt_keras.io import atomic_write_json
+    from converters.files import atomic_write_json
 
     run_dir = pathlib.Path(args.run_dir)
     model_path = run_dir / "model.keras"
@@ -249,8 +249,8 @@ def cmd_qat(args) -> int:
 
 
 def cmd_convert(args) -> int:
-    from converters.export import export_run
-    from converters.keras_to_tflite import FLOAT_LAYERS, ConversionError
+    from rt_keras.export import export_run
+    from rt_keras.keras_to_tflite import FLOAT_LAYERS, ConversionError
 
     try:
         report = export_run(args.run_dir, args.mode, args.out, materialize=args.materialize, num_samples=args.samples,
@@ -302,7 +302,7 @@ def cmd_footprint(args) -> int:
 
 
 def cmd_transcribe(args) -> int:
-    from converters.runner import TranscribeError, transcribe_files
+    from rt_keras.transcribe import TranscribeError, transcribe_files
 
     try:
         results = transcribe_files(args.model, args.wavs, args.threads)
@@ -379,7 +379,7 @@ def cmd_pipeline(args) -> int:
     return 0
 
 
-# converters.keras_to_tflite.MODES, listed here so that `rt-keras --help` loads no TensorFlow
+# rt_keras.keras_to_tflite.MODES, listed here so that `rt-keras --help` loads no TensorFlow
 # (tests/test_packaging.py checks both lists agree).
 CONVERSION_MODES = ["float32", "float16", "dynamic", "int8", "qat-int8", "int4", "int4-shared"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rt_keras import naming
+from converters import naming
 from rt_keras.config import MATRIX_NAMES, EncoderConfig
 from rt_keras.encoder import shared_weight_users
 
@@ -103,7 +103,8 @@ def compress_run(source_dir, out_dir, **encoder_changes) -> dict:
 
     from rt_keras import run_config
     from rt_keras.backend import keras
-    from rt_keras.io import atomic_write_json, save_model
+    from converters.files import atomic_write_json
+    from rt_keras.io import save_model
     from rt_keras.model import build_asr_model
 
     source = run_config.require_trained_run(source_dir)

@@ -12,7 +12,7 @@ quantises the top-level layers of a functional model.
 
 from __future__ import annotations
 
-from rt_keras import naming
+from converters import naming
 from rt_keras.backend import keras
 from rt_keras.config import EncoderConfig
 from rt_keras.layers import (BiasAdd, DiagonalScale, GatedLinearUnit,

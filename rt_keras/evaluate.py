@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from rt_keras.ctc import edit_distance, greedy_decode
-from rt_keras.data.dataset import VOCABULARY, voice_group
+from rt_keras.data.dataset import voice_group
 from rt_keras.data.pipeline import batch_order, pad_batch
-from rt_keras.wer_stats import wer_interval
+from rt_keras.task import greedy_decode, ids_to_words, target_frames
+from rt_keras.wer_stats import edit_distance, wer_interval
 
 
 def transcribe(model, split, frontend, batch_size: int = 32) -> list[str]:
@@ -20,9 +20,8 @@ def transcribe(model, split, frontend, batch_size: int = 32) -> list[str]:
     for indices in order:
         audio, targets = pad_batch(split, indices, frontend)
         log_probs = np.asarray(model(audio, training=False))  # eager: no retracing per batch shape
-        for row, index in enumerate(indices):
-            ids = greedy_decode(np.asarray(log_probs[row]), int(targets[row, 0]))
-            hypotheses[index] = " ".join(VOCABULARY[i] for i in ids)
+        for row, (index, frames) in enumerate(zip(indices, target_frames(targets))):
+            hypotheses[index] = ids_to_words(greedy_decode(log_probs[row], int(frames)))
     return hypotheses
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import dataclasses
 
 from rt_keras.backend import keras
-from rt_keras.data.dataset import VOCABULARY
 from rt_keras.encoder import encoder_graph
 from rt_keras.layers import LogMelSpectrogram, SpecAugment
+from rt_keras.task import FRONTEND_LAYER, VOCABULARY
 
 FEATURE_FIELDS = ("sample_rate", "frame_length", "frame_step", "num_mel_bins", "lower_hz", "upper_hz", "log_floor")
 SPEC_AUGMENT_FIELDS = ("time_masks", "time_mask_frames", "frequency_masks", "frequency_mask_bins")
@@ -19,7 +19,7 @@ def build_asr_model(config) -> keras.Model:
     log-probabilities over VOCABULARY (index 0 is the CTC blank), T = ceil(frames / 4)."""
     frontend = dataclasses.asdict(config.frontend)
     audio = keras.Input((None,), name="audio")
-    features = LogMelSpectrogram(**{k: frontend[k] for k in FEATURE_FIELDS}, name="frontend_logmel")(audio)
+    features = LogMelSpectrogram(**{k: frontend[k] for k in FEATURE_FIELDS}, name=FRONTEND_LAYER)(audio)
     features = SpecAugment(**{k: frontend[k] for k in SPEC_AUGMENT_FIELDS}, name="specaugment")(features)
     encoded = encoder_graph(features, config.encoder)
     logits = keras.layers.Dense(len(VOCABULARY), name="head_logits")(encoded)

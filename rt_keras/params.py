@@ -8,7 +8,7 @@ subsampling, positions, final LayerNorm and the output head are reported separat
 
 from __future__ import annotations
 
-from rt_keras import naming
+from converters import naming
 from rt_keras.config import EncoderConfig
 
 

@@ -88,9 +88,7 @@ def calibrate_ranges(model: keras.Model, audio_batches, decay: float = 0.8) -> N
 
     tfmot starts every activation range at its initial value and moves it by an EMA
     with decay 0.999, so a short fine-tuning would still be moving them. Forward passes
-    with a fast EMA first set them to what the trained float model produces (demo
-    baseline, test_real WER before fine-tuning: float 32.7%, fake-quantised 33.1% with the
-    initial ranges, 31.9% calibrated)."""
+    with a fast EMA first set them to what the trained float model produces."""
     from tensorflow_model_optimization.python.core.quantization.keras import quant_ops
 
     quantizer = _q.quantizers.MovingAverageQuantizer
@@ -135,8 +133,8 @@ def quantize_model(model: keras.Model) -> keras.Model:
     with quantize_scope():
         quantized = _q.quantize_apply(annotated)
     # tfmot puts an 8-bit QuantizeLayer on every model input. Our input is raw PCM for
-    # the float front-end: 8 bits of it (48 dB) wipe out quiet speech (measured on the
-    # demo baseline: test_real WER 32.7% -> 41.7%), so it passes the input through.
+    # the float front-end: 8 bits of it (48 dB) wipe out quiet speech (docs/results.md,
+    # "Converted sizes", int8 accuracy), so it passes the input through.
     for layer in quantized.layers:
         if isinstance(layer, _QuantizeLayer):
             layer.quantizer = None
@@ -171,7 +169,8 @@ def finetune(run_dir, force: bool = False, progress: bool = True, extra_callback
     from rt_keras.data.dataset import load_split, materialise
     from rt_keras.data.pipeline import batches
     from rt_keras.evaluate import evaluate_split
-    from rt_keras.io import atomic_write_json, save_model
+    from converters.files import atomic_write_json
+    from rt_keras.io import save_model
     from rt_keras.train import fit_run, seed_everything
 
     run_dir = run_config_lib.require_trained_run(run_dir)

@@ -251,7 +251,7 @@ def load(path, overrides: list[str] | None = None) -> RunConfig:
 
 
 def save(config: RunConfig, path) -> None:
-    from rt_keras.io import atomic_write_text
+    from converters.files import atomic_write_text
 
     atomic_write_text(path, yaml.safe_dump(config.to_dict(), sort_keys=False))
 

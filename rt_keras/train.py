@@ -16,9 +16,11 @@ from rt_keras.ctc import CTCLoss
 from rt_keras.data.dataset import load_split, materialise
 from rt_keras.data.pipeline import batches
 from rt_keras.evaluate import evaluate_split
-from rt_keras.io import atomic_write_json, save_model
+from converters.files import atomic_write_json
+from rt_keras.io import save_model
 from rt_keras.model import build_asr_model
 from rt_keras.params import count_parameters
+from rt_keras.task import FRONTEND_LAYER, pcm_to_float
 
 
 @keras.utils.register_keras_serializable(package="rt_keras")
@@ -72,10 +74,10 @@ def make_strategy(name: str):
 
 def feature_statistics(model, split, count: int = 200, seed: int = 0):
     """Per-bin mean and std of the un-normalised log-mel over ``count`` training utterances."""
-    layer = model.get_layer("frontend_logmel")
+    layer = model.get_layer(FRONTEND_LAYER)
     rng = np.random.default_rng(seed)
     picks = rng.choice(len(split), size=min(count, len(split)), replace=False)
-    features = np.concatenate([layer.log_mel(split.audio[i][None].astype(np.float32) / 32767).numpy()[0]
+    features = np.concatenate([layer.log_mel(pcm_to_float(split.audio[i][None])).numpy()[0]
                                for i in picks])
     return features.mean(axis=0), features.std(axis=0)
 
@@ -150,7 +152,7 @@ def train(config, run_dir, force: bool = False, progress: bool = True, extra_cal
     strategy = make_strategy(settings.strategy)
     with strategy.scope():
         model = build_asr_model(config)
-        model.get_layer("frontend_logmel").set_statistics(*feature_statistics(model, train_split, seed=settings.seed))
+        model.get_layer(FRONTEND_LAYER).set_statistics(*feature_statistics(model, train_split, seed=settings.seed))
         if settings.init_from:
             initial_weights(model, config, settings.init_from)
         schedule = WarmupCosine(settings.learning_rate, settings.warmup_steps, steps_per_epoch * settings.epochs)

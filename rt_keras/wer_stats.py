@@ -62,3 +62,24 @@ def format_wer(result: dict) -> str:
 def mean_and_sd(values) -> tuple[float, float]:
     values = np.asarray(values, np.float64)
     return float(values.mean()), float(values.std(ddof=1)) if values.size > 1 else 0.0
+
+
+def edit_distance(reference: list, hypothesis: list) -> int:
+    """Levenshtein distance (substitutions, deletions, insertions all cost 1)."""
+    previous = list(range(len(hypothesis) + 1))
+    for i, ref in enumerate(reference, 1):
+        current = [i]
+        for j, hyp in enumerate(hypothesis, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ref != hyp)))
+        previous = current
+    return previous[-1]
+
+
+def word_error_rate(references: list[str], hypotheses: list[str]) -> float:
+    """Corpus WER: total word edits / total reference words."""
+    if len(references) != len(hypotheses):
+        raise ValueError(f"{len(references)} references but {len(hypotheses)} hypotheses")
+    words = sum(len(r.split()) for r in references)
+    if not words:
+        raise ValueError("references contain no words")
+    return sum(edit_distance(r.split(), h.split()) for r, h in zip(references, hypotheses)) / words

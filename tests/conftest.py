@@ -60,8 +60,8 @@ def tiny_qat_run(tiny_run):
 def tiny_converted(tiny_qat_run):
     """(run dir, run config, float model, QAT model, {mode: (converter output, shipped
     file with dedup and metadata)}) of the tiny run, every mode converted once."""
-    from converters.export import package, representative_audio
-    from converters.keras_to_tflite import MODES, audio_signature, convert
+    from rt_keras.export import package, representative_audio
+    from rt_keras.keras_to_tflite import MODES, audio_signature, convert
     from rt_keras import run_config
     from rt_keras.backend import keras
     from rt_keras.qat import load_qat_model

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from converters.keras_to_tflite import convert_float32
+from rt_keras.keras_to_tflite import convert_float32
 from converters.runner import run_tflite
 from rt_keras.backend import keras
 

@@ -26,7 +26,7 @@ from converters.footprint_probe import BENCHMARK
 from converters.footprint_probe import test_audio as benchmark_audio
 from converters.metadata import read_metadata
 from converters.runner import TFLiteModel
-from rt_keras.ctc import greedy_decode
+from rt_keras.task import greedy_decode, pcm_to_float
 from rt_keras.data.fsdd import default_fsdd_dir
 
 ROOT = pathlib.Path(__file__).parents[1]
@@ -38,8 +38,8 @@ DEMO_GOLDEN = ROOT / "android_demo" / "core" / "src" / "test" / "resources" / "o
 
 
 def numpy_model_input(samples: np.ndarray, rate: int, model_rate: int) -> np.ndarray:
-    """What the Java core must compute: int16 / 32767, linear interpolation to the model's rate."""
-    audio = samples.astype(np.float32) / 32767
+    """What the Java core must compute: int16 / PCM_SCALE, linear interpolation to the model's rate."""
+    audio = pcm_to_float(samples)
     count = len(audio) * model_rate // rate
     return np.interp(np.arange(count) * rate / model_rate, np.arange(len(audio)), audio).astype(np.float32)
 

@@ -9,14 +9,15 @@ import pytest
 
 from converters.dedup import dedup_bytes
 from converters.flatbuffer import load_model
-from converters.keras_to_tflite import MODES, ConversionError, audio_signature, convert
+from rt_keras.keras_to_tflite import MODES, ConversionError, audio_signature, convert
 from converters.metadata import metadata_bytes, read_metadata
 from converters.runner import TFLiteModel, run_tflite
 from converters.weights import weights
 from rt_keras.backend import keras, tf
 from rt_keras.cli import main
 from rt_keras.compress import materialize
-from rt_keras.data.dataset import VOCABULARY, data_directory, load_split
+from rt_keras.data.dataset import data_directory, load_split
+from rt_keras.task import VOCABULARY
 from rt_keras.evaluate import evaluate_split
 from rt_keras.model import build_asr_model
 from rt_keras.qat import finetune
@@ -213,7 +214,7 @@ def test_convert_cli_writes_a_model_and_refuses_bad_requests(run, tmp_path, caps
 
 
 def test_a_failed_conversion_leaves_no_file(run, converted, tmp_path, monkeypatch):
-    import converters.export as export
+    import rt_keras.export as export
 
     def broken(*args, **kwargs):
         raise RuntimeError("metadata writer failed")
@@ -317,8 +318,7 @@ def test_transcribe_cli_reads_any_wav_and_names_bad_files(run, converted, real_a
     import soundfile
 
     from converters.runner import TFLiteModel
-    from rt_keras.ctc import greedy_decode
-    from rt_keras.data.dataset import VOCABULARY
+    from rt_keras.task import greedy_decode
 
     model = tmp_path / "model.tflite"
     model.write_bytes(converted["qat-int8"][1])
@@ -348,7 +348,7 @@ def test_transcribe_cli_reads_any_wav_and_names_bad_files(run, converted, real_a
 def test_the_same_model_packages_to_the_same_bytes(run, converted):
     import time
 
-    from converters.export import package
+    from rt_keras.export import package
 
     _, config, _ = run
     raw = converted["float32"][0]

@@ -10,7 +10,8 @@ import soundfile
 
 from rt_keras import run_config
 from rt_keras.data import synthetic
-from rt_keras.data.dataset import SPLITS, VOCABULARY, _ClipPool, data_directory, load_split, materialise, read_manifest
+from rt_keras.task import VOCABULARY
+from rt_keras.data.dataset import SPLITS, _ClipPool, data_directory, load_split, materialise, read_manifest
 from rt_keras.data.fsdd import default_fsdd_dir, index_fsdd, speakers
 from rt_keras.data.pipeline import batches, output_frames
 

@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 
 from converters.flatbuffer import buffer_bytes, load_model
-from converters.keras_to_tflite import convert_float32
+from rt_keras.keras_to_tflite import convert_float32
 from converters.runner import run_tflite
-from rt_keras import naming
+from converters import naming
 from rt_keras.backend import keras
 from rt_keras.config import MATRIX_NAMES, ConfigError, EncoderConfig, preset
 from rt_keras.encoder import build_encoder, residual_projection, shared_weight_users, subsampled_length

@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 
 from converters.footprint import FootprintError, compare, footprint, load_report, validate
-from converters.keras_to_tflite import audio_signature, convert
+from rt_keras.keras_to_tflite import audio_signature, convert
 from rt_keras.backend import keras
 from rt_keras.cli import main
 

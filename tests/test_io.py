@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from rt_keras.io import atomic_write_bytes, atomic_write_text
+from converters.files import atomic_write_bytes, atomic_write_text
 
 
 def test_written_file_has_the_usual_mode(tmp_path):

@@ -61,7 +61,42 @@ def test_help_and_argument_errors_do_not_load_tensorflow():
 
 
 def test_cli_offers_exactly_the_converters_modes():
-    from converters.keras_to_tflite import MODES
+    from rt_keras.keras_to_tflite import MODES
     from rt_keras.cli import CONVERSION_MODES
 
     assert tuple(CONVERSION_MODES) == MODES
+
+
+def _imported_packages(path: pathlib.Path) -> set[str]:
+    import ast
+
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_imports_run_one_way_converters_never_import_rt_keras_or_tensorflow():
+    """converters/ is the TFLite-level toolkit (any .tflite); rt_keras builds on it. Not
+    even a lazy import inside a function may go back, and loading every converters module
+    must not load TensorFlow (the metadata writer imports it when it is called)."""
+    modules = sorted((ROOT / "converters").glob("*.py"))
+    assert len(modules) >= 9
+    backwards = {p.name: sorted(_imported_packages(p) & {"rt_keras", "tf_keras", "tensorflow_model_optimization"})
+                 for p in modules}
+    assert {name: found for name, found in backwards.items() if found} == {}
+    code = ("import sys\n" + "".join(f"import converters.{p.stem}\n" for p in modules if p.stem != "__init__") +
+            "print(sorted(m for m in ('tensorflow', 'rt_keras', 'tf_keras') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "[]"
+
+
+def test_the_app_scales_pcm_as_training_does():
+    from rt_keras.task import PCM_SCALE
+
+    pcm = (ROOT / "android_demo/core/src/main/java/org/rtkeras/demo/core/Pcm.java").read_text()
+    assert f"PCM16_SCALE = {PCM_SCALE}f;" in pcm

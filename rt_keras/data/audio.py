@@ -63,12 +63,6 @@ def _riff_truncation(path: str) -> str | None:
             f.seek(length + (length & 1), os.SEEK_CUR)
 
 
-def to_int16(audio: np.ndarray) -> np.ndarray:
-    """Float samples in [-1, 1] -> int16 as the splits store them (x 32767; the model divides
-    by 32767, and so does the Android app's Pcm)."""
-    return (np.clip(audio, -1, 1) * 32767).astype(np.int16)
-
-
 def read_wav(path, max_seconds: float | None = None, target_rate: int = MODEL_SAMPLE_RATE) -> np.ndarray:
     """Mono float32 samples of ``path`` at ``target_rate``; stereo is averaged.
 

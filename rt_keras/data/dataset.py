@@ -28,12 +28,12 @@ import numpy as np
 
 from rt_keras.data import fsdd as fsdd_lib
 from rt_keras.data import synthetic, tts, voices
-from rt_keras.data.audio import MODEL_SAMPLE_RATE, AudioError, read_wav, to_int16
+from rt_keras.data.audio import MODEL_SAMPLE_RATE, AudioError, read_wav
 from rt_keras.data.augment import augment
 from rt_keras.data.splits import SPLITS, TEST_SPLITS  # noqa: F401  (re-exported)
-from rt_keras.io import atomic_path, atomic_write_json
+from rt_keras.task import DIGIT_WORDS, VOCABULARY, float_to_pcm, pcm_to_float
+from converters.files import atomic_path, atomic_write_json
 
-VOCABULARY = ("<blank>",) + synthetic.DIGIT_WORDS  # CTC blank is index 0; words are the tokens
 MANIFEST = "manifest.json"
 
 
@@ -54,10 +54,6 @@ def voice_group(source: str) -> str:
     if "+" in source and ":" not in source:
         return "espeak-ng:" + source.split("+", 1)[1].split("@", 1)[0]
     return source
-
-
-def words_to_ids(transcript: str) -> list[int]:
-    return [VOCABULARY.index(word) for word in transcript.split()]
 
 
 class _ClipPool:
@@ -118,7 +114,7 @@ def _fsdd_clips(config, skipped: list) -> tuple[_ClipPool, _ClipPool, _ClipPool]
             skipped.append(str(error))
             warnings.warn(f"skipping {error}", stacklevel=2)
             continue
-        pool.add(clip.speaker, clip.digit, to_int16(audio), {"engine": "fsdd", "voice": clip.speaker})
+        pool.add(clip.speaker, clip.digit, float_to_pcm(audio), {"engine": "fsdd", "voice": clip.speaker})
     return train, validation, test
 
 
@@ -132,7 +128,7 @@ def _perturbed_pool(pool: _ClipPool, perturbations_of, takes: int | None, rng: n
     jobs = []
     for source in pool.sources():
         digits = pool.clips[source]
-        base = np.nanmedian([voices.median_pitch(d[0].astype(np.float32) / 32767) for d in digits])
+        base = np.nanmedian([voices.median_pitch(pcm_to_float(d[0])) for d in digits])
         for perturbation in perturbations_of(source, float(base) if np.isfinite(base) else 120.0):
             name = f"{source}~{perturbation.tag}"
             info = {**pool.info[source], "formant_ratio": perturbation.formant_ratio, "pitch_hz": perturbation.pitch_hz}
@@ -141,8 +137,8 @@ def _perturbed_pool(pool: _ClipPool, perturbations_of, takes: int | None, rng: n
                     sorted(rng.choice(len(options), size=takes, replace=False))
                 jobs += [(name, info, digit, options[i], perturbation) for i in picks]
     for name, info, digit, clip, perturbation in tqdm(jobs, desc=f"{desc:>15}", unit="clip", disable=not progress):
-        changed = voices.change_voice(clip.astype(np.float32) / 32767, perturbation)
-        out.add(name, digit, to_int16(changed), info)
+        changed = voices.change_voice(pcm_to_float(clip), perturbation)
+        out.add(name, digit, float_to_pcm(changed), info)
     return out
 
 
@@ -161,8 +157,8 @@ def _tts_pool(names, stretches) -> _ClipPool:
         for stretch in stretches:
             source = name if stretch == 1.0 else f"{name}@x{stretch:g}"
             engine, voice = tts.parse_voice(name)
-            for digit, clip in enumerate(tts.synthesize(name, synthetic.DIGIT_WORDS, stretch)):
-                pool.add(source, digit, to_int16(synthetic.trim(clip)),
+            for digit, clip in enumerate(tts.synthesize(name, DIGIT_WORDS, stretch)):
+                pool.add(source, digit, float_to_pcm(synthetic.trim(clip)),
                          {"engine": engine, "voice": voice, "duration_stretch": stretch})
     return pool
 
@@ -176,12 +172,12 @@ def compose_utterance(pool: _ClipPool, source: str, rng: np.random.Generator, co
         digit, clip = pool.deal(source)
         pause = rng.uniform(*config.pause_seconds) if i else rng.uniform(0.05, 0.25)
         pieces.append(np.zeros(int(pause * MODEL_SAMPLE_RATE), np.float32))
-        pieces.append(clip.astype(np.float32) / 32767)
+        pieces.append(pcm_to_float(clip))
         digits.append(digit)
     pieces.append(np.zeros(int(rng.uniform(0.05, 0.25) * MODEL_SAMPLE_RATE), np.float32))
     audio = np.concatenate(pieces)
     audio += rng.normal(scale=1e-4, size=audio.shape).astype(np.float32)
-    return audio, " ".join(synthetic.DIGIT_WORDS[d] for d in digits)
+    return audio, " ".join(DIGIT_WORDS[d] for d in digits)
 
 
 def _make_split(count, pools_and_weights, seed_key, config, augmented, progress, name) -> Split:
@@ -206,7 +202,7 @@ def _make_split(count, pools_and_weights, seed_key, config, augmented, progress,
             audio = augment(audio, rng, config.augment)
         if audio.size / MODEL_SAMPLE_RATE > config.max_seconds:
             continue  # rare: many digits, long pauses and slow speech
-        split.audio.append(to_int16(audio))
+        split.audio.append(float_to_pcm(audio))
         split.transcripts.append(transcript)
         split.sources.append(source)
     return split

@@ -2,7 +2,7 @@
 
 Batches are bucketed by length (utterances of similar length together) so padding, which
 the encoder sees as silence, stays small. Targets pack what the CTC loss needs next to
-the labels: ``[valid_output_frames, label_1, ..., label_n, -1, ...]``.
+the labels (``rt_keras.task.pack_targets``).
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from rt_keras.backend import tf
-from rt_keras.data.dataset import words_to_ids
 from rt_keras.encoder import subsampled_length
+from rt_keras.task import pack_targets, pcm_to_float, words_to_ids
 
 
 def feature_frames(num_samples, frontend) -> int:
@@ -37,14 +37,12 @@ def batch_order(lengths, batch_size, rng, shuffle):
 
 
 def pad_batch(split, indices, frontend):
-    audio = [split.audio[i].astype(np.float32) / 32767 for i in indices]
-    labels = [words_to_ids(split.transcripts[i]) for i in indices]
+    audio = [pcm_to_float(split.audio[i]) for i in indices]
     x = np.zeros((len(indices), max(a.size for a in audio)), np.float32)
-    y = np.full((len(indices), 1 + max(len(l) for l in labels)), -1, np.int32)
-    for row, (a, l) in enumerate(zip(audio, labels)):
+    for row, a in enumerate(audio):
         x[row, :a.size] = a
-        y[row, 0] = output_frames(a.size, frontend)
-        y[row, 1:1 + len(l)] = l
+    y = pack_targets([output_frames(a.size, frontend) for a in audio],
+                     [words_to_ids(split.transcripts[i]) for i in indices])
     return x, y
 
 

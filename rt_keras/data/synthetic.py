@@ -10,8 +10,7 @@ import multiprocessing
 import numpy as np
 
 from rt_keras.data.espeak import LANGUAGES, VARIANTS
-
-DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+from rt_keras.task import DIGIT_WORDS, float_to_pcm
 # Never used for training: the held-out synthetic test set speaks with these variants.
 HELD_OUT_VARIANTS = ("f4", "m6", "klatt3", "belinda", "grandpa", "Storm", "aunty", "Lee")
 
@@ -51,7 +50,7 @@ def _speak_all(voices: list[Voice]) -> list[list[np.ndarray]]:
         words = []
         for word in DIGIT_WORDS:
             samples = engine.synthesize(word, voice.language, voice.variant, voice.rate, voice.pitch)
-            words.append((np.clip(trim(resample(samples, engine.sample_rate)), -1, 1) * 32767).astype(np.int16))
+            words.append(float_to_pcm(trim(resample(samples, engine.sample_rate))))
         clips.append(words)
     return clips
 

@@ -2,7 +2,7 @@ package org.rtkeras.demo.core;
 
 /** PCM conversion and resampling to the model's float input at the model's sample rate. */
 public final class Pcm {
-    /** The model was trained on int16 samples divided by 32767 (rt_keras.data.pipeline). */
+    /** The model was trained on int16 samples divided by 32767 (rt_keras.task.PCM_SCALE). */
     public static final float PCM16_SCALE = 32767f;
     /** For models without a sample rate in their metadata (rt-keras models record theirs). */
     public static final int DEFAULT_SAMPLE_RATE = 16000;

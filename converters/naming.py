@@ -2,7 +2,9 @@
 
 The builder, the parameter accounting, the compression of unshared models and the
 converters all agree on these names, so the role of a weight (shared / low_rank /
-diagonal / per_layer / other) can be read back from any built or loaded model.
+diagonal / per_layer / other) can be read back from any built or loaded model, and from
+a converted file, whose operator outputs carry the Keras layer names. It lives with the
+file-level tools because they read it back; rt_keras builds with it.
 """
 
 from __future__ import annotations
@@ -41,7 +43,13 @@ FINAL_NORM = "final_norm"
 
 _SHARED = re.compile(r"^shared\d+_\w+$")
 _LOW_RANK = re.compile(r"^block\d+_\w+_lr_[ab]$")
+_DIAGONAL = re.compile(r"^block\d+_\w+_diag$")
 _BLOCK = re.compile(r"^block\d+_")
+
+
+def is_diagonal(layer_name: str) -> bool:
+    """The layer holding d_l (its ``diagonal`` vector, and the bias when it adds it)."""
+    return bool(_DIAGONAL.match(layer_name))
 
 
 def section_of(layer_name: str) -> str:
@@ -65,6 +73,6 @@ def role_of(layer_name: str, variable_name: str) -> str:
         return "shared"
     if _LOW_RANK.match(layer_name):
         return "low_rank"
-    if variable_name == "diagonal":
+    if variable_name == "diagonal" and is_diagonal(layer_name):
         return "diagonal"
     return "other"

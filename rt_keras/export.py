@@ -8,10 +8,11 @@ import numpy as np
 import rt_keras
 from converters.dedup import dedup_bytes, pack
 from converters.flatbuffer import load_model
-from converters.keras_to_tflite import CALIBRATED_MODES, MODES, audio_signature, convert
+from rt_keras.keras_to_tflite import CALIBRATED_MODES, MODES, audio_signature, convert
 from converters.metadata import add_metadata, metadata_bytes
 from rt_keras.encoder import SUBSAMPLING_FACTOR
-from rt_keras.io import atomic_write_bytes
+from rt_keras.task import VOCABULARY, pcm_to_float
+from converters.files import atomic_write_bytes
 
 
 # The input's stored length in a model that takes any length (1 s at 16 kHz).
@@ -30,7 +31,7 @@ def representative_audio(config, count: int, seed: int = 0, num_samples: int | N
 
     def generate():
         for index in picks:
-            audio = split.audio[index].astype(np.float32) / 32767
+            audio = pcm_to_float(split.audio[index])
             if num_samples is not None:
                 audio = np.pad(audio[:num_samples], (0, max(0, num_samples - audio.size)))
             yield [audio[None]]
@@ -71,7 +72,6 @@ def package(converted: bytes, config, mode: str, num_samples: int | None = None,
             materialized: bool = False) -> tuple[bytes, dict]:
     """The metadata, then the dedup pass on a converted flatbuffer (last, so that its
     compact re-pack is what ships: tflite-support re-serialises the model plainly)."""
-    from rt_keras.data.dataset import VOCABULARY
 
     length = "any length" if num_samples is None else f"{num_samples} samples"
     stored = store_input_length(converted) if num_samples is None else converted

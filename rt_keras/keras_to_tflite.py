@@ -6,6 +6,7 @@ import contextlib
 import re
 
 from rt_keras.backend import keras, tf
+from rt_keras.task import FRONTEND_LAYER
 
 
 class ConversionError(RuntimeError):
@@ -77,14 +78,12 @@ def inference_function(model, input_signature=None):
 
 
 # Kept float in every quantised mode: the power spectrum spans ~10 decades, and an int8
-# mel projection of it wipes out quiet frames (measured on the demo baseline: test_real WER
-# 31.7% in float32, 87.8% with the front-end quantised, 26.8%-class with it kept float).
+# mel projection of it wipes out quiet frames (docs/results.md, "Converted sizes", int8 accuracy).
 # Patterns (full matches) of Keras layer names.
-FLOAT_LAYERS = (r"frontend_logmel",)
+FLOAT_LAYERS = (FRONTEND_LAYER,)
 # Also float by default in the int8 modes: attention (its int8 BATCH_MATMUL runs on LiteRT's
 # reference kernel, XNNPACK does not take it) and the LayerNorms (int8 SQUARED_DIFFERENCE and
-# MEAN, reference kernels too). Demo model: qat-int8 0.77x the float32 latency instead of
-# 1.25x, WER inside noise (docs/results.md "Where int8 time goes").
+# MEAN, reference kernels too); measured in docs/results.md, "Where int8 time goes".
 FLOAT_ATTENTION_AND_NORMS = (r"block\d+_attention", r"block\d+_\w+_norm", r"final_norm")
 INT8_FLOAT_LAYERS = FLOAT_LAYERS + FLOAT_ATTENTION_AND_NORMS
 
