@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.results_file import publish  # noqa: E402
 from rt_keras import run_config  # noqa: E402
+from rt_keras.runs import require_trained  # noqa: E402
 from rt_keras.data.fsdd import default_fsdd_dir, index_fsdd, speakers  # noqa: E402
 from converters.files import atomic_write_json  # noqa: E402
 from rt_keras.wer_stats import format_wer, mean_and_sd, wer_interval  # noqa: E402
@@ -116,7 +117,7 @@ def main(argv=None) -> int:
         run_dir = runs / f"fold-{speaker}"
         if speaker in reuse:
             run_dir = pathlib.Path(reuse[speaker])
-            reused = run_config.load_resolved(run_config.require_trained_run(run_dir) / "config.yaml")
+            reused = run_config.load_resolved(require_trained(run_dir) / "config.yaml")
             if not _same_recipe(reused, config):
                 parser.error(f"--reuse {speaker}={run_dir}: its config is not this fold's config")
         print(f"== fold {speaker}: {run_dir}", flush=True)

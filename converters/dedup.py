@@ -26,7 +26,7 @@ import numpy as np
 
 from converters.flatbuffer import (TFLITE_IDENTIFIER, NotATFLiteModel, associated_files, buffer_bytes, load_model,
                                   tensor_name, with_associated_files)
-from converters.files import atomic_write_bytes
+from converters.files import atomic_path
 
 
 @dataclasses.dataclass
@@ -189,9 +189,16 @@ def dedup_bytes(data: bytes, source: str = "<bytes>") -> tuple[bytes, DedupRepor
 
 
 def dedup_file(source, destination) -> DedupReport:
-    """Dedup ``source`` into ``destination`` (written atomically; may be the same path)."""
+    """Dedup ``source`` into ``destination`` (written atomically; may be the same path).
+    Only a model LiteRT loads is rewritten, and the output is kept only if it loads too and
+    gives bit-identical outputs (both checked in a child process: ModelLoadError)."""
+    from converters.runner import check_loads
+
+    check_loads(source)
     with open(source, "rb") as f:
         data = f.read()
     out, report = dedup_bytes(data, str(source))
-    atomic_write_bytes(destination, out)
+    with atomic_path(destination) as staged:
+        staged.write_bytes(out)
+        check_loads(staged, same_outputs_as=source)
     return report

@@ -17,8 +17,9 @@ import platform
 import subprocess
 import sys
 
-from converters.flatbuffer import NotATFLiteModel, TYPE_NAMES, load_model, operator_names, tensor_name
 from converters import naming
+from converters.flatbuffer import NotATFLiteModel, TYPE_NAMES, load_model, operator_names, tensor_name
+from converters.runner import child_failure
 from converters.weights import summary, weights
 
 SCHEMA = "rt-keras-footprint/1"
@@ -106,8 +107,7 @@ def runtime_report(path, seconds: float, sample_rate: int, runs: int, warmup: in
     done = subprocess.run(command, capture_output=True, text=True, env=env)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:
-        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        return {"status": "failed", "error": f"runtime probe exited with {done.returncode}: {tail}",
+        return {"status": "failed", "error": f"runtime probe failed ({child_failure(done.returncode, done.stderr)})",
                 "threads": threads, "audio_seconds": seconds, "runs": runs, "warmup": warmup}
     return json.loads(lines[-1])
 

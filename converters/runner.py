@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import re
+import signal
+import subprocess
+import sys
+
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
@@ -62,3 +68,72 @@ class TFLiteModel:
         self.interpreter.set_tensor(self._input["index"], audio)
         self.interpreter.invoke()
         return self.interpreter.get_tensor(self._output["index"])
+
+
+class ModelLoadError(ValueError):
+    """LiteRT cannot load the model (or crashed loading it)."""
+
+
+# Lines LiteRT and its delegates log at start-up, which say nothing about a failure.
+_INFO_LINE = re.compile(r"^(INFO:|[IW]\d{4} |WARNING: All log messages)")
+
+
+def child_failure(returncode: int, stderr: str) -> str:
+    """What a failed child process says about its failure: the signal that killed it, and
+    its last stderr line that is not start-up logging."""
+    lines = [line for line in stderr.strip().splitlines() if line.strip() and not _INFO_LINE.match(line)]
+    if returncode < 0:
+        try:
+            how = f"killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            how = f"killed by signal {-returncode}"
+    else:
+        how = f"exit status {returncode}"
+    return f"{how}: {lines[-1]}" if lines else how
+
+
+# Child: load every model named on the command line and run it once on a seeded input at
+# the first model's stored input shapes; with two models, exit 3 unless their outputs are
+# equal bit for bit.
+_LOAD_CHECK = """
+import sys
+import numpy as np
+from ai_edge_litert.interpreter import Interpreter
+inputs, outputs = None, []
+for path in sys.argv[1:]:
+    model = Interpreter(model_path=path, num_threads=1)
+    model.allocate_tensors()
+    details = model.get_input_details()
+    if inputs is None:
+        rng = np.random.default_rng(0)
+        inputs = [(rng.standard_normal(d["shape"]) * 0.1).astype(d["dtype"]) for d in details]
+    for detail, value in zip(details, inputs):
+        model.set_tensor(detail["index"], value)
+    model.invoke()
+    outputs.append([model.get_tensor(d["index"]).tobytes() for d in model.get_output_details()])
+if len(outputs) == 2 and outputs[0] != outputs[1]:
+    print("the two models give different outputs on the same input", file=sys.stderr)
+    sys.exit(3)
+"""
+
+
+def check_loads(path, same_outputs_as=None, timeout: float = 300) -> None:
+    """Load ``path`` with LiteRT and run it once, in a child process, so that a file that
+    crashes the interpreter (it aborts on some damaged files) cannot take the caller down;
+    with ``same_outputs_as``, run that model on the same input and require bit-identical
+    outputs. Raises ModelLoadError naming the file and the problem."""
+    from converters.flatbuffer import load_model
+
+    with open(path, "rb") as f:
+        load_model(f.read(), str(path))  # NotATFLiteModel naming the structural problem first
+    paths = [str(p) for p in ([same_outputs_as] if same_outputs_as else []) + [path]]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    try:
+        done = subprocess.run([sys.executable, "-c", _LOAD_CHECK, *paths], capture_output=True, text=True,
+                              env=env, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise ModelLoadError(f"{path}: LiteRT did not finish loading it in {timeout:.0f} s") from None
+    if done.returncode == 3:
+        raise ModelLoadError(f"{path}: its outputs differ from those of {same_outputs_as}")
+    if done.returncode != 0:
+        raise ModelLoadError(f"{path}: LiteRT cannot load it ({child_failure(done.returncode, done.stderr)})")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 
 from rt_keras.config import MATRIX_NAMES, PRESETS, ConfigError
@@ -112,17 +113,19 @@ def cmd_data(args) -> int:
 
     config = _load_run_config(args)
     directory = materialise(config, progress=not args.json, force=args.force)
-    manifest = read_manifest(directory)
-    if args.json:
-        print(json.dumps({"directory": str(directory), **manifest}, indent=2))
-        return 0
-    print(f"data in {directory}")
-    for name, split in manifest["splits"].items():
-        print(f"  {name:<20}{split['utterances']:>6} utterances {60 * split['hours']:>7.1f} min "
-              f"{split['sources']:>5} speakers/voices")
-    if manifest["skipped"]["count"]:
-        print(f"  skipped {manifest['skipped']['count']} bad recordings (listed in manifest.json)")
+    data = {"directory": str(directory), **read_manifest(directory)}
+    print(json.dumps(data, indent=2) if args.json else _format_data(data))
     return 0
+
+
+def _format_data(data: dict) -> str:
+    lines = [f"data in {data['directory']}"]
+    for name, split in data["splits"].items():
+        lines.append(f"  {name:<20}{split['utterances']:>6} utterances {60 * split['hours']:>7.1f} min "
+                     f"{split['sources']:>5} speakers/voices")
+    if data["skipped"]["count"]:
+        lines.append(f"  skipped {data['skipped']['count']} bad recordings (listed in manifest.json)")
+    return "\n".join(lines)
 
 
 def cmd_train(args) -> int:
@@ -135,10 +138,13 @@ def cmd_train(args) -> int:
         config.train.strategy = args.strategy
     if args.init_from:
         config.train.init_from = str(pathlib.Path(args.init_from).absolute())
-    metrics = train(config, args.out, force=args.force)
-    print(f"run directory: {args.out}  (model.keras, metrics.json, checkpoints/, tensorboard/)")
-    print(f"validation WER {100 * metrics['validation_wer']:.2f}%")
+    print(_format_train(train(config, args.out, force=args.force), args.out))
     return 0
+
+
+def _format_train(metrics: dict, run_dir) -> str:
+    return (f"run directory: {run_dir}  (model.keras, metrics.json, checkpoints/, tensorboard/)\n"
+            f"validation WER {100 * metrics['validation_wer']:.2f}%")
 
 
 def _format_evaluation(results: dict) -> str:
@@ -154,31 +160,15 @@ def _format_evaluation(results: dict) -> str:
 
 
 def cmd_evaluate(args) -> int:
-    import pathlib
+    from converters.flatbuffer import NotATFLiteModel
+    from converters.runner import ModelLoadError
+    from rt_keras.runs import evaluate_run
 
-    from rt_keras import run_config
-    from rt_keras.backend import keras
-    from rt_keras.data.dataset import data_directory, load_split, materialise
-    from rt_keras.evaluate import evaluate_split
-    from converters.files import atomic_write_json
-
-    run_dir = pathlib.Path(args.run_dir)
-    model_path = run_dir / "model.keras"
-    if not model_path.is_file():
-        print(f"rt-keras evaluate: {model_path} not found; train first: rt-keras train --config ... --out {run_dir}",
-              file=sys.stderr)
+    try:
+        results, _ = evaluate_run(args.run_dir, args.splits, tflite=args.tflite)
+    except (NotATFLiteModel, ModelLoadError) as error:
+        print(f"rt-keras evaluate: {error}", file=sys.stderr)
         return 2
-    config = run_config.load_resolved(run_dir / "config.yaml")
-    materialise(config, progress=False)
-    if args.tflite:
-        from converters.runner import TFLiteModel
-
-        model, batch_size, report = TFLiteModel(args.tflite), 1, pathlib.Path(f"{args.tflite}.evaluation.json")
-    else:
-        model, batch_size, report = keras.models.load_model(model_path), 32, run_dir / "evaluation.json"
-    results = {name: evaluate_split(model, load_split(data_directory(config), name), config.frontend, batch_size)
-               for name in args.splits}
-    atomic_write_json(report, results)
     print(json.dumps(results, indent=2) if args.json else _format_evaluation(results))
     if args.against:  # after the JSON on stdout, the comparison goes to stderr
         print(_format_comparison(results, args.against), file=sys.stderr if args.json else sys.stdout)
@@ -226,26 +216,19 @@ def cmd_compress(args) -> int:
 
 
 def cmd_qat(args) -> int:
-    import pathlib
-
-    from rt_keras import run_config
     from rt_keras.qat import finetune
+    from rt_keras.runs import update_qat_settings
 
-    run_dir = pathlib.Path(args.run_dir)
     if args.set:  # qat settings are stored in the run's resolved config
-        bad = [item for item in args.set if not item.startswith("qat.")]
-        if bad:
-            raise ConfigError(f"--set {bad[0]!r}: only qat.FIELD=VALUE can be changed after training")
-        config_path = run_dir / "config.yaml"
-        if not config_path.is_file():
-            raise FileNotFoundError(f"{config_path} not found; train first: rt-keras train --config ... --out {run_dir}")
-        values = run_config.apply_overrides(run_config.load_resolved(config_path).to_dict(), args.set)
-        run_config.save(run_config.from_dict(values, str(config_path)), config_path)
-    metrics = finetune(run_dir, force=args.force)
-    print(f"QAT run: {run_dir / 'qat'}  (model.weights.h5, metrics.json, checkpoints/, history.csv)")
-    print(f"validation WER {100 * metrics['validation_wer']:.2f}% with fake 8-bit quantisation "
-          f"(float model: {100 * (metrics['float_validation_wer'] or float('nan')):.2f}%)")
+        update_qat_settings(args.run_dir, args.set)
+    print(_format_qat(finetune(args.run_dir, force=args.force), args.run_dir))
     return 0
+
+
+def _format_qat(metrics: dict, run_dir) -> str:
+    return (f"QAT run: {run_dir}/qat  (model.weights.h5, metrics.json, checkpoints/, history.csv)\n"
+            f"validation WER {100 * metrics['validation_wer']:.2f}% with fake 8-bit quantisation "
+            f"(float model: {100 * (metrics['float_validation_wer'] or float('nan')):.2f}%)")
 
 
 def cmd_convert(args) -> int:
@@ -258,18 +241,18 @@ def cmd_convert(args) -> int:
     except (ConversionError, ValueError) as error:
         print(f"rt-keras convert: {error}", file=sys.stderr)
         return 2
-    if args.json:
-        print(json.dumps(report, indent=2))
-        return 0
-    dedup = report["dedup"]
-    print(f"{args.out}: {report['bytes']:,} bytes ({report['mode']}{', materialized' if report['materialized'] else ''}; "
-          f"converter output {report['bytes_converted']:,} bytes, dedup pass saved {report['bytes_saved']:,}, "
-          f"metadata {report['bytes_metadata']:,} bytes)")
-    shared = [c for c in dedup["shared_constants"] if c["bytes"] >= 1024]
-    print(f"  {len(shared)} constants of >= 1 KiB are read by more than one operator")
-    for constant in shared[:12]:
-        print(f"  {constant['bytes']:>10,} bytes read by {constant['readers']} operators: {constant['tensor']}")
+    print(json.dumps(report, indent=2) if args.json else _format_convert(report, args.out))
     return 0
+
+
+def _format_convert(report: dict, out) -> str:
+    shared = [c for c in report["dedup"]["shared_constants"] if c["bytes"] >= 1024]
+    lines = [f"{out}: {report['bytes']:,} bytes ({report['mode']}{', materialized' if report['materialized'] else ''}; "
+             f"converter output {report['bytes_converted']:,} bytes, dedup pass saved {report['bytes_saved']:,}, "
+             f"metadata {report['bytes_metadata']:,} bytes)",
+             f"  {len(shared)} constants of >= 1 KiB are read by more than one operator"]
+    lines += [f"  {c['bytes']:>10,} bytes read by {c['readers']} operators: {c['tensor']}" for c in shared[:12]]
+    return "\n".join(lines)
 
 
 def cmd_footprint(args) -> int:
@@ -324,10 +307,11 @@ def cmd_transcribe(args) -> int:
 def cmd_dedup(args) -> int:
     from converters.dedup import dedup_file
     from converters.flatbuffer import NotATFLiteModel
+    from converters.runner import ModelLoadError
 
     try:
         report = dedup_file(args.input, args.output)
-    except NotATFLiteModel as error:
+    except (NotATFLiteModel, ModelLoadError) as error:
         print(f"rt-keras dedup: {error}", file=sys.stderr)
         return 2
     if args.json:
@@ -346,36 +330,24 @@ def cmd_pipeline(args) -> int:
     """data -> train -> evaluate -> qat -> convert (qat-int8) -> evaluate the .tflite."""
     import pathlib
 
+    from rt_keras.keras_to_tflite import ConversionError
+    from rt_keras.runs import pipeline
+
     out = pathlib.Path(args.out)
-    tflite = out / "model-qat-int8.tflite"
-
-    def convert_step():
-        if tflite.is_file() and not args.force:
-            print(f"{tflite} exists; use --force to convert again")
-            return 0
-        return cmd_convert(argparse.Namespace(run_dir=out, mode="qat-int8", out=tflite, materialize=False,
-                                              samples=None, json=False, int8_attention=False))
-
-    steps = (
-        ("data", lambda: cmd_data(argparse.Namespace(config=args.config, set=args.set, force=False, json=False))),
-        ("train", lambda: cmd_train(argparse.Namespace(config=args.config, set=args.set, out=out, strategy=None, init_from=None,
-                                                       force=args.force))),
-        ("evaluate", lambda: cmd_evaluate(argparse.Namespace(run_dir=out, splits=list(TEST_SPLITS),
-                                                             tflite=None, json=False, against=None))),
-        ("qat", lambda: cmd_qat(argparse.Namespace(run_dir=out, set=[], force=args.force))),
-        ("convert", convert_step),
-        ("evaluate the .tflite", lambda: cmd_evaluate(argparse.Namespace(
-            run_dir=out, splits=list(TEST_SPLITS), tflite=tflite, json=False,
-            against=out / "evaluation.json"))),
-    )
-    for step, run in steps:
-        print(f"\n== rt-keras pipeline: {step}")
-        status = run()
-        if status:
-            return status
+    printers = {"data": _format_data, "train": lambda m: _format_train(m, out), "evaluate": _format_evaluation,
+                "qat": lambda m: _format_qat(m, out), "convert": lambda r: _format_convert(r, out / "model-qat-int8.tflite"),
+                "evaluate the .tflite": lambda r: _format_evaluation(r) + "\n" + _format_comparison(r, out / "evaluation.json")}
+    try:
+        for step, result in pipeline(args.config, args.set, out, force=args.force):
+            print(f"\n== rt-keras pipeline: {step}")
+            if result is not None:
+                print(printers[step](result))
+    except ConversionError as error:
+        print(f"rt-keras pipeline: {error}", file=sys.stderr)
+        return 2
     print(f"\neverything is in {out}/: config.yaml, model.keras, metrics.json, evaluation.json, history.csv, "
           f"checkpoints/, tensorboard/ (tensorboard --logdir {out}/tensorboard), qat/, and the shipped model "
-          f"{tflite.name} (int8, shared tensors stored once, with metadata)")
+          f"model-qat-int8.tflite (int8, shared tensors stored once, with metadata)")
     return 0
 
 
@@ -538,8 +510,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _CurrentStderr(logging.StreamHandler):
+    """Writes to ``sys.stderr`` as it is when the message comes (tests swap it)."""
+
+    stream = property(lambda self: sys.stderr, lambda self, value: None)
+
+
+def _show_library_log() -> None:
+    """The library logs what it skips and how training goes (logger "rt_keras"): shown on
+    stderr, so that --json output on stdout stays machine-readable."""
+    logger = logging.getLogger("rt_keras")
+    if not logger.handlers:
+        handler = _CurrentStderr()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    _show_library_log()
     try:
         return args.func(args)
     except (ConfigError, FileNotFoundError) as error:

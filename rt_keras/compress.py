@@ -101,13 +101,13 @@ def compress_run(source_dir, out_dir, **encoder_changes) -> dict:
     import dataclasses
     import pathlib
 
-    from rt_keras import run_config
+    from rt_keras import run_config, runs
     from rt_keras.backend import keras
     from converters.files import atomic_write_json
     from rt_keras.io import save_model
     from rt_keras.model import build_asr_model
 
-    source = run_config.require_trained_run(source_dir)
+    source = runs.require_trained(source_dir)
     config = run_config.load_resolved(source / "config.yaml")
     target_config = dataclasses.replace(config, name=f"{config.name}-compressed",
                                         encoder=config.encoder.replace(**encoder_changes))

@@ -96,14 +96,14 @@ def export_run(run_dir, mode: str, out, materialize: bool = False, num_samples: 
     """Convert the model of ``run_dir`` in ``mode`` to ``out`` (written atomically: a
     failed conversion leaves no file behind). ``qat-int8`` takes the QAT run
     (``rt-keras qat RUN_DIR``); ``materialize`` ships each layer's full matrix instead."""
-    from rt_keras import run_config
+    from rt_keras import run_config, runs
     from rt_keras.backend import keras
     from rt_keras.compress import materialize as materialize_model
     from rt_keras.qat import load_qat_model
 
     if mode not in MODES:
         raise ValueError(f"--mode {mode!r}; allowed: {', '.join(MODES)}")
-    run_dir = run_config.require_trained_run(run_dir)
+    run_dir = runs.require_trained(run_dir)
     if materialize and mode == "qat-int8":
         raise ValueError("--materialize folds the float weights; it cannot be combined with --mode qat-int8 "
                          "(compare against --mode int8 --materialize instead)")

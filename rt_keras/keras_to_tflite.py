@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import re
 
+from converters.files import private_tempdir
 from rt_keras.backend import keras, tf
 from rt_keras.task import FRONTEND_LAYER
 
@@ -155,7 +156,10 @@ def convert(model, mode: str = "float32", input_signature=None, representative_d
         float_layers = INT8_FLOAT_LAYERS
     if mode in CALIBRATED_MODES and representative_data is None:
         raise ValueError(f"conversion mode {mode!r} needs representative_data (real input audio)")
-    function, module = inference_function(model, input_signature)
+    # Tracing (autograph) and the converter write temporary files: into a directory of
+    # our own, removed afterwards (and, after a kill, by the next conversion).
+    with private_tempdir("rt-keras-convert"):
+        function, module = inference_function(model, input_signature)
     converter = tf.lite.TFLiteConverter.from_concrete_functions([function], module)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     if mode != "float32":
@@ -170,7 +174,8 @@ def convert(model, mode: str = "float32", input_signature=None, representative_d
         # the converter and tf.lite.experimental.QuantizationDebugger run).
         converter._experimental_calibrate_only = True
     try:
-        converted = converter.convert()
+        with private_tempdir("rt-keras-convert"):
+            converted = converter.convert()
         if mode in CALIBRATED_MODES:
             converted = _quantize_except(converted, float_layers)
         return converted

@@ -164,28 +164,25 @@ def finetune(run_dir, force: bool = False, progress: bool = True, extra_callback
     ``model.fit`` (settings: the run config's ``qat`` section) into ``run_dir/qat``:
     checkpoints, resumable backup, history, ``model.weights.h5`` and ``metrics.json``.
     A finished QAT run is a no-op unless ``force``; an interrupted one resumes."""
+    from converters.files import atomic_write_json
     from rt_keras import run_config as run_config_lib
+    from rt_keras import runs
     from rt_keras.ctc import CTCLoss
     from rt_keras.data.dataset import load_split, materialise
     from rt_keras.data.pipeline import batches
     from rt_keras.evaluate import evaluate_split
-    from converters.files import atomic_write_json
     from rt_keras.io import save_model
-    from rt_keras.train import fit_run, seed_everything
 
-    run_dir = run_config_lib.require_trained_run(run_dir)
+    run_dir = runs.require_trained(run_dir)
     out = run_dir / QAT_SUBDIRECTORY
     metrics_path = out / "metrics.json"
-    finished = None if force else run_config_lib.finished_metrics(metrics_path, "quantisation-aware training")
+    finished = None if force else runs.finished_metrics(metrics_path, "quantisation-aware training")
     if finished:
         return finished
     config = run_config_lib.load_resolved(run_dir / "config.yaml")
     settings = config.qat
-    if force:  # start over: a stale backup would skip calibration and restore the old state
-        run_config_lib.clear_resume_state(out)
-    out.mkdir(parents=True, exist_ok=True)
-    run_config_lib.save(config, out / "config.yaml")
-    seed_everything(config.train.seed + 1)
+    # forced: a stale backup would skip calibration and restore the old state
+    runs.start_step(out, config, force=force, seed=config.train.seed + 1)
     data_dir = materialise(config, progress=progress)
     train_split, validation_split = load_split(data_dir, "train"), load_split(data_dir, "validation")
 
@@ -198,9 +195,9 @@ def finetune(run_dir, force: bool = False, progress: bool = True, extra_callback
                   loss=CTCLoss())
     train_data = batches(train_split, settings.batch_size, config.frontend, shuffle=True,
                          seed=config.train.seed + 1).repeat()
-    history, seconds, best_weights = fit_run(model, out, train_data, validation_split, config.frontend,
-                                             settings.epochs, settings.steps_per_epoch, settings.batch_size,
-                                             progress, extra_callbacks)
+    history, seconds, best_weights = runs.fit_into(out, model, train_data, validation_split, config.frontend,
+                                                   settings.epochs, settings.steps_per_epoch, settings.batch_size,
+                                                   progress, extra_callbacks)
     if best_weights.is_file():  # ship the best-validation-WER weights
         model.load_weights(str(best_weights))
     float_metrics = json.loads((run_dir / "metrics.json").read_text()) if (run_dir / "metrics.json").is_file() else {}

@@ -256,41 +256,10 @@ def save(config: RunConfig, path) -> None:
     atomic_write_text(path, yaml.safe_dump(config.to_dict(), sort_keys=False))
 
 
-def require_trained_run(run_dir) -> pathlib.Path:
-    """``run_dir`` as a Path; FileNotFoundError unless it holds a finished training run."""
-    run_dir = pathlib.Path(run_dir)
-    if not (run_dir / "model.keras").is_file() or not (run_dir / "config.yaml").is_file():
-        raise FileNotFoundError(f"{run_dir} is not a finished run directory (needs model.keras and "
-                                f"config.yaml); train first: rt-keras train --config ... --out {run_dir}")
-    return run_dir
-
-
-def finished_metrics(metrics_path, what: str) -> dict | None:
-    """The metrics of a finished step (its re-run is a no-op unless forced), else None."""
-    metrics_path = pathlib.Path(metrics_path)
-    if metrics_path.is_file():
-        metrics = json.loads(metrics_path.read_text())
-        if metrics.get("finished"):
-            print(f"{metrics_path.parent}: {what} already finished (metrics.json); use --force to run it again")
-            return metrics
-    return None
-
-
-def clear_resume_state(run_dir) -> None:
-    """Remove what would make a forced re-run resume the earlier one (the epoch backup,
-    the best checkpoint, the CSV history)."""
-    import shutil
-
-    run_dir = pathlib.Path(run_dir)
-    shutil.rmtree(run_dir / "backup", ignore_errors=True)
-    shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
-    (run_dir / "history.csv").unlink(missing_ok=True)
-
-
 def load_resolved(path) -> RunConfig:
     """A resolved config written by ``save`` (its encoder has no preset, only fields)."""
     return from_dict(yaml.safe_load(pathlib.Path(path).read_text()), str(path))
 
 
 __all__ = ["RunConfig", "DataConfig", "FrontendConfig", "TrainConfig", "QATConfig", "load", "save",
-           "load_resolved", "from_dict", "apply_overrides", "require_trained_run", "finished_metrics"]
+           "load_resolved", "from_dict", "apply_overrides"]

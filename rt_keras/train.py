@@ -1,16 +1,16 @@
-"""Training with plain model.fit: CTC loss, best-validation-WER checkpoint, resumable
-(BackupAndRestore), TensorBoard and CSV logs, resolved config and metrics in the run
-directory."""
+"""Training with plain model.fit: the model, its front-end statistics, the optimiser and
+schedule, and the shipped best-validation-WER model; where and how it is kept (checkpoint,
+resumable backup, logs, metrics) is rt_keras.runs."""
 
 from __future__ import annotations
 
 import math
 import pathlib
-import time
 
 import numpy as np
 
 from rt_keras import run_config as run_config_lib
+from rt_keras import runs
 from rt_keras.backend import keras, tf
 from rt_keras.ctc import CTCLoss
 from rt_keras.data.dataset import load_split, materialise
@@ -41,27 +41,6 @@ class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
         return {"peak": self.peak, "warmup": self.warmup, "total": self.total}
 
 
-class ValidationWER(keras.callbacks.Callback):
-    """Adds ``val_wer`` to the epoch logs (before ModelCheckpoint reads it)."""
-
-    def __init__(self, split, frontend):
-        super().__init__()
-        self.split, self.frontend = split, frontend
-
-    def on_epoch_end(self, epoch, logs=None):
-        wer = evaluate_split(self.model, self.split, self.frontend)["wer"]
-        if logs is not None:
-            logs["val_wer"] = wer
-        print(f" - val_wer: {wer:.4f}")
-
-
-def seed_everything(seed: int) -> None:
-    """Same seed, same machine, same weights: Python, NumPy and TensorFlow generators are
-    seeded and TensorFlow's kernels run deterministically."""
-    keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
-
-
 def make_strategy(name: str):
     if name == "default":
         return tf.distribute.get_strategy()
@@ -85,7 +64,7 @@ def feature_statistics(model, split, count: int = 200, seed: int = 0):
 def initial_weights(model, config, init_dir) -> None:
     """Start ``model`` from the finished run ``init_dir`` (e.g. a compressed baseline),
     whose encoder and mel bins must be the ones ``config`` builds."""
-    init_dir = run_config_lib.require_trained_run(init_dir)
+    init_dir = runs.require_trained(init_dir)
     source = run_config_lib.load_resolved(init_dir / "config.yaml")
     ours = {**config.encoder.to_dict(), "num_mel_bins": config.frontend.num_mel_bins}
     theirs = {**source.encoder.to_dict(), "num_mel_bins": source.frontend.num_mel_bins}
@@ -107,43 +86,14 @@ def _output_dir(strategy, run_dir: pathlib.Path) -> pathlib.Path:
     return run_dir if chief else run_dir / f"worker-{resolver.task_id}"
 
 
-def fit_run(model, run_dir, train_data, validation_split, frontend, epochs, steps_per_epoch, batch_size,
-            progress=True, extra_callbacks=()):
-    """``model.fit`` with the callbacks every run directory gets: validation WER, the
-    best-WER checkpoint, a resumable backup, TensorBoard, history.csv. Used by training
-    and by quantisation-aware fine-tuning. Returns (history, seconds, best weights path)."""
-    run_dir = pathlib.Path(run_dir)
-    best_weights = run_dir / "checkpoints" / "best.weights.h5"
-    best_weights.parent.mkdir(parents=True, exist_ok=True)
-    callbacks = [
-        ValidationWER(validation_split, frontend),
-        keras.callbacks.ModelCheckpoint(str(best_weights), monitor="val_wer", mode="min",
-                                        save_best_only=True, save_weights_only=True),
-        keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
-        keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), update_freq="epoch"),
-        keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
-        keras.callbacks.TerminateOnNaN(),
-        *extra_callbacks,
-    ]
-    validation_data = batches(validation_split, batch_size, frontend, shuffle=False)
-    started = time.time()
-    history = model.fit(train_data, epochs=epochs, steps_per_epoch=steps_per_epoch,
-                        validation_data=validation_data, callbacks=callbacks, verbose=1 if progress else 2)
-    return history, time.time() - started, best_weights
-
-
 def train(config, run_dir, force: bool = False, progress: bool = True, extra_callbacks=()) -> dict:
     """Train ``config`` (a RunConfig) into ``run_dir``; a finished run is a no-op unless
     ``force``, an interrupted one resumes from its last finished epoch."""
     run_dir = pathlib.Path(run_dir)
-    finished = None if force else run_config_lib.finished_metrics(run_dir / "metrics.json", "training")
+    finished = None if force else runs.finished_metrics(run_dir / "metrics.json", "training")
     if finished:
         return finished
-    if force:  # start over instead of resuming a backup of an earlier run
-        run_config_lib.clear_resume_state(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    run_config_lib.save(config, run_dir / "config.yaml")
-    seed_everything(config.train.seed)
+    runs.start_step(run_dir, config, force=force, seed=config.train.seed)
 
     data_dir = materialise(config, progress=progress)
     train_split, validation_split = load_split(data_dir, "train"), load_split(data_dir, "validation")
@@ -160,9 +110,9 @@ def train(config, run_dir, force: bool = False, progress: bool = True, extra_cal
 
     train_data = batches(train_split, settings.batch_size, config.frontend, shuffle=True, seed=settings.seed,
                          shortest_first=settings.shortest_first).repeat()
-    history, seconds, best_weights = fit_run(model, run_dir, train_data, validation_split, config.frontend,
-                                             settings.epochs, steps_per_epoch, settings.batch_size,
-                                             progress, extra_callbacks)
+    history, seconds, best_weights = runs.fit_into(run_dir, model, train_data, validation_split, config.frontend,
+                                                   settings.epochs, steps_per_epoch, settings.batch_size,
+                                                   progress, extra_callbacks)
     epochs_run = len(history.history.get("loss", []))
 
     # The shipped model: uncompiled (no training state in the file), outside any

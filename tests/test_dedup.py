@@ -149,3 +149,41 @@ def test_repack_stores_each_distinct_zero_point_vector_once(tiny_model):
     assert summary(list(inventory))["quantization_bytes"] < per_tensor
     x = np.random.default_rng(3).normal(size=(1, 12, NUM_FEATURES)).astype(np.float32)
     np.testing.assert_array_equal(run_tflite(out, x)[0], run_tflite(dynamic, x)[0])
+
+
+def test_dedup_file_rewrites_only_models_litert_loads(tmp_path, tiny_tflite):
+    """A file that parses but that LiteRT refuses (a weight matrix with the wrong shape) is
+    refused with the interpreter's reason and no output; a good file is written and
+    checked to give bit-identical outputs (tests/test_fuzz.py covers damaged files)."""
+    from converters.runner import ModelLoadError
+
+    model = load_model(tiny_tflite)
+    subgraph = model.subgraphs[0]
+    fc = next(op for op in subgraph.operators
+              if model.operatorCodes[op.opcodeIndex].builtinCode == schema.BuiltinOperator.FULLY_CONNECTED)
+    subgraph.tensors[fc.inputs[1]].shape = np.array([3, 5], np.int32)
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=TFLITE_IDENTIFIER)
+    broken = tmp_path / "broken.tflite"
+    broken.write_bytes(bytes(builder.Output()))
+    dedup_bytes(broken.read_bytes())  # the flatbuffer itself is well formed
+    with pytest.raises(ModelLoadError, match=r"broken\.tflite: LiteRT cannot load it \(exit status 1: .+\)"):
+        dedup_file(broken, tmp_path / "out.tflite")
+    good = tmp_path / "good.tflite"
+    good.write_bytes(tiny_tflite)
+    report = dedup_file(good, tmp_path / "out.tflite")
+    assert (tmp_path / "out.tflite").read_bytes() == dedup_bytes(tiny_tflite)[0] and report.bytes_after > 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.tflite", "good.tflite", "out.tflite"]
+
+
+def test_conversion_leaves_no_temporary_files(tmp_path, monkeypatch, tiny_model):
+    import os
+    import tempfile
+
+    system_tmp = tmp_path / "tmp"
+    system_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(system_tmp))
+    stale = system_tmp / "rt-keras-convert-999999999-abc"  # a killed conversion's directory
+    (stale / "saved_model").mkdir(parents=True)
+    assert convert_float32(tiny_model)[4:8] == b"TFL3"
+    assert os.listdir(system_tmp) == []

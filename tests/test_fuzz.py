@@ -52,3 +52,35 @@ def test_dedup_and_footprint_survive_seeded_mutations(tiny_converted, tmp_path):
             assert str(path) in str(error), error
     # both outcomes occur: the mutations reach past the parser's first check
     assert outcomes["ok"] > 20 and outcomes["refused"] > 20, outcomes
+
+
+LOAD_CHECKS = 40
+
+
+@pytest.mark.skipif(__import__("rt_keras.data.fsdd", fromlist=["x"]).default_fsdd_dir() is None,
+                    reason="FSDD not found (set RT_KERAS_FSDD)")
+def test_load_check_before_evaluate_and_dedup_never_lets_a_damaged_model_crash_the_caller(tiny_converted, tmp_path):
+    """``evaluate --tflite`` and ``dedup`` load a model in-process only after
+    ``check_loads`` ran it in a child: every mutation either passes (and then runs here
+    too) or is refused with an error naming the file."""
+    from converters.runner import ModelLoadError, TFLiteModel, check_loads
+
+    shipped = tiny_converted[4]["qat-int8"][1]
+    outcomes = {"ok": 0, "not a model": 0, "LiteRT refused": 0}
+    path = tmp_path / "mutated.tflite"
+    for trial, data in _mutations(shipped, LOAD_CHECKS, seed=1):
+        path.write_bytes(data)
+        try:
+            check_loads(path)
+        except NotATFLiteModel as error:
+            assert str(path) in str(error), error
+            outcomes["not a model"] += 1
+            continue
+        except ModelLoadError as error:
+            assert str(error).startswith(f"{path}: "), error
+            outcomes["LiteRT refused"] += 1
+            continue
+        outcomes["ok"] += 1
+        assert TFLiteModel(path)(__import__("numpy").zeros((1, 16000), "float32")).ndim == 3
+    # every path is taken (seeded: 21 / 18 / 1 of 40 on the tiny model)
+    assert outcomes["ok"] >= 10 and outcomes["not a model"] >= 10 and outcomes["LiteRT refused"] >= 1, outcomes

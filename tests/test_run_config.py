@@ -55,6 +55,8 @@ def test_qat_refuses_a_bad_setting_before_writing_the_run_config(tmp_path, capsy
     run_dir.mkdir()
     run_config.save(run_config.load(RT), run_dir / "config.yaml")
     before = (run_dir / "config.yaml").read_bytes()
-    assert main(["qat", str(run_dir), "--set", "qat.epochs=abc"]) == 2
-    assert "qat.epochs='abc': expected int, got str" in capsys.readouterr().err
+    for bad, message in (("qat.epochs=abc", "qat.epochs='abc': expected int, got str"),
+                         ("train.epochs=3", "only qat.FIELD=VALUE"), ("qat.bogus=1", "bogus")):
+        assert main(["qat", str(run_dir), "--set", bad]) == 2
+        assert message in capsys.readouterr().err, bad
     assert (run_dir / "config.yaml").read_bytes() == before

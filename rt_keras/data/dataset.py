@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import logging
 import pathlib
 import warnings
 
@@ -258,9 +259,9 @@ def _build_pools(config, progress: bool, skipped: list) -> dict[str, _ClipPool]:
     train_voices = synthetic.sample_voices(config.synthetic_voices, held_out=False, seed=seed)
     validation_voices = synthetic.sample_voices(max(config.synthetic_voices // 8, 4), False, seed + 1)
     test_voices = synthetic.sample_voices(config.held_out_voices, held_out=True, seed=seed + 2)
-    if progress:
-        print(f"synthesising {len(train_voices) + len(validation_voices) + len(test_voices)} espeak-ng voices "
-              f"and {len(config.tts_voices) + len(config.tts_test_voices)} flite/festival voices x 10 digits")
+    logging.getLogger("rt_keras").info(
+        "synthesising %d espeak-ng voices and %d flite/festival voices x 10 digits",
+        len(train_voices) + len(validation_voices) + len(test_voices), len(config.tts_voices) + len(config.tts_test_voices))
     tts_train = _tts_pool(config.tts_voices, config.tts_stretches)
     test_perturbations = [voices.Perturbation(float(r), float(p)) for r, p in config.test_perturbations]
     return {
