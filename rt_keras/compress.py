@@ -29,17 +29,24 @@ def low_rank_factors(residual: np.ndarray, rank: int):
     return (u[:, :rank] * root).astype(np.float32), (root[:, None] * vt[:rank]).astype(np.float32)
 
 
-def _set_bias(target, layer: int, matrix: str, bias: np.ndarray) -> None:
-    """Write the layer's own bias wherever the residual projection keeps it."""
+def _bias_variable(model, layer: int, matrix: str):
+    """The layer's own bias of ``matrix``, wherever the residual projection keeps it (the
+    low-rank B, the diagonal, or a separate BiasAdd), or None."""
     for name in (naming.low_rank_b(layer, matrix), naming.diagonal(layer, matrix), naming.bias(layer, matrix)):
         try:
-            part = target.get_layer(name)
+            part = model.get_layer(name)
         except ValueError:
             continue
-        if getattr(part, "use_bias", True) and part.bias is not None:
-            part.bias.assign(bias)
-            return
-    raise ValueError(f"target model has no per-layer bias for {matrix} of layer {layer}")
+        if getattr(part, "use_bias", True) and getattr(part, "bias", None) is not None:
+            return part.bias
+    return None
+
+
+def _set_bias(target, layer: int, matrix: str, bias: np.ndarray) -> None:
+    variable = _bias_variable(target, layer, matrix)
+    if variable is None:
+        raise ValueError(f"target model has no per-layer bias for {matrix} of layer {layer}")
+    variable.assign(bias)
 
 
 def compress_unshared(source, target, config: EncoderConfig) -> dict:
@@ -120,18 +127,6 @@ def compress_run(source_dir, out_dir, **encoder_changes) -> dict:
     return report
 
 
-def _layer_bias(model, layer: int, matrix: str):
-    for name in (naming.low_rank_b(layer, matrix), naming.diagonal(layer, matrix), naming.bias(layer, matrix)):
-        try:
-            part = model.get_layer(name)
-        except ValueError:
-            continue
-        bias = getattr(part, "bias", None)
-        if bias is not None:
-            return bias.numpy()
-    return None
-
-
 def materialize(model, run_config):
     """The unshared model that ships ``W_l = W_g + A_l B_l + D_l`` as each layer's own
     full matrix (what you would deploy without weight sharing): same outputs, no savings.
@@ -159,7 +154,7 @@ def materialize(model, run_config):
                 kernel[index, index] += model.get_layer(naming.diagonal(layer, matrix)).diagonal.numpy()
             weights = [kernel]
             if config.use_bias:
-                bias = _layer_bias(model, layer, matrix)
-                weights.append(bias if bias is not None else np.zeros(kernel.shape[1], np.float32))
+                bias = _bias_variable(model, layer, matrix)
+                weights.append(bias.numpy() if bias is not None else np.zeros(kernel.shape[1], np.float32))
             target.get_layer(naming.shared(layer, matrix)).set_weights(weights)
     return target, flat_config

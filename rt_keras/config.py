@@ -25,6 +25,13 @@ class ConfigError(ValueError):
     """A configuration value is invalid; the message names the field, value and what is allowed."""
 
 
+def reject_unknown(values, allowed, where: str, what: str = "field(s)") -> None:
+    """ConfigError naming ``where`` and the keys of ``values`` that are not ``allowed``."""
+    unknown = sorted(set(values) - set(allowed))
+    if unknown:
+        raise ConfigError(f"{where}: unknown {what} {unknown}; allowed: {', '.join(sorted(allowed))}")
+
+
 def _fail(field: str, value: Any, allowed: str) -> None:
     raise ConfigError(f"invalid encoder config: {field}={value!r}; {allowed}")
 
@@ -129,10 +136,7 @@ class EncoderConfig:
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> "EncoderConfig":
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(f"unknown encoder config field(s) {unknown}; allowed: {sorted(known)}")
+        reject_unknown(values, [f.name for f in dataclasses.fields(cls)], "encoder config")
         return cls(**dict(values))
 
     def replace(self, **changes) -> "EncoderConfig":
@@ -147,7 +151,12 @@ PRESETS: dict[str, dict] = {
 }
 
 
-def preset(name: str, **changes) -> EncoderConfig:
+def preset_fields(name: str, where: str = "preset") -> dict:
+    """The encoder fields of preset ``name``; ConfigError naming ``where`` if there is none."""
     if name not in PRESETS:
-        raise ConfigError(f"unknown preset {name!r}; allowed: {', '.join(PRESETS)}")
-    return EncoderConfig(**{**PRESETS[name], **changes})
+        raise ConfigError(f"{where}={name!r}: unknown preset; allowed: {', '.join(PRESETS)}")
+    return dict(PRESETS[name])
+
+
+def preset(name: str, **changes) -> EncoderConfig:
+    return EncoderConfig(**{**preset_fields(name), **changes})

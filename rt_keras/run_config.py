@@ -12,7 +12,7 @@ import pathlib
 
 import yaml
 
-from rt_keras.config import ConfigError, EncoderConfig, PRESETS
+from rt_keras.config import ConfigError, EncoderConfig, preset_fields, reject_unknown
 from rt_keras.data.augment import AugmentConfig
 
 
@@ -173,10 +173,7 @@ def _build(cls, values, where: str):
     if not isinstance(values, dict):
         raise ConfigError(f"{where}: expected a section of FIELD: VALUE entries, got {type(values).__name__} {values!r}")
     defaults = cls()
-    known = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - set(known))
-    if unknown:
-        raise ConfigError(f"unknown field(s) {unknown} in {where}; allowed: {sorted(known)}")
+    reject_unknown(values, [f.name for f in dataclasses.fields(cls)], where)
     kwargs = {}
     for name, value in values.items():
         if name == "augment":
@@ -192,18 +189,13 @@ def from_dict(values: dict, source: str = "config") -> RunConfig:
         raise ConfigError(f"{source}: expected a mapping of sections (data, frontend, encoder, train, qat), "
                           f"got {type(values).__name__}")
     values = dict(values or {})
-    allowed = ["name", "encoder", *_SECTIONS]
-    unknown = sorted(set(values) - set(allowed))
-    if unknown:
-        raise ConfigError(f"{source}: unknown section(s) {unknown}; allowed: {', '.join(allowed)}")
+    reject_unknown(values, ["name", "encoder", *_SECTIONS], source, "section(s)")
     sections = {name: _build(cls, values.get(name) or {}, f"{source}: {name}")
                 for name, cls in _SECTIONS.items()}
     encoder = dict(values.get("encoder") or {})
     preset = encoder.pop("preset", None)
     if preset is not None:
-        if preset not in PRESETS:
-            raise ConfigError(f"{source}: encoder.preset={preset!r}; allowed: {', '.join(PRESETS)}")
-        encoder = {**PRESETS[preset], **encoder}
+        encoder = {**preset_fields(preset, f"{source}: encoder.preset"), **encoder}
     return RunConfig(name=values.get("name", "run"), encoder=EncoderConfig.from_dict(encoder), **sections)
 
 
