@@ -24,9 +24,9 @@ import dataclasses
 import flatbuffers
 import numpy as np
 
-from converters.flatbuffer import (TFLITE_IDENTIFIER, NotATFLiteModel, associated_files, buffer_bytes, load_model,
-                                  tensor_name, with_associated_files)
 from converters.files import atomic_path
+from converters.flatbuffer import (TFLITE_IDENTIFIER, NotATFLiteModel, associated_files, buffer_bytes, load_model,
+                                   quantization_vectors, readers_of, tensor_name, with_associated_files)
 
 
 @dataclasses.dataclass
@@ -44,14 +44,6 @@ class DedupReport:
 
     def to_dict(self) -> dict:
         return {**dataclasses.asdict(self), "bytes_saved": self.bytes_saved}
-
-
-def _quantization_key(tensor):
-    q = tensor.quantization
-    if q is None:
-        return None
-    as_tuple = lambda v: None if v is None else tuple(np.asarray(v).ravel().tolist())  # noqa: E731
-    return (as_tuple(q.scale), as_tuple(q.zeroPoint), as_tuple(q.min), as_tuple(q.max), q.quantizedDimension)
 
 
 def _metadata_buffers(model) -> set:
@@ -88,7 +80,8 @@ def _merge_tensors(model) -> int:
             if index in protected or tensor.isVariable or not tensor.buffer or not buffer_bytes(model, tensor.buffer):
                 continue
             shape = tuple(tensor.shape.tolist() if tensor.shape is not None else ())
-            key = (tensor.type, shape, tensor.buffer, _quantization_key(tensor))
+            axis = tensor.quantization.quantizedDimension if tensor.quantization is not None else None
+            key = (tensor.type, shape, tensor.buffer, quantization_vectors(tensor), axis)
             remap[index] = keep.setdefault(key, index)
         rewired = {k: v for k, v in remap.items() if k != v}
         if not rewired:
@@ -122,15 +115,11 @@ def shared_constants(model) -> list:
     """Constant tensors read by more than one operator, with the number of readers."""
     result = []
     for subgraph in model.subgraphs:
-        readers: dict[int, int] = {}
-        for op in subgraph.operators:
-            for i in set(int(i) for i in (op.inputs if op.inputs is not None else []) if i >= 0):
-                readers[i] = readers.get(i, 0) + 1
-        for index, count in readers.items():
+        for index, readers in readers_of(subgraph).items():
             tensor = subgraph.tensors[index]
             size = len(buffer_bytes(model, tensor.buffer)) if tensor.buffer else 0
-            if count > 1 and size:
-                result.append({"tensor": tensor_name(tensor), "bytes": size, "readers": count})
+            if len(readers) > 1 and size:
+                result.append({"tensor": tensor_name(tensor), "bytes": size, "readers": len(readers)})
     return sorted(result, key=lambda r: -r["bytes"])
 
 

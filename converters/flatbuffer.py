@@ -119,6 +119,24 @@ def tensor_name(tensor) -> str:
     return name.decode("utf-8", errors="replace") if isinstance(name, bytes) else (name or "")
 
 
+def readers_of(subgraph) -> dict[int, list[int]]:
+    """For every tensor index, the operators (by index) that take it as an input, each once."""
+    readers: dict[int, list[int]] = {}
+    for index, op in enumerate(subgraph.operators):
+        for t in sorted(set(int(i) for i in (op.inputs if op.inputs is not None else []) if i >= 0)):
+            readers.setdefault(t, []).append(index)
+    return readers
+
+
+def quantization_vectors(tensor) -> tuple:
+    """The tensor's scale / zero-point / min / max vectors as (dtype, little-endian bytes)."""
+    q = tensor.quantization
+    if q is None:
+        return ()
+    fields = ((q.scale, "<f4"), (q.zeroPoint, "<i8"), (q.min, "<f4"), (q.max, "<f4"))
+    return tuple((dtype, np.asarray(v, dtype).tobytes()) for v, dtype in fields if v is not None and len(v))
+
+
 def operator_names(model: "schema.ModelT") -> list[str]:
     """Builtin (or custom) operator name of every operator in subgraph 0, in order."""
     names = []

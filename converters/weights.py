@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 
-import numpy as np
-
-from converters.flatbuffer import TYPE_NAMES, buffer_bytes, operator_names, tensor_name
 from converters import naming
+from converters.flatbuffer import TYPE_NAMES, buffer_bytes, operator_names, quantization_vectors, readers_of, tensor_name
 
 
 @dataclasses.dataclass
@@ -58,14 +56,6 @@ def keras_layer_of(output_name: str) -> str | None:
     return parts[1].removeprefix("quant_")
 
 
-def _quantization_vectors(tensor) -> tuple:
-    q = tensor.quantization
-    if q is None:
-        return ()
-    fields = ((q.scale, "<f4"), (q.zeroPoint, "<i8"), (q.min, "<f4"), (q.max, "<f4"))
-    return tuple((dtype, np.asarray(v, dtype).tobytes()) for v, dtype in fields if v is not None and len(v))
-
-
 def summary(inventory: list[Weight]) -> dict:
     """Byte totals of ``weights(model)``: every tensor, every distinct buffer once, their
     quantisation parameters (each distinct vector once, as the dedup pass stores them:
@@ -85,10 +75,7 @@ def weights(model) -> list[Weight]:
     """Every constant tensor of subgraph 0 (``model`` is a parsed ModelT)."""
     subgraph = model.subgraphs[0]
     ops = operator_names(model)
-    readers: dict[int, list[int]] = {}
-    for index, op in enumerate(subgraph.operators):
-        for t in set(int(i) for i in (op.inputs if op.inputs is not None else []) if i >= 0):
-            readers.setdefault(t, []).append(index)
+    readers = readers_of(subgraph)
 
     def layers_reading(t: int, depth: int = 0) -> list[str]:
         found = []
@@ -112,5 +99,5 @@ def weights(model) -> list[Weight]:
             reader_ops = [ops[i] for i in readers.get(int(subgraph.operators[readers[t][0]].outputs[0]), [])]
         result.append(Weight(t, tensor_name(tensor), int(tensor.buffer), TYPE_NAMES.get(tensor.type, str(tensor.type)),
                              [int(d) for d in (tensor.shape if tensor.shape is not None else [])], size,
-                             layers_reading(t), reader_ops, _quantization_vectors(tensor)))
+                             layers_reading(t), reader_ops, quantization_vectors(tensor)))
     return result
