@@ -31,6 +31,22 @@ def atomic_path(path):
         raise
 
 
+def check_output_file(path) -> pathlib.Path:
+    """Refuse, before any long work, an output path that cannot become a file: an
+    existing directory, or a parent that is a file or not writable (ValueError)."""
+    path = pathlib.Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path} is a directory; give a file name, e.g. {path / 'model.tflite'}")
+    ancestor = path.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise ValueError(f"cannot write {path}: {ancestor} is not a directory")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise ValueError(f"cannot write {path}: {ancestor} is not writable")
+    return path
+
+
 def remove_stale_temporaries(path) -> list[pathlib.Path]:
     """Delete ``.NAME.PID.*.tmp`` files beside ``path`` whose process is gone."""
     path = pathlib.Path(path)

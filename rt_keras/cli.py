@@ -11,6 +11,32 @@ from rt_keras.config import MATRIX_NAMES, PRESETS, ConfigError
 from rt_keras.data.splits import SPLITS, TEST_SPLITS
 
 
+def _int_at_least(minimum: int, maximum: int | None = None):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            allowed = f"{minimum}..{maximum}" if maximum is not None else f">= {minimum}"
+            raise argparse.ArgumentTypeError(f"expected an integer {allowed}, got {value}")
+        return value
+    return parse
+
+
+MAX_AUDIO_SECONDS = 600.0
+
+
+def _audio_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not 0 < value <= MAX_AUDIO_SECONDS:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"expected seconds in (0, {MAX_AUDIO_SECONDS:g}], got {text}")
+    return value
+
+
 def _rank_for(text: str) -> tuple[str, int]:
     name, sep, value = text.partition("=")
     if not sep or name not in MATRIX_NAMES or not value.isdigit():
@@ -268,20 +294,26 @@ def cmd_footprint(args) -> int:
             return 0
         if not args.models:
             raise FootprintError("give one or more MODEL.tflite files, or --compare A.json B.json")
-        reports = []
-        for path in args.models:
-            if not args.json:
-                print(f"measuring {path} ...", file=sys.stderr)
-            reports.append(footprint(path, seconds=args.seconds, runs=args.runs, warmup=args.warmup,
-                                     threads=args.threads, runtime=not args.static))
     except FootprintError as error:
         print(f"rt-keras footprint: {error}", file=sys.stderr)
+        return 2
+    reports, refused = [], 0
+    for path in args.models:  # a bad file is named and skipped; the others are still measured
+        if not args.json:
+            print(f"measuring {path} ...", file=sys.stderr)
+        try:
+            reports.append(footprint(path, seconds=args.seconds, runs=args.runs, warmup=args.warmup,
+                                     threads=args.threads, runtime=not args.static))
+        except FootprintError as error:
+            print(f"rt-keras footprint: {error}", file=sys.stderr)
+            refused += 1
+    if not reports:
         return 2
     if args.report:
         for written in write_report(reports, args.report):
             print(f"wrote {written}", file=sys.stderr)
     print(json.dumps(reports[0] if len(reports) == 1 else reports, indent=2) if args.json else format_table(reports))
-    return 1 if any(r["runtime"] and r["runtime"]["status"] != "ok" for r in reports) else 0
+    return 1 if refused or any(r["runtime"] and r["runtime"]["status"] != "ok" for r in reports) else 0
 
 
 def cmd_transcribe(args) -> int:
@@ -465,7 +497,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "the LiteRT interpreter, with the audio length and inference time.")
     p.add_argument("model", metavar="MODEL.tflite", help="a model written by `rt-keras convert` (with metadata)")
     p.add_argument("wavs", nargs="+", metavar="FILE.wav")
-    p.add_argument("--threads", type=int, default=1, help="interpreter threads (default: %(default)s)")
+    p.add_argument("--threads", type=_int_at_least(1, 64), default=1, help="interpreter threads (default: %(default)s)")
     p.add_argument("--json", action="store_true", help="one object per file: transcript, seconds, latency_ms, error")
     p.set_defaults(func=cmd_transcribe)
 
@@ -480,17 +512,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("footprint", help="file, weight, memory and latency footprint of .tflite models",
                        description="Measure .tflite speech models the way on-device engineers do: file bytes, "
-                                   "sha256, weight bytes (total, unique, by group shared / low_rank / diagonal / "
-                                   "other), op counts, signature, metadata; then, with the LiteRT interpreter in "
+                                   "sha256, weight bytes (total, unique, by role shared / low_rank / diagonal / "
+                                   "per_layer / other), op counts, signature, metadata; then, with the LiteRT interpreter in "
                                    "a fresh child process per model: load time, resident memory before/after "
                                    "load and peak, latency (median, p90, min) and real-time factor. Report "
                                    "schema: docs/footprint-schema.md (the Android app writes the same).")
     p.add_argument("models", nargs="*", metavar="MODEL.tflite")
-    p.add_argument("--seconds", type=float,
+    p.add_argument("--seconds", type=_audio_seconds,
                    help="audio length per inference (default: the model's fixed input length, else 2.0)")
-    p.add_argument("--runs", type=int, default=20, help="timed runs after warm-up (default: %(default)s)")
-    p.add_argument("--warmup", type=int, default=3, help="untimed warm-up runs (default: %(default)s)")
-    p.add_argument("--threads", type=int, default=1, help="interpreter threads (default: %(default)s); with --compare, "
+    p.add_argument("--runs", type=_int_at_least(1), default=20, help="timed runs after warm-up (default: %(default)s)")
+    p.add_argument("--warmup", type=_int_at_least(0), default=3, help="untimed warm-up runs (default: %(default)s)")
+    p.add_argument("--threads", type=_int_at_least(1, 64), default=1, help="interpreter threads (default: %(default)s); with --compare, "
                    "which report to take from a file that holds several (the app's 1/2/4-thread benchmark)")
     p.add_argument("--static", action="store_true", help="skip the runtime measurement")
     p.add_argument("--json", action="store_true", help="print the report(s) in the documented schema")

@@ -64,6 +64,13 @@ class EncoderConfig:
             value = getattr(self, field)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 _fail(field, value, "expected a positive integer")
+            if value > UPPER_LIMITS.get(field, value):
+                _fail(field, value, f"expected at most {UPPER_LIMITS[field]:,}")
+        dense = self.num_layers * (4 * self.d_model ** 2 + 2 * self.d_model * self.ffn_dim)
+        if dense > MAX_ENCODER_PARAMETERS:
+            _fail("d_model", self.d_model,
+                  f"with num_layers={self.num_layers} and ffn_dim={self.ffn_dim} the unshared encoder would hold "
+                  f"{dense:,} weights; at most {MAX_ENCODER_PARAMETERS:,} are built here (the paper's: 56.6M)")
         if self.d_model % self.num_heads:
             _fail("num_heads", self.num_heads,
                   f"must divide d_model={self.d_model} (allowed: divisors of {self.d_model})")
@@ -142,6 +149,12 @@ class EncoderConfig:
     def replace(self, **changes) -> "EncoderConfig":
         return self.from_dict({**self.to_dict(), **changes})
 
+
+# Beyond any on-device encoder: larger values are refused before anything is built (a
+# 100,000-layer or d_model 65,536 request would run for minutes or exhaust memory).
+UPPER_LIMITS = {"num_layers": 256, "d_model": 8192, "num_heads": 256, "ffn_dim": 32768, "conv_kernel_size": 255,
+                "subsampling_channels": 4096}
+MAX_ENCODER_PARAMETERS = 1_000_000_000
 
 # Named encoder sizes. "paper" is the encoder of Wang & Li (arXiv 2310.02489).
 PRESETS: dict[str, dict] = {

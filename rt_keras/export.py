@@ -12,7 +12,7 @@ from rt_keras.keras_to_tflite import CALIBRATED_MODES, MODES, audio_signature, c
 from converters.metadata import add_metadata, metadata_bytes
 from rt_keras.encoder import SUBSAMPLING_FACTOR
 from rt_keras.task import VOCABULARY, pcm_to_float
-from converters.files import atomic_write_bytes
+from converters.files import atomic_write_bytes, check_output_file
 
 
 # The input's stored length in a model that takes any length (1 s at 16 kHz).
@@ -103,6 +103,7 @@ def export_run(run_dir, mode: str, out, materialize: bool = False, num_samples: 
 
     if mode not in MODES:
         raise ValueError(f"--mode {mode!r}; allowed: {', '.join(MODES)}")
+    check_output_file(out)
     run_dir = runs.require_trained(run_dir)
     if materialize and mode == "qat-int8":
         raise ValueError("--materialize folds the float weights; it cannot be combined with --mode qat-int8 "

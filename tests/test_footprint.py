@@ -134,3 +134,14 @@ def test_a_model_that_fails_to_allocate_is_reported_not_a_crash(tiny_converted, 
     report = footprint(fixed, seconds=2.0, runs=1, warmup=0)  # a length it was not built for
     validate(report)
     assert report["runtime"]["status"] == "failed" and report["runtime"]["error"].startswith("allocate")
+
+
+def test_one_bad_file_among_several_is_named_and_the_others_are_measured(models, tmp_path, capsys):
+    text = tmp_path / "notes.tflite"
+    text.write_text("not a model")
+    status = main(["footprint", str(models["float32"]), str(text), str(models["qat-int8"]), "--static", "--json"])
+    captured = capsys.readouterr()
+    assert status == 1 and captured.err.startswith(f"rt-keras footprint: {text}") and \
+        len(captured.err.strip().splitlines()) == 1, captured.err
+    measured = json.loads(captured.out)
+    assert [r["model"]["path"] for r in measured] == [str(models["float32"]), str(models["qat-int8"])]

@@ -69,3 +69,4 @@ def test_params_cli_reports_invalid_config_clearly():
                           "--rank", "99"], capture_output=True, text=True)
     assert run.returncode == 2
     assert "rank[attn_q]=99" in run.stderr and "min(d_in, d_out)=32" in run.stderr
+

@@ -27,6 +27,7 @@ import warnings
 
 import numpy as np
 
+from rt_keras.config import ConfigError
 from rt_keras.data import fsdd as fsdd_lib
 from rt_keras.data import synthetic, tts, voices
 from rt_keras.data.audio import MODEL_SAMPLE_RATE, AudioError, read_wav
@@ -94,7 +95,7 @@ def _fsdd_clips(config, skipped: list) -> tuple[_ClipPool, _ClipPool, _ClipPool]
     for field in ("train_speakers", "test_speakers"):
         missing = sorted(set(getattr(config, field)) - known)
         if missing:
-            raise ValueError(f"data.{field}: speaker(s) {missing} not in FSDD; available: {sorted(known)}")
+            raise ConfigError(f"data.{field}: speaker(s) {missing} not in FSDD; available: {sorted(known)}")
     overlap = sorted(set(config.train_speakers) & set(config.test_speakers))
     if overlap:
         raise ValueError(f"data.train_speakers and data.test_speakers share {overlap}: test speakers must be held out")
@@ -293,9 +294,9 @@ def materialise(run_config, progress: bool = True, force: bool = False) -> pathl
     directory = data_directory(run_config)
     if (directory / MANIFEST).is_file() and not force:
         return directory
-    directory.mkdir(parents=True, exist_ok=True)
     skipped: list[str] = []
-    pools = _build_pools(config, progress, skipped)
+    pools = _build_pools(config, progress, skipped)  # refuses unknown speakers before anything is written
+    directory.mkdir(parents=True, exist_ok=True)
     mix = config.mix
     plan = {  # name: (utterances, [(pool, weight)], augmented)
         "train": (config.train_utterances, [
