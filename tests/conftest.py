@@ -1,4 +1,6 @@
+import dataclasses
 import os
+import pathlib
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -21,8 +23,6 @@ def _seed():
 @pytest.fixture(scope="session")
 def tiny_config(tmp_path_factory):
     """The tiny run config with its data materialised once per test session."""
-    import pathlib
-
     from rt_keras import run_config
     from rt_keras.data.dataset import materialise
 
@@ -56,10 +56,19 @@ def tiny_qat_run(tiny_run):
     return tiny_run
 
 
+@dataclasses.dataclass
+class TinyConverted:
+    """The tiny run with every conversion mode done once."""
+    run_dir: pathlib.Path
+    config: object  # its RunConfig
+    model: object  # the float Keras model
+    qat_model: object
+    raw: dict  # mode -> converter output
+    shipped: dict  # mode -> the file users get (dedup and metadata)
+
+
 @pytest.fixture(scope="session")
-def tiny_converted(tiny_qat_run):
-    """(run dir, run config, float model, QAT model, {mode: (converter output, shipped
-    file with dedup and metadata)}) of the tiny run, every mode converted once."""
+def tiny_converted(tiny_qat_run) -> TinyConverted:
     from rt_keras.export import package, representative_audio
     from rt_keras.keras_to_tflite import MODES, audio_signature, convert
     from rt_keras import run_config
@@ -70,9 +79,17 @@ def tiny_converted(tiny_qat_run):
     model = keras.models.load_model(tiny_qat_run / "model.keras")
     qat_model = load_qat_model(tiny_qat_run)
     data = representative_audio(config, config.qat.calibration_utterances)
-    converted = {}
-    for mode in MODES:
-        raw = convert(qat_model if mode == "qat-int8" else model, mode, audio_signature(),
-                      data if "int8" in mode else None)
-        converted[mode] = raw, package(raw, config, mode)[0]
-    return tiny_qat_run, config, model, qat_model, converted
+    raw = {mode: convert(qat_model if mode == "qat-int8" else model, mode, audio_signature(),
+                         data if "int8" in mode else None) for mode in MODES}
+    return TinyConverted(tiny_qat_run, config, model, qat_model, raw,
+                         {mode: package(raw[mode], config, mode)[0] for mode in MODES})
+
+
+@pytest.fixture(scope="session")
+def real_audio(tiny_converted):
+    """Three utterances of the held-out FSDD speaker, as the model takes them."""
+    from rt_keras.data.dataset import data_directory, load_split
+    from rt_keras.task import pcm_to_float
+
+    split = load_split(data_directory(tiny_converted.config), "test_real")
+    return [pcm_to_float(split.audio[i][None]) for i in range(3)]

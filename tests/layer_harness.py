@@ -14,9 +14,11 @@ def _as_list(x):
     return list(x) if isinstance(x, (list, tuple)) else [x]
 
 
-def check_layer(layer_factory, input_shapes, tmp_path, tflite_atol=1e-5, randomize_weights=True,
-                input_fn=None):
-    """Run a layer through build/call/config/save/TFLite and return its Keras output.
+def check_layer(layer_factory, input_shapes, tmp_path, expected_weights: int, expected_trainable: int | None = None,
+                tflite_atol=1e-5, randomize_weights=True, input_fn=None):
+    """Run a layer through build/call/config/save/TFLite; return (the built layer, its
+    Keras outputs). The built layer holds ``expected_weights`` variables, of which
+    ``expected_trainable`` (default: all) are trainable.
 
     ``input_shapes`` include the batch dimension; time dimensions are left dynamic in the
     model so conversion handles dynamic lengths too.
@@ -27,6 +29,9 @@ def check_layer(layer_factory, input_shapes, tmp_path, tflite_atol=1e-5, randomi
     layer_inputs = inputs if len(inputs) > 1 else inputs[0]
     model = keras.Model(inputs, layer(layer_inputs))
     assert layer.built
+    assert len(layer.weights) == expected_weights, [w.name for w in layer.weights]
+    trainable = expected_weights if expected_trainable is None else expected_trainable
+    assert len(layer.trainable_weights) == trainable, [w.name for w in layer.trainable_weights]
 
     rng = np.random.default_rng(0)
     if randomize_weights:  # zero-initialised weights would hide wiring mistakes
@@ -55,4 +60,4 @@ def check_layer(layer_factory, input_shapes, tmp_path, tflite_atol=1e-5, randomi
     outputs = run_tflite(convert_float32(model), {f"in{i}": x for i, x in enumerate(data)})
     for got, want in zip(outputs, expected):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=tflite_atol)
-    return expected
+    return layer, expected

@@ -27,12 +27,11 @@ from converters.footprint_probe import test_audio as benchmark_audio
 from converters.metadata import read_metadata
 from converters.runner import TFLiteModel
 from rt_keras.task import greedy_decode, pcm_to_float
-from rt_keras.data.fsdd import default_fsdd_dir
+from helpers import FSDD, requires_fsdd
 
 ROOT = pathlib.Path(__file__).parents[1]
 JAVA_SOURCES = sorted((ROOT / "android_demo").rglob("*.java"))
 
-requires_fsdd = pytest.mark.skipif(default_fsdd_dir() is None, reason="FSDD not found (set RT_KERAS_FSDD)")
 DEMO_GOLDEN = ROOT / "android_demo" / "core" / "src" / "test" / "resources" / "org" / "rtkeras" / "demo" / "core" / \
     "demo-golden.json"
 
@@ -53,10 +52,10 @@ def run_core_tests(**variables) -> subprocess.CompletedProcess:
 def golden(tiny_converted, tmp_path_factory):
     directory = tmp_path_factory.mktemp("golden")
     override = os.environ.get("RT_KERAS_GOLDEN_MODEL")
-    model = pathlib.Path(override).read_bytes() if override else tiny_converted[4]["qat-int8"][1]
+    model = pathlib.Path(override).read_bytes() if override else tiny_converted.shipped["qat-int8"]
     metadata = read_metadata(model)
     (directory / "model.tflite").write_bytes(model)
-    source = pathlib.Path(default_fsdd_dir()) / "recordings" / "7_theo_3.wav"
+    source = pathlib.Path(FSDD) / "recordings" / "7_theo_3.wav"
     shutil.copy(source, directory / "audio.wav")
     samples, rate = soundfile.read(source, dtype="int16")
     (directory / "sample_rate.txt").write_text(f"{metadata['sample_rate']}\n")
@@ -111,7 +110,7 @@ def test_host_replays_the_apps_interpreter_call_order(tiny_converted):
     input shorter than the front-end window is padded to it (metadata frame_length)."""
     from ai_edge_litert.interpreter import Interpreter
 
-    model = tiny_converted[4]["qat-int8"][1]
+    model = tiny_converted.shipped["qat-int8"]
     metadata = read_metadata(model)
     window, classes = metadata["info"]["frame_length"], len(metadata["vocabulary"])
     interpreter = Interpreter(model_content=model, num_threads=1)
@@ -187,9 +186,9 @@ def stored_entries(apk: pathlib.Path) -> dict:
 def test_app_compiles_against_android_jar_and_packages_with_mappable_models(tiny_converted, tmp_path):
     assets = tmp_path / "assets"
     (assets / "models").mkdir(parents=True)
-    model = tiny_converted[4]["qat-int8"][1]
+    model = tiny_converted.shipped["qat-int8"]
     (assets / "models" / "rt-qat-int8.tflite").write_bytes(model)
-    shutil.copy(pathlib.Path(default_fsdd_dir()) / "recordings" / "7_theo_3.wav", assets / "sample.wav")
+    shutil.copy(pathlib.Path(FSDD) / "recordings" / "7_theo_3.wav", assets / "sample.wav")
     result = subprocess.run(["make", "-s", "-C", str(ROOT), "android-apk", f"APK_ASSETS={assets}"],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -231,7 +230,7 @@ def test_device_report_flow_with_a_stand_in_adb(tiny_converted, tmp_path, monkey
     from converters.footprint import footprint
 
     model = tmp_path / "rt-qat-int8.tflite"
-    model.write_bytes(tiny_converted[4]["qat-int8"][1])
+    model.write_bytes(tiny_converted.shipped["qat-int8"])
     apk = tmp_path / "app-debug.apk"
     apk.write_bytes(b"PK\x03\x04")
     host = footprint(model, runs=2, warmup=1)

@@ -6,6 +6,7 @@ import pathlib
 import pytest
 
 from rt_keras.cli import main
+from helpers import requires_fsdd
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -35,8 +36,7 @@ def test_bad_requests_exit_2_with_one_line_before_any_work(argv, message, capsys
     assert status == 2 and message in err, err
 
 
-@pytest.mark.skipif(__import__("rt_keras.data.fsdd", fromlist=["x"]).default_fsdd_dir() is None,
-                    reason="FSDD not found (set RT_KERAS_FSDD)")
+@requires_fsdd
 def test_unknown_training_speakers_are_named_before_data_generation(tmp_path, capsys):
     status = main(["data", "--config", str(ROOT / "configs" / "tiny.yaml"), "--set", f"data.cache_dir={tmp_path}",
                    "--set", "data.train_speakers=[bob]"])

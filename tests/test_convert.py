@@ -20,34 +20,9 @@ from rt_keras.data.dataset import data_directory, load_split
 from rt_keras.task import VOCABULARY
 from rt_keras.evaluate import evaluate_split
 from rt_keras.model import build_asr_model
-from rt_keras.qat import finetune
+from helpers import requires_fsdd
 
-pytestmark = pytest.mark.skipif(
-    __import__("rt_keras.data.fsdd", fromlist=["x"]).default_fsdd_dir() is None,
-    reason="FSDD not found (set RT_KERAS_FSDD)")
-
-
-@pytest.fixture(scope="module")
-def run(tiny_converted):
-    return tiny_converted[:3]
-
-
-@pytest.fixture(scope="module")
-def qat_model(tiny_converted):
-    return tiny_converted[3]
-
-
-@pytest.fixture(scope="module")
-def converted(tiny_converted):
-    return tiny_converted[4]
-
-
-@pytest.fixture(scope="module")
-def real_audio(run):
-    """Three utterances of the held-out FSDD speaker, as the model takes them."""
-    _, config, _ = run
-    split = load_split(data_directory(config), "test_real")
-    return [split.audio[i][None].astype(np.float32) / 32767 for i in range(3)]
+pytestmark = requires_fsdd
 
 
 def _shared_layers(config):
@@ -56,9 +31,9 @@ def _shared_layers(config):
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_each_shared_matrix_is_stored_once_and_read_by_its_k_layers(run, converted, mode):
-    _, config, _ = run
-    parsed = load_model(converted[mode][1])
+def test_each_shared_matrix_is_stored_once_and_read_by_its_k_layers(tiny_converted, mode):
+    config = tiny_converted.config
+    parsed = load_model(tiny_converted.shipped[mode])
     inventory = weights(parsed)
     for layer in _shared_layers(config):
         stored = [w for w in inventory if layer in w.layers and len(w.shape) >= 2]
@@ -73,8 +48,8 @@ def test_each_shared_matrix_is_stored_once_and_read_by_its_k_layers(run, convert
 
 
 @pytest.mark.parametrize("mode", ["dynamic", "int8", "qat-int8"])
-def test_weight_matrices_are_int8(converted, mode):
-    matrices = [w for w in weights(load_model(converted[mode][1])) if len(w.shape) >= 2]
+def test_weight_matrices_are_int8(tiny_converted, mode):
+    matrices = [w for w in weights(load_model(tiny_converted.shipped[mode])) if len(w.shape) >= 2]
     frontend = [w for w in matrices if "frontend_logmel" in w.layers]
     # Dynamic-range quantisation skips tensors under 1,024 elements (a converter rule);
     # the full-integer modes quantise every matrix except the float front-end's mel filterbank.
@@ -87,25 +62,25 @@ def test_weight_matrices_are_int8(converted, mode):
 
 
 @pytest.mark.parametrize("mode", ["int4", "int4-shared"])
-def test_int4_modes_store_the_promised_matrices_in_four_bits(run, converted, real_audio, mode):
-    matrices = [w for w in weights(load_model(converted[mode][1])) if len(w.shape) >= 2]
+def test_int4_modes_store_the_promised_matrices_in_four_bits(tiny_converted, real_audio, mode):
+    matrices = [w for w in weights(load_model(tiny_converted.shipped[mode])) if len(w.shape) >= 2]
     types = {group: {w.type for w in matrices if w.group == group} for group in ("shared", "low_rank")}
     assert types["shared"] == {"INT4"}
     assert types["low_rank"] == ({"INT8"} if mode == "int4-shared" else {"INT4"})
     mel_filterbank = max((w for w in matrices if "frontend_logmel" in w.layers), key=lambda w: w.elements)
     assert mel_filterbank.type == "FLOAT32"
     # 4-bit weights, float activations: close to the float model on real audio
-    _, _, model = run
+    model = tiny_converted.model
     for audio in real_audio:
-        (frames,) = run_tflite(converted[mode][1], audio)
+        (frames,) = run_tflite(tiny_converted.shipped[mode], audio)
         reference = model(audio).numpy()
         assert frames.shape == reference.shape
         assert np.mean(np.argmax(frames, -1) == np.argmax(reference, -1)) >= 0.8
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_dedup_is_idempotent_and_bit_exact_on_real_audio(converted, real_audio, mode):
-    raw, shipped = converted[mode]
+def test_dedup_is_idempotent_and_bit_exact_on_real_audio(tiny_converted, real_audio, mode):
+    raw, shipped = tiny_converted.raw[mode], tiny_converted.shipped[mode]
     again, report = dedup_bytes(shipped)
     assert again == shipped and report.bytes_saved == 0
     for audio in real_audio:
@@ -114,9 +89,9 @@ def test_dedup_is_idempotent_and_bit_exact_on_real_audio(converted, real_audio, 
         assert np.array_equal(before, after)
 
 
-def test_float32_tflite_matches_keras_on_real_audio(run, converted, real_audio):
-    _, _, model = run
-    tflite = TFLiteModel(converted["float32"][1])
+def test_float32_tflite_matches_keras_on_real_audio(tiny_converted, real_audio):
+    model = tiny_converted.model
+    tflite = TFLiteModel(tiny_converted.shipped["float32"])
     for audio in real_audio:
         expected = model(audio, training=False).numpy()
         got = tflite(audio)
@@ -124,54 +99,22 @@ def test_float32_tflite_matches_keras_on_real_audio(run, converted, real_audio):
         np.testing.assert_allclose(got, expected, atol=1e-4, rtol=0)  # measured: ~2e-6 here, 1.4e-5 on the demo model
 
 
-def test_metadata_names_vocabulary_and_sample_rate(run, converted):
-    _, config, _ = run
+def test_metadata_names_vocabulary_and_sample_rate(tiny_converted):
+    config = tiny_converted.config
     for mode in MODES:
-        metadata = read_metadata(converted[mode][1])
+        metadata = read_metadata(tiny_converted.shipped[mode])
         assert metadata["vocabulary"] == list(VOCABULARY)
         assert metadata["sample_rate"] == config.frontend.sample_rate == 16000 and metadata["channels"] == 1
         assert metadata["info"]["mode"] == mode and metadata["info"]["encoder"]["group_size"] == 2
         assert metadata["name"] == config.name and metadata["version"]
         # What the metadata costs: the metadata flatbuffer plus both associated files, no more.
-        raw, shipped = converted[mode]
+        raw, shipped = tiny_converted.raw[mode], tiny_converted.shipped[mode]
         files = len("\n".join(VOCABULARY)) + len(json.dumps(metadata["info"]))
         assert metadata_bytes(raw) == 0 and files < metadata_bytes(shipped) < files + 4096
 
 
-def test_qat_run_writes_its_subdirectory_and_a_rerun_is_a_no_op(tiny_qat_run):
-    qat_dir = tiny_qat_run / "qat"
-    metrics = json.loads((qat_dir / "metrics.json").read_text())
-    assert metrics["finished"] and metrics["source"] == str(tiny_qat_run)
-    # the recorded WERs are those of the saved QAT weights and of the float run
-    from rt_keras import run_config
-    from rt_keras.qat import load_qat_model
-
-    config = run_config.load_resolved(tiny_qat_run / "config.yaml")
-    validation = load_split(data_directory(config), "validation")
-    assert metrics["validation_wer"] == evaluate_split(load_qat_model(tiny_qat_run), validation, config.frontend)["wer"]
-    assert metrics["float_validation_wer"] == json.loads((tiny_qat_run / "metrics.json").read_text())["validation_wer"]
-    for name in ("config.yaml", "history.csv", "model.weights.h5", "checkpoints/best.weights.h5"):
-        assert (qat_dir / name).is_file(), name
-    stamp = (qat_dir / "model.weights.h5").stat().st_mtime_ns
-    assert finetune(tiny_qat_run, progress=False) == metrics  # finished: nothing trained again
-    assert (qat_dir / "model.weights.h5").stat().st_mtime_ns == stamp
-
-
-def test_qat_model_wraps_each_shared_matrix_once_and_keeps_the_trained_weights(run, qat_model, real_audio):
-    _, config, model = run
-    shared = {layer.name: len(layer.inbound_nodes) for layer in qat_model.layers if "shared" in layer.name}
-    assert len(shared) == 6 * config.encoder.num_groups
-    assert set(shared.values()) == {config.encoder.group_size}  # one wrapper, K call sites
-    # the raw-PCM input is not fake-quantised (the front-end is float)
-    assert all(layer.quantizer is None for layer in qat_model.layers if type(layer).__name__ == "QuantizeLayer")
-    # Fine-tuned from the float weights: far closer to the float model than a fresh model.
-    reference = model(real_audio[0]).numpy()
-    fresh = np.mean(np.abs(build_asr_model(config)(real_audio[0]).numpy() - reference))
-    assert np.mean(np.abs(qat_model(real_audio[0]).numpy() - reference)) < 0.5 * fresh
-
-
-def test_materialize_keeps_outputs_and_stores_every_layer_matrix(run, real_audio):
-    _, config, model = run
+def test_materialize_keeps_outputs_and_stores_every_layer_matrix(tiny_converted, real_audio):
+    config, model = tiny_converted.config, tiny_converted.model
     flat, flat_config = materialize(model, config)
     assert flat_config.encoder.group_size == 1 and flat_config.encoder.rank == 0
     np.testing.assert_allclose(flat(real_audio[0]).numpy(), model(real_audio[0]).numpy(), atol=1e-4)
@@ -187,8 +130,8 @@ def _cli(capsys, *args):
     return status, captured.out, captured.err
 
 
-def test_convert_cli_writes_a_model_and_refuses_bad_requests(run, tmp_path, capsys):
-    run_dir, _, _ = run
+def test_convert_cli_writes_a_model_and_refuses_bad_requests(tiny_converted, tmp_path, capsys):
+    run_dir = tiny_converted.run_dir
     out = tmp_path / "model.tflite"
     status, stdout, stderr = _cli(capsys, "convert", run_dir, "--mode", "float16", "--out", out, "--json")
     assert status == 0, stderr
@@ -205,7 +148,7 @@ def test_convert_cli_writes_a_model_and_refuses_bad_requests(run, tmp_path, caps
     status, stdout, stderr = _cli(capsys, "evaluate", run_dir, "--tflite", out, "--splits", "test_real", "--json")
     assert status == 0, stderr
     result = json.loads(stdout)["test_real"]
-    _, config, model = run
+    config, model = tiny_converted.config, tiny_converted.model
     split = load_split(data_directory(config), "test_real")
     keras_result = evaluate_split(model, split, config.frontend)
     # the float16 file transcribes (almost) every utterance as the Keras model does
@@ -213,15 +156,15 @@ def test_convert_cli_writes_a_model_and_refuses_bad_requests(run, tmp_path, caps
     assert abs(result["errors"] - keras_result["errors"]) <= 2
 
 
-def test_a_failed_conversion_leaves_no_file(run, converted, tmp_path, monkeypatch):
+def test_a_failed_conversion_leaves_no_file(tiny_converted, tmp_path, monkeypatch):
     import rt_keras.export as export
 
     def broken(*args, **kwargs):
         raise RuntimeError("metadata writer failed")
-    monkeypatch.setattr(export, "convert", lambda *args, **kwargs: converted["float32"][0])
+    monkeypatch.setattr(export, "convert", lambda *args, **kwargs: tiny_converted.raw["float32"])
     monkeypatch.setattr(export, "add_metadata", broken)
     with pytest.raises(RuntimeError, match="metadata writer failed"):
-        export.export_run(run[0], "float32", tmp_path / "model.tflite")
+        export.export_run(tiny_converted.run_dir, "float32", tmp_path / "model.tflite")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -230,24 +173,6 @@ def test_ops_outside_the_builtin_set_are_named_in_the_error():
     model = keras.Model(inputs, keras.layers.Lambda(lambda x: tf.math.bessel_i1e(x))(inputs))
     with pytest.raises(ConversionError, match=r"outside the TFLite builtin set: tf\.BesselI1e.*builtin ops only"):
         convert(model)
-
-
-def test_forced_qat_starts_over_and_repeats_the_first_run(tiny_qat_run, tmp_path):
-    """A finished QAT run leaves an empty backup directory; --force must not take it for
-    a run to resume (that skipped the range calibration) and gives the same weights."""
-    import shutil
-
-    from rt_keras.qat import finetune, load_qat_model
-
-    run_dir = tmp_path / "run"
-    shutil.copytree(tiny_qat_run, run_dir)
-    assert (run_dir / "qat" / "backup").is_dir() and not any((run_dir / "qat" / "backup").iterdir())
-    first = load_qat_model(run_dir).get_weights()
-    finetune(run_dir, force=True, progress=False)
-    again = load_qat_model(run_dir).get_weights()
-    assert len(first) == len(again)
-    for a, b in zip(first, again):
-        np.testing.assert_array_equal(a, b)
 
 
 def _operators(flatbuffer: bytes) -> dict:
@@ -261,10 +186,10 @@ def _operators(flatbuffer: bytes) -> dict:
 SHAPE_BOOKKEEPING = ("SHAPE", "GATHER", "REDUCE_PROD", "PACK", "CONCATENATION")
 
 
-def test_a_model_of_any_length_has_no_per_layer_shape_arithmetic(run):
+def test_a_model_of_any_length_has_no_per_layer_shape_arithmetic(tiny_converted):
     """Two more layers add the same operators to the any-length graph as to a fixed-length
     one: each projection is one FULLY_CONNECTED, each attention reshape a constant one."""
-    _, config, _ = run
+    config = tiny_converted.config
     counts = {}
     for layers in (2, 4):
         model = build_asr_model(_with_encoder(config, num_layers=layers, group_size=2))
@@ -285,16 +210,16 @@ def _with_encoder(config, **changes):
     return dataclasses.replace(config, encoder=config.encoder.replace(**changes))
 
 
-def test_any_length_model_stores_a_real_input_shape(converted):
-    for mode, (_, shipped) in converted.items():
+def test_any_length_model_stores_a_real_input_shape(tiny_converted):
+    for mode, shipped in tiny_converted.shipped.items():
         subgraph = load_model(shipped).subgraphs[0]
         audio = subgraph.tensors[subgraph.inputs[0]]
         assert list(audio.shapeSignature) == [1, -1] and list(audio.shape) == [1, 16000], mode
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_samples_fixes_the_input_length_in_every_mode(run, real_audio, mode, tmp_path, capsys):
-    run_dir, _, model = run
+def test_samples_fixes_the_input_length_in_every_mode(tiny_converted, real_audio, mode, tmp_path, capsys):
+    run_dir, model = tiny_converted.run_dir, tiny_converted.model
     out = tmp_path / f"{mode}.tflite"
     status, stdout, stderr = _cli(capsys, "convert", run_dir, "--mode", mode, "--samples", 16000, "--out", out)
     assert status == 0, stderr
@@ -307,21 +232,21 @@ def test_samples_fixes_the_input_length_in_every_mode(run, real_audio, mode, tmp
     assert np.isfinite(frames).all()
 
 
-def test_samples_shorter_than_one_window_are_refused(run, tmp_path, capsys):
-    run_dir, config, _ = run
+def test_samples_shorter_than_one_window_are_refused(tiny_converted, tmp_path, capsys):
+    run_dir, config = tiny_converted.run_dir, tiny_converted.config
     status, _, stderr = _cli(capsys, "convert", run_dir, "--samples", 100, "--out", tmp_path / "x.tflite")
     assert status == 2 and f"frame_length={config.frontend.frame_length}" in stderr
     assert not (tmp_path / "x.tflite").exists()
 
 
-def test_transcribe_cli_reads_any_wav_and_names_bad_files(run, converted, real_audio, tmp_path, capsys):
+def test_transcribe_cli_reads_any_wav_and_names_bad_files(tiny_converted, real_audio, tmp_path, capsys):
     import soundfile
 
     from converters.runner import TFLiteModel
     from rt_keras.task import greedy_decode
 
     model = tmp_path / "model.tflite"
-    model.write_bytes(converted["qat-int8"][1])
+    model.write_bytes(tiny_converted.shipped["qat-int8"])
     clip = (real_audio[0][0] * 32767).astype(np.int16)
     soundfile.write(tmp_path / "mono16k.wav", clip, 16000, subtype="PCM_16")
     # the same speech as 44.1 kHz stereo: resampled and averaged by the reader
@@ -340,18 +265,18 @@ def test_transcribe_cli_reads_any_wav_and_names_bad_files(run, converted, real_a
     assert results[2]["transcript"] is None and "notes.wav" in results[2]["error"]
 
     bare = tmp_path / "bare.tflite"
-    bare.write_bytes(converted["float32"][0])  # converter output: no metadata
+    bare.write_bytes(tiny_converted.raw["float32"])  # converter output: no metadata
     status, _, stderr = _cli(capsys, "transcribe", bare, tmp_path / "mono16k.wav")
     assert status == 2 and "no vocabulary in its metadata" in stderr
 
 
-def test_the_same_model_packages_to_the_same_bytes(run, converted):
+def test_the_same_model_packages_to_the_same_bytes(tiny_converted):
     import time
 
     from rt_keras.export import package
 
-    _, config, _ = run
-    raw = converted["float32"][0]
+    config = tiny_converted.config
+    raw = tiny_converted.raw["float32"]
     first = package(raw, config, "float32")[0]
     time.sleep(2.1)  # zip timestamps have a 2-second resolution
     assert package(raw, config, "float32")[0] == first

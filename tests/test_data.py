@@ -12,15 +12,14 @@ from rt_keras import run_config
 from rt_keras.data import synthetic
 from rt_keras.task import VOCABULARY
 from rt_keras.data.dataset import SPLITS, _ClipPool, data_directory, load_split, materialise, read_manifest
-from rt_keras.data.fsdd import default_fsdd_dir, index_fsdd, speakers
+from rt_keras.data.fsdd import index_fsdd, speakers
 from rt_keras.data.pipeline import batches, output_frames
+from helpers import FSDD, requires_fsdd
 
-FSDD = default_fsdd_dir()
 TINY = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "configs", "tiny.yaml"))
-needs_fsdd = pytest.mark.skipif(FSDD is None, reason="FSDD not found (set RT_KERAS_FSDD)")
 
 
-@needs_fsdd
+@requires_fsdd
 def test_fsdd_index_of_the_real_recordings():
     clips = index_fsdd(FSDD)
     assert len(clips) == 2500
@@ -35,7 +34,7 @@ def test_fsdd_missing_directory_says_how_to_get_it(tmp_path):
         index_fsdd(None)
 
 
-@needs_fsdd
+@requires_fsdd
 def test_splits_are_speaker_disjoint_and_test_voices_held_out(tiny_config):
     directory = data_directory(tiny_config)
     splits = {name: load_split(directory, name) for name in SPLITS}
@@ -65,7 +64,7 @@ def test_splits_are_speaker_disjoint_and_test_voices_held_out(tiny_config):
             assert audio.dtype == np.int16 and audio.size / 16000 <= tiny_config.data.max_seconds
 
 
-@needs_fsdd
+@requires_fsdd
 def test_materialise_is_a_no_op_when_cached(tiny_config):
     directory = data_directory(tiny_config)
     stamps = {p.name: p.stat().st_mtime_ns for p in directory.iterdir()}
@@ -76,7 +75,7 @@ def test_materialise_is_a_no_op_when_cached(tiny_config):
     assert not [p for p in directory.iterdir() if p.name.endswith(".tmp")]
 
 
-@needs_fsdd
+@requires_fsdd
 def test_splits_are_a_pure_function_of_the_config(tiny_config, tmp_path):
     """Regenerated from another working directory into another cache: the same manifest,
     whose per-split hashes cover every sample, transcript and source."""
@@ -101,7 +100,7 @@ def test_every_clip_is_dealt_before_any_is_dealt_twice():
     assert dealt[:30] != sorted(dealt[:30])  # shuffled
 
 
-@needs_fsdd
+@requires_fsdd
 def test_batches_pack_lengths_and_labels(tiny_config):
     split = load_split(data_directory(tiny_config), "validation")
     audio, targets = next(iter(batches(split, 4, tiny_config.frontend, shuffle=False)))
@@ -132,7 +131,7 @@ def test_synthetic_speech_is_deterministic_for_a_seed():
     assert all(c.size > 1600 and np.abs(c).max() > 1000 for c in clips[0])  # real speech, >0.1 s
 
 
-@needs_fsdd
+@requires_fsdd
 def test_bad_fsdd_recordings_are_skipped_with_a_counted_warning(tmp_path):
     recordings = tmp_path / "fsdd" / "recordings"
     recordings.mkdir(parents=True)
@@ -155,9 +154,8 @@ def test_bad_fsdd_recordings_are_skipped_with_a_counted_warning(tmp_path):
     assert any("6_jackson_2.wav" in f and "all samples are zero" in f for f in skipped["files"])
 
 
+@requires_fsdd
 def test_unknown_speaker_and_overlapping_splits_are_rejected(tmp_path):
-    if FSDD is None:
-        pytest.skip("FSDD not found")
     for data, needle in [({"test_speakers": ["alice"]}, "speaker(s) ['alice'] not in FSDD"),
                          ({"test_speakers": ["jackson"]}, "share ['jackson']")]:
         config = run_config.from_dict({"data": {"cache_dir": str(tmp_path), **data}})

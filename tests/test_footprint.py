@@ -11,10 +11,9 @@ from converters.footprint import FootprintError, compare, footprint, load_report
 from rt_keras.keras_to_tflite import audio_signature, convert
 from rt_keras.backend import keras
 from rt_keras.cli import main
+from helpers import requires_fsdd
 
-pytestmark = pytest.mark.skipif(
-    __import__("rt_keras.data.fsdd", fromlist=["x"]).default_fsdd_dir() is None,
-    reason="FSDD not found (set RT_KERAS_FSDD)")
+pytestmark = requires_fsdd
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +22,7 @@ def models(tiny_converted, tmp_path_factory):
     paths = {}
     for mode in ("float32", "qat-int8"):
         paths[mode] = directory / f"tiny-{mode}.tflite"
-        paths[mode].write_bytes(tiny_converted[4][mode][1])
+        paths[mode].write_bytes(tiny_converted.shipped[mode])
     return paths
 
 
@@ -127,7 +126,7 @@ def test_bad_inputs_give_clear_errors(tmp_path, capsys):
 
 
 def test_a_model_that_fails_to_allocate_is_reported_not_a_crash(tiny_converted, tmp_path):
-    _, _, model, _, _ = tiny_converted
+    model = tiny_converted.model
     fixed = tmp_path / "fixed-1s.tflite"
     fixed.write_bytes(convert(model, "float32", audio_signature(16000)))
     assert footprint(fixed, runs=1, warmup=0)["runtime"]["status"] == "ok"  # its own length: 1 s

@@ -4,14 +4,11 @@ import pytest
 
 from layer_harness import check_layer
 from rt_keras.data.audio import read_wav
-from rt_keras.data.fsdd import default_fsdd_dir
 from rt_keras.layers import LogMelSpectrogram, SpecAugment
-
-FSDD = default_fsdd_dir()
-needs_fsdd = pytest.mark.skipif(FSDD is None, reason="FSDD not found (set RT_KERAS_FSDD)")
+from helpers import FSDD, requires_fsdd
 
 
-@needs_fsdd
+@requires_fsdd
 @pytest.mark.parametrize("name", ["7_jackson_32.wav", "0_theo_4.wav", "3_george_17.wav"])
 def test_log_mel_matches_librosa_on_real_speech(name):
     """Stated tolerance: 1e-3 absolute on natural-log mel energies (float32 FFT vs float64)."""
@@ -29,18 +26,13 @@ def test_log_mel_matches_librosa_on_real_speech(name):
 def test_log_mel_layer_harness_and_normalisation(tmp_path):
     rng = np.random.default_rng(0)
     audio = (0.1 * rng.normal(size=(2, 4000))).astype(np.float32)
-    layer = []
-
-    def make():
-        layer.append(LogMelSpectrogram(num_mel_bins=16))
-        return layer[-1]
-
-    (features,) = check_layer(make, [audio.shape], tmp_path, tflite_atol=1e-3, input_fn=lambda _: [audio],
-                              randomize_weights=False)
+    layer, (features,) = check_layer(lambda: LogMelSpectrogram(num_mel_bins=16), [audio.shape], tmp_path,
+                                     expected_weights=2, expected_trainable=0,  # mean and std, set from data
+                                     tflite_atol=1e-3, input_fn=lambda _: [audio], randomize_weights=False)
     assert features.shape == (2, 1 + (4000 - 512) // 160, 16)
     mean, std = rng.normal(size=16), rng.uniform(0.5, 2, size=16)
-    layer[0].set_statistics(mean, std)
-    np.testing.assert_allclose(layer[0](audio).numpy(), (features - mean) / std, rtol=1e-4, atol=1e-4)
+    layer.set_statistics(mean, std)
+    np.testing.assert_allclose(layer(audio).numpy(), (features - mean) / std, rtol=1e-4, atol=1e-4)
 
 
 def test_log_mel_rejects_frame_length_without_builtin_fft():
@@ -50,7 +42,7 @@ def test_log_mel_rejects_frame_length_without_builtin_fft():
 
 def test_spec_augment_masks_only_in_training(tmp_path):
     features = np.ones((4, 50, 16), np.float32)
-    check_layer(SpecAugment, [features.shape], tmp_path, input_fn=lambda _: [features])
+    check_layer(SpecAugment, [features.shape], tmp_path, expected_weights=0, input_fn=lambda _: [features])
     layer = SpecAugment(time_masks=2, time_mask_frames=10, frequency_masks=2, frequency_mask_bins=4)
     np.testing.assert_array_equal(layer(features, training=False).numpy(), features)
     masked = layer(features, training=True).numpy()

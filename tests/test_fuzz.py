@@ -5,11 +5,11 @@ IndexError, KeyError, UnicodeDecodeError, BadZipFile or a crash of the process."
 
 import random
 
-import pytest
 
 from converters.dedup import dedup_bytes
 from converters.flatbuffer import NotATFLiteModel
 from converters.footprint import FootprintError, static_report
+from helpers import requires_fsdd
 
 MUTATIONS = 300
 
@@ -32,10 +32,9 @@ def _mutations(data: bytes, count: int, seed: int = 0):
         yield trial, bytes(mutated)
 
 
-@pytest.mark.skipif(__import__("rt_keras.data.fsdd", fromlist=["x"]).default_fsdd_dir() is None,
-                    reason="FSDD not found (set RT_KERAS_FSDD)")
+@requires_fsdd
 def test_dedup_and_footprint_survive_seeded_mutations(tiny_converted, tmp_path):
-    shipped = tiny_converted[4]["qat-int8"][1]
+    shipped = tiny_converted.shipped["qat-int8"]
     outcomes = {"ok": 0, "refused": 0}
     path = tmp_path / "mutated.tflite"
     for trial, data in _mutations(shipped, MUTATIONS):
@@ -57,15 +56,14 @@ def test_dedup_and_footprint_survive_seeded_mutations(tiny_converted, tmp_path):
 LOAD_CHECKS = 40
 
 
-@pytest.mark.skipif(__import__("rt_keras.data.fsdd", fromlist=["x"]).default_fsdd_dir() is None,
-                    reason="FSDD not found (set RT_KERAS_FSDD)")
+@requires_fsdd
 def test_load_check_before_evaluate_and_dedup_never_lets_a_damaged_model_crash_the_caller(tiny_converted, tmp_path):
     """``evaluate --tflite`` and ``dedup`` load a model in-process only after
     ``check_loads`` ran it in a child: every mutation either passes (and then runs here
     too) or is refused with an error naming the file."""
     from converters.runner import ModelLoadError, TFLiteModel, check_loads
 
-    shipped = tiny_converted[4]["qat-int8"][1]
+    shipped = tiny_converted.shipped["qat-int8"]
     outcomes = {"ok": 0, "not a model": 0, "LiteRT refused": 0}
     path = tmp_path / "mutated.tflite"
     for trial, data in _mutations(shipped, LOAD_CHECKS, seed=1):

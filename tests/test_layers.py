@@ -8,16 +8,11 @@ from rt_keras.layers import (BiasAdd, DiagonalScale, GatedLinearUnit, ScaledDotP
 
 @pytest.mark.parametrize("d_in,units,use_bias", [(8, 8, False), (8, 8, True), (8, 12, True), (12, 8, False)])
 def test_diagonal_scale(tmp_path, d_in, units, use_bias):
-    layer = []
-
-    def make():
-        layer.append(DiagonalScale(units, use_bias=use_bias))
-        return layer[-1]
-
     rng = np.random.default_rng(0)
     x = rng.normal(size=(2, 5, d_in)).astype(np.float32)
-    (y,) = check_layer(make, [x.shape], tmp_path, input_fn=lambda _: [x])
-    weights = layer[0].get_weights()
+    layer, (y,) = check_layer(lambda: DiagonalScale(units, use_bias=use_bias), [x.shape], tmp_path,
+                              expected_weights=2 if use_bias else 1, input_fn=lambda _: [x])
+    weights = layer.get_weights()
     m = min(d_in, units)
     # Dense equivalent: x @ D with D a d_in x units matrix holding d on its diagonal.
     dense = np.zeros((d_in, units), np.float32)
@@ -34,9 +29,8 @@ def test_diagonal_scale_starts_at_zero():
 def test_bias_add(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(2, 3, 6)).astype(np.float32)
-    layer = []
-    (y,) = check_layer(lambda: layer.append(BiasAdd()) or layer[-1], [x.shape], tmp_path, input_fn=lambda _: [x])
-    np.testing.assert_allclose(y, x + layer[0].get_weights()[0], rtol=1e-6)
+    layer, (y,) = check_layer(BiasAdd, [x.shape], tmp_path, expected_weights=1, input_fn=lambda _: [x])
+    np.testing.assert_allclose(y, x + layer.get_weights()[0], rtol=1e-6)
 
 
 def _reference_attention(q, k, v, heads, mask=None):
@@ -53,8 +47,8 @@ def _reference_attention(q, k, v, heads, mask=None):
 def test_scaled_dot_product_attention(tmp_path):
     rng = np.random.default_rng(0)
     q, k, v = (rng.normal(size=(2, 7, 8)).astype(np.float32) for _ in range(3))
-    (y,) = check_layer(lambda: ScaledDotProductAttention(num_heads=2), [q.shape] * 3, tmp_path,
-                       input_fn=lambda _: [q, k, v])
+    _, (y,) = check_layer(lambda: ScaledDotProductAttention(num_heads=2), [q.shape] * 3, tmp_path,
+                          expected_weights=0, input_fn=lambda _: [q, k, v])
     np.testing.assert_allclose(y, _reference_attention(q, k, v, 2), rtol=1e-4, atol=1e-5)
 
 
@@ -74,7 +68,8 @@ def test_scaled_dot_product_attention_mask_ignores_padded_keys():
 
 def test_sinusoidal_positional_encoding(tmp_path):
     x = np.zeros((1, 9, 6), np.float32)
-    (y,) = check_layer(SinusoidalPositionalEncoding, [x.shape], tmp_path, input_fn=lambda _: [x])
+    _, (y,) = check_layer(SinusoidalPositionalEncoding, [x.shape], tmp_path, expected_weights=0,
+                          input_fn=lambda _: [x])
     positions = np.arange(9)[:, None] / 10000.0 ** (np.arange(0, 6, 2) / 6)[None, :]
     np.testing.assert_allclose(y[0], np.concatenate([np.sin(positions), np.cos(positions)], -1), atol=1e-5)
 
@@ -82,5 +77,5 @@ def test_sinusoidal_positional_encoding(tmp_path):
 def test_gated_linear_unit(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(2, 4, 6)).astype(np.float32)
-    (y,) = check_layer(GatedLinearUnit, [x.shape], tmp_path, input_fn=lambda _: [x])
+    _, (y,) = check_layer(GatedLinearUnit, [x.shape], tmp_path, expected_weights=0, input_fn=lambda _: [x])
     np.testing.assert_allclose(y, x[..., :3] / (1 + np.exp(-x[..., 3:])), rtol=1e-5, atol=1e-6)

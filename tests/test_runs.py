@@ -7,15 +7,13 @@ import pathlib
 import re
 import shutil
 
-import pytest
 
 from rt_keras.cli import main
 from rt_keras.data.splits import TEST_SPLITS
+from helpers import requires_fsdd
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-pytestmark = pytest.mark.skipif(
-    __import__("rt_keras.data.fsdd", fromlist=["x"]).default_fsdd_dir() is None,
-    reason="FSDD not found (set RT_KERAS_FSDD)")
+pytestmark = requires_fsdd
 
 
 def _cli(capsys, *args):

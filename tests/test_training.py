@@ -10,15 +10,13 @@ import sys
 import numpy as np
 import pytest
 
-from helpers import InterruptAfterEpoch
+from helpers import InterruptAfterEpoch, requires_fsdd
 from rt_keras.backend import keras
 from rt_keras.data.dataset import TEST_SPLITS, data_directory, load_split
 from rt_keras.evaluate import evaluate_split
 from rt_keras.train import train
 
-pytestmark = pytest.mark.skipif(
-    __import__("rt_keras.data.fsdd", fromlist=["x"]).default_fsdd_dir() is None,
-    reason="FSDD not found (set RT_KERAS_FSDD)")
+pytestmark = requires_fsdd
 
 
 def _losses(run_dir):

@@ -8,10 +8,7 @@ import pytest
 
 from rt_keras.data import tts, voices
 from rt_keras.data.audio import read_wav
-from rt_keras.data.fsdd import default_fsdd_dir
-
-FSDD = default_fsdd_dir()
-needs_fsdd = pytest.mark.skipif(FSDD is None, reason="FSDD not found (set RT_KERAS_FSDD)")
+from helpers import FSDD, requires_fsdd
 
 
 def _centroid(audio, rate=16000):
@@ -19,7 +16,7 @@ def _centroid(audio, rate=16000):
     return float(np.sum(np.fft.rfftfreq(audio.size, 1 / rate) * spectrum) / np.sum(spectrum))
 
 
-@needs_fsdd
+@requires_fsdd
 def test_perturbation_moves_formants_and_pitch_and_keeps_duration():
     clip = read_wav(os.path.join(FSDD, "recordings", "7_george_3.wav"))
     f0 = voices.median_pitch(clip)
@@ -40,7 +37,7 @@ def test_perturbation_moves_formants_and_pitch_and_keeps_duration():
     assert _centroid(deeper) == pytest.approx(_centroid(clip), rel=0.1)
 
 
-@needs_fsdd
+@requires_fsdd
 def test_perturbation_is_deterministic():
     clip = read_wav(os.path.join(FSDD, "recordings", "3_nicolas_1.wav"))
     first = voices.change_voice(clip, voices.Perturbation(1.3, 280.0))

@@ -1,0 +1,59 @@
+"""Quantisation-aware training (rt_keras/qat.py): the QAT run directory and its no-op
+rerun, one fake-quantised wrapper per shared matrix, a forced rerun that starts over."""
+
+import json
+import shutil
+
+import numpy as np
+
+from helpers import requires_fsdd
+from rt_keras import run_config
+from rt_keras.data.dataset import data_directory, load_split
+from rt_keras.evaluate import evaluate_split
+from rt_keras.model import build_asr_model
+from rt_keras.qat import finetune, load_qat_model
+
+pytestmark = requires_fsdd
+
+
+def test_qat_run_writes_its_subdirectory_and_a_rerun_is_a_no_op(tiny_qat_run):
+    qat_dir = tiny_qat_run / "qat"
+    metrics = json.loads((qat_dir / "metrics.json").read_text())
+    assert metrics["finished"] and metrics["source"] == str(tiny_qat_run)
+    # the recorded WERs are those of the saved QAT weights and of the float run
+    config = run_config.load_resolved(tiny_qat_run / "config.yaml")
+    validation = load_split(data_directory(config), "validation")
+    assert metrics["validation_wer"] == evaluate_split(load_qat_model(tiny_qat_run), validation, config.frontend)["wer"]
+    assert metrics["float_validation_wer"] == json.loads((tiny_qat_run / "metrics.json").read_text())["validation_wer"]
+    for name in ("config.yaml", "history.csv", "model.weights.h5", "checkpoints/best.weights.h5"):
+        assert (qat_dir / name).is_file(), name
+    stamp = (qat_dir / "model.weights.h5").stat().st_mtime_ns
+    assert finetune(tiny_qat_run, progress=False) == metrics  # finished: nothing trained again
+    assert (qat_dir / "model.weights.h5").stat().st_mtime_ns == stamp
+
+
+def test_qat_model_wraps_each_shared_matrix_once_and_keeps_the_trained_weights(tiny_converted, real_audio):
+    config, model = tiny_converted.config, tiny_converted.model
+    shared = {layer.name: len(layer.inbound_nodes) for layer in tiny_converted.qat_model.layers if "shared" in layer.name}
+    assert len(shared) == 6 * config.encoder.num_groups
+    assert set(shared.values()) == {config.encoder.group_size}  # one wrapper, K call sites
+    # the raw-PCM input is not fake-quantised (the front-end is float)
+    assert all(layer.quantizer is None for layer in tiny_converted.qat_model.layers if type(layer).__name__ == "QuantizeLayer")
+    # Fine-tuned from the float weights: far closer to the float model than a fresh model.
+    reference = model(real_audio[0]).numpy()
+    fresh = np.mean(np.abs(build_asr_model(config)(real_audio[0]).numpy() - reference))
+    assert np.mean(np.abs(tiny_converted.qat_model(real_audio[0]).numpy() - reference)) < 0.5 * fresh
+
+
+def test_forced_qat_starts_over_and_repeats_the_first_run(tiny_qat_run, tmp_path):
+    """A finished QAT run leaves an empty backup directory; --force must not take it for
+    a run to resume (that skipped the range calibration) and gives the same weights."""
+    run_dir = tmp_path / "run"
+    shutil.copytree(tiny_qat_run, run_dir)
+    assert (run_dir / "qat" / "backup").is_dir() and not any((run_dir / "qat" / "backup").iterdir())
+    first = load_qat_model(run_dir).get_weights()
+    finetune(run_dir, force=True, progress=False)
+    again = load_qat_model(run_dir).get_weights()
+    assert len(first) == len(again)
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a, b)
