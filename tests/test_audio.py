@@ -37,7 +37,11 @@ def _write(path, data, rate=16000, subtype="PCM_16"):
     ("garbage", "unreadable audio file"),
     ("truncated", "truncated WAV"),
     ("ulaw", "unsupported sample format ULAW"),
-    ("long", "longer than the configured maximum"),
+    ("long", "3.00 s is longer than the maximum of 2.00 s (data.max_seconds)"),
+    ("huge float", "float samples reach 3e+29; a float WAV holds [-1, 1]"),
+    ("cancelling", "its 2 channels cancel when averaged to mono"),
+    ("one sample", "1 samples (0.06 ms) is too short to hold speech"),
+    ("sparse", "36000.00 s is longer than the maximum of 2.00 s"),
 ])
 def test_bad_audio_gets_an_error_naming_the_file(tmp_path, case, needle):
     path = tmp_path / f"{case}.wav"
@@ -58,6 +62,19 @@ def test_bad_audio_gets_an_error_naming_the_file(tmp_path, case, needle):
         _write(path, _tone(), subtype="ULAW")
     elif case == "long":
         _write(path, _tone(3.0))
+    elif case == "huge float":
+        _write(path, _tone() * 1e30, subtype="FLOAT")
+    elif case == "cancelling":
+        _write(path, np.stack([_tone(), -_tone() + 1e-6], axis=1), subtype="FLOAT")
+    elif case == "one sample":
+        _write(path, np.array([0.5], np.float32))
+    elif case == "sparse":  # a header that declares 10 hours over a sparse file: refused unread
+        header = _write(tmp_path / "h.wav", _tone()).read_bytes()[:44]
+        frames = 16000 * 36000
+        header = header[:40] + (2 * frames).to_bytes(4, "little")
+        with open(path, "wb") as f:
+            f.write(header[:4] + (36 + 2 * frames).to_bytes(4, "little") + header[8:])
+            f.truncate(44 + 2 * frames)
     with pytest.raises(AudioError) as error:
         read_wav(path, max_seconds=2.0)
     assert str(path) in str(error.value) and needle in str(error.value)

@@ -13,6 +13,10 @@ MODEL_SAMPLE_RATE = 16000
 # Sample formats we read; others (u-law, ADPCM, 64-bit int, ...) are refused by name.
 SUPPORTED_SUBTYPES = ("PCM_U8", "PCM_S8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE")
 MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 8000, 192000
+MIN_SECONDS = 0.01  # shorter holds no speech (and is no file a recorder writes)
+MAX_FILE_SECONDS = 3600.0  # read at most this much of one file, even with no data.max_seconds
+MAX_FLOAT_AMPLITUDE = 16.0  # float WAVs hold [-1, 1]; far beyond is a scaling mistake
+CANCELLING_CHANNELS = 1e-3  # mono peak below this fraction of the channels' peak: they cancel
 
 
 class AudioError(ValueError):
@@ -30,6 +34,9 @@ def check_samples(samples: np.ndarray, source: str, max_seconds: float | None = 
     if not np.any(samples):
         raise AudioError(f"{source}: all samples are zero (silent file)")
     seconds = samples.shape[0] / sample_rate
+    if seconds < MIN_SECONDS:
+        raise AudioError(f"{source}: {samples.shape[0]} samples ({1000 * seconds:.2f} ms) is too short to hold "
+                         f"speech (at least {1000 * MIN_SECONDS:g} ms)")
     if max_seconds is not None and seconds > max_seconds:
         raise AudioError(f"{source}: {seconds:.2f} s is longer than the configured maximum "
                          f"of {max_seconds:.2f} s (data.max_seconds)")
@@ -79,13 +86,30 @@ def read_wav(path, max_seconds: float | None = None, target_rate: int = MODEL_SA
     if not MIN_SAMPLE_RATE <= info.samplerate <= MAX_SAMPLE_RATE:
         raise AudioError(f"{path}: sample rate {info.samplerate} Hz outside the supported "
                          f"{MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz")
-    try:
-        samples, rate = soundfile.read(path, dtype="float32", always_2d=True)
-    except Exception as error:
-        raise AudioError(f"{path}: unreadable or truncated audio data ({error})") from None
     truncation = _riff_truncation(path)
     if truncation:
         raise AudioError(f"{path}: truncated WAV ({truncation})")
+    # Length from the header, before anything is decoded (a 1-hour file is ~500 MB decoded).
+    declared = info.frames / info.samplerate
+    limit = min(max_seconds, MAX_FILE_SECONDS) if max_seconds is not None else MAX_FILE_SECONDS
+    if declared > limit:
+        setting = " (data.max_seconds)" if max_seconds is not None and max_seconds <= MAX_FILE_SECONDS else ""
+        raise AudioError(f"{path}: {declared:.2f} s is longer than the maximum of {limit:.2f} s{setting}")
+    try:
+        samples, rate = soundfile.read(path, dtype="float32", always_2d=True)
+    except Exception as error:
+        raise AudioError(f"{path}: unreadable audio data ({error})") from None
+    if info.subtype in ("FLOAT", "DOUBLE") and samples.size and np.all(np.isfinite(samples)):
+        peak = float(np.max(np.abs(samples)))
+        if peak > MAX_FLOAT_AMPLITUDE:
+            raise AudioError(f"{path}: float samples reach {peak:.3g}; a float WAV holds [-1, 1] "
+                             "(scale it, or write it as 16-bit PCM)")
     mono = samples.mean(axis=1)
+    if samples.shape[1] > 1 and samples.size and np.all(np.isfinite(samples)):
+        channel_peak, mono_peak = float(np.max(np.abs(samples))), float(np.max(np.abs(mono)))
+        if channel_peak > 0 and mono_peak < CANCELLING_CHANNELS * channel_peak:
+            raise AudioError(f"{path}: its {samples.shape[1]} channels cancel when averaged to mono (peak "
+                             f"{mono_peak:.2g} against {channel_peak:.2g} per channel; one is phase-inverted?); "
+                             "give one channel")
     check_samples(mono, path, max_seconds, rate)
     return resample(mono, rate, target_rate)
