@@ -208,24 +208,35 @@ def format_compare(rows, name_a: str, name_b: str) -> str:
 
 
 def format_table(reports: list[dict]) -> str:
-    def kb(v):
-        return "—" if v is None else f"{v / 1024:.1f} MB"
-    lines = [f"{'model':<30}{'file':>12}{'unique wts':>12}{'shared':>10}{'low-rank':>10}{'load ms':>9}"
-             f"{'RSS load':>10}{'peak':>10}{'median ms':>11}{'p90 ms':>9}{'RTF':>7}"]
+    """One row per report; every column as wide as its widest cell, two spaces apart."""
+    def mb(kb):
+        return "—" if kb is None else f"{kb / 1024:.1f} MB"
+
+    header = ["model", "file", "unique wts", "shared", "low-rank", "load ms", "RSS load", "peak", "median ms",
+              "p90 ms", "RTF"]
+    rows, notes = [], {}
     for r in reports:
         w, rt = r["weights"], r["runtime"] or {}
-        mem = rt.get("memory_kb", {})
-        lat = rt.get("latency_ms", {})
+        mem, lat = rt.get("memory_kb", {}), rt.get("latency_ms", {})
         path = pathlib.Path(r["model"]["path"])
-        name = (f"{path.parent.name}/{path.name}" if path.parent.name else path.name)[-29:]
-        lines.append(
-            f"{name:<30}{r['model']['file_bytes']:>12,}{w['unique_bytes']:>12,}{w['by_group']['shared']:>10,}"
-            f"{w['by_group']['low_rank']:>10,}{rt.get('load_ms', float('nan')):>9.1f}"
-            f"{kb(mem.get('after_load', {}).get('rss_kb')):>10}{kb(mem.get('after_runs', {}).get('hwm_kb')):>10}"
-            f"{lat.get('median', float('nan')):>11.2f}{lat.get('p90', float('nan')):>9.2f}"
-            f"{rt.get('real_time_factor', float('nan')):>7.3f}")
+        rows.append([f"{path.parent.name}/{path.name}" if path.parent.name else path.name,
+                     f"{r['model']['file_bytes']:,}", f"{w['unique_bytes']:,}", f"{w['by_group']['shared']:,}",
+                     f"{w['by_group']['low_rank']:,}", f"{rt.get('load_ms', float('nan')):.1f}",
+                     mb(mem.get("after_load", {}).get("rss_kb")), mb(mem.get("after_runs", {}).get("hwm_kb")),
+                     f"{lat.get('median', float('nan')):.2f}", f"{lat.get('p90', float('nan')):.2f}",
+                     f"{rt.get('real_time_factor', float('nan')):.3f}"])
         if rt.get("status") == "failed":
-            lines.append(f"  runtime FAILED: {rt['error']}")
+            notes[len(rows) - 1] = f"  runtime FAILED: {rt['error']}"
+    widths = [max(len(row[c]) for row in [header] + rows) for c in range(len(header))]
+
+    def line(cells):
+        return "  ".join(cell.ljust(width) if c == 0 else cell.rjust(width)
+                         for c, (cell, width) in enumerate(zip(cells, widths)))
+    lines = [line(header)]
+    for index, row in enumerate(rows):
+        lines.append(line(row))
+        if index in notes:
+            lines.append(notes[index])
     if reports and reports[0]["runtime"]:
         rt = reports[0]["runtime"]
         lines.append(f"latency over {rt['runs']} runs after {rt['warmup']} warm-up runs on {rt['audio_seconds']} s of "

@@ -3,11 +3,12 @@ runtime is measured in a child process, compare flags changes, bad input fails c
 
 import copy
 import json
+import re
 
 import jsonschema
 import pytest
 
-from converters.footprint import FootprintError, compare, footprint, load_report, validate
+from converters.footprint import FootprintError, compare, footprint, format_table, load_report, validate
 from rt_keras.keras_to_tflite import audio_signature, convert
 from rt_keras.backend import keras
 from rt_keras.cli import main
@@ -144,3 +145,13 @@ def test_one_bad_file_among_several_is_named_and_the_others_are_measured(models,
         len(captured.err.strip().splitlines()) == 1, captured.err
     measured = json.loads(captured.out)
     assert [r["model"]["path"] for r in measured] == [str(models["float32"]), str(models["qat-int8"])]
+
+
+def test_table_columns_widen_to_paper_size_numbers(reports):
+    """Paper-size figures (issue 18's table ran 57,013,700 and 56,623,104 together)."""
+    big = copy.deepcopy(reports["float32"])
+    big["model"]["file_bytes"], big["weights"]["unique_bytes"] = 58_302_216, 57_013_700
+    big["weights"]["by_group"]["shared"], big["weights"]["by_group"]["low_rank"] = 56_623_104, 1_234_567
+    header, small_row, big_row = format_table([reports["float32"], big]).splitlines()[:3]
+    assert re.search(r"58,302,216\s{2,}57,013,700\s{2,}56,623,104\s{2,}1,234,567\s{2,}", big_row), big_row
+    assert len(header) == len(small_row) == len(big_row)  # columns line up
