@@ -3,33 +3,18 @@ tables, truncations, damage to the appended associated files): `dedup` and the s
 half of `footprint` either work or raise their own error naming the file — never an
 IndexError, KeyError, UnicodeDecodeError, BadZipFile or a crash of the process."""
 
-import random
-
+import pathlib
+import sys
 
 from converters.dedup import dedup_bytes
 from converters.flatbuffer import NotATFLiteModel
 from converters.footprint import FootprintError, static_report
 from helpers import requires_fsdd
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+from benchmarks.fuzz import mutations  # noqa: E402  (the same mutations as the 1,000-trial benchmark)
+
 MUTATIONS = 300
-
-
-def _mutations(data: bytes, count: int, seed: int = 0):
-    rng = random.Random(seed)
-    for trial in range(count):
-        mutated = bytearray(data)
-        kind = trial % 4
-        if kind == 0:  # bit flips anywhere
-            for _ in range(rng.randint(1, 8)):
-                i = rng.randrange(len(mutated))
-                mutated[i] ^= 1 << rng.randrange(8)
-        elif kind == 1:  # a byte of the flatbuffer's tables (they sit near the start)
-            mutated[rng.randrange(min(len(mutated), 4096))] = rng.randrange(256)
-        elif kind == 2:  # truncation
-            mutated = mutated[:rng.randrange(len(mutated))]
-        else:  # the associated-files zip at the end
-            mutated[rng.randrange(len(mutated) - 64, len(mutated))] ^= 0xFF
-        yield trial, bytes(mutated)
 
 
 @requires_fsdd
@@ -37,7 +22,7 @@ def test_dedup_and_footprint_survive_seeded_mutations(tiny_converted, tmp_path):
     shipped = tiny_converted.shipped["qat-int8"]
     outcomes = {"ok": 0, "refused": 0}
     path = tmp_path / "mutated.tflite"
-    for trial, data in _mutations(shipped, MUTATIONS):
+    for trial, data in ((t, d) for t, _, d in mutations(shipped, MUTATIONS)):
         try:
             dedup_bytes(data, f"trial {trial}")
             outcomes["ok"] += 1
@@ -66,7 +51,7 @@ def test_load_check_before_evaluate_and_dedup_never_lets_a_damaged_model_crash_t
     shipped = tiny_converted.shipped["qat-int8"]
     outcomes = {"ok": 0, "not a model": 0, "LiteRT refused": 0}
     path = tmp_path / "mutated.tflite"
-    for trial, data in _mutations(shipped, LOAD_CHECKS, seed=1):
+    for trial, data in ((t, d) for t, _, d in mutations(shipped, LOAD_CHECKS, seed=1)):
         path.write_bytes(data)
         try:
             check_loads(path)
