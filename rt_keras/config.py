@@ -53,6 +53,11 @@ class EncoderConfig:
     conv_module: bool = False
     conv_kernel_size: int = 15
     subsampling_channels: int = 64
+    # Streaming: > 0 limits attention to the current chunk of this many frames (after the
+    # 4x subsampling) plus left_context_frames before it, and makes the subsampling causal,
+    # so a chunk's output never depends on audio after the chunk. 0: full attention.
+    chunk_frames: int = 0
+    left_context_frames: int = 0
 
     def __post_init__(self):
         self.validate()
@@ -83,6 +88,17 @@ class EncoderConfig:
             _fail("group_size", self.group_size,
                   f"cyclic sharing needs group_size to divide num_layers={self.num_layers} "
                   f"(allowed: {[k for k in range(1, self.num_layers + 1) if self.num_layers % k == 0]})")
+        for field in ("chunk_frames", "left_context_frames"):
+            value = getattr(self, field)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                _fail(field, value, "expected an integer >= 0")
+        if self.left_context_frames and not self.chunk_frames:
+            _fail("left_context_frames", self.left_context_frames,
+                  "only applies with chunked attention (set chunk_frames > 0, or left_context_frames: 0)")
+        if self.chunk_frames and self.conv_module:
+            _fail("chunk_frames", self.chunk_frames,
+                  "chunked (streaming) attention with the Conformer convolution module is not supported yet "
+                  "(its depthwise convolution looks ahead); set conv_module: false")
         if self.activation not in ACTIVATIONS:
             _fail("activation", self.activation, f"allowed: {', '.join(ACTIVATIONS)}")
         if not isinstance(self.dropout, (int, float)) or not 0.0 <= self.dropout < 1.0:

@@ -79,7 +79,8 @@ def transformer_block(x, config: EncoderConfig, layer: int, shared_layers: dict,
     q, k, v = (residual_projection(h, config, layer, m, shared_layers)
                for m in ("attn_q", "attn_k", "attn_v"))
     inputs = [q, k, v] + ([mask] if mask is not None else [])
-    h = ScaledDotProductAttention(config.num_heads, dropout=config.dropout, name=block("attention"))(inputs)
+    h = ScaledDotProductAttention(config.num_heads, dropout=config.dropout, chunk_frames=config.chunk_frames,
+                                  left_context_frames=config.left_context_frames, name=block("attention"))(inputs)
     h = residual_projection(h, config, layer, "attn_o", shared_layers)
     h = keras.layers.Dropout(config.dropout, name=block("attn_dropout"))(h)
     x = keras.layers.Add(name=block("attn_residual"))([x, h])
@@ -95,13 +96,19 @@ def transformer_block(x, config: EncoderConfig, layer: int, shared_layers: dict,
 
 
 def conv_subsampling(features, config: EncoderConfig):
-    """[B, T, F] features -> [B, ceil(T/4), d_model]: two 3x3 stride-2 Conv2D + Dense."""
+    """[B, T, F] features -> [B, ceil(T/4), d_model]: two 3x3 stride-2 Conv2D + Dense.
+
+    "same" padding looks ahead in time (and by how much depends on the length's parity);
+    a streaming encoder (``chunk_frames`` > 0) pads two frames before instead, so output
+    frame t depends on feature frames up to 4t and nothing later."""
     num_features = int(features.shape[-1])
     channels = config.subsampling_channels
     x = keras.layers.Reshape((-1, num_features, 1), name="subsample_expand")(features)
     for i in (1, 2):
-        x = keras.layers.Conv2D(channels, 3, strides=2, padding="same", activation="relu",
-                                name=f"subsample_conv{i}")(x)
+        if config.chunk_frames:
+            x = keras.layers.ZeroPadding2D(((2, 0), (1, 1)), name=f"subsample_pad{i}")(x)
+        x = keras.layers.Conv2D(channels, 3, strides=2, padding="valid" if config.chunk_frames else "same",
+                                activation="relu", name=f"subsample_conv{i}")(x)
     x = keras.layers.Reshape((-1, -(-num_features // 4) * channels), name="subsample_flatten")(x)
     x = keras.layers.Dense(config.d_model, name="subsample_proj")(x)
     return keras.layers.Dropout(config.dropout, name="subsample_dropout")(x)

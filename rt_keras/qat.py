@@ -21,7 +21,7 @@ _q = tfmot.quantization.keras
 from tensorflow_model_optimization.python.core.quantization.keras.quantize_layer import (  # noqa: E402
     QuantizeLayer as _QuantizeLayer)
 _DEFAULT_SUPPORTED = (keras.layers.Dense, keras.layers.Conv2D, keras.layers.DepthwiseConv1D,
-                      keras.layers.Add, keras.layers.Reshape, keras.layers.Dropout)
+                      keras.layers.Add, keras.layers.Reshape, keras.layers.Dropout, keras.layers.ZeroPadding2D)
 
 
 def _activation_quantizer():

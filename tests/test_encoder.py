@@ -6,7 +6,7 @@ from rt_keras.keras_to_tflite import convert_float32
 from converters.runner import run_tflite
 from converters import naming
 from rt_keras.backend import keras
-from rt_keras.config import MATRIX_NAMES, preset
+from rt_keras.config import MATRIX_NAMES, ConfigError, preset
 from rt_keras.encoder import build_encoder, residual_projection, shared_weight_users, subsampled_length
 from rt_keras.params import count_parameters
 
@@ -186,3 +186,40 @@ def test_conformer_convolution_module_builds_and_converts():
     x = features(np.random.default_rng(0), batch=1, frames=20)
     (got,) = run_tflite(convert_float32(model), x)
     np.testing.assert_allclose(got, model(x).numpy(), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("left_context", [0, 3])
+def test_chunked_encoder_output_never_depends_on_later_audio(left_context):
+    """With chunk_frames=C, the outputs of chunk c (frames < C(c+1) after subsampling)
+    are the same whatever the features after frame 4C(c+1) are: what a streaming model
+    needs to emit chunk c before the rest is spoken. Without chunks the future matters."""
+    chunk = 3
+    streaming = build_encoder(tiny(chunk_frames=chunk, left_context_frames=left_context), NUM_FEATURES)
+    full = build_encoder(tiny(), NUM_FEATURES)
+    rng = np.random.default_rng(0)
+    x = features(rng, batch=1, frames=60)  # 15 output frames: chunks of 3
+    for model, independent in ((streaming, True), (full, False)):
+        model.set_weights([rng.normal(scale=0.3, size=w.shape).astype(np.float32) for w in model.get_weights()])
+        reference = model(x).numpy()
+        assert reference.shape == (1, 15, 32)
+        for chunks_done in (1, 2, 4):
+            frames = chunk * chunks_done
+            changed = x.copy()
+            changed[:, 4 * frames:] = rng.normal(size=changed[:, 4 * frames:].shape)
+            out = model(changed).numpy()
+            if independent:
+                np.testing.assert_allclose(out[:, :frames], reference[:, :frames], rtol=0, atol=1e-6)
+            else:
+                assert np.abs(out[:, :frames] - reference[:, :frames]).max() > 1e-3
+            assert np.abs(out[:, frames:] - reference[:, frames:]).max() > 1e-3  # later frames do change
+    (got,) = run_tflite(convert_float32(streaming), x)
+    np.testing.assert_allclose(got, streaming(x).numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_chunked_attention_settings_are_checked():
+    with pytest.raises(ConfigError, match="left_context_frames=4; only applies with chunked attention"):
+        tiny(left_context_frames=4)
+    with pytest.raises(ConfigError, match="Conformer convolution module is not supported yet"):
+        tiny(chunk_frames=4, conv_module=True)
+    with pytest.raises(ConfigError, match="chunk_frames=-1; expected an integer >= 0"):
+        tiny(chunk_frames=-1)

@@ -79,3 +79,19 @@ def test_gated_linear_unit(tmp_path):
     x = rng.normal(size=(2, 4, 6)).astype(np.float32)
     _, (y,) = check_layer(GatedLinearUnit, [x.shape], tmp_path, expected_weights=0, input_fn=lambda _: [x])
     np.testing.assert_allclose(y, x[..., :3] / (1 + np.exp(-x[..., 3:])), rtol=1e-5, atol=1e-6)
+
+
+def test_chunked_attention_sees_its_chunk_and_left_context_only(tmp_path):
+    rng = np.random.default_rng(0)
+    q, k, v = (rng.normal(size=(1, 10, 8)).astype(np.float32) for _ in range(3))
+    make = lambda: ScaledDotProductAttention(num_heads=2, chunk_frames=4, left_context_frames=2)  # noqa: E731
+    layer, (y,) = check_layer(make, [q.shape] * 3, tmp_path, expected_weights=0, input_fn=lambda _: [q, k, v])
+    # chunks [0-3] [4-7] [8-9]; frame 5 sees 2..7, frame 9 sees 6..9
+    mask = layer.chunk_mask(10).numpy()
+    np.testing.assert_array_equal(np.flatnonzero(mask[0]), np.arange(0, 4))
+    np.testing.assert_array_equal(np.flatnonzero(mask[5]), np.arange(2, 8))
+    np.testing.assert_array_equal(np.flatnonzero(mask[9]), np.arange(6, 10))
+    for frame in (0, 5, 9):
+        key_mask = mask[frame][None]
+        want = _reference_attention(q, k, v, 2, key_mask)[0, frame]
+        np.testing.assert_allclose(y[0, frame], want, rtol=1e-4, atol=1e-5)

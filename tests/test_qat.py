@@ -57,3 +57,17 @@ def test_forced_qat_starts_over_and_repeats_the_first_run(tiny_qat_run, tmp_path
     assert len(first) == len(again)
     for a, b in zip(first, again):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_chunked_streaming_encoder_takes_qat():
+    """The causal subsampling's padding layers are annotated like the rest; outputs stay
+    close to the float model's (fake quantisation only)."""
+    from rt_keras.qat import quantize_model
+
+    config = run_config.from_dict({"encoder": {"preset": "tiny", "chunk_frames": 2, "left_context_frames": 2}})
+    model = build_asr_model(config)
+    audio = np.random.default_rng(0).normal(scale=0.1, size=(1, 8000)).astype(np.float32)
+    quantized = quantize_model(model)
+    assert any(layer.name.endswith("subsample_pad1") for layer in quantized.layers)
+    difference = np.abs(quantized(audio).numpy() - model(audio).numpy())
+    assert difference.mean() < 0.1 * np.abs(model(audio).numpy()).mean(), difference.mean()

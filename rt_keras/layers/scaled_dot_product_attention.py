@@ -12,13 +12,18 @@ class ScaledDotProductAttention(keras.layers.Layer):
     The projections live outside this layer (they are residual projections whose shared
     matrices are separate layers), so it holds no weights. Optional fourth input:
     a [B, T] mask of valid frames (1 = keep); padded keys then get no attention weight.
+    ``chunk_frames`` > 0: frame i sees only its own chunk (frames of i // chunk_frames)
+    and the ``left_context_frames`` frames before that chunk, never a later chunk — the
+    attention a streaming model can compute chunk by chunk.
     Ops used (RESHAPE, TRANSPOSE, BATCH_MATMUL, SOFTMAX) are TFLite builtins.
     """
 
-    def __init__(self, num_heads, dropout=0.0, **kwargs):
+    def __init__(self, num_heads, dropout=0.0, chunk_frames=0, left_context_frames=0, **kwargs):
         super().__init__(**kwargs)
         self.num_heads = int(num_heads)
         self.dropout = float(dropout)
+        self.chunk_frames = int(chunk_frames)
+        self.left_context_frames = int(left_context_frames)
         self._dropout_layer = keras.layers.Dropout(self.dropout)
 
     def _split_heads(self, x, batch, head_dim):
@@ -42,15 +47,27 @@ class ScaledDotProductAttention(keras.layers.Layer):
         if len(inputs) > 3:
             mask = tf.cast(inputs[3], scores.dtype)[:, tf.newaxis, tf.newaxis, :]
             scores += (1.0 - mask) * -1e9
+        if self.chunk_frames:
+            scores += (1.0 - self.chunk_mask(tf.shape(scores)[-1], scores.dtype)) * -1e9
         weights = tf.nn.softmax(scores, axis=-1)
         weights = self._dropout_layer(weights, training=training)
         context = tf.transpose(tf.matmul(weights, v), [0, 2, 1, 3])
         return tf.reshape(context, [batch, -1, d_model])
+
+    def chunk_mask(self, frames, dtype=tf.float32):
+        """[T, T]: 1 where query frame i may attend to key frame j."""
+        position = tf.range(frames)
+        chunk = position // self.chunk_frames
+        query_chunk, key = chunk[:, tf.newaxis], position[tf.newaxis, :]
+        allowed = (key // self.chunk_frames <= query_chunk) & (
+            key >= query_chunk * self.chunk_frames - self.left_context_frames)
+        return tf.cast(allowed, dtype)
 
     def compute_output_shape(self, input_shape):
         return input_shape[0]
 
     def get_config(self):
         config = super().get_config()
-        config.update(num_heads=self.num_heads, dropout=self.dropout)
+        config.update(num_heads=self.num_heads, dropout=self.dropout, chunk_frames=self.chunk_frames,
+                      left_context_frames=self.left_context_frames)
         return config
