@@ -73,7 +73,8 @@ def _merge_buffers(model) -> int:
 def _merge_tensors(model) -> int:
     merged = 0
     for subgraph in model.subgraphs:
-        protected = set(subgraph.inputs or []) | set(subgraph.outputs or [])
+        protected = {int(t) for t in (subgraph.inputs if subgraph.inputs is not None else [])} | {
+            int(t) for t in (subgraph.outputs if subgraph.outputs is not None else [])}
         keep: dict[tuple, int] = {}
         remap = {}
         for index, tensor in enumerate(subgraph.tensors):

@@ -26,9 +26,11 @@ METADATA_BUFFER_NAME = "TFLITE_METADATA"  # the model.metadata entry tflite-supp
 
 
 def add_metadata(model: bytes, *, name: str, version: str, description: str, sample_rate: int,
-                 vocabulary: list[str], info: dict | None = None) -> bytes:
+                 vocabulary: list[str], info: dict | None = None, state: dict | None = None) -> bytes:
     """``model`` with metadata and associated files (the vocabulary, one token per line in
-    output-index order, and ``info`` as JSON) packed in."""
+    output-index order, and ``info`` as JSON) packed in. A streaming model's other inputs
+    and outputs are its ``state`` ({input name: output name}); they get plain tensor
+    metadata, in the model's own input and output order."""
     from tensorflow_lite_support.metadata.python.metadata_writers import metadata_info, metadata_writer
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -47,10 +49,41 @@ def add_metadata(model: bytes, *, name: str, version: str, description: str, sam
         general = metadata_info.GeneralMd(name=name, version=version, description=description).create_metadata()
         general.associatedFiles = [metadata_info.AssociatedFileMd(
             str(info_path), description="how rt-keras built and converted this model (JSON)").create_metadata()]
+        inputs, outputs = [audio.create_metadata()], [log_probs.create_metadata()]
+        if state:
+            inputs, outputs = _with_state_metadata(model, state, inputs[0], outputs[0], metadata_info)
         writer = metadata_writer.MetadataWriter.create_from_metadata(
-            bytearray(model), general, [audio.create_metadata()], [log_probs.create_metadata()],
-            associated_files=[str(vocabulary_path), str(info_path)])
+            bytearray(model), general, inputs, outputs, associated_files=[str(vocabulary_path), str(info_path)])
         return _fixed_zip_timestamps(bytes(writer.populate()))
+
+
+def signature_names(model: bytes) -> tuple[list[str], list[str]]:
+    """The names of subgraph 0's inputs and outputs in the model's order, as its
+    signature calls them (``serving_default_audio:0`` -> ``audio``)."""
+    from converters.flatbuffer import load_model, tensor_name
+
+    subgraph = load_model(model).subgraphs[0]
+    clean = lambda t: tensor_name(subgraph.tensors[t]).removeprefix("serving_default_").split(":")[0]  # noqa: E731
+    inputs = [clean(t) for t in subgraph.inputs]
+    signature = (load_model(model).signatureDefs or [None])[0]
+    if signature is not None:  # outputs are named output_0, output_1, ... in the signature
+        by_tensor = {o.tensorIndex: o.name.decode() if isinstance(o.name, bytes) else o.name for o in signature.outputs}
+        outputs = [by_tensor.get(int(t), clean(t)) for t in subgraph.outputs]
+    else:
+        outputs = [clean(t) for t in subgraph.outputs]
+    return inputs, outputs
+
+
+def _with_state_metadata(model, state, audio, log_probs, metadata_info):
+    inputs, outputs = signature_names(model)
+    produced = {output: name for name, output in state.items()}
+    input_md = [audio if n == "audio" else metadata_info.TensorMd(
+        name=n, description="streaming state in: zeros before the first chunk, then the matching state "
+                            "output of the previous call").create_metadata() for n in inputs]
+    output_md = [log_probs if n not in produced else metadata_info.TensorMd(
+        name=produced[n], description=f"streaming state out: the next call's {produced[n]} input").create_metadata()
+                 for n in outputs]
+    return input_md, output_md
 
 
 def _fixed_zip_timestamps(model: bytes) -> bytes:

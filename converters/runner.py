@@ -137,3 +137,32 @@ def check_loads(path, same_outputs_as=None, timeout: float = 300) -> None:
         raise ModelLoadError(f"{path}: its outputs differ from those of {same_outputs_as}")
     if done.returncode != 0:
         raise ModelLoadError(f"{path}: LiteRT cannot load it ({child_failure(done.returncode, done.stderr)})")
+
+
+class StreamingTFLiteModel:
+    """A streaming .tflite (``rt-keras convert --streaming``) called one chunk at a time:
+    the state layout comes from the model's metadata, so nothing is hard-coded. ``reset``
+    before a new utterance."""
+
+    def __init__(self, model, num_threads: int = 1):
+        from converters.metadata import read_metadata
+
+        data = model if isinstance(model, (bytes, bytearray)) else open(model, "rb").read()
+        self.layout = ((read_metadata(bytes(data)) or {}).get("info") or {}).get("streaming")
+        if not self.layout:
+            raise ValueError(f"{model if not isinstance(model, (bytes, bytearray)) else 'model'}: not a streaming "
+                             "model (no streaming state in its metadata; convert with --streaming)")
+        self.chunk_samples = int(self.layout["chunk_samples"])
+        self._runner = interpreter_for(bytes(data), num_threads).get_signature_runner()
+        self.reset()
+
+    def reset(self) -> None:
+        self.state = {s["name"]: np.zeros(s["shape"], np.float32) for s in self.layout["state"]}
+
+    def __call__(self, chunk) -> np.ndarray:
+        chunk = np.asarray(chunk, np.float32).reshape(1, -1)
+        if chunk.shape[1] != self.chunk_samples:
+            raise ValueError(f"a chunk is {self.chunk_samples} samples, got {chunk.shape[1]}")
+        out = self._runner(audio=chunk, **self.state)
+        self.state = {s["name"]: out[s["output"]] for s in self.layout["state"]}
+        return out["output_0"]

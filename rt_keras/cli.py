@@ -258,12 +258,18 @@ def _format_qat(metrics: dict, run_dir) -> str:
 
 
 def cmd_convert(args) -> int:
-    from rt_keras.export import export_run
+    from rt_keras.export import export_run, export_streaming_run
     from rt_keras.keras_to_tflite import FLOAT_LAYERS, ConversionError
 
     try:
-        report = export_run(args.run_dir, args.mode, args.out, materialize=args.materialize, num_samples=args.samples,
-                            float_layers=FLOAT_LAYERS if args.int8_attention else None)
+        if args.streaming:
+            if args.materialize or args.samples or args.int8_attention:
+                raise ValueError("--streaming takes its chunk length from the run's encoder.chunk_frames; "
+                                 "it cannot be combined with --materialize, --samples or --int8-attention")
+            report = export_streaming_run(args.run_dir, args.mode, args.out)
+        else:
+            report = export_run(args.run_dir, args.mode, args.out, materialize=args.materialize,
+                                num_samples=args.samples, float_layers=FLOAT_LAYERS if args.int8_attention else None)
     except (ConversionError, ValueError) as error:
         print(f"rt-keras convert: {error}", file=sys.stderr)
         return 2
@@ -317,8 +323,25 @@ def cmd_footprint(args) -> int:
 
 
 def cmd_transcribe(args) -> int:
-    from rt_keras.transcribe import TranscribeError, transcribe_files
+    from rt_keras.data.audio import AudioError
+    from rt_keras.transcribe import TranscribeError, stream_file, transcribe_files
 
+    if args.stream:
+        status = 0
+        for wav in args.wavs:
+            try:
+                partials = stream_file(args.model, wav, args.threads)
+            except (TranscribeError, AudioError, OSError) as error:
+                print(f"rt-keras transcribe: {error}", file=sys.stderr)
+                status = 2 if isinstance(error, TranscribeError) else 1
+                continue
+            if args.json:
+                print(json.dumps({"file": str(wav), "partials": partials}, indent=2))
+                continue
+            print(f"{wav}:")
+            for partial in partials:
+                print(f"  {partial['seconds']:6.2f} s  {partial['latency_ms']:6.1f} ms  {partial['transcript']}")
+        return status
     try:
         results = transcribe_files(args.model, args.wavs, args.threads)
     except (TranscribeError, OSError) as error:
@@ -475,6 +498,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="int8 modes: quantise attention and the LayerNorms too, as QAT simulated them (by default "
                         "they stay float: their int8 kernels are LiteRT's slow reference ones; docs/results.md "
                         "'Where int8 time goes')")
+    p.add_argument("--streaming", action="store_true",
+                   help="a streaming model of a chunked run (encoder.chunk_frames > 0): one chunk of audio and "
+                        "explicit state tensors in, the chunk's log-probabilities and the new state out; the "
+                        "state layout is in the metadata (modes float32, float16, dynamic, int4, int4-shared)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_convert)
 
@@ -499,6 +526,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("wavs", nargs="+", metavar="FILE.wav")
     p.add_argument("--threads", type=_int_at_least(1, 64), default=1, help="interpreter threads (default: %(default)s)")
     p.add_argument("--json", action="store_true", help="one object per file: transcript, seconds, latency_ms, error")
+    p.add_argument("--stream", action="store_true",
+                   help="feed a streaming model (convert --streaming) chunk by chunk and print the transcript "
+                        "after each chunk, with the audio time it had heard and the chunk's compute time")
     p.set_defaults(func=cmd_transcribe)
 
     p = sub.add_parser("dedup", help="store byte-identical constants of a .tflite once",

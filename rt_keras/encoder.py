@@ -72,15 +72,21 @@ def _convolution_module(x, config: EncoderConfig, layer: int):
     return keras.layers.Add(name=naming.block(layer, "conv_residual"))([x, h])
 
 
-def transformer_block(x, config: EncoderConfig, layer: int, shared_layers: dict, mask=None):
-    """One pre-LN block: self-attention, optional Conformer convolution, FFN."""
+def transformer_block(x, config: EncoderConfig, layer: int, shared_layers: dict, mask=None, attention=None):
+    """One pre-LN block: self-attention, optional Conformer convolution, FFN.
+    ``attention(q, k, v, layer)``, if given, replaces the self-attention over ``x`` (the
+    streaming step attends over cached keys and values too)."""
     block = lambda part: naming.block(layer, part)  # noqa: E731
     h = keras.layers.LayerNormalization(epsilon=1e-5, name=block("attn_norm"))(x)
     q, k, v = (residual_projection(h, config, layer, m, shared_layers)
                for m in ("attn_q", "attn_k", "attn_v"))
-    inputs = [q, k, v] + ([mask] if mask is not None else [])
-    h = ScaledDotProductAttention(config.num_heads, dropout=config.dropout, chunk_frames=config.chunk_frames,
-                                  left_context_frames=config.left_context_frames, name=block("attention"))(inputs)
+    if attention is not None:
+        h = attention(q, k, v, layer)
+    else:
+        inputs = [q, k, v] + ([mask] if mask is not None else [])
+        h = ScaledDotProductAttention(config.num_heads, dropout=config.dropout, chunk_frames=config.chunk_frames,
+                                      left_context_frames=config.left_context_frames,
+                                      name=block("attention"))(inputs)
     h = residual_projection(h, config, layer, "attn_o", shared_layers)
     h = keras.layers.Dropout(config.dropout, name=block("attn_dropout"))(h)
     x = keras.layers.Add(name=block("attn_residual"))([x, h])

@@ -69,15 +69,22 @@ def export_model(model, config, mode: str, representative_data=None, num_samples
 
 
 def package(converted: bytes, config, mode: str, num_samples: int | None = None,
-            materialized: bool = False) -> tuple[bytes, dict]:
+            materialized: bool = False, streaming: dict | None = None) -> tuple[bytes, dict]:
     """The metadata, then the dedup pass on a converted flatbuffer (last, so that its
-    compact re-pack is what ships: tflite-support re-serialises the model plainly)."""
+    compact re-pack is what ships: tflite-support re-serialises the model plainly).
+    ``streaming``: the state layout of a streaming step, recorded in the model info."""
 
     length = "any length" if num_samples is None else f"{num_samples} samples"
+    if streaming:
+        length = f"chunks of {num_samples} samples, with state"
     stored = store_input_length(converted) if num_samples is None else converted
+    info = model_info(config, mode, materialized, num_samples)
+    if streaming:
+        info["streaming"] = streaming
     described = add_metadata(
         stored, name=config.name, version=rt_keras.__version__, sample_rate=config.frontend.sample_rate,
-        vocabulary=list(VOCABULARY), info=model_info(config, mode, materialized, num_samples),
+        vocabulary=list(VOCABULARY), info=info,
+        state={s["name"]: s["output"] for s in streaming["state"]} if streaming else None,
         description=(f"rt-keras {config.name} ({mode}{', materialized' if materialized else ''}): "
                      f"connected-digit speech recogniser, raw 16 kHz mono PCM ({length}) -> per-frame CTC "
                      f"log-probabilities. Encoder: {config.encoder.num_layers} layers, d_model "
@@ -120,3 +127,35 @@ def export_run(run_dir, mode: str, out, materialize: bool = False, num_samples: 
     flatbuffer, report = export_model(model, config, mode, data, num_samples, materialize, float_layers)
     atomic_write_bytes(out, flatbuffer)
     return {"path": str(out), **report}
+
+
+# Streaming files from the float model; the int8 modes need calibrated state ranges (not built yet).
+STREAMING_MODES = ("float32", "float16", "dynamic", "int4", "int4-shared")
+
+
+def export_streaming_run(run_dir, mode: str, out) -> dict:
+    """The streaming step (``rt_keras.streaming``) of the chunked run ``run_dir`` in
+    ``mode``, with dedup and metadata that describe its state tensors, to ``out``."""
+    from rt_keras import run_config, runs
+    from rt_keras.backend import keras
+    from rt_keras.streaming import StreamingShapes, copy_weights, streaming_step_model
+
+    if mode not in STREAMING_MODES:
+        raise ValueError(f"--streaming --mode {mode!r}: streaming files are made in {', '.join(STREAMING_MODES)} "
+                         "so far (the int8 modes need calibrated ranges for the state tensors: not built yet)")
+    check_output_file(out)
+    run_dir = runs.require_trained(run_dir)
+    config = run_config.load_resolved(run_dir / "config.yaml")
+    shapes = StreamingShapes.of(config)
+    step = streaming_step_model(config)
+    copy_weights(keras.models.load_model(run_dir / "model.keras"), step)
+    streaming = {
+        "chunk_samples": shapes.chunk_samples, "chunk_frames": shapes.chunk_frames,
+        "left_context_frames": shapes.left_context_frames,
+        "algorithmic_latency_ms": 1000 * shapes.chunk_samples / config.frontend.sample_rate,
+        "leading_silence_samples": shapes.audio_tail,
+        "state": [{"name": name, "shape": list(shape), "output": f"output_{index + 1}"}
+                  for index, (name, shape) in enumerate(shapes.state().items())]}
+    flatbuffer, report = package(convert(step, mode), config, mode, shapes.chunk_samples, streaming=streaming)
+    atomic_write_bytes(out, flatbuffer)
+    return {"path": str(out), "streaming": streaming, **report}

@@ -10,7 +10,7 @@ import numpy as np
 
 from converters.flatbuffer import NotATFLiteModel, load_model
 from converters.metadata import read_metadata
-from converters.runner import TFLiteModel
+from converters.runner import StreamingTFLiteModel, TFLiteModel
 from rt_keras.data.audio import AudioError, read_wav
 from rt_keras.task import float_to_pcm, greedy_decode, ids_to_words, pcm_to_float
 
@@ -31,6 +31,8 @@ def transcribe_files(model_path, wav_paths, num_threads: int = 1) -> list[dict]:
         metadata = read_metadata(data) or {}
     except (NotATFLiteModel, ValueError) as error:
         raise TranscribeError(f"{model_path}: {error}" if str(model_path) not in str(error) else str(error)) from None
+    if (metadata.get("info") or {}).get("streaming"):  # a streaming model: its last partial is the transcript
+        return [_streamed(model_path, path, num_threads) for path in wav_paths]
     vocabulary = metadata.get("vocabulary")
     if not vocabulary:
         raise TranscribeError(f"{model_path}: no vocabulary in its metadata; convert the run with `rt-keras convert`")
@@ -56,3 +58,35 @@ def transcribe_files(model_path, wav_paths, num_threads: int = 1) -> list[dict]:
         results.append({"file": str(path), "transcript": words, "seconds": seconds, "latency_ms": milliseconds,
                         "error": None, "cut_to_seconds": fixed / rate if fixed and fixed < seconds * rate else None})
     return results
+
+
+def stream_file(model_path, wav_path, num_threads: int = 1) -> list[dict]:
+    """Feed ``wav_path`` to a streaming model chunk by chunk, as a live microphone would.
+    After each chunk: the audio seconds heard so far, the transcript so far (greedy CTC
+    over every frame yet) and the chunk's compute milliseconds."""
+    try:
+        model = StreamingTFLiteModel(pathlib.Path(model_path).read_bytes(), num_threads)
+    except ValueError as error:
+        raise TranscribeError(f"{model_path}: {error}" if str(model_path) not in str(error) else str(error)) from None
+    metadata = read_metadata(pathlib.Path(model_path).read_bytes()) or {}
+    rate = metadata.get("sample_rate") or 16000
+    audio = pcm_to_float(float_to_pcm(read_wav(wav_path, target_rate=rate)))
+    chunks = -(-audio.size // model.chunk_samples)
+    audio = np.pad(audio, (0, chunks * model.chunk_samples - audio.size))
+    frames, partials = [], []
+    for index in range(chunks):
+        started = time.perf_counter()
+        frames.append(model(audio[index * model.chunk_samples:(index + 1) * model.chunk_samples])[0])
+        milliseconds = 1000 * (time.perf_counter() - started)
+        partials.append({"seconds": (index + 1) * model.chunk_samples / rate, "latency_ms": milliseconds,
+                         "transcript": ids_to_words(greedy_decode(np.concatenate(frames)), metadata["vocabulary"])})
+    return partials
+
+
+def _streamed(model_path, wav_path, num_threads) -> dict:
+    try:
+        partials = stream_file(model_path, wav_path, num_threads)
+    except (AudioError, OSError) as error:
+        return {"file": str(wav_path), "transcript": None, "error": str(error)}
+    return {"file": str(wav_path), "transcript": partials[-1]["transcript"], "seconds": partials[-1]["seconds"],
+            "latency_ms": sum(p["latency_ms"] for p in partials), "error": None, "cut_to_seconds": None}

@@ -11,7 +11,8 @@ class SinusoidalPositionalEncoding(keras.layers.Layer):
 
     The table is computed from ``range(T)`` (RANGE, MUL, SIN, COS, CONCATENATION: TFLite
     builtins) so no [max_len, d] constant is stored in the model file, and any length
-    works.
+    works. Called on ``[x, offset]`` (offset: [1] float32, frames before ``x``), positions
+    start at ``offset`` — for a streaming step that sees one chunk at a time.
     """
 
     def __init__(self, max_wavelength=10000.0, **kwargs):
@@ -19,6 +20,8 @@ class SinusoidalPositionalEncoding(keras.layers.Layer):
         self.max_wavelength = float(max_wavelength)
 
     def build(self, input_shape):
+        if isinstance(input_shape, (list, tuple)) and isinstance(input_shape[0], (list, tuple, tf.TensorShape)):
+            input_shape = input_shape[0]
         dim = int(input_shape[-1])
         if dim % 2:
             raise ValueError(f"{self.name}: feature size must be even for sin/cos pairs, got {dim}")
@@ -28,11 +31,21 @@ class SinusoidalPositionalEncoding(keras.layers.Layer):
         super().build(input_shape)
 
     def call(self, inputs):
+        offset = None
+        if isinstance(inputs, (list, tuple)):
+            inputs, offset = inputs[0], tf.reshape(inputs[1], [])
         time = tf.shape(inputs)[1]
-        positions = tf.cast(tf.range(time), tf.float32)[:, tf.newaxis]
+        positions = tf.cast(tf.range(time), tf.float32)
+        if offset is not None:
+            positions += offset
+        positions = positions[:, tf.newaxis]
         angles = positions * self._inverse_frequencies[tf.newaxis, :]
         encoding = tf.concat([tf.sin(angles), tf.cos(angles)], axis=-1)
         return inputs + tf.cast(encoding, inputs.dtype)[tf.newaxis]
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0] if isinstance(input_shape, (list, tuple)) and len(input_shape) == 2 \
+            and isinstance(input_shape[0], (list, tuple, tf.TensorShape)) else input_shape
 
     def get_config(self):
         config = super().get_config()

@@ -1,0 +1,156 @@
+"""The streaming step of a chunked encoder (``encoder.chunk_frames`` > 0): one chunk of
+audio and the state left by the previous chunk in, the chunk's log-probabilities and the
+new state out — the external-state design of kws_streaming, so the converted file is an
+ordinary TFLite model with builtin ops that an app calls once per chunk.
+
+State (all float32, batch 1, zeros before the first chunk):
+
+- ``audio_tail`` [1, frame_length - frame_step]: the last samples, for the next frames;
+- ``feature_tail`` [1, 2, mel bins] and ``conv1_tail`` [1, 2, ceil(bins / 2), channels]:
+  the left context of the two causal subsampling convolutions;
+- ``offset`` [1]: encoder frames emitted so far (positions of the sinusoidal encoding and
+  which cached frames are real);
+- per layer ``blockNN_key_cache`` / ``blockNN_value_cache`` [1, left_context_frames, d_model].
+
+Streaming the chunks of an utterance gives the log-probabilities of the full model (same
+chunk mask) on the utterance with ``frame_length - frame_step`` zeros in front: the first
+chunk's audio tail is that silence.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from converters import naming
+from rt_keras.backend import keras, tf
+from rt_keras.encoder import SUBSAMPLING_FACTOR, transformer_block
+from rt_keras.layers import LogMelSpectrogram, ScaledDotProductAttention, SinusoidalPositionalEncoding
+from rt_keras.model import FEATURE_FIELDS
+from rt_keras.task import FRONTEND_LAYER, VOCABULARY
+
+
+@dataclasses.dataclass(frozen=True)
+class StreamingShapes:
+    chunk_frames: int  # encoder frames per chunk
+    chunk_samples: int
+    audio_tail: int
+    mel_bins: int
+    conv1_bins: int
+    channels: int
+    left_context_frames: int
+    num_layers: int
+    d_model: int
+
+    @classmethod
+    def of(cls, config) -> "StreamingShapes":
+        encoder, frontend = config.encoder, config.frontend
+        if not encoder.chunk_frames:
+            raise ValueError("a streaming model needs a chunked encoder: train with encoder.chunk_frames > 0 "
+                             "(and encoder.left_context_frames)")
+        return cls(encoder.chunk_frames, SUBSAMPLING_FACTOR * encoder.chunk_frames * frontend.frame_step,
+                   frontend.frame_length - frontend.frame_step, frontend.num_mel_bins,
+                   -(-frontend.num_mel_bins // 2), encoder.subsampling_channels, encoder.left_context_frames,
+                   encoder.num_layers, encoder.d_model)
+
+    def state(self) -> dict[str, tuple]:
+        """Name -> shape of every state tensor, in input (and output) order."""
+        shapes = {"audio_tail": (1, self.audio_tail), "feature_tail": (1, 2, self.mel_bins),
+                  "conv1_tail": (1, 2, self.conv1_bins, self.channels), "offset": (1,)}
+        for layer in range(self.num_layers if self.left_context_frames else 0):
+            for kind in ("key", "value"):
+                shapes[naming.block(layer, f"{kind}_cache")] = (1, self.left_context_frames, self.d_model)
+        return shapes
+
+    def initial_state(self) -> dict[str, np.ndarray]:
+        return {name: np.zeros(shape, np.float32) for name, shape in self.state().items()}
+
+
+def _last(x, count: int):
+    return x[:, -count:] if count else x[:, :0]
+
+
+def streaming_step_model(config) -> keras.Model:
+    """The step model of ``config`` (a RunConfig with a chunked encoder), with fresh
+    weights: load a trained model's with ``copy_weights``."""
+    shapes = StreamingShapes.of(config)
+    encoder, frontend = config.encoder, dataclasses.asdict(config.frontend)
+    state = {name: keras.Input(batch_shape=shape, name=name) for name, shape in shapes.state().items()}
+    audio = keras.Input(batch_shape=(1, shapes.chunk_samples), name="audio")
+    new_state = {}
+
+    buffer = tf.concat([state["audio_tail"], audio], axis=1)
+    new_state["audio_tail"] = _last(buffer, shapes.audio_tail)
+    features = LogMelSpectrogram(**{k: frontend[k] for k in FEATURE_FIELDS}, name=FRONTEND_LAYER)(buffer)
+
+    # The causal subsampling, with the two left frames of each convolution carried over.
+    x = tf.concat([state["feature_tail"], features], axis=1)
+    new_state["feature_tail"] = _last(x, 2)
+    x = tf.pad(x[..., tf.newaxis], [[0, 0], [0, 0], [1, 1], [0, 0]])
+    x = keras.layers.Conv2D(shapes.channels, 3, strides=2, padding="valid", activation="relu",
+                            name="subsample_conv1")(x)
+    x = tf.concat([state["conv1_tail"], x], axis=1)
+    new_state["conv1_tail"] = _last(x, 2)
+    x = tf.pad(x, [[0, 0], [0, 0], [1, 1], [0, 0]])
+    x = keras.layers.Conv2D(shapes.channels, 3, strides=2, padding="valid", activation="relu",
+                            name="subsample_conv2")(x)
+    x = tf.reshape(x, [1, shapes.chunk_frames, -(-shapes.conv1_bins // 2) * shapes.channels])
+    x = keras.layers.Dense(shapes.d_model, name="subsample_proj")(x)
+    offset = state["offset"]
+    x = SinusoidalPositionalEncoding(name="posenc")([x, offset])
+    new_state["offset"] = offset + float(shapes.chunk_frames)
+
+    # Attention over the cached left context (only the frames that exist yet) and the chunk.
+    context = shapes.left_context_frames
+    cached_valid = tf.cast(tf.range(context, dtype=tf.float32)[tf.newaxis] >= context - offset[:, tf.newaxis],
+                           tf.float32)
+    key_mask = tf.concat([cached_valid, tf.ones([1, shapes.chunk_frames])], axis=1)
+
+    def attention(q, k, v, layer):
+        if context:
+            k = tf.concat([state[naming.block(layer, "key_cache")], k], axis=1)
+            v = tf.concat([state[naming.block(layer, "value_cache")], v], axis=1)
+            new_state[naming.block(layer, "key_cache")] = _last(k, context)
+            new_state[naming.block(layer, "value_cache")] = _last(v, context)
+        inputs = [q, k, v, key_mask] if context else [q, k, v]
+        return ScaledDotProductAttention(encoder.num_heads, name=naming.block(layer, "attention"))(inputs)
+
+    shared_layers: dict = {}
+    for layer in range(encoder.num_layers):
+        x = transformer_block(x, encoder, layer, shared_layers, attention=attention)
+    x = keras.layers.LayerNormalization(epsilon=1e-5, name=naming.FINAL_NORM)(x)
+    logits = keras.layers.Dense(len(VOCABULARY), name="head_logits")(x)
+    log_probs = keras.layers.Activation("log_softmax", name="head_log_probs")(logits)
+    names = list(shapes.state())
+    return keras.Model([audio] + [state[n] for n in names], [log_probs] + [new_state[n] for n in names],
+                       name=f"{config.name}-streaming")
+
+
+def copy_weights(source: keras.Model, step: keras.Model) -> None:
+    """Give ``step`` the weights of the trained full model ``source``, layer by name."""
+    missing = []
+    for layer in step.layers:
+        if not layer.weights:
+            continue
+        try:
+            layer.set_weights(source.get_layer(layer.name).get_weights())
+        except ValueError:
+            missing.append(layer.name)
+    if missing:
+        raise ValueError(f"{source.name} has no layer(s) {missing} with weights for the streaming step")
+
+
+def stream(step, audio: np.ndarray, shapes: StreamingShapes):
+    """Run ``step`` (a callable taking and returning lists of arrays in the step model's
+    order) over ``audio`` (float32, any length: the last chunk is zero-padded). Returns
+    the log-probabilities of every chunk, concatenated [1, frames, V]."""
+    chunks = -(-audio.size // shapes.chunk_samples)
+    audio = np.pad(audio.astype(np.float32), (0, chunks * shapes.chunk_samples - audio.size))
+    state = list(shapes.initial_state().values())
+    outputs = []
+    for index in range(chunks):
+        chunk = audio[index * shapes.chunk_samples:(index + 1) * shapes.chunk_samples][None]
+        log_probs, *state = step([chunk] + state)
+        outputs.append(np.asarray(log_probs))
+    return np.concatenate(outputs, axis=1)

@@ -1,0 +1,104 @@
+"""Streaming (rt_keras/streaming.py, `convert --streaming`, `transcribe --stream`): the
+chunks of a real utterance through the step model — in Keras and as a .tflite whose state
+layout is read from its metadata — give the full chunked model's log-probabilities."""
+
+import json
+
+import numpy as np
+import pytest
+import soundfile
+
+from converters.flatbuffer import load_model
+from converters.metadata import read_metadata
+from converters.runner import StreamingTFLiteModel
+from converters.weights import weights
+from helpers import FSDD, requires_fsdd
+from rt_keras import run_config
+from rt_keras.cli import main
+from rt_keras.data.audio import read_wav
+from rt_keras.io import save_model
+from rt_keras.model import build_asr_model
+from rt_keras.streaming import StreamingShapes, copy_weights, stream, streaming_step_model
+from rt_keras.task import float_to_pcm, greedy_decode, ids_to_words, pcm_to_float
+
+pytestmark = requires_fsdd
+ENCODER = {"preset": "tiny", "chunk_frames": 3, "left_context_frames": 4, "dropout": 0.0,
+           "group_size": 2, "rank": 2, "diagonal": True}
+
+
+@pytest.fixture(scope="module")
+def chunked(tmp_path_factory):
+    """A chunked tiny run directory (random weights: exactness does not need training),
+    a real FSDD utterance, and the full model's log-probabilities on it."""
+    config = run_config.from_dict({"name": "tiny-streaming", "encoder": ENCODER})
+    model = build_asr_model(config)
+    rng = np.random.default_rng(0)
+    model.set_weights([rng.normal(scale=0.2, size=w.shape).astype(np.float32) for w in model.get_weights()])
+    run = tmp_path_factory.mktemp("chunked-run")
+    run_config.save(config, run / "config.yaml")
+    save_model(model, run / "model.keras")
+    shapes = StreamingShapes.of(config)
+    audio = np.concatenate([read_wav(f"{FSDD}/recordings/{name}.wav")  # "seven one four nine"
+                            for name in ("7_theo_3", "1_theo_5", "4_theo_10", "9_theo_2")])
+    soundfile.write(run / "utterance.wav", float_to_pcm(audio), 16000, subtype="PCM_16")
+    chunks = -(-audio.size // shapes.chunk_samples)
+    padded = np.pad(audio, (shapes.audio_tail, chunks * shapes.chunk_samples - audio.size))  # silence in front
+    return run, config, model, audio, model(padded[None]).numpy()
+
+
+def test_keras_step_streams_the_full_models_output(chunked):
+    _, config, model, audio, full = chunked
+    step = streaming_step_model(config)
+    copy_weights(model, step)
+    streamed = stream(lambda xs: [o.numpy() for o in step(xs)], audio, StreamingShapes.of(config))
+    assert streamed.shape == full.shape and full.shape[1] >= 24
+    np.testing.assert_allclose(streamed, full, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("mode,atol", [("float32", 1e-4), ("dynamic", None)])
+def test_streaming_tflite_matches_and_stores_shared_matrices_once(chunked, tmp_path, capsys, mode, atol):
+    run, config, model, audio, full = chunked
+    out = tmp_path / f"streaming-{mode}.tflite"
+    assert main(["convert", str(run), "--streaming", "--mode", mode, "--out", str(out), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    layout = read_metadata(out.read_bytes())["info"]["streaming"]
+    shapes = StreamingShapes.of(config)
+    assert layout["chunk_samples"] == shapes.chunk_samples == report["streaming"]["chunk_samples"]
+    assert [(s["name"], tuple(s["shape"])) for s in layout["state"]] == list(shapes.state().items())
+    assert layout["algorithmic_latency_ms"] == pytest.approx(1000 * shapes.chunk_samples / 16000)
+    # each shared W_g is one constant read by the K=2 layers of its group
+    shared = [w for w in weights(load_model(out.read_bytes())) if w.group == "shared"]
+    assert len(shared) == 6 * config.encoder.num_groups
+    assert all(w.readers.count("FULLY_CONNECTED") == 2 for w in shared)
+
+    model_file = StreamingTFLiteModel(out)
+    chunks = -(-audio.size // model_file.chunk_samples)
+    padded = np.pad(audio, (0, chunks * model_file.chunk_samples - audio.size))
+    streamed = np.concatenate([model_file(padded[i * model_file.chunk_samples:(i + 1) * model_file.chunk_samples])
+                               for i in range(chunks)], axis=1)
+    if atol:
+        np.testing.assert_allclose(streamed, full, rtol=0, atol=atol)
+    else:  # int8 weights: the same transcript
+        assert greedy_decode(streamed[0]) == greedy_decode(full[0])
+
+    status = main(["transcribe", str(out), str(run / "utterance.wav"), "--stream", "--json"])
+    partials = json.loads(capsys.readouterr().out)["partials"]
+    assert status == 0 and len(partials) == chunks
+    assert [p["seconds"] for p in partials] == pytest.approx([(i + 1) * shapes.chunk_samples / 16000
+                                                              for i in range(chunks)])
+    heard = pcm_to_float(float_to_pcm(read_wav(run / "utterance.wav")))  # as transcribe reads a WAV
+    model_file.reset()
+    heard = np.pad(heard, (0, chunks * model_file.chunk_samples - heard.size))
+    expected = np.concatenate([model_file(heard[i * model_file.chunk_samples:(i + 1) * model_file.chunk_samples])
+                               for i in range(chunks)], axis=1)
+    assert partials[-1]["transcript"] == ids_to_words(greedy_decode(expected[0]))
+    assert len(partials[-1]["transcript"].split()) >= 1
+
+
+def test_streaming_needs_a_chunked_run_and_a_float_mode(chunked, tiny_run, tmp_path, capsys):
+    run = chunked[0]
+    assert main(["convert", str(tiny_run), "--streaming", "--mode", "float32", "--out", str(tmp_path / "a.tflite")]) == 2
+    assert "needs a chunked encoder: train with encoder.chunk_frames > 0" in capsys.readouterr().err
+    assert main(["convert", str(run), "--streaming", "--mode", "qat-int8", "--out", str(tmp_path / "b.tflite")]) == 2
+    assert "the int8 modes need calibrated ranges for the state tensors: not built yet" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
