@@ -17,6 +17,8 @@ import platform
 import subprocess
 import sys
 
+import numpy as np
+
 from converters import naming
 from converters.flatbuffer import NotATFLiteModel, TYPE_NAMES, load_model, operator_names, tensor_name
 from converters.runner import child_failure
@@ -63,7 +65,6 @@ def static_report(path) -> dict:
         raise FootprintError(str(error)) from None
     subgraph = parsed.subgraphs[0]
     inputs, outputs = _signature(parsed, subgraph.inputs), _signature(parsed, subgraph.outputs)
-    _check_audio_input(path, inputs)
     try:
         from converters.metadata import read_metadata
 
@@ -71,7 +72,10 @@ def static_report(path) -> dict:
     except Exception as error:  # metadata is optional; an unreadable one is reported, not fatal
         metadata = {"error": f"{type(error).__name__}: {error}"}
     info = (metadata or {}).get("info", {})
-    return {
+    layout = info.get("streaming") if isinstance(info, dict) else None
+    if not layout:
+        _check_audio_input(path, inputs)
+    report = {
         "schema": SCHEMA,
         "source": "host",
         "model": {"path": str(path), "file_bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
@@ -84,6 +88,11 @@ def static_report(path) -> dict:
                                                    ("name", "version", "description", "sample_rate",
                                                     "vocabulary", "associated_files", "error") if k in metadata},
     }
+    if layout:  # a streaming step: one chunk and its state per call
+        report["streaming"] = {
+            "chunk_samples": layout["chunk_samples"], "algorithmic_latency_ms": layout["algorithmic_latency_ms"],
+            "state_bytes": sum(4 * int(np.prod(s["shape"])) for s in layout["state"]), "state": layout["state"]}
+    return report
 
 
 def device() -> dict:
@@ -99,10 +108,13 @@ def device() -> dict:
             "os": f"{platform.system()} {platform.release()}", "python": platform.python_version()}
 
 
-def runtime_report(path, seconds: float, sample_rate: int, runs: int, warmup: int, threads: int) -> dict:
+def runtime_report(path, seconds: float, sample_rate: int, runs: int, warmup: int, threads: int,
+                   streaming_state: list | None = None) -> dict:
     """Run the probe in a fresh child process; a crash of the child is reported as such."""
     command = [sys.executable, str(PROBE), str(path), "--seconds", str(seconds), "--sample-rate", str(sample_rate),
                "--runs", str(runs), "--warmup", str(warmup), "--threads", str(threads)]
+    if streaming_state:
+        command += ["--streaming-state", json.dumps(streaming_state)]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     done = subprocess.run(command, capture_output=True, text=True, env=env)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
@@ -121,10 +133,12 @@ def footprint(path, seconds: float | None = None, runs: int = 20, warmup: int = 
     model's fixed input length, or 2 s for a model that takes any length)."""
     report = static_report(path)
     sample_rate = (report["metadata"] or {}).get("sample_rate") or 16000
-    fixed = report["signature"]["inputs"][0]["shape"][1]
+    streaming = report.get("streaming")
+    fixed = -1 if streaming else report["signature"]["inputs"][0]["shape"][1]
     if seconds is None:
         seconds = fixed / sample_rate if fixed > 0 else DEFAULT_SECONDS
-    report["runtime"] = runtime_report(path, seconds, sample_rate, runs, warmup, threads) if runtime else None
+    report["runtime"] = runtime_report(path, seconds, sample_rate, runs, warmup, threads,
+                                       streaming["state"] if streaming else None) if runtime else None
     report["device"] = device()
     return report
 

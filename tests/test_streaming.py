@@ -102,3 +102,20 @@ def test_streaming_needs_a_chunked_run_and_a_float_mode(chunked, tiny_run, tmp_p
     assert main(["convert", str(run), "--streaming", "--mode", "qat-int8", "--out", str(tmp_path / "b.tflite")]) == 2
     assert "the int8 modes need calibrated ranges for the state tensors: not built yet" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
+
+
+def test_footprint_measures_a_streaming_model_per_chunk(chunked, tmp_path, capsys):
+    from converters.footprint import footprint, validate
+
+    out = tmp_path / "streaming.tflite"
+    assert main(["convert", str(chunked[0]), "--streaming", "--mode", "float32", "--out", str(out)]) == 0
+    capsys.readouterr()
+    report = footprint(out, seconds=1.0, runs=2, warmup=1)
+    validate(report)
+    shapes = StreamingShapes.of(chunked[1])
+    assert report["streaming"]["state_bytes"] == 4 * sum(int(np.prod(s)) for s in shapes.state().values())
+    runtime = report["runtime"]
+    assert runtime["status"] == "ok", runtime["error"]
+    assert runtime["chunk_latency_ms"]["chunks"] == 16000 // shapes.chunk_samples
+    assert runtime["audio_seconds"] == pytest.approx(runtime["chunk_latency_ms"]["chunks"] * shapes.chunk_samples / 16000)
+    assert 0 < runtime["chunk_latency_ms"]["median"] <= runtime["latency_ms"]["median"]
