@@ -501,7 +501,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--streaming", action="store_true",
                    help="a streaming model of a chunked run (encoder.chunk_frames > 0): one chunk of audio and "
                         "explicit state tensors in, the chunk's log-probabilities and the new state out; the "
-                        "state layout is in the metadata (modes float32, float16, dynamic, int4, int4-shared)")
+                        "state layout is in the metadata (modes float32, float16, dynamic, int8, int4, int4-shared)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_convert)
 

@@ -129,8 +129,29 @@ def export_run(run_dir, mode: str, out, materialize: bool = False, num_samples: 
     return {"path": str(out), **report}
 
 
-# Streaming files from the float model; the int8 modes need calibrated state ranges (not built yet).
-STREAMING_MODES = ("float32", "float16", "dynamic", "int4", "int4-shared")
+# Streaming files from the float model (int8: calibrated on streamed training audio, states
+# included); qat-int8 would need a QAT step model (not built yet).
+STREAMING_MODES = ("float32", "float16", "dynamic", "int8", "int4", "int4-shared")
+
+
+def representative_chunks(step, shapes, audio_generator):
+    """Calibration inputs of a streaming step: every chunk of each utterance with the
+    state the float step carries into it, by input name (the converted model orders its
+    inputs its own way)."""
+    from rt_keras.streaming import stream
+
+    names = [t.name.split(":")[0] for t in step.inputs]
+
+    def generate():
+        for (audio,) in audio_generator():
+            inputs = []
+
+            def record(xs):
+                inputs.append({name: np.asarray(x, np.float32) for name, x in zip(names, xs)})
+                return [o.numpy() for o in step(xs)]
+            stream(record, audio[0], shapes)
+            yield from inputs
+    return generate
 
 
 def export_streaming_run(run_dir, mode: str, out) -> dict:
@@ -142,7 +163,7 @@ def export_streaming_run(run_dir, mode: str, out) -> dict:
 
     if mode not in STREAMING_MODES:
         raise ValueError(f"--streaming --mode {mode!r}: streaming files are made in {', '.join(STREAMING_MODES)} "
-                         "so far (the int8 modes need calibrated ranges for the state tensors: not built yet)")
+                         "so far (qat-int8 needs a quantisation-aware streaming step: not built yet)")
     check_output_file(out)
     run_dir = runs.require_trained(run_dir)
     config = run_config.load_resolved(run_dir / "config.yaml")
@@ -156,6 +177,11 @@ def export_streaming_run(run_dir, mode: str, out) -> dict:
         "leading_silence_samples": shapes.audio_tail,
         "state": [{"name": name, "shape": list(shape), "output": f"output_{index + 1}"}
                   for index, (name, shape) in enumerate(shapes.state().items())]}
-    flatbuffer, report = package(convert(step, mode), config, mode, shapes.chunk_samples, streaming=streaming)
+    data = None
+    if mode in CALIBRATED_MODES:
+        utterances = max(1, config.qat.calibration_utterances // 4)  # each gives many chunks
+        data = representative_chunks(step, shapes, representative_audio(config, utterances))
+    flatbuffer, report = package(convert(step, mode, representative_data=data), config, mode, shapes.chunk_samples,
+                                 streaming=streaming)
     atomic_write_bytes(out, flatbuffer)
     return {"path": str(out), "streaming": streaming, **report}

@@ -3,6 +3,7 @@ chunks of a real utterance through the step model — in Keras and as a .tflite 
 layout is read from its metadata — give the full chunked model's log-probabilities."""
 
 import json
+import pathlib
 
 import numpy as np
 import pytest
@@ -22,15 +23,17 @@ from rt_keras.streaming import StreamingShapes, copy_weights, stream, streaming_
 from rt_keras.task import float_to_pcm, greedy_decode, ids_to_words, pcm_to_float
 
 pytestmark = requires_fsdd
-ENCODER = {"preset": "tiny", "chunk_frames": 3, "left_context_frames": 4, "dropout": 0.0,
-           "group_size": 2, "rank": 2, "diagonal": True}
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def chunked(tmp_path_factory):
-    """A chunked tiny run directory (random weights: exactness does not need training),
-    a real FSDD utterance, and the full model's log-probabilities on it."""
-    config = run_config.from_dict({"name": "tiny-streaming", "encoder": ENCODER})
+def chunked(tiny_config, tmp_path_factory):
+    """A chunked tiny run directory (random weights: exactness does not need training;
+    the tiny data, for int8 calibration), a real FSDD utterance, and the full model's
+    log-probabilities on it."""
+    config = run_config.load(ROOT / "configs" / "tiny.yaml", [
+        f"data.cache_dir={tiny_config.data.cache_dir}", "name=tiny-streaming", "encoder.chunk_frames=3",
+        "encoder.left_context_frames=4"])
     model = build_asr_model(config)
     rng = np.random.default_rng(0)
     model.set_weights([rng.normal(scale=0.2, size=w.shape).astype(np.float32) for w in model.get_weights()])
@@ -55,7 +58,7 @@ def test_keras_step_streams_the_full_models_output(chunked):
     np.testing.assert_allclose(streamed, full, rtol=0, atol=1e-5)
 
 
-@pytest.mark.parametrize("mode,atol", [("float32", 1e-4), ("dynamic", None)])
+@pytest.mark.parametrize("mode,atol", [("float32", 1e-4), ("dynamic", None), ("int8", None)])
 def test_streaming_tflite_matches_and_stores_shared_matrices_once(chunked, tmp_path, capsys, mode, atol):
     run, config, model, audio, full = chunked
     out = tmp_path / f"streaming-{mode}.tflite"
@@ -78,8 +81,9 @@ def test_streaming_tflite_matches_and_stores_shared_matrices_once(chunked, tmp_p
                                for i in range(chunks)], axis=1)
     if atol:
         np.testing.assert_allclose(streamed, full, rtol=0, atol=atol)
-    else:  # int8 weights: the same transcript
-        assert greedy_decode(streamed[0]) == greedy_decode(full[0])
+    else:  # int8 weights (and activations): the same best label in nearly every frame
+        agree = np.mean(np.argmax(streamed[0], -1) == np.argmax(full[0], -1))
+        assert agree >= 0.9, agree
 
     status = main(["transcribe", str(out), str(run / "utterance.wav"), "--stream", "--json"])
     partials = json.loads(capsys.readouterr().out)["partials"]
@@ -100,7 +104,7 @@ def test_streaming_needs_a_chunked_run_and_a_float_mode(chunked, tiny_run, tmp_p
     assert main(["convert", str(tiny_run), "--streaming", "--mode", "float32", "--out", str(tmp_path / "a.tflite")]) == 2
     assert "needs a chunked encoder: train with encoder.chunk_frames > 0" in capsys.readouterr().err
     assert main(["convert", str(run), "--streaming", "--mode", "qat-int8", "--out", str(tmp_path / "b.tflite")]) == 2
-    assert "the int8 modes need calibrated ranges for the state tensors: not built yet" in capsys.readouterr().err
+    assert "qat-int8 needs a quantisation-aware streaming step: not built yet" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
 
 
