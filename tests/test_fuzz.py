@@ -67,3 +67,14 @@ def test_load_check_before_evaluate_and_dedup_never_lets_a_damaged_model_crash_t
         assert TFLiteModel(path)(__import__("numpy").zeros((1, 16000), "float32")).ndim == 3
     # every path is taken (seeded: 21 / 18 / 1 of 40 on the tiny model)
     assert outcomes["ok"] >= 10 and outcomes["not a model"] >= 10 and outcomes["LiteRT refused"] >= 1, outcomes
+
+
+def test_a_child_killed_by_a_signal_is_named_and_start_up_logging_skipped():
+    from converters.runner import child_failure
+
+    stderr = "INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\nF0000 tflite/core: bad tensor index\n" \
+             "I0000 00:00:1 port.cc:153] oneDNN custom operations are on.\n"
+    assert child_failure(-6, stderr) == "killed by SIGABRT: F0000 tflite/core: bad tensor index"
+    assert child_failure(-11, "INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n") == "killed by SIGSEGV"
+    assert child_failure(1, "Traceback ...\nRuntimeError: Node number 3 failed\n") == \
+        "exit status 1: RuntimeError: Node number 3 failed"
