@@ -55,89 +55,76 @@ def test_audio(samples: int, sample_rate: int) -> np.ndarray:
 
 def probe(path: str, seconds: float, sample_rate: int, runs: int, warmup: int, threads: int,
           streaming_state: list | None = None) -> dict:
-    if streaming_state:
-        return probe_streaming(path, seconds, sample_rate, runs, warmup, threads, streaming_state)
+    """Load ``path`` and time ``runs`` inferences on ``seconds`` of the test signal after
+    ``warmup`` ones; a streaming step (``streaming_state``: its layout) is fed the signal
+    chunk by chunk with its state carried over, and an inference is the sum of its chunks."""
     from ai_edge_litert.interpreter import Interpreter
 
     result = {"status": "ok", "error": None, "runtime": f"ai-edge-litert {importlib.metadata.version('ai-edge-litert')}",
               "threads": threads, "audio_seconds": seconds, "runs": runs, "warmup": warmup,
               "memory_kb": {"before_load": memory()}}
-    stage = "load"
+    stage = ["load"]
     try:
         started = time.perf_counter()
         interpreter = Interpreter(model_path=path, num_threads=threads)
         result["load_ms"] = 1000 * (time.perf_counter() - started)
         result["memory_kb"]["after_load"] = memory()
-        stage = "allocate"
-        (detail,) = interpreter.get_input_details()
-        audio = test_audio(int(round(seconds * sample_rate)), sample_rate)
-        interpreter.resize_tensor_input(detail["index"], list(audio.shape))
-        interpreter.allocate_tensors()
-        result["memory_kb"]["after_allocate"] = memory()
-        stage = "invoke"
-        output = interpreter.get_output_details()[0]["index"]
-        latencies = []
-        for i in range(warmup + runs):
-            started = time.perf_counter()
-            interpreter.set_tensor(detail["index"], audio)
-            interpreter.invoke()
-            interpreter.get_tensor(output)
-            if i >= warmup:
-                latencies.append(1000 * (time.perf_counter() - started))
+        stage[0] = "allocate"
+        measure = _streaming_latencies if streaming_state else _utterance_latencies
+        latencies = measure(interpreter, result, stage, sample_rate, runs, warmup, streaming_state)
     except Exception as error:  # reported in the footprint, not a crash of the tool
-        result.update(status="failed", error=f"{stage}: {type(error).__name__}: {error}")
+        result.update(status="failed", error=f"{stage[0]}: {type(error).__name__}: {error}")
         result["memory_kb"]["after_runs"] = memory()
         return result
     result["memory_kb"]["after_runs"] = memory()
     result["latency_ms"] = {"median": float(np.median(latencies)), "p90": float(np.percentile(latencies, 90)),
                             "min": float(np.min(latencies))}
-    result["real_time_factor"] = result["latency_ms"]["median"] / (1000 * seconds)
-    return result
-
-
-def probe_streaming(path, seconds, sample_rate, runs, warmup, threads, state_layout) -> dict:
-    """A streaming step fed ``seconds`` of the signal chunk by chunk, state carried over:
-    latency of the whole utterance (the sum of its chunks) and of single chunks."""
-    from ai_edge_litert.interpreter import Interpreter
-
-    result = {"status": "ok", "error": None, "runtime": f"ai-edge-litert {importlib.metadata.version('ai-edge-litert')}",
-              "threads": threads, "audio_seconds": seconds, "runs": runs, "warmup": warmup,
-              "memory_kb": {"before_load": memory()}}
-    stage = "load"
-    try:
-        started = time.perf_counter()
-        runner = Interpreter(model_path=path, num_threads=threads).get_signature_runner()
-        result["load_ms"] = 1000 * (time.perf_counter() - started)
-        result["memory_kb"]["after_load"] = memory()
-        result["memory_kb"]["after_allocate"] = memory()
-        stage = "invoke"
-        chunk = int(runner.get_input_details()["audio"]["shape"][1])
-        count = max(1, int(round(seconds * sample_rate)) // chunk)
-        audio = test_audio(count * chunk, sample_rate)
-        totals, chunk_times = [], []
-        for i in range(warmup + runs):
-            state = {s["name"]: np.zeros(s["shape"], np.float32) for s in state_layout}
-            times = []
-            for c in range(count):
-                started = time.perf_counter()
-                out = runner(audio=audio[:, c * chunk:(c + 1) * chunk], **state)
-                times.append(1000 * (time.perf_counter() - started))
-                state = {s["name"]: out[s["output"]] for s in state_layout}
-            if i >= warmup:
-                totals.append(sum(times))
-                chunk_times += times
-    except Exception as error:  # reported in the footprint, not a crash of the tool
-        result.update(status="failed", error=f"{stage}: {type(error).__name__}: {error}")
-        result["memory_kb"]["after_runs"] = memory()
-        return result
-    result["memory_kb"]["after_runs"] = memory()
-    result["audio_seconds"] = count * chunk / sample_rate
-    result["latency_ms"] = {"median": float(np.median(totals)), "p90": float(np.percentile(totals, 90)),
-                            "min": float(np.min(totals))}
-    result["chunk_latency_ms"] = {"median": float(np.median(chunk_times)),
-                                  "p90": float(np.percentile(chunk_times, 90)), "chunks": count}
     result["real_time_factor"] = result["latency_ms"]["median"] / (1000 * result["audio_seconds"])
     return result
+
+
+def _utterance_latencies(interpreter, result, stage, sample_rate, runs, warmup, _):
+    (detail,) = interpreter.get_input_details()
+    audio = test_audio(int(round(result["audio_seconds"] * sample_rate)), sample_rate)
+    interpreter.resize_tensor_input(detail["index"], list(audio.shape))
+    interpreter.allocate_tensors()
+    result["memory_kb"]["after_allocate"] = memory()
+    stage[0] = "invoke"
+    output = interpreter.get_output_details()[0]["index"]
+    latencies = []
+    for i in range(warmup + runs):
+        started = time.perf_counter()
+        interpreter.set_tensor(detail["index"], audio)
+        interpreter.invoke()
+        interpreter.get_tensor(output)
+        if i >= warmup:
+            latencies.append(1000 * (time.perf_counter() - started))
+    return latencies
+
+
+def _streaming_latencies(interpreter, result, stage, sample_rate, runs, warmup, state_layout):
+    runner = interpreter.get_signature_runner()
+    result["memory_kb"]["after_allocate"] = memory()
+    stage[0] = "invoke"
+    chunk = int(runner.get_input_details()["audio"]["shape"][1])
+    count = max(1, int(round(result["audio_seconds"] * sample_rate)) // chunk)
+    result["audio_seconds"] = count * chunk / sample_rate
+    audio = test_audio(count * chunk, sample_rate)
+    totals, chunk_times = [], []
+    for i in range(warmup + runs):
+        state = {s["name"]: np.zeros(s["shape"], np.float32) for s in state_layout}
+        times = []
+        for c in range(count):
+            started = time.perf_counter()
+            out = runner(audio=audio[:, c * chunk:(c + 1) * chunk], **state)
+            times.append(1000 * (time.perf_counter() - started))
+            state = {s["name"]: out[s["output"]] for s in state_layout}
+        if i >= warmup:
+            totals.append(sum(times))
+            chunk_times += times
+    result["chunk_latency_ms"] = {"median": float(np.median(chunk_times)),
+                                  "p90": float(np.percentile(chunk_times, 90)), "chunks": count}
+    return totals
 
 
 def main(argv=None) -> int:
