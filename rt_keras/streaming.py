@@ -24,9 +24,10 @@ import dataclasses
 import numpy as np
 
 from converters import naming
-from rt_keras.backend import keras, tf
+from rt_keras.backend import keras
 from rt_keras.encoder import SUBSAMPLING_FACTOR, transformer_block
-from rt_keras.layers import LogMelSpectrogram, ScaledDotProductAttention, SinusoidalPositionalEncoding
+from rt_keras.layers import (LastFrames, LogMelSpectrogram, ScaledDotProductAttention, SinusoidalPositionalEncoding,
+                             StreamingKeyMask)
 from rt_keras.model import FEATURE_FIELDS
 from rt_keras.task import FRONTEND_LAYER, VOCABULARY
 
@@ -67,52 +68,51 @@ class StreamingShapes:
         return {name: np.zeros(shape, np.float32) for name, shape in self.state().items()}
 
 
-def _last(x, count: int):
-    return x[:, -count:] if count else x[:, :0]
-
-
 def streaming_step_model(config) -> keras.Model:
     """The step model of ``config`` (a RunConfig with a chunked encoder), with fresh
-    weights: load a trained model's with ``copy_weights``."""
+    weights: load a trained model's with ``copy_weights``. Built from Keras layers only
+    (no raw TensorFlow ops), so that tfmot can wrap it for QAT."""
     shapes = StreamingShapes.of(config)
     encoder, frontend = config.encoder, dataclasses.asdict(config.frontend)
     state = {name: keras.Input(batch_shape=shape, name=name) for name, shape in shapes.state().items()}
     audio = keras.Input(batch_shape=(1, shapes.chunk_samples), name="audio")
     new_state = {}
 
-    buffer = tf.concat([state["audio_tail"], audio], axis=1)
-    new_state["audio_tail"] = _last(buffer, shapes.audio_tail)
+    def carry(x, name, count):  # x, and its last frames as the next call's state `name`
+        new_state[name] = LastFrames(count, name=f"{name}_out")(x)
+        return x
+
+    buffer = carry(keras.layers.Concatenate(axis=1, name="stream_audio")([state["audio_tail"], audio]),
+                   "audio_tail", shapes.audio_tail)
     features = LogMelSpectrogram(**{k: frontend[k] for k in FEATURE_FIELDS}, name=FRONTEND_LAYER)(buffer)
 
     # The causal subsampling, with the two left frames of each convolution carried over.
-    x = tf.concat([state["feature_tail"], features], axis=1)
-    new_state["feature_tail"] = _last(x, 2)
-    x = tf.pad(x[..., tf.newaxis], [[0, 0], [0, 0], [1, 1], [0, 0]])
+    x = carry(keras.layers.Concatenate(axis=1, name="stream_features")([state["feature_tail"], features]),
+              "feature_tail", 2)
+    x = keras.layers.Reshape((-1, shapes.mel_bins, 1), name="subsample_expand")(x)
+    x = keras.layers.ZeroPadding2D(((0, 0), (1, 1)), name="subsample_pad1")(x)
     x = keras.layers.Conv2D(shapes.channels, 3, strides=2, padding="valid", activation="relu",
                             name="subsample_conv1")(x)
-    x = tf.concat([state["conv1_tail"], x], axis=1)
-    new_state["conv1_tail"] = _last(x, 2)
-    x = tf.pad(x, [[0, 0], [0, 0], [1, 1], [0, 0]])
+    x = carry(keras.layers.Concatenate(axis=1, name="stream_conv1")([state["conv1_tail"], x]), "conv1_tail", 2)
+    x = keras.layers.ZeroPadding2D(((0, 0), (1, 1)), name="subsample_pad2")(x)
     x = keras.layers.Conv2D(shapes.channels, 3, strides=2, padding="valid", activation="relu",
                             name="subsample_conv2")(x)
-    x = tf.reshape(x, [1, shapes.chunk_frames, -(-shapes.conv1_bins // 2) * shapes.channels])
+    x = keras.layers.Reshape((shapes.chunk_frames, -(-shapes.conv1_bins // 2) * shapes.channels),
+                             name="subsample_flatten")(x)
     x = keras.layers.Dense(shapes.d_model, name="subsample_proj")(x)
     offset = state["offset"]
     x = SinusoidalPositionalEncoding(name="posenc")([x, offset])
-    new_state["offset"] = offset + float(shapes.chunk_frames)
+    new_state["offset"] = keras.layers.Rescaling(1.0, offset=float(shapes.chunk_frames), name="offset_out")(offset)
 
     # Attention over the cached left context (only the frames that exist yet) and the chunk.
     context = shapes.left_context_frames
-    cached_valid = tf.cast(tf.range(context, dtype=tf.float32)[tf.newaxis] >= context - offset[:, tf.newaxis],
-                           tf.float32)
-    key_mask = tf.concat([cached_valid, tf.ones([1, shapes.chunk_frames])], axis=1)
+    key_mask = StreamingKeyMask(context, shapes.chunk_frames, name="stream_key_mask")(offset) if context else None
 
     def attention(q, k, v, layer):
         if context:
-            k = tf.concat([state[naming.block(layer, "key_cache")], k], axis=1)
-            v = tf.concat([state[naming.block(layer, "value_cache")], v], axis=1)
-            new_state[naming.block(layer, "key_cache")] = _last(k, context)
-            new_state[naming.block(layer, "value_cache")] = _last(v, context)
+            keys, values = naming.block(layer, "key_cache"), naming.block(layer, "value_cache")
+            k = carry(keras.layers.Concatenate(axis=1, name=f"{keys}_join")([state[keys], k]), keys, context)
+            v = carry(keras.layers.Concatenate(axis=1, name=f"{values}_join")([state[values], v]), values, context)
         inputs = [q, k, v, key_mask] if context else [q, k, v]
         return ScaledDotProductAttention(encoder.num_heads, name=naming.block(layer, "attention"))(inputs)
 

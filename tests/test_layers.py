@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from layer_harness import check_layer
-from rt_keras.layers import (BiasAdd, DiagonalScale, GatedLinearUnit, ScaledDotProductAttention,
-                             SinusoidalPositionalEncoding)
+from rt_keras.layers import (BiasAdd, DiagonalScale, GatedLinearUnit, LastFrames, ScaledDotProductAttention,
+                             SinusoidalPositionalEncoding, StreamingKeyMask)
 
 
 @pytest.mark.parametrize("d_in,units,use_bias", [(8, 8, False), (8, 8, True), (8, 12, True), (12, 8, False)])
@@ -95,3 +95,20 @@ def test_chunked_attention_sees_its_chunk_and_left_context_only(tmp_path):
         key_mask = mask[frame][None]
         want = _reference_attention(q, k, v, 2, key_mask)[0, frame]
         np.testing.assert_allclose(y[0, frame], want, rtol=1e-4, atol=1e-5)
+
+
+def test_last_frames(tmp_path):
+    x = np.arange(2 * 5 * 3, dtype=np.float32).reshape(2, 5, 3)
+    _, (y,) = check_layer(lambda: LastFrames(2), [x.shape], tmp_path, expected_weights=0, input_fn=lambda _: [x])
+    np.testing.assert_array_equal(y, x[:, -2:])
+    assert LastFrames(0)(x).shape == (2, 0, 3)
+
+
+def test_streaming_key_mask(tmp_path):
+    offsets = np.array([[0.0], [3.0], [9.0]], np.float32)  # before the first chunk, 3 frames in, long after
+    layer = StreamingKeyMask(context_frames=4, chunk_frames=2)
+    mask = layer(offsets).numpy()
+    np.testing.assert_array_equal(mask, [[0, 0, 0, 0, 1, 1], [0, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1]])
+    _, (y,) = check_layer(lambda: StreamingKeyMask(4, 2), [(1, 1)], tmp_path, expected_weights=0,
+                          input_fn=lambda _: [offsets[1:2]])
+    np.testing.assert_array_equal(y, mask[1:2])
