@@ -81,7 +81,7 @@ def static_report(path) -> dict:
         "model": {"path": str(path), "file_bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
                   "name": (metadata or {}).get("name"), "version": (metadata or {}).get("version"),
                   "mode": info.get("mode")},
-        "weights": summary(weights(parsed)),
+        "weights": summary(weights(parsed), info.get("weight_roles") if isinstance(info, dict) else None),
         "ops": dict(sorted(collections.Counter(operator_names(parsed)).items())),
         "signature": {"inputs": inputs, "outputs": outputs},
         "metadata": None if metadata is None else {k: metadata.get(k) for k in

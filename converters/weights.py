@@ -26,6 +26,7 @@ class Weight:
     layers: list  # Keras layers whose operators read it (directly or through DEQUANTIZE)
     readers: list  # operator names (FULLY_CONNECTED, ...) reading it, one entry per operator
     quantization: tuple  # its scale / zero-point / min / max vectors as (dtype, little-endian bytes)
+    role: str | None = None  # known role (a short-names file's metadata); else read from operator names
 
     @property
     def elements(self) -> int:
@@ -40,6 +41,8 @@ class Weight:
         shape and readers: a matrix is a kernel, a vector that a diagonal layer multiplies
         by is its diagonal, any other vector a bias or norm parameter. Roles are tried in
         ``naming.ROLES`` order, so a tensor shared by layers of different roles gets the first."""
+        if self.role is not None:
+            return self.role
         if len(self.shape) >= 2:
             roles = {naming.role_of(layer, "kernel") for layer in self.layers}
         else:
@@ -56,11 +59,14 @@ def keras_layer_of(output_name: str) -> str | None:
     return parts[1].removeprefix("quant_")
 
 
-def summary(inventory: list[Weight]) -> dict:
+def summary(inventory: list[Weight], roles: dict | None = None) -> dict:
     """Byte totals of ``weights(model)``: every tensor, every distinct buffer once, their
     quantisation parameters (each distinct vector once, as the dedup pass stores them:
     the per-channel zero points of symmetric int8 weights are all zeros), and the
-    distinct bytes by group."""
+    distinct bytes by group. ``roles`` ({tensor index: role}, from the metadata of a file
+    with short names) replaces the roles read from operator names."""
+    if roles:
+        inventory = [dataclasses.replace(w, role=roles.get(str(w.tensor), "other")) for w in inventory]
     unique = {}
     for weight in inventory:
         unique.setdefault(weight.buffer, weight)
@@ -101,3 +107,21 @@ def weights(model) -> list[Weight]:
                              [int(d) for d in (tensor.shape if tensor.shape is not None else [])], size,
                              layers_reading(t), reader_ops, quantization_vectors(tensor)))
     return result
+
+
+def shorten_names(flatbuffer: bytes) -> tuple[bytes, dict]:
+    """The model with every tensor name but its inputs' and outputs' replaced by ``t<index>``
+    (the converter's names repeat the Keras layer path of every operator: tens of KB at
+    the paper's size), and the role of every weight tensor by index, read from the long
+    names first — store it in the metadata so that footprint can still group the weights."""
+    from converters.dedup import pack
+    from converters.flatbuffer import load_model
+
+    model = load_model(flatbuffer)
+    roles = {str(w.tensor): w.group for w in weights(model)}
+    subgraph = model.subgraphs[0]
+    keep = {int(t) for t in list(subgraph.inputs) + list(subgraph.outputs)}
+    for index, tensor in enumerate(subgraph.tensors):
+        if index not in keep:
+            tensor.name = f"t{index}"
+    return pack(model), roles

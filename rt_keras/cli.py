@@ -266,10 +266,11 @@ def cmd_convert(args) -> int:
             if args.materialize or args.samples or args.int8_attention:
                 raise ValueError("--streaming takes its chunk length from the run's encoder.chunk_frames; "
                                  "it cannot be combined with --materialize, --samples or --int8-attention")
-            report = export_streaming_run(args.run_dir, args.mode, args.out)
+            report = export_streaming_run(args.run_dir, args.mode, args.out, short_names=args.short_names)
         else:
             report = export_run(args.run_dir, args.mode, args.out, materialize=args.materialize,
-                                num_samples=args.samples, float_layers=FLOAT_LAYERS if args.int8_attention else None)
+                                num_samples=args.samples, float_layers=FLOAT_LAYERS if args.int8_attention else None,
+                                short_names=args.short_names)
     except (ConversionError, ValueError) as error:
         print(f"rt-keras convert: {error}", file=sys.stderr)
         return 2
@@ -498,6 +499,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="int8 modes: quantise attention and the LayerNorms too, as QAT simulated them (by default "
                         "they stay float: their int8 kernels are LiteRT's slow reference ones; docs/results.md "
                         "'Where int8 time goes')")
+    p.add_argument("--short-names", action="store_true",
+                   help="name tensors t<index> instead of the converter's long Keras paths (smaller file); the "
+                        "weight roles footprint needs are kept in the metadata")
     p.add_argument("--streaming", action="store_true",
                    help="a streaming model of a chunked run (encoder.chunk_frames > 0): one chunk of audio and "
                         "explicit state tensors in, the chunk's log-probabilities and the new state out; the "

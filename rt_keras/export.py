@@ -10,6 +10,7 @@ from converters.dedup import dedup_bytes, pack
 from converters.flatbuffer import load_model
 from rt_keras.keras_to_tflite import CALIBRATED_MODES, MODES, audio_signature, convert
 from converters.metadata import add_metadata, metadata_bytes
+from converters.weights import shorten_names
 from rt_keras.encoder import SUBSAMPLING_FACTOR
 from rt_keras.task import VOCABULARY, pcm_to_float
 from converters.files import atomic_write_bytes, check_output_file
@@ -61,15 +62,17 @@ def model_info(config, mode: str, materialized: bool, num_samples) -> dict:
 
 
 def export_model(model, config, mode: str, representative_data=None, num_samples: int | None = None,
-                 materialized: bool = False, float_layers=None) -> tuple[bytes, dict]:
+                 materialized: bool = False, float_layers=None, short_names: bool = False) -> tuple[bytes, dict]:
     """Convert ``model`` (built from RunConfig ``config``), dedup it and add metadata.
-    Returns the flatbuffer and a report (sizes, what dedup merged)."""
+    Returns the flatbuffer and a report (sizes, what dedup merged). ``short_names``:
+    tensors named ``t<index>``, their roles kept in the metadata."""
     converted = convert(model, mode, audio_signature(num_samples), representative_data, float_layers)
-    return package(converted, config, mode, num_samples, materialized)
+    return package(converted, config, mode, num_samples, materialized, short_names=short_names)
 
 
 def package(converted: bytes, config, mode: str, num_samples: int | None = None,
-            materialized: bool = False, streaming: dict | None = None) -> tuple[bytes, dict]:
+            materialized: bool = False, streaming: dict | None = None,
+            short_names: bool = False) -> tuple[bytes, dict]:
     """The metadata, then the dedup pass on a converted flatbuffer (last, so that its
     compact re-pack is what ships: tflite-support re-serialises the model plainly).
     ``streaming``: the state layout of a streaming step, recorded in the model info."""
@@ -81,6 +84,8 @@ def package(converted: bytes, config, mode: str, num_samples: int | None = None,
     info = model_info(config, mode, materialized, num_samples)
     if streaming:
         info["streaming"] = streaming
+    if short_names:
+        stored, info["weight_roles"] = shorten_names(stored)
     described = add_metadata(
         stored, name=config.name, version=rt_keras.__version__, sample_rate=config.frontend.sample_rate,
         vocabulary=list(VOCABULARY), info=info,
@@ -91,7 +96,7 @@ def package(converted: bytes, config, mode: str, num_samples: int | None = None,
                      f"{config.encoder.d_model}, K={config.encoder.group_size}, R={config.encoder.rank}."))
     shipped, dedup_report = dedup_bytes(described)
     metadata = metadata_bytes(shipped)
-    report = {"mode": mode, "materialized": materialized, "bytes": len(shipped),
+    report = {"mode": mode, "materialized": materialized, "short_names": short_names, "bytes": len(shipped),
               "bytes_converted": len(converted), "bytes_metadata": metadata,
               "bytes_saved": len(converted) + metadata - len(shipped),  # by dedup and the compact re-pack
               "dedup": dedup_report.to_dict()}
@@ -99,7 +104,7 @@ def package(converted: bytes, config, mode: str, num_samples: int | None = None,
 
 
 def export_run(run_dir, mode: str, out, materialize: bool = False, num_samples: int | None = None,
-               float_layers=None) -> dict:
+               float_layers=None, short_names: bool = False) -> dict:
     """Convert the model of ``run_dir`` in ``mode`` to ``out`` (written atomically: a
     failed conversion leaves no file behind). ``qat-int8`` takes the QAT run
     (``rt-keras qat RUN_DIR``); ``materialize`` ships each layer's full matrix instead."""
@@ -124,7 +129,8 @@ def export_run(run_dir, mode: str, out, materialize: bool = False, num_samples: 
         model, config = materialize_model(model, config)
     data = (representative_audio(config, config.qat.calibration_utterances, num_samples=num_samples)
             if mode in CALIBRATED_MODES else None)
-    flatbuffer, report = export_model(model, config, mode, data, num_samples, materialize, float_layers)
+    flatbuffer, report = export_model(model, config, mode, data, num_samples, materialize, float_layers,
+                                      short_names)
     atomic_write_bytes(out, flatbuffer)
     return {"path": str(out), **report}
 
@@ -154,7 +160,7 @@ def representative_chunks(step, shapes, audio_generator):
     return generate
 
 
-def export_streaming_run(run_dir, mode: str, out) -> dict:
+def export_streaming_run(run_dir, mode: str, out, short_names: bool = False) -> dict:
     """The streaming step (``rt_keras.streaming``) of the chunked run ``run_dir`` in
     ``mode``, with dedup and metadata that describe its state tensors, to ``out``."""
     from rt_keras import run_config, runs
@@ -182,6 +188,6 @@ def export_streaming_run(run_dir, mode: str, out) -> dict:
         utterances = max(1, config.qat.calibration_utterances // 4)  # each gives many chunks
         data = representative_chunks(step, shapes, representative_audio(config, utterances))
     flatbuffer, report = package(convert(step, mode, representative_data=data), config, mode, shapes.chunk_samples,
-                                 streaming=streaming)
+                                 streaming=streaming, short_names=short_names)
     atomic_write_bytes(out, flatbuffer)
     return {"path": str(out), "streaming": streaming, **report}

@@ -281,3 +281,24 @@ def test_the_same_model_packages_to_the_same_bytes(tiny_converted):
     time.sleep(2.1)  # zip timestamps have a 2-second resolution
     assert package(raw, config, "float32")[0] == first
     assert read_metadata(first)["vocabulary"] == list(VOCABULARY)
+
+
+def test_short_names_shrink_the_file_and_keep_outputs_and_weight_roles(tiny_converted, real_audio, tmp_path, capsys):
+    from converters.flatbuffer import tensor_name
+    from converters.footprint import static_report
+
+    run_dir = tiny_converted.run_dir
+    long, short = tmp_path / "long.tflite", tmp_path / "short.tflite"
+    assert main(["convert", str(run_dir), "--mode", "dynamic", "--out", str(long)]) == 0
+    assert main(["convert", str(run_dir), "--mode", "dynamic", "--short-names", "--out", str(short)]) == 0
+    capsys.readouterr()
+    assert short.stat().st_size < long.stat().st_size - 5000
+    subgraph = load_model(short.read_bytes()).subgraphs[0]
+    io = {int(t) for t in list(subgraph.inputs) + list(subgraph.outputs)}
+    names = [tensor_name(t) for i, t in enumerate(subgraph.tensors) if i not in io]
+    assert names and all(name == f"t{i}" for i, name in zip((i for i in range(len(subgraph.tensors)) if i not in io),
+                                                             names))
+    np.testing.assert_array_equal(run_tflite(short.read_bytes(), real_audio[0])[0],
+                                  run_tflite(long.read_bytes(), real_audio[0])[0])
+    by_role = static_report(short)["weights"]["by_group"]
+    assert by_role == static_report(long)["weights"]["by_group"] and by_role["shared"] > 0 and by_role["low_rank"] > 0
