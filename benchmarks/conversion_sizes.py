@@ -36,6 +36,7 @@ from converters.dedup import dedup_bytes  # noqa: E402
 from rt_keras.export import package, representative_audio  # noqa: E402
 from converters.flatbuffer import load_model  # noqa: E402
 from rt_keras.keras_to_tflite import MODES, audio_signature, convert  # noqa: E402
+from converters.metadata import read_metadata  # noqa: E402
 from converters.runner import TFLiteModel  # noqa: E402
 from converters.weights import summary, weights  # noqa: E402
 from rt_keras import run_config  # noqa: E402
@@ -55,7 +56,8 @@ WER_MODES = ("float32", "int8", "qat-int8")
 def sizes(raw: bytes, shipped: bytes) -> dict:
     """Byte accounting of a converted model: ``raw`` from the converter, ``shipped`` after
     dedup and metadata."""
-    shipped_weights = summary(weights(load_model(shipped)))
+    roles = ((read_metadata(shipped) or {}).get("info") or {}).get("weight_roles")  # a --short-names file's
+    shipped_weights = summary(weights(load_model(shipped)), roles)
     return {"file_bytes": len(shipped), "weight_bytes": summary(weights(load_model(raw)))["total_bytes"],
             "unique_weight_bytes": shipped_weights["unique_bytes"],
             "dedup_saved": len(raw) - len(dedup_bytes(raw)[0]),
@@ -64,10 +66,10 @@ def sizes(raw: bytes, shipped: bytes) -> dict:
             "file_over_unique": len(shipped) / shipped_weights["unique_bytes"] - 1}
 
 
-def convert_and_measure(model, config, mode, data, label):
+def convert_and_measure(model, config, mode, data, label, short_names=False):
     started = time.time()
     raw = convert(model, mode, audio_signature(), data)
-    shipped, _ = package(raw, config, mode)
+    shipped, _ = package(raw, config, mode, short_names=short_names)
     result = sizes(raw, shipped)
     print(f"  {label:<28}{mode:<10}{result['file_bytes']:>14,} bytes  ({time.time() - started:.0f} s)", flush=True)
     return shipped, result
@@ -111,9 +113,12 @@ def paper_size(runs: pathlib.Path) -> dict:
             if layer.name.endswith(("_lr_b", "_diag")):
                 layer.set_weights([rng.normal(scale=0.02, size=w.shape).astype(np.float32)
                                    for w in layer.get_weights()])
+        qat_model = quantize_model(model)
         result[name] = {"float32": convert_and_measure(model, config, "float32", None, f"paper {name}")[1],
-                        "qat-int8": convert_and_measure(quantize_model(model), config, "qat-int8", data,
-                                                        f"paper {name}")[1]}
+                        "qat-int8": convert_and_measure(qat_model, config, "qat-int8", data, f"paper {name}")[1]}
+        if name == "rt":
+            result[name]["qat-int8 --short-names"] = convert_and_measure(
+                qat_model, config, "qat-int8", data, f"paper {name} --short-names", short_names=True)[1]
         for mode in ("int4", "int4-shared") if name == "rt" else ("int4",):
             result[name][mode] = convert_and_measure(model, config, mode, None, f"paper {name}")[1]
     return result
