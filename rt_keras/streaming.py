@@ -71,7 +71,7 @@ class StreamingShapes:
 def streaming_step_model(config) -> keras.Model:
     """The step model of ``config`` (a RunConfig with a chunked encoder), with fresh
     weights: load a trained model's with ``copy_weights``. Built from Keras layers only
-    (no raw TensorFlow ops), so that tfmot can wrap it for QAT."""
+    (tfmot's model transformer fails on raw TensorFlow ops; a QAT step is not built yet)."""
     shapes = StreamingShapes.of(config)
     encoder, frontend = config.encoder, dataclasses.asdict(config.frontend)
     state = {name: keras.Input(batch_shape=shape, name=name) for name, shape in shapes.state().items()}

@@ -123,3 +123,18 @@ def test_footprint_measures_a_streaming_model_per_chunk(chunked, tmp_path, capsy
     assert runtime["chunk_latency_ms"]["chunks"] == 16000 // shapes.chunk_samples
     assert runtime["audio_seconds"] == pytest.approx(runtime["chunk_latency_ms"]["chunks"] * shapes.chunk_samples / 16000)
     assert 0 < runtime["chunk_latency_ms"]["median"] <= runtime["latency_ms"]["median"]
+
+
+def test_a_step_without_left_context_attends_within_its_chunk_only():
+    config = run_config.from_dict({"encoder": {"preset": "tiny", "chunk_frames": 2, "dropout": 0.0}})
+    model = build_asr_model(config)
+    rng = np.random.default_rng(1)
+    model.set_weights([rng.normal(scale=0.2, size=w.shape).astype(np.float32) for w in model.get_weights()])
+    step = streaming_step_model(config)
+    copy_weights(model, step)
+    shapes = StreamingShapes.of(config)
+    assert list(shapes.state()) == ["audio_tail", "feature_tail", "conv1_tail", "offset"]  # no caches
+    audio = (0.1 * rng.normal(size=4 * shapes.chunk_samples)).astype(np.float32)
+    streamed = stream(lambda xs: [o.numpy() for o in step(xs)], audio, shapes)
+    full = model(np.pad(audio, (shapes.audio_tail, 0))[None]).numpy()
+    np.testing.assert_allclose(streamed, full, rtol=0, atol=1e-5)
