@@ -62,10 +62,11 @@ def signature_names(model: bytes) -> tuple[list[str], list[str]]:
     signature calls them (``serving_default_audio:0`` -> ``audio``)."""
     from converters.flatbuffer import load_model, tensor_name
 
-    subgraph = load_model(model).subgraphs[0]
+    parsed = load_model(model)
+    subgraph = parsed.subgraphs[0]
     clean = lambda t: tensor_name(subgraph.tensors[t]).removeprefix("serving_default_").split(":")[0]  # noqa: E731
     inputs = [clean(t) for t in subgraph.inputs]
-    signature = (load_model(model).signatureDefs or [None])[0]
+    signature = (parsed.signatureDefs or [None])[0]
     if signature is not None:  # outputs are named output_0, output_1, ... in the signature
         by_tensor = {o.tensorIndex: o.name.decode() if isinstance(o.name, bytes) else o.name for o in signature.outputs}
         outputs = [by_tensor.get(int(t), clean(t)) for t in subgraph.outputs]

@@ -64,11 +64,12 @@ def stream_file(model_path, wav_path, num_threads: int = 1) -> list[dict]:
     """Feed ``wav_path`` to a streaming model chunk by chunk, as a live microphone would.
     After each chunk: the audio seconds heard so far, the transcript so far (greedy CTC
     over every frame yet) and the chunk's compute milliseconds."""
+    data = pathlib.Path(model_path).read_bytes()
     try:
-        model = StreamingTFLiteModel(pathlib.Path(model_path).read_bytes(), num_threads)
+        model = StreamingTFLiteModel(data, num_threads)
     except ValueError as error:
         raise TranscribeError(f"{model_path}: {error}" if str(model_path) not in str(error) else str(error)) from None
-    metadata = read_metadata(pathlib.Path(model_path).read_bytes()) or {}
+    metadata = read_metadata(data) or {}
     rate = metadata.get("sample_rate") or 16000
     audio = pcm_to_float(float_to_pcm(read_wav(wav_path, target_rate=rate)))
     chunks = -(-audio.size // model.chunk_samples)
