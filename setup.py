@@ -29,6 +29,7 @@ setup(
         "matplotlib>=3.8",
         "flatbuffers>=24",
         "jsonschema>=4.20",
+        "sentencepiece==0.2.3",  # subword vocabularies
     ],
     # tflite-support 0.4.4 pins protobuf<4 while TF 2.21 needs protobuf>=6.31; the
     # Makefile installs it with --no-deps (see DESIGN.md), so it is not listed here.

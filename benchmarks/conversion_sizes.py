@@ -47,6 +47,7 @@ from rt_keras.evaluate import evaluate_split  # noqa: E402
 from rt_keras.wer_stats import format_wer, paired_bootstrap  # noqa: E402
 from converters.files import atomic_write_json  # noqa: E402
 from rt_keras.model import build_asr_model  # noqa: E402
+from rt_keras.vocabulary import DIGITS  # noqa: E402
 from rt_keras.qat import finetune, load_qat_model, quantize_model  # noqa: E402
 
 RUNS = ("baseline", "albert", "rt")
@@ -69,7 +70,7 @@ def sizes(raw: bytes, shipped: bytes) -> dict:
 def convert_and_measure(model, config, mode, data, label, short_names=False):
     started = time.time()
     raw = convert(model, mode, audio_signature(), data)
-    shipped, _ = package(raw, config, mode, short_names=short_names)
+    shipped, _ = package(raw, config, mode, short_names=short_names, vocabulary=DIGITS)
     result = sizes(raw, shipped)
     print(f"  {label:<28}{mode:<10}{result['file_bytes']:>14,} bytes  ({time.time() - started:.0f} s)", flush=True)
     return shipped, result
@@ -108,7 +109,7 @@ def paper_size(runs: pathlib.Path) -> dict:
                           ("rt", {"group_size": 3, "rank": 16, "diagonal": True})):
         config = run_config.from_dict({"name": f"paper-{name}", "encoder": {"preset": "paper", **changes}})
         config = dataclasses.replace(config, frontend=calibration_config.frontend)
-        model = build_asr_model(config)
+        model = build_asr_model(config, len(DIGITS))
         for layer in model.layers:
             if layer.name.endswith(("_lr_b", "_diag")):
                 layer.set_weights([rng.normal(scale=0.02, size=w.shape).astype(np.float32)

@@ -189,7 +189,7 @@ def step_seconds(config, steps: int = 30, warmup: int = 5) -> float:
 
     split = load_split(data_directory(config), "train")
     fixed = list(batches(split, config.train.batch_size, config.frontend, shuffle=True, seed=0).take(3))
-    model = build_asr_model(config)
+    model = build_asr_model(config, len(split.vocabulary))
     model.compile(optimizer=keras.optimizers.Adam(1e-4), loss=CTCLoss())
     times = []
     for step in range(warmup + steps):

@@ -8,7 +8,7 @@ import logging
 import sys
 
 from rt_keras.config import MATRIX_NAMES, PRESETS, ConfigError
-from rt_keras.data.splits import SPLITS, TEST_SPLITS
+from rt_keras.data.splits import TEST_SPLITS
 
 
 def _int_at_least(minimum: int, maximum: int | None = None):
@@ -149,8 +149,14 @@ def _format_data(data: dict) -> str:
     for name, split in data["splits"].items():
         lines.append(f"  {name:<20}{split['utterances']:>6} utterances {60 * split['hours']:>7.1f} min "
                      f"{split['sources']:>5} speakers/voices")
+        if split.get("unspellable"):
+            lines.append(f"  {'':<20}{split['unspellable']:>6} of them use tokens outside the vocabulary")
+    tokens = data["vocabulary"]
+    lines.append(f"  vocabulary: {data.get('vocabulary_kind', 'word')}, {len(tokens) - 1} tokens and the blank "
+                 f"({' '.join(tokens[1:13])}{' ...' if len(tokens) > 13 else ''})")
     if data["skipped"]["count"]:
-        lines.append(f"  skipped {data['skipped']['count']} bad recordings (listed in manifest.json)")
+        lines.append(f"  skipped {data['skipped']['count']} recordings or rows (listed in manifest.json, "
+                     f"e.g. {data['skipped']['files'][0]})")
     return "\n".join(lines)
 
 
@@ -176,12 +182,16 @@ def _format_train(metrics: dict, run_dir) -> str:
 def _format_evaluation(results: dict) -> str:
     from rt_keras.wer_stats import format_wer
 
-    lines = [f"{'split / voice':<34}{'utterances':>11}{'words':>8}   WER [95% CI]"]
+    width = max([34] + [len(voice) + 4 for result in results.values() for voice in result["by_voice"]])
+    lines = [f"{'split / voice':<{width}}{'utterances':>11}{'words':>8}   {'WER [95% CI]':<23}   characters   "
+             "CER [95% CI]"]
     for name, result in results.items():
-        lines.append(f"{name:<34}{result['utterances']:>11}{result['words']:>8}   {format_wer(result)}")
+        cer = result["cer"]
+        lines.append(f"{name:<{width}}{result['utterances']:>11}{result['words']:>8}   {format_wer(result):<23}   "
+                     f"{cer['characters']:>10}   {format_wer({'wer': cer['cer'], 'ci95': cer['ci95']})}")
         if len(result["by_voice"]) > 1 or name.startswith("test_real"):
             for voice, sub in result["by_voice"].items():
-                lines.append(f"  {voice:<32}{sub['utterances']:>11}{sub['words']:>8}   {format_wer(sub)}")
+                lines.append(f"  {voice:<{width - 2}}{sub['utterances']:>11}{sub['words']:>8}   {format_wer(sub)}")
     return "\n".join(lines)
 
 
@@ -458,8 +468,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "confidence interval and word count, as a table or JSON (with per-utterance "
                                    "errors for paired comparisons); also written to RUN_DIR/evaluation.json.")
     p.add_argument("run_dir", metavar="RUN_DIR")
-    p.add_argument("--splits", nargs="+", default=list(TEST_SPLITS), choices=SPLITS,
-                   help="splits to evaluate (default: every test split)")
+    p.add_argument("--splits", nargs="+", metavar="SPLIT",
+                   help="splits to evaluate (default: every test split of the run's data; the digit task has "
+                        f"{', '.join(TEST_SPLITS)}; any run also has train and validation)")
     p.add_argument("--tflite", metavar="MODEL.tflite",
                    help="evaluate this converted model with the LiteRT interpreter (one utterance at a "
                         "time, unpadded) instead of RUN_DIR/model.keras; results go to MODEL.tflite.evaluation.json")

@@ -113,15 +113,18 @@ def compress_run(source_dir, out_dir, **encoder_changes) -> dict:
     from converters.files import atomic_write_json
     from rt_keras.io import save_model
     from rt_keras.model import build_asr_model
+    from rt_keras.vocabulary import Vocabulary
 
     source = runs.require_trained(source_dir)
     config = run_config.load_resolved(source / "config.yaml")
     target_config = dataclasses.replace(config, name=f"{config.name}-compressed",
                                         encoder=config.encoder.replace(**encoder_changes))
-    target = build_asr_model(target_config)
-    report = compress_unshared(keras.models.load_model(source / "model.keras"), target, target_config.encoder)
+    trained = keras.models.load_model(source / "model.keras")
+    target = build_asr_model(target_config, trained.output_shape[-1])
+    report = compress_unshared(trained, target, target_config.encoder)
     out = pathlib.Path(out_dir)
     run_config.save(target_config, out / "config.yaml")
+    Vocabulary.load(source).save(out)
     save_model(target, out / "model.keras")
     atomic_write_json(out / "compression.json", report)
     return report
@@ -138,7 +141,7 @@ def materialize(model, run_config):
     config = run_config.encoder
     flat_config = dataclasses.replace(run_config, name=f"{run_config.name}-materialized",
                                       encoder=config.replace(group_size=1, rank=0, diagonal=False))
-    target = build_asr_model(flat_config)
+    target = build_asr_model(flat_config, model.output_shape[-1])
     for layer in target.layers:
         if layer.weights and not _is_projection_part(layer.name):
             layer.set_weights(model.get_layer(layer.name).get_weights())

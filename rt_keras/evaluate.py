@@ -1,13 +1,13 @@
-"""Word error rate of a model on materialised splits, overall and per voice, each with
-its 95% bootstrap confidence interval and word count."""
+"""Word and character error rates of a model on materialised splits, overall and per
+voice, each with its 95% bootstrap confidence interval and word (character) count."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from rt_keras.data.dataset import voice_group
-from rt_keras.data.pipeline import batch_order, pad_batch
-from rt_keras.task import greedy_decode, ids_to_words, target_frames
+from rt_keras.data.pipeline import batch_order, output_frames, pad_audio
+from rt_keras.task import greedy_decode
 from rt_keras.wer_stats import edit_distance, wer_interval
 
 
@@ -18,10 +18,13 @@ def transcribe(model, split, frontend, batch_size: int = 32) -> list[str]:
     hypotheses = [None] * len(split)
     order = batch_order([a.size for a in split.audio], batch_size, np.random.default_rng(0), shuffle=False)
     for indices in order:
-        audio, targets = pad_batch(split, indices, frontend)
+        audio, lengths = pad_audio(split, indices)
         log_probs = np.asarray(model(audio, training=False))  # eager: no retracing per batch shape
-        for row, (index, frames) in enumerate(zip(indices, target_frames(targets))):
-            hypotheses[index] = ids_to_words(greedy_decode(log_probs[row], int(frames)))
+        if log_probs.shape[-1] != len(split.vocabulary):
+            raise ValueError(f"the model predicts {log_probs.shape[-1]} tokens but the data's {split.vocabulary.kind} "
+                             f"vocabulary has {len(split.vocabulary)}: it was trained on other data")
+        for row, (index, length) in enumerate(zip(indices, lengths)):
+            hypotheses[index] = split.vocabulary.decode(greedy_decode(log_probs[row], output_frames(length, frontend)))
     return hypotheses
 
 
@@ -35,7 +38,11 @@ def score(references: list[str], hypotheses: list[str], sources: list[str]) -> d
     groups = np.array([voice_group(s) for s in sources])
     by_voice = {group: wer_interval(errors[groups == group], words[groups == group])
                 for group in sorted(set(groups))}
-    return {**wer_interval(errors, words), "by_voice": by_voice,
+    # CER over the characters of the transcripts, spaces included (as in ESPnet and jiwer)
+    char_errors = [edit_distance(list(r), list(h)) for r, h in zip(references, hypotheses)]
+    cer = wer_interval(char_errors, [len(r) for r in references])
+    cer = {"cer": cer.pop("wer"), "characters": cer.pop("words"), **cer}
+    return {**wer_interval(errors, words), "by_voice": by_voice, "cer": cer,
             "utterance_errors": errors.tolist(), "utterance_words": words.tolist(),
             "examples": [{"reference": r, "hypothesis": h} for r, h in list(zip(references, hypotheses))[:5]]}
 

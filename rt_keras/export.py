@@ -12,7 +12,8 @@ from rt_keras.keras_to_tflite import CALIBRATED_MODES, MODES, audio_signature, c
 from converters.metadata import add_metadata, metadata_bytes
 from converters.weights import shorten_names
 from rt_keras.encoder import SUBSAMPLING_FACTOR
-from rt_keras.task import VOCABULARY, pcm_to_float
+from rt_keras.task import pcm_to_float
+from rt_keras.vocabulary import FILE_NAME, Vocabulary
 from converters.files import atomic_write_bytes, check_output_file
 
 
@@ -24,15 +25,13 @@ def representative_audio(config, count: int, seed: int = 0, num_samples: int | N
     """The int8 calibration set: ``count`` random training utterances, one per call, as
     the converter wants them (a callable returning an iterator of input lists); cut or
     zero-padded to ``num_samples`` for a model with a fixed input length."""
-    from rt_keras.data.dataset import data_directory, load_split, materialise
+    from rt_keras.data.dataset import materialise, sample_audio
 
-    materialise(config, progress=False)
-    split = load_split(data_directory(config), "train")
-    picks = np.random.default_rng(seed).choice(len(split), size=min(count, len(split)), replace=False)
+    utterances = sample_audio(materialise(config, progress=False), "train", count, seed)
 
     def generate():
-        for index in picks:
-            audio = pcm_to_float(split.audio[index])
+        for pcm in utterances:
+            audio = pcm_to_float(pcm)
             if num_samples is not None:
                 audio = np.pad(audio[:num_samples], (0, max(0, num_samples - audio.size)))
             yield [audio[None]]
@@ -62,20 +61,30 @@ def model_info(config, mode: str, materialized: bool, num_samples) -> dict:
 
 
 def export_model(model, config, mode: str, representative_data=None, num_samples: int | None = None,
-                 materialized: bool = False, float_layers=None, short_names: bool = False) -> tuple[bytes, dict]:
+                 materialized: bool = False, float_layers=None, short_names: bool = False, *,
+                 vocabulary: Vocabulary) -> tuple[bytes, dict]:
     """Convert ``model`` (built from RunConfig ``config``), dedup it and add metadata.
     Returns the flatbuffer and a report (sizes, what dedup merged). ``short_names``:
     tensors named ``t<index>``, their roles kept in the metadata."""
+    _check_vocabulary(model.outputs[0], vocabulary)
     converted = convert(model, mode, audio_signature(num_samples), representative_data, float_layers)
-    return package(converted, config, mode, num_samples, materialized, short_names=short_names)
+    return package(converted, config, mode, num_samples, materialized, short_names=short_names,
+                   vocabulary=vocabulary)
+
+
+def _check_vocabulary(log_probs, vocabulary: Vocabulary) -> None:
+    if int(log_probs.shape[-1]) != len(vocabulary):
+        raise ValueError(f"the model predicts {int(log_probs.shape[-1])} tokens but the run's vocabulary has "
+                         f"{len(vocabulary)} ({FILE_NAME} in the run directory)")
 
 
 def package(converted: bytes, config, mode: str, num_samples: int | None = None,
             materialized: bool = False, streaming: dict | None = None,
-            short_names: bool = False) -> tuple[bytes, dict]:
+            short_names: bool = False, *, vocabulary: Vocabulary) -> tuple[bytes, dict]:
     """The metadata, then the dedup pass on a converted flatbuffer (last, so that its
     compact re-pack is what ships: tflite-support re-serialises the model plainly).
-    ``streaming``: the state layout of a streaming step, recorded in the model info."""
+    ``streaming``: the state layout of a streaming step, recorded in the model info.
+    ``vocabulary``: the tokens of the model's output, shipped as its vocabulary file."""
 
     length = "any length" if num_samples is None else f"{num_samples} samples"
     if streaming:
@@ -88,11 +97,11 @@ def package(converted: bytes, config, mode: str, num_samples: int | None = None,
         stored, info["weight_roles"] = shorten_names(stored)
     described = add_metadata(
         stored, name=config.name, version=rt_keras.__version__, sample_rate=config.frontend.sample_rate,
-        vocabulary=list(VOCABULARY), info=info,
+        vocabulary=list(vocabulary.tokens), info=info,
         state={s["name"]: s["output"] for s in streaming["state"]} if streaming else None,
         description=(f"rt-keras {config.name} ({mode}{', materialized' if materialized else ''}): "
-                     f"connected-digit speech recogniser, raw 16 kHz mono PCM ({length}) -> per-frame CTC "
-                     f"log-probabilities. Encoder: {config.encoder.num_layers} layers, d_model "
+                     f"speech recogniser, raw 16 kHz mono PCM ({length}) -> per-frame CTC "
+                     f"log-probabilities over {len(vocabulary)} {vocabulary.kind} tokens. Encoder: {config.encoder.num_layers} layers, d_model "
                      f"{config.encoder.d_model}, K={config.encoder.group_size}, R={config.encoder.rank}."))
     shipped, dedup_report = dedup_bytes(described)
     metadata = metadata_bytes(shipped)
@@ -130,7 +139,7 @@ def export_run(run_dir, mode: str, out, materialize: bool = False, num_samples: 
     data = (representative_audio(config, config.qat.calibration_utterances, num_samples=num_samples)
             if mode in CALIBRATED_MODES else None)
     flatbuffer, report = export_model(model, config, mode, data, num_samples, materialize, float_layers,
-                                      short_names)
+                                      short_names, vocabulary=Vocabulary.load(run_dir))
     atomic_write_bytes(out, flatbuffer)
     return {"path": str(out), **report}
 
@@ -174,8 +183,11 @@ def export_streaming_run(run_dir, mode: str, out, short_names: bool = False) -> 
     run_dir = runs.require_trained(run_dir)
     config = run_config.load_resolved(run_dir / "config.yaml")
     shapes = StreamingShapes.of(config)
-    step = streaming_step_model(config)
-    copy_weights(keras.models.load_model(run_dir / "model.keras"), step)
+    vocabulary = Vocabulary.load(run_dir)
+    trained = keras.models.load_model(run_dir / "model.keras")
+    _check_vocabulary(trained.outputs[0], vocabulary)
+    step = streaming_step_model(config, len(vocabulary))
+    copy_weights(trained, step)
     streaming = {
         "chunk_samples": shapes.chunk_samples, "chunk_frames": shapes.chunk_frames,
         "left_context_frames": shapes.left_context_frames,
@@ -188,6 +200,6 @@ def export_streaming_run(run_dir, mode: str, out, short_names: bool = False) -> 
         utterances = max(1, config.qat.calibration_utterances // 4)  # each gives many chunks
         data = representative_chunks(step, shapes, representative_audio(config, utterances))
     flatbuffer, report = package(convert(step, mode, representative_data=data), config, mode, shapes.chunk_samples,
-                                 streaming=streaming, short_names=short_names)
+                                 streaming=streaming, short_names=short_names, vocabulary=vocabulary)
     atomic_write_bytes(out, flatbuffer)
     return {"path": str(out), "streaming": streaming, **report}

@@ -8,20 +8,21 @@ import dataclasses
 from rt_keras.backend import keras
 from rt_keras.encoder import encoder_graph
 from rt_keras.layers import LogMelSpectrogram, SpecAugment
-from rt_keras.task import FRONTEND_LAYER, VOCABULARY
+from rt_keras.task import FRONTEND_LAYER
 
 FEATURE_FIELDS = ("sample_rate", "frame_length", "frame_step", "num_mel_bins", "lower_hz", "upper_hz", "log_floor")
 SPEC_AUGMENT_FIELDS = ("time_masks", "time_mask_frames", "frequency_masks", "frequency_mask_bins")
 
 
-def build_asr_model(config) -> keras.Model:
+def build_asr_model(config, vocabulary_size: int) -> keras.Model:
     """``config`` is a RunConfig. Input [B, N] float32 PCM at 16 kHz; output [B, T, V]
-    log-probabilities over VOCABULARY (index 0 is the CTC blank), T = ceil(frames / 4)."""
+    log-probabilities over the ``vocabulary_size`` tokens (index 0 is the CTC blank),
+    T = ceil(frames / 4)."""
     frontend = dataclasses.asdict(config.frontend)
     audio = keras.Input((None,), name="audio")
     features = LogMelSpectrogram(**{k: frontend[k] for k in FEATURE_FIELDS}, name=FRONTEND_LAYER)(audio)
     features = SpecAugment(**{k: frontend[k] for k in SPEC_AUGMENT_FIELDS}, name="specaugment")(features)
     encoded = encoder_graph(features, config.encoder)
-    logits = keras.layers.Dense(len(VOCABULARY), name="head_logits")(encoded)
+    logits = keras.layers.Dense(vocabulary_size, name="head_logits")(encoded)
     log_probs = keras.layers.Activation("log_softmax", name="head_log_probs")(logits)
     return keras.Model(audio, log_probs, name=config.name)

@@ -22,8 +22,24 @@ from rt_keras.data.augment import AugmentConfig
 DATA_GENERATOR_VERSION = 2
 
 
+DATA_SOURCES = ("digits", "manifest")
+VOCABULARY_KINDS = ("word", "char", "subword")
+
+
 @dataclasses.dataclass
 class DataConfig:
+    source: str = "digits"  # digits: the embedded FSDD + synthetic task; manifest: your recordings
+    # source manifest: {train: PATH, validation: PATH, test...: PATH} (JSON Lines or CSV); without a
+    # validation (or any test) manifest, those splits are carved from train by split_by
+    manifests: dict = dataclasses.field(default_factory=dict)
+    vocabulary: str = "word"  # word | char | subword (sentencepiece, subword_pieces pieces)
+    subword_pieces: int = 64
+    split_by: str = "speaker"  # speaker | utterance
+    validation_fraction: float = 0.1
+    test_fraction: float = 0.1
+    strict_paths: bool = False  # refuse manifest rows whose audio lies outside the manifest's directory
+    storage: str = "memory"  # memory: .npz splits loaded whole; shards: TFRecord shards streamed in training
+    shard_utterances: int = 1000
     fsdd_dir: str | None = None  # None: $RT_KERAS_FSDD or ../shared/data/fsdd
     cache_dir: str = ".cache/data"
     seed: int = 0
@@ -64,6 +80,21 @@ class DataConfig:
                 or not sum(self.mix.values()) > 0:
             raise ConfigError(f"data.mix={self.mix!r}: expected non-negative weights for exactly "
                               f"{', '.join(mix_keys)} (not all zero)")
+        if self.source == "manifest":
+            if not isinstance(self.manifests, dict) or "train" not in self.manifests:
+                raise ConfigError(f"data.manifests={self.manifests!r}: data.source=manifest needs at least "
+                                  "{train: PATH} (and optionally validation, test, test_NAME)")
+            bad = [k for k in self.manifests if k not in ("train", "validation") and not str(k).startswith("test")]
+            bad += [k for k, v in self.manifests.items() if not isinstance(v, str) or not v]
+            if bad:
+                raise ConfigError(f"data.manifests: {sorted(set(map(str, bad)))}: keys are train, validation "
+                                  "or test[_NAME], each a manifest path")
+        elif self.manifests:
+            raise ConfigError(f"data.manifests is set but data.source={self.source!r}; "
+                              "set data.source=manifest to train on your manifests")
+        for field in ("validation_fraction", "test_fraction"):
+            if not 0 < getattr(self, field) < 0.5:
+                raise ConfigError(f"data.{field}={getattr(self, field)!r}: expected a fraction between 0 and 0.5")
         for field in ("formant_range", "pitch_range"):
             value = getattr(self, field)
             if not (isinstance(value, (list, tuple)) and len(value) == 2 and 0 < value[0] <= value[1]):
@@ -123,13 +154,26 @@ class RunConfig:
         return dataclasses.asdict(self)
 
     def data_key(self) -> str:
-        """Identifies the materialised data: runs with equal data configs share a cache."""
+        """Identifies the materialised data: runs with equal data configs share a cache.
+        Fields added later count only when set, so existing caches keep their keys; a
+        manifest counts by its contents."""
+        from rt_keras.data.manifest import file_hash
+
         data = dataclasses.asdict(self.data)
         data.pop("cache_dir")
+        for field in _LATER_DATA_FIELDS:
+            if data[field] == getattr(_DEFAULT_DATA, field):
+                data.pop(field)
+        if self.data.source == "manifest":
+            data["manifests"] = {name: [path, file_hash(path) if pathlib.Path(path).is_file() else None]
+                                 for name, path in sorted(self.data.manifests.items())}
         data["generator_version"] = DATA_GENERATOR_VERSION
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
 
 
+_DEFAULT_DATA = DataConfig()
+_LATER_DATA_FIELDS = ("source", "manifests", "vocabulary", "subword_pieces", "split_by", "validation_fraction",
+                      "test_fraction", "strict_paths", "storage", "shard_utterances")
 _SECTIONS = {"data": DataConfig, "frontend": FrontendConfig, "train": TrainConfig, "qat": QATConfig}
 
 
@@ -142,8 +186,11 @@ _MINIMUM = {"train.epochs": 1, "train.batch_size": 1, "train.warmup_steps": 0, "
             "data.test_utterances": 1, "data.test_real_utterances": 1, "data.min_digits": 1, "data.max_digits": 1,
             "data.synthetic_voices": 1, "data.held_out_voices": 1, "data.pseudo_speakers": 0,
             "data.perturbed_takes": 1, "data.tts_variants": 0, "data.validation_takes": 1,
-            "data.max_seconds": 0.5, "data.max_clip_seconds": 0.1}
-_CHOICES = {"train.strategy": ("default", "mirrored", "multi_worker")}
+            "data.max_seconds": 0.5, "data.max_clip_seconds": 0.1, "data.subword_pieces": 4,
+            "data.shard_utterances": 1}
+_CHOICES = {"train.strategy": ("default", "mirrored", "multi_worker"), "data.source": DATA_SOURCES,
+            "data.vocabulary": VOCABULARY_KINDS, "data.split_by": ("speaker", "utterance"),
+            "data.storage": ("memory", "shards")}
 
 
 def _check_type(where: str, value, default):
@@ -239,6 +286,8 @@ def load(path, overrides: list[str] | None = None) -> RunConfig:
         value = getattr(getattr(config, section), field)
         if value:
             setattr(getattr(config, section), field, str(pathlib.Path(value).expanduser().absolute()))
+    config.data.manifests = {name: str(pathlib.Path(value).expanduser().absolute())
+                             for name, value in config.data.manifests.items()}
     return config
 
 

@@ -107,11 +107,11 @@ def fit_into(step_dir, model, train_data, validation_split, frontend, epochs, st
     return history, time.time() - started, best_weights
 
 
-def evaluate_run(run_dir, splits, tflite=None) -> tuple[dict, pathlib.Path]:
-    """WER with CI of the run's Keras model (or of the ``.tflite`` file ``tflite``) on
-    ``splits``; written next to it (``evaluation.json`` / ``FILE.tflite.evaluation.json``).
-    Returns (results, report path)."""
-    from rt_keras.data.dataset import data_directory, load_split, materialise
+def evaluate_run(run_dir, splits=None, tflite=None) -> tuple[dict, pathlib.Path]:
+    """WER and CER with CIs of the run's Keras model (or of the ``.tflite`` file
+    ``tflite``) on ``splits`` (default: every test split of the run's data); written next
+    to it (``evaluation.json`` / ``FILE.tflite.evaluation.json``). Returns (results, report path)."""
+    from rt_keras.data.dataset import load_split, materialise, evaluation_splits
 
     run_dir = require_trained(run_dir)
     config = run_config_lib.load_resolved(run_dir / "config.yaml")
@@ -122,9 +122,13 @@ def evaluate_run(run_dir, splits, tflite=None) -> tuple[dict, pathlib.Path]:
         model, batch_size, report = TFLiteModel(tflite), 1, pathlib.Path(f"{tflite}.evaluation.json")
     else:
         model, batch_size, report = keras.models.load_model(run_dir / "model.keras"), 32, run_dir / "evaluation.json"
-    materialise(config, progress=False)
-    results = {name: evaluate_split(model, load_split(data_directory(config), name), config.frontend, batch_size)
-               for name in splits}
+    data_dir = materialise(config, progress=False)
+    available = evaluation_splits(data_dir) + ["train", "validation"]
+    unknown = [name for name in splits or [] if name not in available]
+    if unknown:
+        raise run_config_lib.ConfigError(f"--splits {' '.join(unknown)}: the run's data has {', '.join(available)}")
+    results = {name: evaluate_split(model, load_split(data_dir, name), config.frontend, batch_size)
+               for name in splits or evaluation_splits(data_dir)}
     atomic_write_json(report, results)
     return results, report
 
@@ -150,7 +154,6 @@ def pipeline(config_path, overrides, out, force: bool = False):
     Yields (step, result) after each step, so the caller can report as it goes; finished
     steps are skipped unless ``force``."""
     from rt_keras.data.dataset import materialise, read_manifest
-    from rt_keras.data.splits import TEST_SPLITS
     from rt_keras.export import export_run
     from rt_keras.qat import finetune
     from rt_keras.train import train
@@ -161,11 +164,11 @@ def pipeline(config_path, overrides, out, force: bool = False):
     directory = materialise(config)
     yield "data", {"directory": str(directory), **read_manifest(directory)}
     yield "train", train(config, out, force=force)
-    yield "evaluate", evaluate_run(out, TEST_SPLITS)[0]
+    yield "evaluate", evaluate_run(out)[0]
     yield "qat", finetune(out, force=force)
     if tflite.is_file() and not force:
         log.info("%s exists; use --force to convert again", tflite)
         yield "convert", None
     else:
         yield "convert", export_run(out, PIPELINE_MODE, tflite)
-    yield "evaluate the .tflite", evaluate_run(out, TEST_SPLITS, tflite=tflite)[0]
+    yield "evaluate the .tflite", evaluate_run(out, tflite=tflite)[0]

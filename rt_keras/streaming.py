@@ -29,7 +29,7 @@ from rt_keras.encoder import SUBSAMPLING_FACTOR, transformer_block
 from rt_keras.layers import (LastFrames, LogMelSpectrogram, ScaledDotProductAttention, SinusoidalPositionalEncoding,
                              StreamingKeyMask)
 from rt_keras.model import FEATURE_FIELDS
-from rt_keras.task import FRONTEND_LAYER, VOCABULARY
+from rt_keras.task import FRONTEND_LAYER
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,7 +68,7 @@ class StreamingShapes:
         return {name: np.zeros(shape, np.float32) for name, shape in self.state().items()}
 
 
-def streaming_step_model(config) -> keras.Model:
+def streaming_step_model(config, vocabulary_size: int) -> keras.Model:
     """The step model of ``config`` (a RunConfig with a chunked encoder), with fresh
     weights: load a trained model's with ``copy_weights``. Built from Keras layers only
     (tfmot's model transformer fails on raw TensorFlow ops; a QAT step is not built yet)."""
@@ -120,7 +120,7 @@ def streaming_step_model(config) -> keras.Model:
     for layer in range(encoder.num_layers):
         x = transformer_block(x, encoder, layer, shared_layers, attention=attention)
     x = keras.layers.LayerNormalization(epsilon=1e-5, name=naming.FINAL_NORM)(x)
-    logits = keras.layers.Dense(len(VOCABULARY), name="head_logits")(x)
+    logits = keras.layers.Dense(vocabulary_size, name="head_logits")(x)
     log_probs = keras.layers.Activation("log_softmax", name="head_log_probs")(logits)
     names = list(shapes.state())
     return keras.Model([audio] + [state[n] for n in names], [log_probs] + [new_state[n] for n in names],

@@ -1,5 +1,6 @@
 """The contracts between data, model, decoding and the shipped file, in one place:
-the vocabulary (CTC blank at index 0), how int16 PCM becomes the model's float input,
+the CTC blank at index 0 and the digit task's words (the vocabularies themselves are in
+``rt_keras.vocabulary``), how int16 PCM becomes the model's float input,
 the name of the in-graph front-end, and the layout of the packed CTC targets.
 
 No TensorFlow here: the host's ``transcribe`` and the converters' tools use it too.
@@ -11,7 +12,6 @@ import numpy as np
 
 DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 BLANK = 0
-VOCABULARY = ("<blank>",) + DIGIT_WORDS  # words are the tokens
 
 # Splits store int16; the model takes int16 / PCM_SCALE (and so does the Android app's Pcm).
 PCM_SCALE = 32767
@@ -27,18 +27,6 @@ def pcm_to_float(samples: np.ndarray) -> np.ndarray:
 def float_to_pcm(audio: np.ndarray) -> np.ndarray:
     """Float samples in [-1, 1] -> int16 as the splits store them (clipped)."""
     return (np.clip(audio, -1, 1) * PCM_SCALE).astype(np.int16)
-
-
-def words_to_ids(transcript: str) -> list[int]:
-    try:
-        return [VOCABULARY.index(word) for word in transcript.split()]
-    except ValueError:
-        unknown = sorted(set(transcript.split()) - set(VOCABULARY))
-        raise ValueError(f"transcript {transcript!r} has words outside the vocabulary: {unknown}") from None
-
-
-def ids_to_words(ids, vocabulary=VOCABULARY) -> str:
-    return " ".join(vocabulary[i] for i in ids)
 
 
 # Packed CTC targets, one row per utterance: [valid_output_frames, label_1, ..., label_n,
@@ -60,6 +48,12 @@ def target_frames(targets):
 
 def target_labels(targets):
     return targets[:, 1:]
+
+
+def ctc_frames_needed(labels) -> int:
+    """The fewest frames a CTC path for ``labels`` has: one per label and a blank between
+    equal neighbours."""
+    return len(labels) + sum(a == b for a, b in zip(labels, labels[1:]))
 
 
 def greedy_decode(log_probs: np.ndarray, frames: int | None = None, blank: int = BLANK) -> list[int]:

@@ -13,14 +13,15 @@ from rt_keras import run_config as run_config_lib
 from rt_keras import runs
 from rt_keras.backend import keras, tf
 from rt_keras.ctc import CTCLoss
-from rt_keras.data.dataset import load_split, materialise
-from rt_keras.data.pipeline import batches
+from rt_keras.data.dataset import load_split, materialise, sample_audio, split_size
+from rt_keras.data.pipeline import split_batches
 from rt_keras.evaluate import evaluate_split
 from converters.files import atomic_write_json
 from rt_keras.io import save_model
 from rt_keras.model import build_asr_model
 from rt_keras.params import count_parameters
 from rt_keras.task import FRONTEND_LAYER, pcm_to_float
+from rt_keras.vocabulary import Vocabulary
 
 
 @keras.utils.register_keras_serializable(package="rt_keras")
@@ -51,13 +52,10 @@ def make_strategy(name: str):
     raise ValueError(f"train.strategy={name!r}; allowed: default, mirrored, multi_worker")
 
 
-def feature_statistics(model, split, count: int = 200, seed: int = 0):
-    """Per-bin mean and std of the un-normalised log-mel over ``count`` training utterances."""
+def feature_statistics(model, utterances):
+    """Per-bin mean and std of the un-normalised log-mel over int16 ``utterances``."""
     layer = model.get_layer(FRONTEND_LAYER)
-    rng = np.random.default_rng(seed)
-    picks = rng.choice(len(split), size=min(count, len(split)), replace=False)
-    features = np.concatenate([layer.log_mel(pcm_to_float(split.audio[i][None])).numpy()[0]
-                               for i in picks])
+    features = np.concatenate([layer.log_mel(pcm_to_float(audio[None])).numpy()[0] for audio in utterances])
     return features.mean(axis=0), features.std(axis=0)
 
 
@@ -96,20 +94,21 @@ def train(config, run_dir, force: bool = False, progress: bool = True, extra_cal
     runs.start_step(run_dir, config, force=force, seed=config.train.seed)
 
     data_dir = materialise(config, progress=progress)
-    train_split, validation_split = load_split(data_dir, "train"), load_split(data_dir, "validation")
+    validation_split, vocabulary = load_split(data_dir, "validation"), Vocabulary.load(data_dir)
     settings = config.train
-    steps_per_epoch = settings.steps_per_epoch or math.ceil(len(train_split) / settings.batch_size)
+    steps_per_epoch = settings.steps_per_epoch or math.ceil(split_size(data_dir, "train") / settings.batch_size)
     strategy = make_strategy(settings.strategy)
     with strategy.scope():
-        model = build_asr_model(config)
-        model.get_layer(FRONTEND_LAYER).set_statistics(*feature_statistics(model, train_split, seed=settings.seed))
+        model = build_asr_model(config, len(vocabulary))
+        model.get_layer(FRONTEND_LAYER).set_statistics(
+            *feature_statistics(model, sample_audio(data_dir, "train", 200, seed=settings.seed)))
         if settings.init_from:
             initial_weights(model, config, settings.init_from)
         schedule = WarmupCosine(settings.learning_rate, settings.warmup_steps, steps_per_epoch * settings.epochs)
         model.compile(optimizer=keras.optimizers.Adam(schedule, clipnorm=settings.clipnorm), loss=CTCLoss())
 
-    train_data = batches(train_split, settings.batch_size, config.frontend, shuffle=True, seed=settings.seed,
-                         shortest_first=settings.shortest_first).repeat()
+    train_data = split_batches(data_dir, "train", settings.batch_size, config.frontend, shuffle=True,
+                               seed=settings.seed, shortest_first=settings.shortest_first).repeat()
     history, seconds, best_weights = runs.fit_into(run_dir, model, train_data, validation_split, config.frontend,
                                                    settings.epochs, steps_per_epoch, settings.batch_size,
                                                    progress, extra_callbacks)
@@ -117,7 +116,7 @@ def train(config, run_dir, force: bool = False, progress: bool = True, extra_cal
 
     # The shipped model: uncompiled (no training state in the file), outside any
     # distribution strategy, holding the best-validation-WER weights.
-    inference_model = build_asr_model(config)
+    inference_model = build_asr_model(config, len(vocabulary))
     if best_weights.is_file():
         inference_model.load_weights(str(best_weights))
     else:
@@ -133,6 +132,7 @@ def train(config, run_dir, force: bool = False, progress: bool = True, extra_cal
         "parameters": count_parameters(inference_model), "data_dir": str(data_dir),
     }
     out_dir = _output_dir(strategy, run_dir)
+    vocabulary.save(out_dir)
     save_model(inference_model, out_dir / "model.keras")
     atomic_write_json(out_dir / "metrics.json", metrics)
     return metrics

@@ -12,7 +12,8 @@ from converters.flatbuffer import NotATFLiteModel, load_model
 from converters.metadata import read_metadata
 from converters.runner import StreamingTFLiteModel, TFLiteModel
 from rt_keras.data.audio import AudioError, read_wav
-from rt_keras.task import float_to_pcm, greedy_decode, ids_to_words, pcm_to_float
+from rt_keras.task import float_to_pcm, greedy_decode, pcm_to_float
+from rt_keras.vocabulary import decode_ids
 
 
 class TranscribeError(ValueError):
@@ -54,7 +55,7 @@ def transcribe_files(model_path, wav_paths, num_threads: int = 1) -> list[dict]:
         started = time.perf_counter()
         log_probs = model(audio[None])[0]
         milliseconds = 1000 * (time.perf_counter() - started)
-        words = ids_to_words(greedy_decode(log_probs), vocabulary)
+        words = decode_ids(vocabulary, greedy_decode(log_probs))
         results.append({"file": str(path), "transcript": words, "seconds": seconds, "latency_ms": milliseconds,
                         "error": None, "cut_to_seconds": fixed / rate if fixed and fixed < seconds * rate else None})
     return results
@@ -80,7 +81,7 @@ def stream_file(model_path, wav_path, num_threads: int = 1) -> list[dict]:
         frames.append(model(audio[index * model.chunk_samples:(index + 1) * model.chunk_samples])[0])
         milliseconds = 1000 * (time.perf_counter() - started)
         partials.append({"seconds": (index + 1) * model.chunk_samples / rate, "latency_ms": milliseconds,
-                         "transcript": ids_to_words(greedy_decode(np.concatenate(frames)), metadata["vocabulary"])})
+                         "transcript": decode_ids(metadata["vocabulary"], greedy_decode(np.concatenate(frames)))})
     return partials
 
 

@@ -10,6 +10,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import rt_keras  # noqa: E402,F401
+from rt_keras.vocabulary import DIGITS  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -82,7 +83,7 @@ def tiny_converted(tiny_qat_run) -> TinyConverted:
     raw = {mode: convert(qat_model if mode == "qat-int8" else model, mode, audio_signature(),
                          data if "int8" in mode else None) for mode in MODES}
     return TinyConverted(tiny_qat_run, config, model, qat_model, raw,
-                         {mode: package(raw[mode], config, mode)[0] for mode in MODES})
+                         {mode: package(raw[mode], config, mode, vocabulary=DIGITS)[0] for mode in MODES})
 
 
 @pytest.fixture(scope="session")

@@ -27,6 +27,7 @@ from converters.footprint_probe import test_audio as benchmark_audio
 from converters.metadata import read_metadata
 from converters.runner import TFLiteModel
 from rt_keras.task import greedy_decode, pcm_to_float
+from rt_keras.vocabulary import decode_ids
 from helpers import FSDD, requires_fsdd
 
 ROOT = pathlib.Path(__file__).parents[1]
@@ -90,17 +91,25 @@ def test_core_junit_and_golden_parity(golden, tmp_path):
     assert broken.returncode != 0 and "decoderReproducesThePythonTranscript" in broken.stdout
 
 
-def test_demo_golden_fixture_is_a_real_transcript_and_its_test_can_fail(tmp_path):
-    fixture = json.loads(DEMO_GOLDEN.read_text())
-    assert fixture["transcript"] == " ".join(
-        fixture["vocabulary"][i] for i in greedy_decode(np.array(fixture["log_probs"])))
-    assert fixture["transcript"] and set(fixture["transcript"].split()) <= set(fixture["vocabulary"][1:])
-    assert run_core_tests().returncode == 0  # no GOLDEN: the fixture-file tests skip, the demo one runs
+# committed decoder fixtures (benchmarks/android_golden.py) and the JUnit test that reads each
+FIXTURES = {"demo-golden.json": "decoderReadsTheDemoModelsOutputLikePython",  # words, real digit model
+            "commands-golden.json": "decoderReadsTheCommandModelsCharactersLikePython",  # characters, real model
+            "subword-golden.json": "decoderReadsSubwordsLikePython"}  # sentencepiece pieces
+
+
+def test_committed_decoder_fixtures_are_real_transcripts_and_their_tests_can_fail(tmp_path):
     resources = tmp_path / "resources" / "org" / "rtkeras" / "demo" / "core"
     resources.mkdir(parents=True)
-    (resources / "demo-golden.json").write_text(json.dumps({**fixture, "transcript": "zero"}))
+    for name in FIXTURES:
+        fixture = json.loads((DEMO_GOLDEN.parent / name).read_text(encoding="utf-8"))
+        assert fixture["transcript"] == decode_ids(fixture["vocabulary"], greedy_decode(np.array(fixture["log_probs"])))
+        assert fixture["transcript"] and fixture["transcript"] != "zero", name  # not empty; "zero" is the broken one
+        (resources / name).write_text(json.dumps({**fixture, "transcript": "zero"}, ensure_ascii=False),
+                                      encoding="utf-8")
+    assert "\u2581" in json.loads((DEMO_GOLDEN.parent / "commands-golden.json").read_text())["vocabulary"]
+    assert run_core_tests().returncode == 0  # no GOLDEN: the fixture-file tests skip, the committed ones run
     broken = run_core_tests(CORE_TEST_RESOURCES=tmp_path / "resources")
-    assert broken.returncode != 0 and "decoderReadsTheDemoModelsOutputLikePython" in broken.stdout
+    assert broken.returncode != 0 and all(test in broken.stdout for test in FIXTURES.values()), broken.stdout[-2000:]
 
 
 @requires_fsdd

@@ -4,6 +4,7 @@ import pytest
 from rt_keras.config import preset
 from rt_keras.compress import compress_unshared, low_rank_factors
 from rt_keras.encoder import build_encoder
+from rt_keras.vocabulary import DIGITS
 
 NUM_FEATURES = 16
 
@@ -78,7 +79,7 @@ def test_compress_cli_on_a_run_directory(tmp_path):
 
     config = run_config.from_dict({"name": "base", "encoder": {"preset": "tiny", "dropout": 0.0},
                                    "frontend": {"num_mel_bins": 16}})
-    model = build_asr_model(config)
+    model = build_asr_model(config, len(DIGITS))
     rng = np.random.default_rng(0)
     model.set_weights([rng.normal(scale=0.2, size=w.shape).astype(np.float32) for w in model.get_weights()])
     source = tmp_path / "base"

@@ -17,9 +17,9 @@ from rt_keras.backend import keras, tf
 from rt_keras.cli import main
 from rt_keras.compress import materialize
 from rt_keras.data.dataset import data_directory, load_split
-from rt_keras.task import VOCABULARY
 from rt_keras.evaluate import evaluate_split
 from rt_keras.model import build_asr_model
+from rt_keras.vocabulary import DIGITS
 from helpers import requires_fsdd
 
 pytestmark = requires_fsdd
@@ -103,13 +103,13 @@ def test_metadata_names_vocabulary_and_sample_rate(tiny_converted):
     config = tiny_converted.config
     for mode in MODES:
         metadata = read_metadata(tiny_converted.shipped[mode])
-        assert metadata["vocabulary"] == list(VOCABULARY)
+        assert metadata["vocabulary"] == list(DIGITS.tokens)
         assert metadata["sample_rate"] == config.frontend.sample_rate == 16000 and metadata["channels"] == 1
         assert metadata["info"]["mode"] == mode and metadata["info"]["encoder"]["group_size"] == 2
         assert metadata["name"] == config.name and metadata["version"]
         # What the metadata costs: the metadata flatbuffer plus both associated files, no more.
         raw, shipped = tiny_converted.raw[mode], tiny_converted.shipped[mode]
-        files = len("\n".join(VOCABULARY)) + len(json.dumps(metadata["info"]))
+        files = len("\n".join(DIGITS.tokens)) + len(json.dumps(metadata["info"]))
         assert metadata_bytes(raw) == 0 and files < metadata_bytes(shipped) < files + 4096
 
 
@@ -168,6 +168,21 @@ def test_a_failed_conversion_leaves_no_file(tiny_converted, tmp_path, monkeypatc
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_vocabulary_that_does_not_fit_the_model_is_refused_before_converting(tiny_run, tmp_path):
+    import shutil
+
+    from rt_keras.export import export_run
+
+    run = tmp_path / "run"
+    run.mkdir()
+    for name in ("model.keras", "config.yaml"):
+        shutil.copy(tiny_run / name, run / name)
+    (run / "vocabulary.txt").write_text("<blank>\n\u2581\na\nb\n")
+    with pytest.raises(ValueError, match=r"the model predicts 11 tokens but the run's vocabulary has 4 \(vocabulary.txt"):
+        export_run(run, "float32", tmp_path / "model.tflite")
+    assert not (tmp_path / "model.tflite").exists()
+
+
 def test_ops_outside_the_builtin_set_are_named_in_the_error():
     inputs = keras.Input((8,), name="x")
     model = keras.Model(inputs, keras.layers.Lambda(lambda x: tf.math.bessel_i1e(x))(inputs))
@@ -192,7 +207,7 @@ def test_a_model_of_any_length_has_no_per_layer_shape_arithmetic(tiny_converted)
     config = tiny_converted.config
     counts = {}
     for layers in (2, 4):
-        model = build_asr_model(_with_encoder(config, num_layers=layers, group_size=2))
+        model = build_asr_model(_with_encoder(config, num_layers=layers, group_size=2), len(DIGITS))
         counts[layers] = {length: _operators(convert(model, "float32", audio_signature(length)))
                           for length in (None, 16000)}
     dynamic_growth = sum(counts[4][None].values()) - sum(counts[2][None].values())
@@ -258,7 +273,7 @@ def test_transcribe_cli_reads_any_wav_and_names_bad_files(tiny_converted, real_a
                                   tmp_path / "notes.wav", "--json")
     assert status == 1 and "notes.wav" in stderr
     results = json.loads(stdout)
-    expected = " ".join(VOCABULARY[i] for i in greedy_decode(TFLiteModel(model)(clip[None].astype(np.float32) / 32767)[0]))
+    expected = DIGITS.decode(greedy_decode(TFLiteModel(model)(clip[None].astype(np.float32) / 32767)[0]))
     assert results[0]["transcript"] == expected and results[0]["error"] is None
     assert results[0]["seconds"] == pytest.approx(clip.size / 16000) and results[0]["latency_ms"] > 0
     assert isinstance(results[1]["transcript"], str) and results[1]["seconds"] == pytest.approx(clip.size / 16000, abs=1e-3)
@@ -277,10 +292,10 @@ def test_the_same_model_packages_to_the_same_bytes(tiny_converted):
 
     config = tiny_converted.config
     raw = tiny_converted.raw["float32"]
-    first = package(raw, config, "float32")[0]
+    first = package(raw, config, "float32", vocabulary=DIGITS)[0]
     time.sleep(2.1)  # zip timestamps have a 2-second resolution
-    assert package(raw, config, "float32")[0] == first
-    assert read_metadata(first)["vocabulary"] == list(VOCABULARY)
+    assert package(raw, config, "float32", vocabulary=DIGITS)[0] == first
+    assert read_metadata(first)["vocabulary"] == list(DIGITS.tokens)
 
 
 def test_short_names_shrink_the_file_and_keep_outputs_and_weight_roles(tiny_converted, real_audio, tmp_path, capsys):

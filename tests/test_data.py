@@ -10,10 +10,10 @@ import soundfile
 
 from rt_keras import run_config
 from rt_keras.data import synthetic
-from rt_keras.task import VOCABULARY
 from rt_keras.data.dataset import SPLITS, _ClipPool, data_directory, load_split, materialise, read_manifest
 from rt_keras.data.fsdd import index_fsdd, speakers
 from rt_keras.data.pipeline import batches, output_frames
+from rt_keras.vocabulary import DIGITS
 from helpers import FSDD, requires_fsdd
 
 TINY = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "configs", "tiny.yaml"))
@@ -60,7 +60,7 @@ def test_splits_are_speaker_disjoint_and_test_voices_held_out(tiny_config):
         for audio, transcript in zip(split.audio, split.transcripts):
             words = transcript.split()
             assert 1 <= len(words) <= tiny_config.data.max_digits
-            assert all(w in VOCABULARY[1:] for w in words)
+            assert all(w in DIGITS.tokens[1:] for w in words)
             assert audio.dtype == np.int16 and audio.size / 16000 <= tiny_config.data.max_seconds
 
 
@@ -116,7 +116,7 @@ def _espeak_hash():
     # f2, f5 and whisper breathe: espeak-ng draws their noise from a generator it seeds from the clock
     code = ("from rt_keras.data import synthetic; import hashlib; V = synthetic.Voice;"
             "v = [V('en', 'f2', 180, 50), V('en-gb-x-gbclan', 'whisper', 200, 30), V('en-us', 'f5', 220, 60)];"
-            "clips = synthetic.synthesize_digit_clips(v);"
+            "clips = synthetic.synthesize_clips(v);"
             "print(hashlib.sha256(b''.join(c.tobytes() for w in clips for c in w)).hexdigest())")
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
 
@@ -126,7 +126,7 @@ def test_synthetic_speech_is_deterministic_for_a_seed():
     time.sleep(1.1)  # espeak-ng's own seed is the clock in seconds
     assert _espeak_hash() == first
     voices = synthetic.sample_voices(2, False, 7)
-    clips = synthetic.synthesize_digit_clips(voices)
+    clips = synthetic.synthesize_clips(voices)
     assert len(clips) == 2 and len(clips[0]) == 10
     assert all(c.size > 1600 and np.abs(c).max() > 1000 for c in clips[0])  # real speech, >0.1 s
 

@@ -12,6 +12,7 @@ from rt_keras.data.dataset import data_directory, load_split
 from rt_keras.evaluate import evaluate_split
 from rt_keras.model import build_asr_model
 from rt_keras.qat import finetune, load_qat_model
+from rt_keras.vocabulary import DIGITS
 
 pytestmark = requires_fsdd
 
@@ -41,7 +42,7 @@ def test_qat_model_wraps_each_shared_matrix_once_and_keeps_the_trained_weights(t
     assert all(layer.quantizer is None for layer in tiny_converted.qat_model.layers if type(layer).__name__ == "QuantizeLayer")
     # Fine-tuned from the float weights: far closer to the float model than a fresh model.
     reference = model(real_audio[0]).numpy()
-    fresh = np.mean(np.abs(build_asr_model(config)(real_audio[0]).numpy() - reference))
+    fresh = np.mean(np.abs(build_asr_model(config, len(DIGITS))(real_audio[0]).numpy() - reference))
     assert np.mean(np.abs(tiny_converted.qat_model(real_audio[0]).numpy() - reference)) < 0.5 * fresh
 
 
@@ -65,7 +66,7 @@ def test_a_chunked_streaming_encoder_takes_qat():
     from rt_keras.qat import quantize_model
 
     config = run_config.from_dict({"encoder": {"preset": "tiny", "chunk_frames": 2, "left_context_frames": 2}})
-    model = build_asr_model(config)
+    model = build_asr_model(config, len(DIGITS))
     audio = np.random.default_rng(0).normal(scale=0.1, size=(1, 8000)).astype(np.float32)
     quantized = quantize_model(model)
     assert any(layer.name.endswith("subsample_pad1") for layer in quantized.layers)

@@ -27,4 +27,5 @@ def test_readme_python_api_example_fits_a_model(monkeypatch):
     exec(compile(block, "README.md", "exec"), namespace)
     losses = namespace["history"].history["loss"]
     assert len(losses) == 1 and 0 < losses[0] < 1e4
-    assert namespace["targets"].tolist()[1][1:] == [10, -1, -1]  # "nine", padded
+    tokens = namespace["tokens"].tokens  # "Stop!" -> "stop" in characters, padded to "turn on the light"
+    assert namespace["targets"].tolist()[1][1:] == [tokens.index(c) for c in "stop"] + [-1] * 13

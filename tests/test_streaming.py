@@ -20,7 +20,8 @@ from rt_keras.data.audio import read_wav
 from rt_keras.io import save_model
 from rt_keras.model import build_asr_model
 from rt_keras.streaming import StreamingShapes, copy_weights, stream, streaming_step_model
-from rt_keras.task import float_to_pcm, greedy_decode, ids_to_words, pcm_to_float
+from rt_keras.task import float_to_pcm, greedy_decode, pcm_to_float
+from rt_keras.vocabulary import DIGITS
 
 pytestmark = requires_fsdd
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -34,7 +35,7 @@ def chunked(tiny_config, tmp_path_factory):
     config = run_config.load(ROOT / "configs" / "tiny.yaml", [
         f"data.cache_dir={tiny_config.data.cache_dir}", "name=tiny-streaming", "encoder.chunk_frames=3",
         "encoder.left_context_frames=4"])
-    model = build_asr_model(config)
+    model = build_asr_model(config, len(DIGITS))
     rng = np.random.default_rng(0)
     model.set_weights([rng.normal(scale=0.2, size=w.shape).astype(np.float32) for w in model.get_weights()])
     run = tmp_path_factory.mktemp("chunked-run")
@@ -51,7 +52,7 @@ def chunked(tiny_config, tmp_path_factory):
 
 def test_keras_step_streams_the_full_models_output(chunked):
     _, config, model, audio, full = chunked
-    step = streaming_step_model(config)
+    step = streaming_step_model(config, len(DIGITS))
     copy_weights(model, step)
     streamed = stream(lambda xs: [o.numpy() for o in step(xs)], audio, StreamingShapes.of(config))
     assert streamed.shape == full.shape and full.shape[1] >= 24
@@ -95,7 +96,7 @@ def test_streaming_tflite_matches_and_stores_shared_matrices_once(chunked, tmp_p
     heard = np.pad(heard, (0, chunks * model_file.chunk_samples - heard.size))
     expected = np.concatenate([model_file(heard[i * model_file.chunk_samples:(i + 1) * model_file.chunk_samples])
                                for i in range(chunks)], axis=1)
-    assert partials[-1]["transcript"] == ids_to_words(greedy_decode(expected[0]))
+    assert partials[-1]["transcript"] == DIGITS.decode(greedy_decode(expected[0]))
     assert len(partials[-1]["transcript"].split()) >= 1
 
 
@@ -127,10 +128,10 @@ def test_footprint_measures_a_streaming_model_per_chunk(chunked, tmp_path, capsy
 
 def test_a_step_without_left_context_attends_within_its_chunk_only():
     config = run_config.from_dict({"encoder": {"preset": "tiny", "chunk_frames": 2, "dropout": 0.0}})
-    model = build_asr_model(config)
+    model = build_asr_model(config, len(DIGITS))
     rng = np.random.default_rng(1)
     model.set_weights([rng.normal(scale=0.2, size=w.shape).astype(np.float32) for w in model.get_weights()])
-    step = streaming_step_model(config)
+    step = streaming_step_model(config, len(DIGITS))
     copy_weights(model, step)
     shapes = StreamingShapes.of(config)
     assert list(shapes.state()) == ["audio_tail", "feature_tail", "conv1_tail", "offset"]  # no caches

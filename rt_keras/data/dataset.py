@@ -29,11 +29,13 @@ import numpy as np
 
 from rt_keras.config import ConfigError
 from rt_keras.data import fsdd as fsdd_lib
-from rt_keras.data import synthetic, tts, voices
+from rt_keras.data import shards, synthetic, tts, voices
 from rt_keras.data.audio import MODEL_SAMPLE_RATE, AudioError, read_wav
 from rt_keras.data.augment import augment
 from rt_keras.data.splits import SPLITS, TEST_SPLITS  # noqa: F401  (re-exported)
-from rt_keras.task import DIGIT_WORDS, VOCABULARY, float_to_pcm, pcm_to_float
+from rt_keras.task import DIGIT_WORDS, float_to_pcm, pcm_to_float
+from rt_keras import vocabulary as vocabulary_lib
+from rt_keras.vocabulary import Vocabulary, VocabularyError
 from converters.files import atomic_path, atomic_write_json
 
 MANIFEST = "manifest.json"
@@ -42,11 +44,19 @@ MANIFEST = "manifest.json"
 @dataclasses.dataclass
 class Split:
     audio: list  # int16 arrays at 16 kHz
-    transcripts: list  # "four one one"
-    sources: list  # FSDD speaker or espeak voice name
+    transcripts: list  # normalised, e.g. "four one one"
+    sources: list  # speaker or voice name
+    vocabulary: Vocabulary = vocabulary_lib.DIGITS  # what the model of these data predicts
 
     def __len__(self):
         return len(self.audio)
+
+    def labels(self, index: int) -> list[int]:
+        return self.vocabulary.encode(self.transcripts[index])
+
+    def subset(self, keep) -> "Split":
+        return Split([self.audio[i] for i in keep], [self.transcripts[i] for i in keep],
+                     [self.sources[i] for i in keep], self.vocabulary)
 
 
 def voice_group(source: str) -> str:
@@ -146,7 +156,7 @@ def _perturbed_pool(pool: _ClipPool, perturbations_of, takes: int | None, rng: n
 
 def _espeak_pool(voice_list) -> _ClipPool:
     pool = _ClipPool()
-    for voice, words in zip(voice_list, synthetic.synthesize_digit_clips(voice_list)):
+    for voice, words in zip(voice_list, synthetic.synthesize_clips(voice_list)):
         for digit, clip in enumerate(words):
             if clip.size:
                 pool.add(voice.name, digit, clip, {"engine": "espeak-ng", "voice": voice.name})
@@ -220,25 +230,59 @@ def _save_split(directory: pathlib.Path, name: str, split: Split) -> None:
 
 
 def load_split(directory, name: str) -> Split:
+    """Split ``name`` in memory, from either storage (``data.storage: shards`` streams the
+    training split instead: see ``training_batches``)."""
     path = pathlib.Path(directory) / f"{name}.npz"
+    if not path.is_file() and shards.shard_paths(directory, name):
+        split = Split([], [], [], Vocabulary.load(directory))
+        for audio, transcript, source in shards.read_utterances(directory, name):
+            split.audio.append(audio)
+            split.transcripts.append(transcript)
+            split.sources.append(source)
+        return split
     if not path.is_file():
         raise FileNotFoundError(f"{path}: split {name!r} not materialised; run `rt-keras data --config ...`")
     with np.load(path) as data:
         audio, offsets = data["audio"], data["offsets"]
         return Split([audio[offsets[i]:offsets[i + 1]] for i in range(len(offsets) - 1)],
-                     [str(t) for t in data["transcripts"]], [str(s) for s in data["sources"]])
+                     [str(t) for t in data["transcripts"]], [str(s) for s in data["sources"]],
+                     Vocabulary.load(directory))
 
 
 def data_directory(run_config) -> pathlib.Path:
-    return pathlib.Path(run_config.data.cache_dir) / f"digits-{run_config.data_key()}"
+    return pathlib.Path(run_config.data.cache_dir) / f"{run_config.data.source}-{run_config.data_key()}"
 
 
-def _split_hash(split: Split) -> str:
-    digest = hashlib.sha256()
-    for audio, transcript, source in zip(split.audio, split.transcripts, split.sources):
-        digest.update(audio.tobytes())
-        digest.update(f"|{transcript}|{source}|".encode())
-    return digest.hexdigest()
+def sample_audio(directory, name: str, count: int, seed: int = 0) -> list[np.ndarray]:
+    """``count`` random utterances (int16) of a materialised split, without loading a
+    sharded split whole (one streamed pass, reservoir sampling)."""
+    rng = np.random.default_rng(seed)
+    if not shards.shard_paths(directory, name):
+        split = load_split(directory, name)
+        return [split.audio[i] for i in rng.choice(len(split), size=min(count, len(split)), replace=False)]
+    reservoir = []
+    for seen, (audio, _, _) in enumerate(shards.read_utterances(directory, name)):
+        if seen < count:
+            reservoir.append(audio)
+        elif (slot := int(rng.integers(seen + 1))) < count:
+            reservoir[slot] = audio
+    return reservoir
+
+
+def split_size(directory, name: str) -> int:
+    return int(read_manifest(directory)["splits"][name]["utterances"])
+
+
+def evaluation_splits(directory) -> list[str]:
+    """The test splits of materialised data, in the order they were written."""
+    return [name for name in read_manifest(directory)["splits"] if name.startswith("test")]
+
+
+def _hash_utterance(digest, audio: np.ndarray, transcript: str, source: str) -> None:
+    """The split's sha256 covers each utterance's samples, transcript and source, in order
+    (the same for both storages)."""
+    digest.update(audio.tobytes())
+    digest.update(f"|{transcript}|{source}|".encode())
 
 
 def _build_pools(config, progress: bool, skipped: list) -> dict[str, _ClipPool]:
@@ -283,20 +327,10 @@ def _build_pools(config, progress: bool, skipped: list) -> dict[str, _ClipPool]:
     }
 
 
-def materialise(run_config, progress: bool = True, force: bool = False) -> pathlib.Path:
-    """Generate every split once into the cache; a no-op when its manifest exists.
-
-    Splits are written atomically and the manifest last, so an interrupted run leaves
-    no split that looks complete. The splits are a pure function of the data config:
-    the manifest (with a hash of every split's audio, transcripts and sources) is the
-    same wherever and whenever they are generated."""
-    config = run_config.data
-    directory = data_directory(run_config)
-    if (directory / MANIFEST).is_file() and not force:
-        return directory
-    skipped: list[str] = []
+def _digit_splits(config, progress: bool, skipped: list):
+    """(name, transcripts, utterances, {source: description}) of the digit task, one split
+    at a time; utterances are (int16 audio, transcript, source)."""
     pools = _build_pools(config, progress, skipped)  # refuses unknown speakers before anything is written
-    directory.mkdir(parents=True, exist_ok=True)
     mix = config.mix
     plan = {  # name: (utterances, [(pool, weight)], augmented)
         "train": (config.train_utterances, [
@@ -311,25 +345,153 @@ def materialise(run_config, progress: bool = True, force: bool = False) -> pathl
         "test_synthetic": (config.test_utterances, [(pools["espeak_test"], 1)], False),
         "test_tts_unseen": (config.test_utterances, [(pools["tts_test"], 1)], False),
     }
-    summary, sources = {}, {}
     for index, (name, (count, weighted, augmented)) in enumerate(plan.items()):
         weighted = [(p, w) for p, w in weighted if w > 0]
         split = _make_split(count, weighted, (config.seed, index), config, augmented, progress, name)
-        _save_split(directory, name, split)
-        summary[name] = {"utterances": len(split), "hours": sum(a.size for a in split.audio) / MODEL_SAMPLE_RATE / 3600,
-                         "sources": len(set(split.sources)), "sha256": _split_hash(split)}
-        for pool, _ in weighted:
-            sources.update({s: pool.info[s] for s in pool.sources() if s in set(split.sources)})
+        used = set(split.sources)
+        yield (name, split.transcripts, zip(split.audio, split.transcripts, split.sources),
+               {s: pool.info[s] for pool, _ in weighted for s in pool.sources() if s in used})
+
+
+def _manifest_splits(config, progress: bool, skipped: list):
+    """(name, transcripts, utterances, {speaker: description}) of the user's manifests:
+    train first, then validation and the test splits (given, or carved from train by
+    ``data.split_by``)."""
+    from rt_keras.data import manifest
+
+    rows = {}
+    for name, path in config.manifests.items():
+        rows[name], problems = manifest.read_rows(path, config.strict_paths)
+        skipped += problems
+        for problem in problems:
+            warnings.warn(f"skipping {problem}", stacklevel=2)
+    owner = {}
+    for name, split_rows in rows.items():
+        for row in split_rows:
+            if owner.setdefault(row.audio, (name, row.where))[0] != name:
+                raise manifest.ManifestError(f"{row.audio} is in two splits ({owner[row.audio][1]} and {row.where}): "
+                                             "a recording used for training must not be tested on")
+    carved = {"validation": config.validation_fraction} if "validation" not in rows else {}
+    if not any(name.startswith("test") for name in rows):
+        carved["test"] = config.test_fraction
+    if carved:
+        rows.update(manifest.carve(rows.pop("train"), config.split_by, carved, config.seed))
+    order = ["train", "validation", *sorted(n for n in rows if n.startswith("test"))]
+
+    def utterances(name):  # read one recording at a time: the split is never all in memory
+        from tqdm import tqdm
+
+        usable = 0
+        for row in tqdm(rows[name], desc=f"{name:>15}", unit="utt", disable=not progress):
+            try:
+                audio = read_wav(row.audio, max_seconds=config.max_seconds)
+            except AudioError as error:
+                skipped.append(f"{row.where}: {error}")
+                warnings.warn(f"skipping {row.where}: {error}", stacklevel=2)
+                continue
+            usable += 1
+            yield float_to_pcm(audio), row.text, row.speaker or "unknown"
+        if not usable:
+            raise manifest.ManifestError(f"split {name!r}: none of its {len(rows[name])} rows has usable audio "
+                                         f"(first problem: {skipped[-1] if skipped else 'none'})")
+
+    for name in order:
+        yield (name, [row.text for row in rows[name]], utterances(name),
+               {row.speaker or "unknown": {"engine": "manifest", "split": name} for row in rows[name]})
+
+
+def _labels(audio, text: str, source: str, vocabulary: Vocabulary, frontend, name: str):
+    """(token ids, problem): the problem is why training or validation cannot use the
+    utterance — a transcript the vocabulary cannot spell, or audio too short for CTC to
+    emit its tokens at one frame per 40 ms. Test splits keep every utterance (the model is
+    scored on what it cannot spell too)."""
+    from rt_keras.data.pipeline import output_frames
+    from rt_keras.task import ctc_frames_needed
+
+    try:
+        labels = vocabulary.encode(text)
+    except VocabularyError as error:
+        return [], str(error)
+    needed, frames = ctc_frames_needed(labels), output_frames(audio.size, frontend)
+    if needed > frames and not name.startswith("test"):
+        return labels, (f"{source} {text!r}: {needed} CTC steps needed, the audio gives {frames} frames "
+                        f"(spoken too fast for a {vocabulary.kind} vocabulary)")
+    return labels, None
+
+
+def _write_split(directory, name: str, utterances, vocabulary: Vocabulary, run_config, skipped: list) -> dict:
+    """Write the utterances of split ``name`` (one at a time into shards, or as one .npz);
+    training and validation skip what they cannot learn from (counted, named). Returns
+    the split's summary for the data manifest."""
+    config = run_config.data
+    sharded = config.storage == "shards"
+    writer = shards.ShardWriter(directory, name, config.shard_utterances) if sharded else None
+    kept = Split([], [], [], vocabulary)
+    digest, count, samples, voices, problems, unspellable = hashlib.sha256(), 0, 0, set(), [], 0
+    for audio, text, source in utterances:
+        labels, problem = _labels(audio, text, source, vocabulary, run_config.frontend, name)
+        if problem and not name.startswith("test"):
+            problems.append(problem)
+            continue
+        unspellable += not labels
+        _hash_utterance(digest, audio, text, source)
+        count, samples = count + 1, samples + audio.size
+        voices.add(source)
+        if sharded:
+            writer.write(audio, text, source, labels)
+        else:
+            kept.audio.append(audio)
+            kept.transcripts.append(text)
+            kept.sources.append(source)
+    if problems:
+        skipped += [f"{name}: {problem}" for problem in problems]
+        warnings.warn(f"skipping {len(problems)} {name} utterance(s) the model cannot learn from, "
+                      f"e.g. {problems[0]}", stacklevel=2)
+    extra = {"shards": writer.close()} if sharded else {}
+    if not sharded:
+        _save_split(directory, name, kept)
+    summary = {"utterances": count, "hours": samples / MODEL_SAMPLE_RATE / 3600, "sources": len(voices),
+               "sha256": digest.hexdigest(), **extra}
+    if unspellable:
+        summary["unspellable"] = unspellable
+    return summary
+
+
+def materialise(run_config, progress: bool = True, force: bool = False) -> pathlib.Path:
+    """Generate every split once into the cache; a no-op when its manifest exists.
+
+    Splits are written atomically and the manifest last, so an interrupted run leaves
+    no split that looks complete. The splits are a pure function of the data config
+    (and, for ``data.source: manifest``, of the manifests' contents): the manifest (with
+    a hash of every split's audio, transcripts and sources) is the same wherever and
+    whenever they are generated. The vocabulary is built from the training transcripts
+    (the digit task's word vocabulary is fixed) and saved beside the splits."""
+    config = run_config.data
+    directory = data_directory(run_config)
+    if (directory / MANIFEST).is_file() and not force:
+        return directory
+    skipped: list[str] = []
+    generate = _manifest_splits if config.source == "manifest" else _digit_splits
+    summary, sources, vocabulary = {}, {}, None
+    for name, transcripts, utterances, split_sources in generate(config, progress, skipped):
+        if vocabulary is None:  # the first split is train
+            vocabulary = vocabulary_lib.DIGITS if config.source == "digits" and config.vocabulary == "word" else \
+                vocabulary_lib.build(config.vocabulary, transcripts, config.subword_pieces)
+            directory.mkdir(parents=True, exist_ok=True)
+            vocabulary.save(directory)
+        summary[name] = _write_split(directory, name, utterances, vocabulary, run_config, skipped)
+        sources.update(split_sources)
     data_config = dataclasses.asdict(config)
     for machine_specific in ("cache_dir", "fsdd_dir"):
         data_config.pop(machine_specific)
+    described = {"fsdd_speakers": {"train": list(config.train_speakers), "test": list(config.test_speakers)},
+                 "held_out_variants": list(synthetic.HELD_OUT_VARIANTS),
+                 "tts_voices": {"train": list(config.tts_voices), "test": list(config.tts_test_voices)}} \
+        if config.source == "digits" else {}
     atomic_write_json(directory / MANIFEST, {
         "data_config": data_config, "sample_rate": MODEL_SAMPLE_RATE,
-        "vocabulary": list(VOCABULARY), "splits": summary,
-        "fsdd_speakers": {"train": list(config.train_speakers), "test": list(config.test_speakers)},
-        "held_out_variants": list(synthetic.HELD_OUT_VARIANTS),
-        "tts_voices": {"train": list(config.tts_voices), "test": list(config.tts_test_voices)},
-        "sources": dict(sorted(sources.items())),
+        "vocabulary": list(vocabulary.tokens), "vocabulary_kind": vocabulary.kind, "splits": summary,
+        **described, "sources": dict(sorted(sources.items())),
         "skipped": {"count": len(skipped), "files": skipped},
     })
     return directory

@@ -11,7 +11,7 @@ import numpy as np
 
 from rt_keras.backend import tf
 from rt_keras.encoder import subsampled_length
-from rt_keras.task import pack_targets, pcm_to_float, words_to_ids
+from rt_keras.task import pack_targets, pcm_to_float
 
 
 def feature_frames(num_samples, frontend) -> int:
@@ -36,14 +36,30 @@ def batch_order(lengths, batch_size, rng, shuffle):
     return batches
 
 
-def pad_batch(split, indices, frontend):
+def pad_audio(split, indices) -> tuple[np.ndarray, list[int]]:
+    """The utterances ``indices`` as one zero-padded float batch, and their lengths."""
     audio = [pcm_to_float(split.audio[i]) for i in indices]
     x = np.zeros((len(indices), max(a.size for a in audio)), np.float32)
     for row, a in enumerate(audio):
         x[row, :a.size] = a
-    y = pack_targets([output_frames(a.size, frontend) for a in audio],
-                     [words_to_ids(split.transcripts[i]) for i in indices])
-    return x, y
+    return x, [a.size for a in audio]
+
+
+def pad_batch(split, indices, frontend):
+    x, lengths = pad_audio(split, indices)
+    return x, pack_targets([output_frames(n, frontend) for n in lengths], [split.labels(i) for i in indices])
+
+
+def split_batches(directory, name: str, batch_size: int, frontend, shuffle: bool, seed: int = 0,
+                  shortest_first: bool = False) -> tf.data.Dataset:
+    """``batches`` of a materialised split, streamed from its shards when it is sharded
+    (``data.storage: shards``; there the first pass is not sorted by length)."""
+    from rt_keras.data.dataset import load_split
+    from rt_keras.data.shards import shard_paths, sharded_batches
+
+    if shard_paths(directory, name):
+        return sharded_batches(directory, name, batch_size, frontend, shuffle, seed)
+    return batches(load_split(directory, name), batch_size, frontend, shuffle, seed, shortest_first)
 
 
 def batches(split, batch_size: int, frontend, shuffle: bool, seed: int = 0,

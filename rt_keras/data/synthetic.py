@@ -1,4 +1,4 @@
-"""Single-digit clips spoken by espeak-ng voices, generated in a fresh child process so
+"""Single-digit clips (or any phrases) spoken by espeak-ng voices, generated in a fresh child process so
 that the same seed always gives the same samples (see ``rt_keras.data.espeak``)."""
 
 from __future__ import annotations
@@ -40,23 +40,24 @@ def trim(x: np.ndarray, threshold: float = 0.01) -> np.ndarray:
     return x[max(loud[0] - 160, 0): loud[-1] + 160] if loud.size else x
 
 
-def _speak_all(voices: list[Voice]) -> list[list[np.ndarray]]:
+def _speak_all(voices: list[Voice], texts) -> list[list[np.ndarray]]:
     from rt_keras.data.audio import resample
     from rt_keras.data.espeak import Espeak
 
     engine = Espeak.get()
     clips = []
     for voice in voices:
-        words = []
-        for word in DIGIT_WORDS:
-            samples = engine.synthesize(word, voice.language, voice.variant, voice.rate, voice.pitch)
-            words.append(float_to_pcm(trim(resample(samples, engine.sample_rate))))
-        clips.append(words)
+        spoken = []
+        for text in texts:
+            samples = engine.synthesize(text, voice.language, voice.variant, voice.rate, voice.pitch)
+            spoken.append(float_to_pcm(trim(resample(samples, engine.sample_rate))))
+        clips.append(spoken)
     return clips
 
 
-def synthesize_digit_clips(voices: list[Voice]) -> list[list[np.ndarray]]:
-    """For each voice, its ten digit words as int16 PCM at 16 kHz (in a fresh process)."""
+def synthesize_clips(voices: list[Voice], texts=DIGIT_WORDS) -> list[list[np.ndarray]]:
+    """For each voice, each of ``texts`` (default: the ten digit words) as int16 PCM at
+    16 kHz (in a fresh process)."""
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        return pool.submit(_speak_all, list(voices)).result()
+        return pool.submit(_speak_all, list(voices), list(texts)).result()

@@ -100,6 +100,24 @@ public class CoreTest {
     }
 
     @Test
+    public void charactersAndSubwordsJoinAtTheWordBoundaryMark() {
+        // "▁" starts a word; a character vocabulary also emits it alone, between words
+        assertEquals("it's on", CtcGreedyDecoder.join(Arrays.asList("i", "t", "'", "s", "\u2581", "o", "n"), true));
+        assertEquals("turn on the light", CtcGreedyDecoder.join(
+                Arrays.asList("\u2581t", "ur", "n", "\u2581", "\u2581on", "\u2581the", "\u2581l", "ight", "\u2581"), true));
+        assertEquals("four one", CtcGreedyDecoder.join(Arrays.asList("four", "one"), false));
+        // a word vocabulary is recognised by having no mark: its tokens are joined by spaces
+        List<String> chars = Arrays.asList("<blank>", "\u2581", "a", "b");
+        float[][] logProbs = new float[4][4];
+        int[] best = {2, 1, 3, 3};
+        for (int t = 0; t < best.length; t++) {
+            Arrays.fill(logProbs[t], -10f);
+            logProbs[t][best[t]] = -0.1f;
+        }
+        assertEquals("a b", new CtcGreedyDecoder(chars).decode(logProbs));
+    }
+
+    @Test
     public void ctcRejectsAScoreRowOfTheWrongWidth() {
         try {
             new CtcGreedyDecoder(VOCABULARY).decode(new float[][] {{0f, 1f}});

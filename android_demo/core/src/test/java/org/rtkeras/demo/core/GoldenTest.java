@@ -136,8 +136,27 @@ public class GoldenTest {
      */
     @Test
     public void decoderReadsTheDemoModelsOutputLikePython() throws IOException {
-        InputStream in = GoldenTest.class.getResourceAsStream("demo-golden.json");
-        Assume.assumeTrue("demo-golden.json is not on the class path", in != null);
+        checkFixture("demo-golden.json");
+    }
+
+    /** The same with a character vocabulary: the voice-command model of configs/commands.yaml. */
+    @Test
+    public void decoderReadsTheCommandModelsCharactersLikePython() throws IOException {
+        checkFixture("commands-golden.json");
+    }
+
+    /**
+     * The same with a sentencepiece subword vocabulary (fixture from tests/test_vocabulary.py:
+     * log-probabilities whose best path spells a phrase, with repeats and blanks).
+     */
+    @Test
+    public void decoderReadsSubwordsLikePython() throws IOException {
+        checkFixture("subword-golden.json");
+    }
+
+    private static void checkFixture(String name) throws IOException {
+        InputStream in = GoldenTest.class.getResourceAsStream(name);
+        Assume.assumeTrue(name + " is not on the class path", in != null);
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         byte[] chunk = new byte[8192];
         for (int n; (n = in.read(chunk)) > 0; ) {
@@ -148,16 +167,16 @@ public class GoldenTest {
         Matcher transcript = Pattern.compile("\"transcript\": \"([^\"]*)\"").matcher(json);
         Matcher vocabularyList = Pattern.compile("\"vocabulary\": \\[([^\\]]*)\\]").matcher(json);
         Matcher rows = Pattern.compile("\\[([-0-9.e, ]+)\\]").matcher(json.substring(json.indexOf("\"log_probs\"")));
-        assertTrue(transcript.find() && vocabularyList.find());
+        assertTrue(name + ": no transcript or vocabulary", transcript.find() && vocabularyList.find());
         List<String> vocabulary = new ArrayList<String>();
-        for (String word : vocabularyList.group(1).split(",")) {
-            vocabulary.add(word.trim().replace("\"", ""));
+        for (String token : vocabularyList.group(1).split("\", ")) {
+            vocabulary.add(token.trim().replaceAll("^\"|\"$", ""));
         }
         List<float[]> frames = new ArrayList<float[]>();
         while (rows.find()) {
             frames.add(floats(rows.group(1).replace(",", " ")));
         }
-        assertTrue("expected a non-empty transcript in the fixture", !transcript.group(1).isEmpty());
-        assertEquals(transcript.group(1), new CtcGreedyDecoder(vocabulary).decode(frames.toArray(new float[0][])));
+        assertTrue(name + ": expected a non-empty transcript in the fixture", !transcript.group(1).isEmpty());
+        assertEquals(name, transcript.group(1), new CtcGreedyDecoder(vocabulary).decode(frames.toArray(new float[0][])));
     }
 }
