@@ -166,3 +166,16 @@ class StreamingTFLiteModel:
         out = self._runner(audio=chunk, **self.state)
         self.state = {s["name"]: out[s["output"]] for s in self.layout["state"]}
         return out["output_0"]
+
+    def utterance(self, audio, training=False) -> np.ndarray:
+        """A whole utterance [1, samples] streamed from a fresh state, called like a full
+        model: the log-probabilities of every chunk [1, frames, V] (the last chunk
+        zero-padded, so there may be more frames than the full model gives)."""
+        audio = np.asarray(audio, np.float32)
+        if audio.ndim != 2 or audio.shape[0] != 1:
+            raise ValueError(f"one utterance at a time: expected audio [1, samples], got {list(audio.shape)}")
+        chunks = -(-audio.shape[1] // self.chunk_samples)
+        audio = np.pad(audio[0], (0, chunks * self.chunk_samples - audio.shape[1]))
+        self.reset()
+        return np.concatenate([self(audio[i * self.chunk_samples:(i + 1) * self.chunk_samples])
+                               for i in range(chunks)], axis=1)

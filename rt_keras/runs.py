@@ -116,10 +116,14 @@ def evaluate_run(run_dir, splits=None, tflite=None) -> tuple[dict, pathlib.Path]
     run_dir = require_trained(run_dir)
     config = run_config_lib.load_resolved(run_dir / "config.yaml")
     if tflite is not None:
-        from converters.runner import TFLiteModel, check_loads
+        from converters.metadata import read_metadata
+        from converters.runner import StreamingTFLiteModel, TFLiteModel, check_loads
 
         check_loads(tflite)  # in a child process: a damaged file must not abort this one
-        model, batch_size, report = TFLiteModel(tflite), 1, pathlib.Path(f"{tflite}.evaluation.json")
+        streaming = ((read_metadata(pathlib.Path(tflite).read_bytes()) or {}).get("info") or {}).get("streaming")
+        # a streaming file is fed each utterance chunk by chunk, as on a device
+        model = StreamingTFLiteModel(tflite).utterance if streaming else TFLiteModel(tflite)
+        batch_size, report = 1, pathlib.Path(f"{tflite}.evaluation.json")
     else:
         model, batch_size, report = keras.models.load_model(run_dir / "model.keras"), 32, run_dir / "evaluation.json"
     data_dir = materialise(config, progress=False)

@@ -100,6 +100,28 @@ def test_streaming_tflite_matches_and_stores_shared_matrices_once(chunked, tmp_p
     assert len(partials[-1]["transcript"].split()) >= 1
 
 
+def test_evaluate_feeds_a_streaming_file_each_utterance_from_a_fresh_state(chunked, tmp_path, capsys):
+    from rt_keras.data.dataset import data_directory, load_split
+    from rt_keras.data.pipeline import output_frames
+    from rt_keras.runs import evaluate_run
+    from rt_keras.wer_stats import edit_distance
+
+    run, config = chunked[0], chunked[1]
+    out = tmp_path / "streaming.tflite"
+    assert main(["convert", str(run), "--streaming", "--mode", "float32", "--out", str(out)]) == 0
+    capsys.readouterr()
+    result = evaluate_run(run, ["test_real"], tflite=out)[0]["test_real"]
+    split = load_split(data_directory(config), "test_real")
+    expected = []
+    for audio, reference in zip(split.audio, split.transcripts):
+        log_probs = StreamingTFLiteModel(out).utterance(pcm_to_float(audio)[None])[0]  # a new interpreter each time
+        hypothesis = DIGITS.decode(greedy_decode(log_probs, output_frames(audio.size, config.frontend)))
+        expected.append(edit_distance(reference.split(), hypothesis.split()))
+    assert result["utterance_errors"] == expected and result["words"] == sum(len(t.split()) for t in split.transcripts)
+    with pytest.raises(ValueError, match=r"one utterance at a time: expected audio \[1, samples\], got \[2, 800\]"):
+        StreamingTFLiteModel(out).utterance(np.zeros((2, 800), np.float32))
+
+
 def test_streaming_needs_a_chunked_run_and_a_float_mode(chunked, tiny_run, tmp_path, capsys):
     run = chunked[0]
     assert main(["convert", str(tiny_run), "--streaming", "--mode", "float32", "--out", str(tmp_path / "a.tflite")]) == 2
