@@ -74,6 +74,19 @@ def load_plan(path) -> dict:
                 raise PlanError(f"{path}: arms.{name}.compress.source={source!r}; expected an arm listed before it")
             if arm["seeds"] > plan["arms"][source]["seeds"]:
                 raise PlanError(f"{path}: arms.{name} has more seeds than its source arm {source}")
+    plan["path"] = path
+    claims = plan.get("claims")
+    if claims is None:
+        plan["claims"] = CLAIMS
+        return plan
+    plan["claims"] = []
+    for index, claim in enumerate(claims if isinstance(claims, list) else [None]):
+        if not isinstance(claim, dict) or not {"claim", "a", "b", "kind"} <= set(claim) \
+                or claim["kind"] not in KINDS or not {claim["a"], claim["b"]} <= set(plan["arms"]):
+            raise PlanError(f"{path}: claims[{index}]={claim!r}; expected {{claim: TEXT, a: ARM, b: ARM, kind: "
+                            f"{'|'.join(KINDS)}, margin: POINTS (for within)}} with arms of this plan")
+        plan["claims"].append((claim["claim"], claim["a"], claim["b"], claim["kind"],
+                               float(claim.get("margin", 100 * MARGIN)) / 100))
     return plan
 
 
@@ -256,9 +269,11 @@ def paired(results: dict, a: str, b: str, kind: str, split: str) -> dict | None:
     return {**paired_bootstrap(errors_a, errors_b, words), "seeds": seeds, "per_seed": per_seed}
 
 
-# Each claim: (text, A, B, kind). kind "better": A's WER below B's; "worse": above;
-# "within": A at most MARGIN worse than B; "either": which one is better, if any.
-CLAIMS = [
+# Each claim: (text, A, B, kind, margin). kind "better": A's WER below B's; "worse": above;
+# "within": A at most ``margin`` worse than B; "either": which one is better, if any. A
+# plan may list its own (``claims:``); these are the paper's, for benchmarks/study.yaml.
+KINDS = ("better", "worse", "within", "either")
+CLAIMS = [(text, a, b, kind, MARGIN) for text, a, b, kind in [
     ("RT costs only a slight WER increase over the unshared baseline (at most 1 point)", "rt-k3-r16", "baseline",
      "within"),
     ("RT beats ALBERT-style sharing (same K, no per-layer terms)", "rt-k3-r16", "albert-k3", "better"),
@@ -268,10 +283,10 @@ CLAIMS = [
     ("Larger K (6 vs 3) costs WER", "rt-k6-r16", "rt-k3-r16", "worse"),
     ("Smaller R (4 vs 16) costs WER", "rt-k3-r4", "rt-k3-r16", "worse"),
     ("Compressing a trained baseline vs training RT from scratch", "compress-k3-r16", "rt-k3-r16", "either"),
-]
+]]
 
 
-def verdict(kind: str, pair: dict) -> tuple[str, str]:
+def verdict(kind: str, pair: dict, margin: float = MARGIN) -> tuple[str, str]:
     """(verdict, what would settle it). Reproduced needs the paired interval on the
     claimed side and no seed disagreeing; contradicted needs the interval on the other."""
     low, high = pair["ci95"]
@@ -282,7 +297,11 @@ def verdict(kind: str, pair: dict) -> tuple[str, str]:
         if distance <= 0:
             return ("the measured difference is beyond the margin" if kind == "within"
                     else "the measured difference points the other way")
-        return f"~{math.ceil(seeds * (half / distance) ** 2)} seeds (now {seeds}) if the difference held"
+        needed = math.ceil(seeds * (half / distance) ** 2)
+        if needed <= seeds:  # the interval already excludes the other side: a seed disagrees
+            return (f"a seed disagrees ({', '.join(f'{100 * d:+.2f}' for d in per_seed)}): training noise, "
+                    "not test-set size, limits this; more seeds (at least 3 agreeing)")
+        return f"~{needed} seeds (now {seeds}) if the difference held"
 
     if kind == "better":
         if high < 0 and all(d < 0 for d in per_seed):
@@ -293,9 +312,9 @@ def verdict(kind: str, pair: dict) -> tuple[str, str]:
             return "reproduced", ""
         return ("contradicted", "") if high < 0 else ("inconclusive", seeds_to_settle(difference))
     if kind == "within":
-        if high <= MARGIN:
+        if high <= margin and all(d <= margin for d in per_seed):
             return "reproduced", ""
-        return ("contradicted", "") if low > MARGIN else ("inconclusive", seeds_to_settle(MARGIN - difference))
+        return ("contradicted", "") if low > margin else ("inconclusive", seeds_to_settle(margin - difference))
     if low > 0 or high < 0:
         return ("A is better" if difference < 0 else "B is better"), ""
     return "no difference resolved", seeds_to_settle(abs(difference))
@@ -350,6 +369,11 @@ def pareto_plot(plan: dict, results: dict, measured: dict, path: pathlib.Path) -
     return path
 
 
+def _relative(path) -> str:
+    path = pathlib.Path(path).absolute()
+    return path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path)
+
+
 def markdown(plan: dict, results: dict, measured: dict, command: str, plot_name: str) -> str:
     arms = [arm for arm in plan["arms"] if arm in results]
     baseline = results.get("baseline", {})
@@ -367,7 +391,7 @@ def markdown(plan: dict, results: dict, measured: dict, command: str, plot_name:
                    "before the lean graph); the study converts and evaluates them again when it resumes.")
     lines = [status, "", f"```\n{command}\n```", "",
              "Same data (configs/rt.yaml's 10,000 training utterances), schedule and seeds for every arm "
-             "unless the arm says otherwise (benchmarks/study.yaml). WER in %: mean ± sd over seeds, then the "
+             f"unless the arm says otherwise ({_relative(plan['path'])}). WER in %: mean ± sd over seeds, then the "
              "pooled WER over every seed's utterances with its 95% bootstrap interval. Per-run JSON: "
              "[docs/study/](study/).", "",
              "| arm | seeds | encoder params (x baseline) | qat-int8 bytes | test_real Keras | test_real qat-int8 "
@@ -401,19 +425,19 @@ def markdown(plan: dict, results: dict, measured: dict, command: str, plot_name:
               "## The paper's claims at this scale", "",
               "Paired bootstrap over the seeds both arms have (seed s of A against seed s of B on the same "
               "utterances), on the float Keras models. The interval covers test-set sampling for these seeds; the "
-              "per-seed differences show training noise. *Reproduced* needs the interval on the claimed side and "
-              "no seed disagreeing; *contradicted* needs it on the other side; otherwise *inconclusive*, with the "
+              "per-seed differences show training noise. *Reproduced* needs the interval on the claimed side "
+              "(within the margin for \"at most 1 point\") and no seed disagreeing; *contradicted* needs it on the other side; otherwise *inconclusive*, with the "
               "number of seeds that would settle it if the measured difference held (the interval narrows with "
               "the square root of the seeds).", "",
               "| claim | A − B | split | A − B WER [95% CI] | per seed | verdict | to settle |",
               "|---|---|---|---|---|---|---|"]
-    for text, a, b, kind in CLAIMS:
+    for text, a, b, kind, margin in plan["claims"]:
         for split in CLAIM_SPLITS:
             pair = paired(results, a, b, "keras", split)
             if pair is None:
                 lines.append(f"| {text} | {a} − {b} | {split} | not run yet | | | |")
                 continue
-            decided, settle = verdict(kind, pair)
+            decided, settle = verdict(kind, pair, margin)
             seeds = ", ".join(f"{100 * d:+.2f}" for d in pair["per_seed"])
             lines.append(f"| {text} | {a} − {b} | {split} | {100 * pair['difference']:+.2f} "
                          f"[{100 * pair['ci95'][0]:+.2f}, {100 * pair['ci95'][1]:+.2f}] ({pair['words']:,} words) | "

@@ -39,6 +39,21 @@ def test_plan_rejects_bad_arms(tmp_path):
         study.load_plan(path)
 
 
+def test_a_plan_may_state_its_own_claims_with_a_margin(tmp_path):
+    path = tmp_path / "plan.yaml"
+    path.write_text("arms:\n  a: {}\n  b: {}\nclaims:\n  - {claim: A is close, a: a, b: b, kind: within, margin: 2}\n")
+    assert study.load_plan(path)["claims"] == [("A is close", "a", "b", "within", 0.02)]
+    assert study.load_plan(ROOT / "benchmarks" / "study.yaml")["claims"] == study.CLAIMS
+    streaming = study.load_plan(ROOT / "benchmarks" / "streaming.yaml")
+    assert [claim[1:] for claim in streaming["claims"]] == [("rt-k3-r16-chunk320", "rt-k3-r16", "within", 0.02)]
+    pair = {"difference": 0.015, "ci95": [0.005, 0.019], "per_seed": [0.012, 0.018], "seeds": [0, 1]}
+    assert study.verdict("within", pair, 0.02)[0] == "reproduced" and study.verdict("within", pair)[0] == "inconclusive"
+    for bad in ("{claim: x, a: a, b: c, kind: within}", "{claim: x, a: a, b: b, kind: similar}", "nonsense"):
+        path.write_text(f"arms:\n  a: {{}}\n  b: {{}}\nclaims:\n  - {bad}\n")
+        with pytest.raises(study.PlanError, match=r"claims\[0\]="):
+            study.load_plan(path)
+
+
 def test_the_real_plan_orders_seed_zero_of_every_arm_first():
     plan = study.load_plan(ROOT / "benchmarks" / "study.yaml")
     order = study.jobs(plan)
@@ -100,10 +115,14 @@ def test_verdicts_follow_the_interval_and_every_seed():
     pair = {"difference": -0.02, "ci95": [-0.03, -0.01], "per_seed": [-0.02, -0.01], "seeds": [0, 1]}
     assert study.verdict("better", pair)[0] == "reproduced"
     assert study.verdict("worse", pair)[0] == "contradicted"
-    assert study.verdict("better", {**pair, "per_seed": [-0.03, 0.001]})[0] == "inconclusive"
+    decided, settle = study.verdict("better", {**pair, "per_seed": [-0.03, 0.001]})
+    assert decided == "inconclusive" and settle.startswith("a seed disagrees (-3.00, +0.10)")
     wide = {"difference": -0.005, "ci95": [-0.015, 0.005], "per_seed": [-0.005], "seeds": [0]}
     decided, settle = study.verdict("better", wide)
     assert decided == "inconclusive" and settle.startswith("~4 seeds")  # (0.01 / 0.005)^2 x 1
     assert study.verdict("within", {**wide, "difference": 0.005, "ci95": [0.0, 0.009]})[0] == "reproduced"
+    # a seed beyond the margin keeps "within" from being reproduced, as for the other claims
+    assert study.verdict("within", {**wide, "difference": 0.005, "ci95": [0.0, 0.009],
+                                    "per_seed": [0.013, -0.003]})[0] == "inconclusive"
     assert study.verdict("within", {**wide, "difference": 0.03, "ci95": [0.02, 0.04]})[0] == "contradicted"
     assert study.verdict("either", pair)[0] == "A is better"
