@@ -123,15 +123,24 @@ def cmd_params(args) -> int:
 def _load_run_config(args):
     from rt_keras import run_config
 
-    return run_config.load(args.config, args.set)
+    return run_config.load(args.config, _overrides(args))
+
+
+def _overrides(args) -> list[str]:
+    """--set items, after --split-by (an explicit --set data.split_by wins)."""
+    return ([f"data.split_by={args.split_by}"] if getattr(args, "split_by", None) else []) + args.set
 
 
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", required=True, metavar="FILE",
-                        help="YAML run config (configs/rt.yaml, baseline.yaml, albert.yaml, tiny.yaml)")
+                        help="YAML run config (configs/rt.yaml, baseline.yaml, albert.yaml, tiny.yaml; "
+                             "configs/commands.yaml trains on manifests: README \"Your own data\")")
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
                         help="override any config value, repeatable (e.g. --set train.epochs=3 "
                              "--set data.fsdd_dir=/data/fsdd); values are parsed as YAML")
+    parser.add_argument("--split-by", choices=["speaker", "utterance"],
+                        help="with data.source=manifest: carve the validation/test splits that have no manifest "
+                             "from the train manifest keeping each speaker in one split (default), or by utterance")
 
 
 def cmd_data(args) -> int:
@@ -404,7 +413,7 @@ def cmd_pipeline(args) -> int:
                 "qat": lambda m: _format_qat(m, out), "convert": lambda r: _format_convert(r, out / "model-qat-int8.tflite"),
                 "evaluate the .tflite": lambda r: _format_evaluation(r) + "\n" + _format_comparison(r, out / "evaluation.json")}
     try:
-        for step, result in pipeline(args.config, args.set, out, force=args.force):
+        for step, result in pipeline(args.config, _overrides(args), out, force=args.force):
             print(f"\n== rt-keras pipeline: {step}")
             if result is not None:
                 print(printers[step](result))
@@ -437,12 +446,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_params)
 
-    p = sub.add_parser("data", help="generate the connected-digit splits into the cache (once)",
-                       description="Compose connected-digit utterances from FSDD speakers, their "
-                                   "vocal-tract/pitch-perturbed pseudo-speakers, espeak-ng voices and flite/festival "
-                                   "voices; augment the training split; write every split with a manifest "
-                                   "(voice, engine, perturbation of every source; a hash of every split) to "
-                                   "data.cache_dir. A no-op when already materialised.")
+    p = sub.add_parser("data", help="materialise the splits into the cache (once): digits, or your manifests",
+                       description="data.source=digits (default): compose connected-digit utterances from FSDD "
+                                   "speakers, their vocal-tract/pitch-perturbed pseudo-speakers, espeak-ng voices and "
+                                   "flite/festival voices, and augment the training split. data.source=manifest: read "
+                                   "your JSON Lines / CSV manifests (README \"Your own data\"). Either way: build the "
+                                   "vocabulary (data.vocabulary: word, char, subword) and write every split with a "
+                                   "manifest (sources, skipped rows, a hash of every split) to data.cache_dir, as .npz "
+                                   "or TFRecord shards (data.storage). A no-op when already materialised.")
     add_config_arguments(p)
     p.add_argument("--force", action="store_true", help="generate again even if cached")
     p.add_argument("--json", action="store_true", help="print the manifest as JSON")

@@ -177,6 +177,18 @@ def test_bad_manifest_configs_exit_2_with_one_line(spoken, tmp_path, capsys):
         assert message in error and len(error.splitlines()) == 1, error
 
 
+def test_cli_split_by_utterance_carves_single_recordings(spoken, tmp_path, capsys):
+    directory, rows = spoken
+    train = write_manifest(tmp_path / "train.jsonl", [{**r, "audio": str(directory / r["audio"])} for r in rows])
+    assert main(["data", "--config", str(ROOT / "configs" / "tiny.yaml"), "--set", "data.source=manifest",
+                 "--set", f"data.manifests={{train: {train}}}", "--set", f"data.cache_dir={tmp_path}",
+                 "--set", "data.validation_fraction=0.2", "--set", "data.test_fraction=0.2",
+                 "--split-by", "utterance", "--json"]) == 0
+    described = json.loads(capsys.readouterr().out)
+    assert described["data_config"]["split_by"] == "utterance"
+    assert [s["utterances"] for s in described["splits"].values()] == [18, 6, 6]
+
+
 # -- sharded TFRecord storage -------------------------------------------------------------
 @pytest.fixture(scope="module")
 def sharded_data(char_data, tmp_path_factory):
