@@ -26,8 +26,9 @@ def representative_audio(config, count: int, seed: int = 0, num_samples: int | N
     the converter wants them (a callable returning an iterator of input lists); cut or
     zero-padded to ``num_samples`` for a model with a fixed input length."""
     from rt_keras.data.dataset import materialise, sample_audio
+    from rt_keras.data.pipeline import training_split
 
-    utterances = sample_audio(materialise(config, progress=False), "train", count, seed)
+    utterances = sample_audio(training_split(materialise(config, progress=False)), count, seed)
 
     def generate():
         for pcm in utterances:

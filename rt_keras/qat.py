@@ -169,7 +169,7 @@ def finetune(run_dir, force: bool = False, progress: bool = True, extra_callback
     from rt_keras import runs
     from rt_keras.ctc import CTCLoss
     from rt_keras.data.dataset import load_split, materialise
-    from rt_keras.data.pipeline import split_batches
+    from rt_keras.data.pipeline import batches, training_split
     from rt_keras.evaluate import evaluate_split
     from rt_keras.io import save_model
 
@@ -184,18 +184,17 @@ def finetune(run_dir, force: bool = False, progress: bool = True, extra_callback
     # forced: a stale backup would skip calibration and restore the old state
     runs.start_step(out, config, force=force, seed=config.train.seed + 1)
     data_dir = materialise(config, progress=progress)
-    validation_split = load_split(data_dir, "validation")
+    train_split, validation_split = training_split(data_dir), load_split(data_dir, "validation")
 
     model = quantize_model(keras.models.load_model(run_dir / "model.keras"))
     backup = out / "backup"  # Keras leaves the directory, empty, when a run finishes
     if not (backup.is_dir() and any(backup.iterdir())):  # a resumed run restores its ranges from the backup
-        calibration = split_batches(data_dir, "train", settings.batch_size, config.frontend, shuffle=True,
-                                    seed=config.train.seed)
+        calibration = batches(train_split, settings.batch_size, config.frontend, shuffle=True, seed=config.train.seed)
         calibrate_ranges(model, (audio for audio, _ in calibration.take(settings.calibration_batches)))
     model.compile(optimizer=keras.optimizers.Adam(settings.learning_rate, clipnorm=config.train.clipnorm),
                   loss=CTCLoss())
-    train_data = split_batches(data_dir, "train", settings.batch_size, config.frontend, shuffle=True,
-                               seed=config.train.seed + 1).repeat()
+    train_data = batches(train_split, settings.batch_size, config.frontend, shuffle=True,
+                         seed=config.train.seed + 1).repeat()
     history, seconds, best_weights = runs.fit_into(out, model, train_data, validation_split, config.frontend,
                                                    settings.epochs, settings.steps_per_epoch, settings.batch_size,
                                                    progress, extra_callbacks)

@@ -14,7 +14,7 @@ from rt_keras import runs
 from rt_keras.backend import keras, tf
 from rt_keras.ctc import CTCLoss
 from rt_keras.data.dataset import load_split, materialise, sample_audio, split_size
-from rt_keras.data.pipeline import split_batches
+from rt_keras.data.pipeline import batches, training_split
 from rt_keras.evaluate import evaluate_split
 from converters.files import atomic_write_json
 from rt_keras.io import save_model
@@ -94,21 +94,22 @@ def train(config, run_dir, force: bool = False, progress: bool = True, extra_cal
     runs.start_step(run_dir, config, force=force, seed=config.train.seed)
 
     data_dir = materialise(config, progress=progress)
-    validation_split, vocabulary = load_split(data_dir, "validation"), Vocabulary.load(data_dir)
+    train_split, validation_split = training_split(data_dir), load_split(data_dir, "validation")
+    vocabulary = Vocabulary.load(data_dir)
     settings = config.train
     steps_per_epoch = settings.steps_per_epoch or math.ceil(split_size(data_dir, "train") / settings.batch_size)
     strategy = make_strategy(settings.strategy)
     with strategy.scope():
         model = build_asr_model(config, len(vocabulary))
         model.get_layer(FRONTEND_LAYER).set_statistics(
-            *feature_statistics(model, sample_audio(data_dir, "train", 200, seed=settings.seed)))
+            *feature_statistics(model, sample_audio(train_split, 200, seed=settings.seed)))
         if settings.init_from:
             initial_weights(model, config, settings.init_from)
         schedule = WarmupCosine(settings.learning_rate, settings.warmup_steps, steps_per_epoch * settings.epochs)
         model.compile(optimizer=keras.optimizers.Adam(schedule, clipnorm=settings.clipnorm), loss=CTCLoss())
 
-    train_data = split_batches(data_dir, "train", settings.batch_size, config.frontend, shuffle=True,
-                               seed=settings.seed, shortest_first=settings.shortest_first).repeat()
+    train_data = batches(train_split, settings.batch_size, config.frontend, shuffle=True,
+                         seed=settings.seed, shortest_first=settings.shortest_first).repeat()
     history, seconds, best_weights = runs.fit_into(run_dir, model, train_data, validation_split, config.frontend,
                                                    settings.epochs, steps_per_epoch, settings.batch_size,
                                                    progress, extra_callbacks)

@@ -213,7 +213,7 @@ def test_shards_hold_the_same_splits_as_memory(sharded_data):
 
 
 def test_streamed_batches_cover_each_utterance_once_per_epoch_and_workers_split_by_shard(sharded_data):
-    from rt_keras.data.pipeline import output_frames, split_batches
+    from rt_keras.data.pipeline import batches, output_frames, training_split
     from rt_keras.data.shards import sharded_batches
     from rt_keras.task import target_frames, target_labels
 
@@ -229,7 +229,7 @@ def test_streamed_batches_cover_each_utterance_once_per_epoch_and_workers_split_
                 seen.append((split.vocabulary.decode([int(i) for i in labels if i >= 0]), int(frames)))
         return sorted(seen)
 
-    dataset = split_batches(shard_dir, "train", 4, config.frontend, shuffle=True, seed=3)
+    dataset = batches(training_split(shard_dir), 4, config.frontend, shuffle=True, seed=3)
     assert epoch(dataset) == expected and epoch(dataset) == expected  # every epoch, reshuffled
     halves = [epoch(sharded_batches(shard_dir, "train", 4, config.frontend, True, worker=(i, 2))) for i in (0, 1)]
     assert sorted(halves[0] + halves[1]) == expected and len(halves[0]) == 7 + 6 and len(halves[1]) == 7
@@ -239,14 +239,18 @@ def test_streamed_batches_cover_each_utterance_once_per_epoch_and_workers_split_
 
 def test_sampling_a_sharded_split_streams_it(sharded_data):
     from rt_keras.data.dataset import sample_audio
+    from rt_keras.data.pipeline import training_split
+    from rt_keras.data.shards import ShardedSplit
 
     _, shard_dir, _ = sharded_data
-    picks = sample_audio(shard_dir, "train", 5, seed=1)
+    streamed = training_split(shard_dir)
+    assert isinstance(streamed, ShardedSplit)
+    picks = sample_audio(streamed, 5, seed=1)
     assert len(picks) == 5 and all(p.dtype == np.int16 for p in picks)
-    assert all(np.array_equal(a, b) for a, b in zip(picks, sample_audio(shard_dir, "train", 5, seed=1)))
+    assert all(np.array_equal(a, b) for a, b in zip(picks, sample_audio(streamed, 5, seed=1)))
     train = load_split(shard_dir, "train").audio
     assert all(any(np.array_equal(p, a) for a in train) for p in picks)
-    assert len(sample_audio(shard_dir, "train", 50)) == 20
+    assert len(sample_audio(streamed, 50)) == 20
 
 
 # -- a run on the user's data, through the .tflite ----------------------------------------

@@ -253,15 +253,14 @@ def data_directory(run_config) -> pathlib.Path:
     return pathlib.Path(run_config.data.cache_dir) / f"{run_config.data.source}-{run_config.data_key()}"
 
 
-def sample_audio(directory, name: str, count: int, seed: int = 0) -> list[np.ndarray]:
-    """``count`` random utterances (int16) of a materialised split, without loading a
-    sharded split whole (one streamed pass, reservoir sampling)."""
+def sample_audio(split, count: int, seed: int = 0) -> list[np.ndarray]:
+    """``count`` random utterances (int16) of a Split, or of a ``shards.ShardedSplit``
+    without loading it whole (one streamed pass, reservoir sampling)."""
     rng = np.random.default_rng(seed)
-    if not shards.shard_paths(directory, name):
-        split = load_split(directory, name)
+    if isinstance(split, Split):
         return [split.audio[i] for i in rng.choice(len(split), size=min(count, len(split)), replace=False)]
     reservoir = []
-    for seen, (audio, _, _) in enumerate(shards.read_utterances(directory, name)):
+    for seen, (audio, _, _) in enumerate(shards.read_utterances(split.directory, split.name)):
         if seen < count:
             reservoir.append(audio)
         elif (slot := int(rng.integers(seen + 1))) < count:

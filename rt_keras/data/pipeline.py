@@ -50,16 +50,13 @@ def pad_batch(split, indices, frontend):
     return x, pack_targets([output_frames(n, frontend) for n in lengths], [split.labels(i) for i in indices])
 
 
-def split_batches(directory, name: str, batch_size: int, frontend, shuffle: bool, seed: int = 0,
-                  shortest_first: bool = False) -> tf.data.Dataset:
-    """``batches`` of a materialised split, streamed from its shards when it is sharded
-    (``data.storage: shards``; there the first pass is not sorted by length)."""
+def training_split(directory, name: str = "train"):
+    """The split to train on: in memory, or a handle that streams it when it is sharded
+    (``data.storage: shards``)."""
     from rt_keras.data.dataset import load_split
-    from rt_keras.data.shards import shard_paths, sharded_batches
+    from rt_keras.data.shards import ShardedSplit, shard_paths
 
-    if shard_paths(directory, name):
-        return sharded_batches(directory, name, batch_size, frontend, shuffle, seed)
-    return batches(load_split(directory, name), batch_size, frontend, shuffle, seed, shortest_first)
+    return ShardedSplit(directory, name) if shard_paths(directory, name) else load_split(directory, name)
 
 
 def batches(split, batch_size: int, frontend, shuffle: bool, seed: int = 0,
@@ -67,7 +64,12 @@ def batches(split, batch_size: int, frontend, shuffle: bool, seed: int = 0,
     """A dataset of (audio [B, N], packed targets [B, 1 + L]); each iteration is an epoch.
 
     ``shortest_first``: the first pass goes from the shortest to the longest utterances
-    (SortaGrad, Amodei et al. 2016), which gets CTC past its all-blank start sooner."""
+    (SortaGrad, Amodei et al. 2016), which gets CTC past its all-blank start sooner; a
+    sharded split streams in shuffled order from the start (SortaGrad needs it whole)."""
+    from rt_keras.data.shards import ShardedSplit, sharded_batches
+
+    if isinstance(split, ShardedSplit):
+        return sharded_batches(split.directory, split.name, batch_size, frontend, shuffle, seed)
     lengths = [a.size for a in split.audio]
     epoch = [0]
 

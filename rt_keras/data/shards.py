@@ -11,6 +11,7 @@ reads its own shards.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import pathlib
 
@@ -20,6 +21,14 @@ SHARD_SUFFIX = ".tfrecord"
 # Utterances of similar length are batched together: bucket edges in samples (16 kHz).
 BUCKET_SECONDS = (1, 1.5, 2, 3, 4, 6, 8)
 SHUFFLE_UTTERANCES = 2000  # window of the in-stream shuffle (memory: ~2000 x 3 s x 32 kB/s)
+
+
+@dataclasses.dataclass(frozen=True)
+class ShardedSplit:
+    """A sharded split to stream from (``rt_keras.data.pipeline.batches`` takes it like
+    an in-memory Split)."""
+    directory: pathlib.Path
+    name: str
 
 
 def shard_paths(directory, name: str) -> list[pathlib.Path]:
