@@ -52,6 +52,17 @@ def make_strategy(name: str):
     raise ValueError(f"train.strategy={name!r}; allowed: default, mirrored, multi_worker")
 
 
+def input_worker(strategy) -> tuple[int, int]:
+    """(this worker's index, number of workers) of a multi-worker strategy, else (0, 1):
+    which shards of a sharded split this process reads."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return 0, 1
+    spec = resolver.cluster_spec().as_dict()
+    tasks = [(kind, index) for kind in ("chief", "worker") for index in range(len(spec.get(kind, [])))]
+    return tasks.index((resolver.task_type, resolver.task_id)), len(tasks)
+
+
 def feature_statistics(model, utterances):
     """Per-bin mean and std of the un-normalised log-mel over int16 ``utterances``."""
     layer = model.get_layer(FRONTEND_LAYER)
@@ -108,8 +119,8 @@ def train(config, run_dir, force: bool = False, progress: bool = True, extra_cal
         schedule = WarmupCosine(settings.learning_rate, settings.warmup_steps, steps_per_epoch * settings.epochs)
         model.compile(optimizer=keras.optimizers.Adam(schedule, clipnorm=settings.clipnorm), loss=CTCLoss())
 
-    train_data = batches(train_split, settings.batch_size, config.frontend, shuffle=True,
-                         seed=settings.seed, shortest_first=settings.shortest_first).repeat()
+    train_data = batches(train_split, settings.batch_size, config.frontend, shuffle=True, seed=settings.seed,
+                         shortest_first=settings.shortest_first, worker=input_worker(strategy)).repeat()
     history, seconds, best_weights = runs.fit_into(run_dir, model, train_data, validation_split, config.frontend,
                                                    settings.epochs, steps_per_epoch, settings.batch_size,
                                                    progress, extra_callbacks)

@@ -237,6 +237,29 @@ def test_streamed_batches_cover_each_utterance_once_per_epoch_and_workers_split_
         sharded_batches(shard_dir, "train", 4, config.frontend, False, worker=(3, 4))
 
 
+def test_each_worker_of_a_multi_worker_strategy_reads_its_own_shards(sharded_data):
+    from types import SimpleNamespace
+
+    from rt_keras.backend import tf
+    from rt_keras.data.shards import sharded_batches
+    from rt_keras.train import input_worker
+
+    def strategy(kind, index, **cluster):
+        resolver = tf.distribute.cluster_resolver.SimpleClusterResolver(
+            tf.train.ClusterSpec(cluster), task_type=kind, task_id=index)
+        return SimpleNamespace(cluster_resolver=resolver)
+
+    workers = {"worker": ["a:1", "b:1", "c:1"]}
+    assert [input_worker(strategy("worker", i, **workers)) for i in range(3)] == [(0, 3), (1, 3), (2, 3)]
+    assert input_worker(strategy("worker", 0, chief=["x:1"], **workers)) == (1, 4)
+    assert input_worker(strategy("chief", 0, chief=["x:1"], **workers)) == (0, 4)
+    assert input_worker(tf.distribute.get_strategy()) == (0, 1)
+    # sharded by file above: tf.data must not shard again (its FILE policy cannot see through the buckets)
+    _, shard_dir, config = sharded_data
+    options = sharded_batches(shard_dir, "train", 4, config.frontend, True, worker=(1, 3)).options()
+    assert options.experimental_distribute.auto_shard_policy == tf.data.experimental.AutoShardPolicy.OFF
+
+
 def test_sampling_a_sharded_split_streams_it(sharded_data):
     from rt_keras.data.dataset import sample_audio
     from rt_keras.data.pipeline import training_split

@@ -60,16 +60,18 @@ def training_split(directory, name: str = "train"):
 
 
 def batches(split, batch_size: int, frontend, shuffle: bool, seed: int = 0,
-            shortest_first: bool = False) -> tf.data.Dataset:
+            shortest_first: bool = False, worker: tuple[int, int] = (0, 1)) -> tf.data.Dataset:
     """A dataset of (audio [B, N], packed targets [B, 1 + L]); each iteration is an epoch.
 
     ``shortest_first``: the first pass goes from the shortest to the longest utterances
     (SortaGrad, Amodei et al. 2016), which gets CTC past its all-blank start sooner; a
-    sharded split streams in shuffled order from the start (SortaGrad needs it whole)."""
+    sharded split streams in shuffled order from the start (SortaGrad needs it whole).
+    ``worker=(index, count)``: a sharded split gives this worker its own shards; an
+    in-memory one is split by batch when a multi-worker strategy distributes it."""
     from rt_keras.data.shards import ShardedSplit, sharded_batches
 
     if isinstance(split, ShardedSplit):
-        return sharded_batches(split.directory, split.name, batch_size, frontend, shuffle, seed)
+        return sharded_batches(split.directory, split.name, batch_size, frontend, shuffle, seed, worker)
     lengths = [a.size for a in split.audio]
     epoch = [0]
 

@@ -6,7 +6,7 @@ little-endian bytes at 16 kHz), ``transcript``, ``source`` and ``labels`` (the t
 ids of the run's vocabulary, written once so reading needs no tokenizer). Training
 streams them with ``tf.data`` (shards interleaved, shuffled in a window, length-bucketed
 batches), so memory does not grow with the data; every worker of a multi-worker run
-reads its own shards.
+reads its own shards (shard i goes to worker i mod count).
 """
 
 from __future__ import annotations
@@ -102,7 +102,8 @@ def sharded_batches(directory, name: str, batch_size: int, frontend, shuffle: bo
                     worker: tuple[int, int] = (0, 1)):
     """A tf.data dataset of (audio [B, N] float32, packed targets [B, 1 + L]) streamed from
     the shards of split ``name``; each iteration is an epoch (reshuffled when ``shuffle``).
-    ``worker=(index, count)``: this worker's shards only (shard i goes to worker i mod count)."""
+    ``worker=(index, count)``: this worker's shards only (shard i goes to worker i mod count;
+    ``rt_keras.train.input_worker`` gives it for a multi-worker strategy)."""
     from rt_keras.backend import tf
     from rt_keras.encoder import subsampled_length
     from rt_keras.task import PCM_SCALE
@@ -132,6 +133,8 @@ def sharded_batches(directory, name: str, batch_size: int, frontend, shuffle: bo
         padded_shapes=([None], [None], []), padding_values=(0.0, -1, 0))
     dataset = dataset.map(lambda audio, labels, frames: (audio, tf.concat([frames[:, None], labels], axis=1)))
     options = tf.data.Options()
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.FILE
+    # Sharded above, by file: tf.data's FILE auto-sharding cannot see the files through the
+    # length bucketing (it fails on GroupByWindowDataset), so it must not try.
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
     options.deterministic = True
     return dataset.with_options(options).prefetch(2)
