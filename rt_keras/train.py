@@ -103,13 +103,15 @@ def train(config, run_dir, force: bool = False, progress: bool = True, extra_cal
     if finished:
         return finished
     runs.start_step(run_dir, config, force=force, seed=config.train.seed)
+    settings = config.train
+    # Before any TensorFlow op runs (reading shards is one): a multi-worker strategy must
+    # configure its collective ops at program start.
+    strategy = make_strategy(settings.strategy)
 
     data_dir = materialise(config, progress=progress)
     train_split, validation_split = training_split(data_dir), load_split(data_dir, "validation")
     vocabulary = Vocabulary.load(data_dir)
-    settings = config.train
     steps_per_epoch = settings.steps_per_epoch or math.ceil(split_size(data_dir, "train") / settings.batch_size)
-    strategy = make_strategy(settings.strategy)
     with strategy.scope():
         model = build_asr_model(config, len(vocabulary))
         model.get_layer(FRONTEND_LAYER).set_statistics(

@@ -277,7 +277,7 @@ def test_sampling_a_sharded_split_streams_it(sharded_data):
 
 
 # -- a run on the user's data, through the .tflite ----------------------------------------
-@pytest.mark.parametrize("kind", ["char", "subword", "char-shards"])
+@pytest.mark.parametrize("kind", ["subword", "char-shards"])  # (char in memory: the shard tests compare them)
 def test_a_run_trains_converts_and_evaluates_with_its_own_vocabulary(spoken, kind, tmp_path):
     from converters.metadata import read_metadata
     from rt_keras.export import export_run

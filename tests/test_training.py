@@ -12,6 +12,7 @@ import pytest
 
 from helpers import InterruptAfterEpoch, requires_fsdd
 from rt_keras.backend import keras
+from rt_keras.cli import main as cli_main
 from rt_keras.data.dataset import TEST_SPLITS, data_directory, load_split
 from rt_keras.evaluate import evaluate_split
 from rt_keras.train import train
@@ -92,15 +93,20 @@ def _free_ports(count):
     return ports
 
 
-def test_two_workers_train_to_the_same_weights(tiny_config, tmp_path):
-    """MultiWorkerMirroredStrategy with two local worker processes on 127.0.0.1."""
+@pytest.mark.parametrize("storage", ["memory", "shards"])
+def test_two_workers_train_to_the_same_weights(tiny_config, tmp_path, storage):
+    """MultiWorkerMirroredStrategy with two local worker processes on 127.0.0.1; with
+    shards, each worker streams its own (materialised first: the workers only read)."""
     ports = _free_ports(2)
     cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
     run_dir = tmp_path / "run"
-    args = [sys.executable, "-m", "rt_keras.cli", "train", "--config",
-            os.path.join(os.path.dirname(__file__), "..", "configs", "tiny.yaml"), "--out", str(run_dir),
-            "--strategy", "multi_worker", "--set", f"data.cache_dir={tiny_config.data.cache_dir}",
-            "--set", "train.epochs=1", "--set", "train.steps_per_epoch=3"]
+    data = ["--set", f"data.cache_dir={tiny_config.data.cache_dir}"]
+    config = os.path.join(os.path.dirname(__file__), "..", "configs", "tiny.yaml")
+    if storage == "shards":
+        data += ["--set", "data.storage=shards", "--set", "data.shard_utterances=10"]
+        assert cli_main(["data", "--config", config, *data, "--json"]) == 0
+    args = [sys.executable, "-m", "rt_keras.cli", "train", "--config", config, "--out", str(run_dir),
+            "--strategy", "multi_worker", *data, "--set", "train.epochs=1", "--set", "train.steps_per_epoch=3"]
     workers = []
     for index in range(2):
         env = dict(os.environ, TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}))
