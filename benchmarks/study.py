@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import math
 import pathlib
 import shutil
@@ -374,6 +375,37 @@ def _relative(path) -> str:
     return path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path)
 
 
+def what_was_run(plan: dict, results: dict) -> list[str]:
+    """The compute the report rests on, from the runs' own records."""
+    lines = ["## What was run", ""]
+    for arm in plan["arms"]:
+        by_seed = results.get(arm, {})
+        if not by_seed:
+            continue
+        first = by_seed[min(by_seed)]
+        config = arm_config(plan, arm, 0)
+        how = (f"compressed from {plan['arms'][arm]['compress']['source']} of the same seed, then fine-tuned"
+               if plan["arms"][arm].get("compress") else "from random weights")
+        lines.append(f"- {arm}: {len(by_seed)} seed(s), {first['steps']:,} training steps of {config.train.batch_size} "
+                     f"({how}, peak learning rate {config.train.learning_rate:g}), then QAT "
+                     f"{config.qat.steps_per_epoch * config.qat.epochs} steps of {config.qat.batch_size}")
+    minutes = []
+    for by_seed in results.values():
+        for run in by_seed.values():
+            metrics_path = ROOT / run["run_dir"] / "metrics.json"
+            metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
+            if metrics.get("epochs_this_session") == metrics.get("epochs"):  # trained in one sitting
+                minutes.append(metrics["train_seconds_this_session"] / 60)
+    if minutes:
+        lines += ["", f"Training time of the {len(minutes)} runs trained in one sitting: median "
+                      f"{statistics.median(minutes):.1f} minutes (range {min(minutes):.1f}–{max(minutes):.1f}; other jobs "
+                      "shared the machine at times), plus QAT, conversion and evaluation of each."]
+    lines += ["", "Leave-one-speaker-out folds for baseline and rt were not run: 5 folds x 2 arms x the time of one "
+                  "run is beyond this study's budget; docs/results.md \"Leave-one-speaker-out\" has the folds of the "
+                  "demo model.", ""]
+    return lines
+
+
 def markdown(plan: dict, results: dict, measured: dict, command: str, plot_name: str) -> str:
     arms = [arm for arm in plan["arms"] if arm in results]
     baseline = results.get("baseline", {})
@@ -422,6 +454,7 @@ def markdown(plan: dict, results: dict, measured: dict, command: str, plot_name:
               "(`rt-keras footprint`); the WER columns are those of each run's own file. Training step: median of 30 "
               "`train_on_batch` steps on the same three batches of 16 in one process. Ratios from one run on a "
               "shared 2-core machine.", "",
+              *what_was_run(plan, results),
               "## The paper's claims at this scale", "",
               "Paired bootstrap over the seeds both arms have (seed s of A against seed s of B on the same "
               "utterances), on the float Keras models. The interval covers test-set sampling for these seeds; the "
