@@ -400,13 +400,10 @@ def what_was_run(plan: dict, results: dict) -> list[str]:
         lines += ["", f"Training time of the {len(minutes)} runs trained in one sitting: median "
                       f"{statistics.median(minutes):.1f} minutes (range {min(minutes):.1f}–{max(minutes):.1f}; other jobs "
                       "shared the machine at times), plus QAT, conversion and evaluation of each."]
-    lines += ["", "Leave-one-speaker-out folds for baseline and rt were not run: 5 folds x 2 arms x the time of one "
-                  "run is beyond this study's budget; docs/results.md \"Leave-one-speaker-out\" has the folds of the "
-                  "demo model.", ""]
-    return lines
+    return lines + ["", *([plan["notes"], ""] if plan.get("notes") else [])]
 
 
-def markdown(plan: dict, results: dict, measured: dict, command: str, plot_name: str) -> str:
+def markdown(plan: dict, results: dict, measured: dict, command: str, plot_name: str, raw_name: str = "study") -> str:
     arms = [arm for arm in plan["arms"] if arm in results]
     baseline = results.get("baseline", {})
     base_params = baseline[min(baseline)]["encoder_params"] if baseline else None
@@ -425,7 +422,7 @@ def markdown(plan: dict, results: dict, measured: dict, command: str, plot_name:
              "Same data (configs/rt.yaml's 10,000 training utterances), schedule and seeds for every arm "
              f"unless the arm says otherwise ({_relative(plan['path'])}). WER in %: mean ± sd over seeds, then the "
              "pooled WER over every seed's utterances with its 95% bootstrap interval. Per-run JSON: "
-             "[docs/study/](study/).", "",
+             f"[{raw_name}/]({raw_name}/).", "",
              "| arm | seeds | encoder params (x baseline) | qat-int8 bytes | test_real Keras | test_real qat-int8 "
              "| test_tts_unseen Keras | test_tts_unseen qat-int8 | test_real_perturbed qat-int8 "
              "| latency x baseline | train step x baseline |",
@@ -455,11 +452,11 @@ def markdown(plan: dict, results: dict, measured: dict, command: str, plot_name:
               "`train_on_batch` steps on the same three batches of 16 in one process. Ratios from one run on a "
               "shared 2-core machine.", "",
               *what_was_run(plan, results),
-              "## The paper's claims at this scale", "",
+              f"## {plan.get('claims_heading', 'The claims')}", "",
               "Paired bootstrap over the seeds both arms have (seed s of A against seed s of B on the same "
               "utterances), on the float Keras models. The interval covers test-set sampling for these seeds; the "
               "per-seed differences show training noise. *Reproduced* needs the interval on the claimed side "
-              "(within the margin for \"at most 1 point\") and no seed disagreeing; *contradicted* needs it on the other side; otherwise *inconclusive*, with the "
+              "(within the claim's margin, for \"at most N points\") and no seed disagreeing; *contradicted* needs it on the other side; otherwise *inconclusive*, with the "
               "number of seeds that would settle it if the measured difference held (the interval narrows with "
               "the square root of the seeds).", "",
               "| claim | A − B | split | A − B WER [95% CI] | per seed | verdict | to settle |",
@@ -500,8 +497,9 @@ def write_report(plan: dict, runs, doc, results: dict, measured: dict, command: 
     if measured.get("arms"):
         shutil.copyfile(pathlib.Path(runs) / "measurements.json", raw / "measurements.json")
     plot = pareto_plot(plan, results, measured, raw / "pareto.png") if results else None
-    body = markdown(plan, results, measured, command, plot.relative_to(doc.parent).as_posix() if plot else "")
-    atomic_write_text(doc, "# The ResidualTransformer study: trade-offs with error bars\n\n" + body + "\n")
+    body = markdown(plan, results, measured, command, plot.relative_to(doc.parent).as_posix() if plot else "",
+                    raw.name)
+    atomic_write_text(doc, f"# {plan.get('title', 'Trade-offs with error bars')}\n\n" + body + "\n")
 
 
 def main(argv=None) -> int:
