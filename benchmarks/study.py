@@ -227,7 +227,7 @@ def measure(plan: dict, runs, results: dict, overrides=(), force: bool = False) 
     arms = [arm for arm in plan["arms"] if 0 in results.get(arm, {})]
     cached = json.loads(path.read_text()) if path.is_file() else {}
     if not force and cached.get("arms") == arms:
-        return cached
+        return measure_int4(runs, cached, path)
     measured = {"arms": arms, "qat_int8_bytes": {}, "footprint": {}, "step_seconds": {}}
     directory = pathlib.Path(runs) / "measure"
     for arm in arms:
@@ -242,6 +242,27 @@ def measure(plan: dict, runs, results: dict, overrides=(), force: bool = False) 
         measured["step_seconds"][arm] = step_seconds(arm_config(plan, arm, 0, overrides))
     measured["command"] = "rt-keras footprint RUNS/measure/ARM.tflite --seconds 2 --runs 30 --warmup 5"
     atomic_write_json(path, measured)
+    return measure_int4(runs, measured, path)
+
+
+def measure_int4(runs, measured: dict, path) -> dict:
+    """Each arm's seed-0 float model in the int4 mode (ai-edge-quantizer: every weight
+    matrix in 4 bits), its bytes and WER on the claim splits; saved after every arm."""
+    from rt_keras.export import export_run
+    from rt_keras.runs import evaluate_run
+
+    int4 = measured.setdefault("int4", {})
+    for arm in measured["arms"]:
+        if arm in int4:
+            continue
+        _say(f"{arm}: int4 conversion and its WER (seed 0)")
+        tflite = pathlib.Path(runs) / "measure" / f"{arm}-int4.tflite"
+        export_run(run_dir_of(runs, arm, 0), "int4", tflite)
+        evaluation, _ = evaluate_run(run_dir_of(runs, arm, 0), list(CLAIM_SPLITS), tflite=tflite)
+        int4[arm] = {"bytes": tflite.stat().st_size,
+                     **{split: {key: evaluation[split][key] for key in ("wer", "ci95", "errors", "words")}
+                        for split in CLAIM_SPLITS}}
+        atomic_write_json(path, measured)
     return measured
 
 
@@ -425,8 +446,9 @@ def markdown(plan: dict, results: dict, measured: dict, command: str, plot_name:
              f"[{raw_name}/]({raw_name}/).", "",
              "| arm | seeds | encoder params (x baseline) | qat-int8 bytes | test_real Keras | test_real qat-int8 "
              "| test_tts_unseen Keras | test_tts_unseen qat-int8 | test_real_perturbed qat-int8 "
-             "| latency x baseline | train step x baseline |",
-             "|---|---:|---:|---:|---|---|---|---|---|---:|---:|"]
+             "| latency x baseline | train step x baseline | int4 bytes | test_real int4 (seed 0) "
+             "| test_tts_unseen int4 (seed 0) |",
+             "|---|---:|---:|---:|---|---|---|---|---|---:|---:|---:|---|---|"]
     for arm in arms:
         runs_of_arm = list(results[arm].values())
         first = runs_of_arm[0]
@@ -441,8 +463,11 @@ def markdown(plan: dict, results: dict, measured: dict, command: str, plot_name:
                  (("test_real", "keras"), ("test_real", "tflite"), ("test_tts_unseen", "keras"),
                   ("test_tts_unseen", "tflite"), ("test_real_perturbed", "tflite"))]
         size = measured.get("qat_int8_bytes", {}).get(arm, first["qat_int8_bytes"])
+        int4 = measured.get("int4", {}).get(arm)
+        int4_cells = (f"{int4['bytes']:,} | " + " | ".join(_interval(int4[split]) for split in CLAIM_SPLITS)
+                      if int4 else "— | — | —")
         lines.append(f"| {arm} | {seeds} | {first['encoder_params']:,}{ratio} | {size:,} | "
-                     + " | ".join(cells) + f" | {latency_ratio} | {step_ratio} |")
+                     + " | ".join(cells) + f" | {latency_ratio} | {step_ratio} | {int4_cells} |")
     words = {split: results[arms[0]][min(results[arms[0]])]["keras"][split]["words"] for split in SPLITS} if arms else {}
     lines += ["", f"Words per test set and seed: {words}.", "",
               f"![size vs WER]({plot_name})", "",
@@ -450,7 +475,9 @@ def markdown(plan: dict, results: dict, measured: dict, command: str, plot_name:
               "for every arm), median of 30 inferences on 2 s of audio, 1 thread, measured back to back "
               "(`rt-keras footprint`); the WER columns are those of each run's own file. Training step: median of 30 "
               "`train_on_batch` steps on the same three batches of 16 in one process. Ratios from one run on a "
-              "shared 2-core machine.", "",
+              "shared 2-core machine. int4: each arm's seed-0 float model converted with `rt-keras convert --mode "
+              "int4` (every weight matrix in 4 bits, post-training) and evaluated with `rt-keras evaluate --tflite`.",
+              "",
               *what_was_run(plan, results),
               f"## {plan.get('claims_heading', 'The claims')}", "",
               "Paired bootstrap over the seeds both arms have (seed s of A against seed s of B on the same "

@@ -95,6 +95,10 @@ def test_study_resumes_an_interrupted_run_and_reports(tiny_config, plan_file, tm
 
     text = doc.read_text()
     assert "| baseline | 1 |" in text and "| rt-k3-r16 | 1 |" in text
+    int4 = json.loads((runs / "measurements.json").read_text())["int4"]
+    assert set(int4) == {"baseline", "rt-k3-r16", "compress-k3-r16"}
+    assert int4["rt-k3-r16"]["test_real"]["words"] == rt["keras"]["test_real"]["words"]
+    assert f"| {int4['rt-k3-r16']['bytes']:,} |" in text
     claim = next(line for line in text.splitlines() if line.startswith("| RT costs only") and "test_real |" in line)
     assert any(word in claim for word in ("**reproduced**", "**contradicted**", "**inconclusive**"))
     assert "| compress-k3-r16 | 1 |" in text
