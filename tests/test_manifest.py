@@ -304,5 +304,12 @@ def test_a_run_trains_converts_and_evaluates_with_its_own_vocabulary(spoken, kin
         assert result["cer"]["characters"] == sum(len(t) for t in test.transcripts)
     assert tflite_result["test"]["utterance_errors"] == keras_result["test"]["utterance_errors"]
     assert tflite_result["test"]["cer"]["errors"] == keras_result["test"]["cer"]["errors"]
+    # the CLI's transcript is the .tflite's best path read with the run's vocabulary
+    from converters.runner import TFLiteModel
+    from rt_keras.data.audio import read_wav
+    from rt_keras.task import float_to_pcm, greedy_decode, pcm_to_float
+
     transcript = transcribe_files(tmp_path / "model.tflite", [directory / rows[0]["audio"]])[0]
-    assert transcript["error"] is None and isinstance(transcript["transcript"], str)
+    audio = pcm_to_float(float_to_pcm(read_wav(directory / rows[0]["audio"])))
+    log_probs = TFLiteModel(tmp_path / "model.tflite")(audio[None])[0]
+    assert transcript["error"] is None and transcript["transcript"] == vocabulary.decode(greedy_decode(log_probs))
