@@ -13,6 +13,7 @@ import pathlib
 import yaml
 
 from rt_keras.config import ConfigError, EncoderConfig, preset_fields, reject_unknown
+from rt_keras.vocabulary import KINDS as VOCABULARY_KINDS
 from rt_keras.data.augment import AugmentConfig
 
 
@@ -23,7 +24,6 @@ DATA_GENERATOR_VERSION = 2
 
 
 DATA_SOURCES = ("digits", "manifest")
-VOCABULARY_KINDS = ("word", "char", "subword")
 
 
 @dataclasses.dataclass

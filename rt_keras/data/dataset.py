@@ -54,10 +54,6 @@ class Split:
     def labels(self, index: int) -> list[int]:
         return self.vocabulary.encode(self.transcripts[index])
 
-    def subset(self, keep) -> "Split":
-        return Split([self.audio[i] for i in keep], [self.transcripts[i] for i in keep],
-                     [self.sources[i] for i in keep], self.vocabulary)
-
 
 def voice_group(source: str) -> str:
     """The voice a source belongs to, for per-voice tables: an espeak-ng source
