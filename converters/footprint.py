@@ -109,12 +109,14 @@ def device() -> dict:
 
 
 def runtime_report(path, seconds: float, sample_rate: int, runs: int, warmup: int, threads: int,
-                   streaming_state: list | None = None) -> dict:
+                   streaming_state: list | None = None, weight_cache: bool = False) -> dict:
     """Run the probe in a fresh child process; a crash of the child is reported as such."""
     command = [sys.executable, str(PROBE), str(path), "--seconds", str(seconds), "--sample-rate", str(sample_rate),
                "--runs", str(runs), "--warmup", str(warmup), "--threads", str(threads)]
     if streaming_state:
         command += ["--streaming-state", json.dumps(streaming_state)]
+    if weight_cache:
+        command.append("--weight-cache")
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     done = subprocess.run(command, capture_output=True, text=True, env=env)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
@@ -128,9 +130,10 @@ DEFAULT_SECONDS = 2.0
 
 
 def footprint(path, seconds: float | None = None, runs: int = 20, warmup: int = 3, threads: int = 1,
-              runtime: bool = True) -> dict:
+              runtime: bool = True, weight_cache: bool = False) -> dict:
     """The full report of one model. ``seconds``: audio per inference (default: the
-    model's fixed input length, or 2 s for a model that takes any length)."""
+    model's fixed input length, or 2 s for a model that takes any length);
+    ``weight_cache``: measure with XNNPACK's weight cache (footprint_probe.probe)."""
     report = static_report(path)
     sample_rate = (report["metadata"] or {}).get("sample_rate") or 16000
     streaming = report.get("streaming")
@@ -138,7 +141,7 @@ def footprint(path, seconds: float | None = None, runs: int = 20, warmup: int = 
     if seconds is None:
         seconds = fixed / sample_rate if fixed > 0 else DEFAULT_SECONDS
     report["runtime"] = runtime_report(path, seconds, sample_rate, runs, warmup, threads,
-                                       streaming["state"] if streaming else None) if runtime else None
+                                       streaming["state"] if streaming else None, weight_cache) if runtime else None
     report["device"] = device()
     return report
 

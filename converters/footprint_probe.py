@@ -18,7 +18,8 @@ import time
 
 import numpy as np
 
-STATUS_FIELDS = {"VmRSS": "rss_kb", "VmHWM": "hwm_kb", "RssFile": "rss_file_kb", "RssAnon": "rss_anon_kb"}
+STATUS_FIELDS = {"VmRSS": "rss_kb", "VmHWM": "hwm_kb", "RssFile": "rss_file_kb", "RssAnon": "rss_anon_kb",
+                 "RssShmem": "rss_shmem_kb"}
 # What a footprint measures by default, defined once for the host and the phone (the Android
 # core's BenchmarkSignal.java; tests/test_android_core.py checks both agree).
 BENCHMARK = {"seconds": 2.0, "threads": 1, "runs": 20, "warmup": 3}
@@ -26,7 +27,7 @@ BENCHMARK = {"seconds": 2.0, "threads": 1, "runs": 20, "warmup": 3}
 
 def memory() -> dict:
     """Resident memory now (kB): /proc/self/status where present, and ru_maxrss (peak)."""
-    result = {"rss_kb": None, "hwm_kb": None, "rss_file_kb": None, "rss_anon_kb": None,
+    result = {"rss_kb": None, "hwm_kb": None, "rss_file_kb": None, "rss_anon_kb": None, "rss_shmem_kb": None,
               "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
     try:
         with open("/proc/self/status") as status:
@@ -54,24 +55,33 @@ def test_audio(samples: int, sample_rate: int) -> np.ndarray:
 
 
 def probe(path: str, seconds: float, sample_rate: int, runs: int, warmup: int, threads: int,
-          streaming_state: list | None = None) -> dict:
+          streaming_state: list | None = None, weight_cache: bool = False) -> dict:
     """Load ``path`` and time ``runs`` inferences on ``seconds`` of the test signal after
     ``warmup`` ones; a streaming step (``streaming_state``: its layout) is fed the signal
-    chunk by chunk with its state carried over, and an inference is the sum of its chunks."""
-    from ai_edge_litert.interpreter import Interpreter
+    chunk by chunk with its state carried over, and an inference is the sum of its chunks.
 
-    result = {"status": "ok", "error": None, "runtime": f"ai-edge-litert {importlib.metadata.version('ai-edge-litert')}",
+    ``weight_cache``: run through LiteRT's CompiledModel with XNNPACK's in-memory weight
+    cache, which packs a constant read by several operators (a shared ``W_g``) once;
+    the default Interpreter packs it once per reader."""
+    version = f"ai-edge-litert {importlib.metadata.version('ai-edge-litert')}"
+    result = {"status": "ok", "error": None,
+              "runtime": f"{version} CompiledModel, XNNPACK weight cache in memory" if weight_cache else version,
+              "xnnpack_weight_cache": weight_cache,
               "threads": threads, "audio_seconds": seconds, "runs": runs, "warmup": warmup,
               "memory_kb": {"before_load": memory()}}
     stage = ["load"]
     try:
+        if weight_cache and streaming_state:
+            raise ValueError("the weight-cache measurement runs whole utterances; streaming models are measured "
+                             "without --weight-cache")
         started = time.perf_counter()
-        interpreter = Interpreter(model_path=path, num_threads=threads)
+        model = compiled_model(path, threads) if weight_cache else _interpreter(path, threads)
         result["load_ms"] = 1000 * (time.perf_counter() - started)
         result["memory_kb"]["after_load"] = memory()
         stage[0] = "allocate"
-        measure = _streaming_latencies if streaming_state else _utterance_latencies
-        latencies = measure(interpreter, result, stage, sample_rate, runs, warmup, streaming_state)
+        measure = (_compiled_latencies if weight_cache else
+                   _streaming_latencies if streaming_state else _utterance_latencies)
+        latencies = measure(model, result, stage, sample_rate, runs, warmup, streaming_state)
     except Exception as error:  # reported in the footprint, not a crash of the tool
         result.update(status="failed", error=f"{stage[0]}: {type(error).__name__}: {error}")
         result["memory_kb"]["after_runs"] = memory()
@@ -81,6 +91,57 @@ def probe(path: str, seconds: float, sample_rate: int, runs: int, warmup: int, t
                             "min": float(np.min(latencies))}
     result["real_time_factor"] = result["latency_ms"]["median"] / (1000 * result["audio_seconds"])
     return result
+
+
+def _interpreter(path, threads):
+    from ai_edge_litert.interpreter import Interpreter
+
+    return Interpreter(model_path=path, num_threads=threads)
+
+
+def compiled_model(path, threads: int = 1):
+    from ai_edge_litert.compiled_model import CompiledModel
+    from ai_edge_litert.hardware_accelerator import HardwareAccelerator
+    from ai_edge_litert.options import CpuOptions, Options
+
+    cpu = CpuOptions(num_threads=threads, xnnpack_weight_cache_path=":memory:")
+    return CompiledModel.from_file(path, options=Options(HardwareAccelerator.CPU, cpu_options=cpu))
+
+
+def compiled_runner(model, samples: int):
+    """``run(audio [1, samples]) -> log-probabilities [1, frames, vocabulary]`` on a
+    CompiledModel resized to ``samples``."""
+    from ai_edge_litert.tensor_buffer import TensorBuffer
+
+    model.resize_input_tensor(0, [1, samples], strict=False)
+    inputs = model.create_input_buffers(0)
+    # CompiledModel does not propagate the new length to the output before a run; give it
+    # room for one frame per 4 ms (more than any front-end here emits), then read what it wrote.
+    key = next(iter(model.get_signature_list()))
+    ((name, output),) = model.get_output_tensor_details(key).items()
+    vocabulary = int(output["shape"][-1])
+    outputs = [TensorBuffer.create_from_host_memory(np.zeros((1, samples // 64 + 8, vocabulary), np.float32))]
+
+    def run(audio):
+        inputs[0].write(audio)
+        model.run_by_index(0, inputs, outputs)
+        frames = model.get_output_tensor_details(key)[name]["shape"][1]
+        return outputs[0].read(frames * vocabulary, np.float32).reshape(1, frames, vocabulary)
+    return run
+
+
+def _compiled_latencies(model, result, stage, sample_rate, runs, warmup, _):
+    audio = test_audio(int(round(result["audio_seconds"] * sample_rate)), sample_rate)
+    run = compiled_runner(model, audio.shape[1])
+    result["memory_kb"]["after_allocate"] = memory()
+    stage[0] = "invoke"
+    latencies = []
+    for i in range(warmup + runs):
+        started = time.perf_counter()
+        run(audio)
+        if i >= warmup:
+            latencies.append(1000 * (time.perf_counter() - started))
+    return latencies
 
 
 def _utterance_latencies(interpreter, result, stage, sample_rate, runs, warmup, _):
@@ -136,9 +197,10 @@ def main(argv=None) -> int:
     parser.add_argument("--warmup", type=int, default=BENCHMARK["warmup"])
     parser.add_argument("--threads", type=int, default=BENCHMARK["threads"])
     parser.add_argument("--streaming-state", type=json.loads, help="a streaming model's state layout (JSON)")
+    parser.add_argument("--weight-cache", action="store_true", help="CompiledModel with XNNPACK's weight cache")
     args = parser.parse_args(argv)
     print(json.dumps(probe(args.model, args.seconds, args.sample_rate, args.runs, args.warmup, args.threads,
-                           args.streaming_state)))
+                           args.streaming_state, args.weight_cache)))
     return 0
 
 

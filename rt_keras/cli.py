@@ -329,7 +329,8 @@ def cmd_footprint(args) -> int:
             print(f"measuring {path} ...", file=sys.stderr)
         try:
             reports.append(footprint(path, seconds=args.seconds, runs=args.runs, warmup=args.warmup,
-                                     threads=args.threads, runtime=not args.static))
+                                     threads=args.threads, runtime=not args.static,
+                                     weight_cache=args.weight_cache))
         except FootprintError as error:
             print(f"rt-keras footprint: {error}", file=sys.stderr)
             refused += 1
@@ -581,6 +582,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=_int_at_least(1, 64), default=1, help="interpreter threads (default: %(default)s); with --compare, "
                    "which report to take from a file that holds several (the app's 1/2/4-thread benchmark)")
     p.add_argument("--static", action="store_true", help="skip the runtime measurement")
+    p.add_argument("--weight-cache", action="store_true",
+                   help="run through LiteRT's CompiledModel with XNNPACK's in-memory weight cache, which packs "
+                        "a shared W_g once instead of once per layer that reads it (whole-utterance models only)")
     p.add_argument("--json", action="store_true", help="print the report(s) in the documented schema")
     p.add_argument("--report", metavar="DIR", help="also write DIR/README.md, footprint.json and PNG plots")
     p.add_argument("--compare", nargs=2, metavar=("A.json", "B.json"),

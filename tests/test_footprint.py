@@ -155,3 +155,37 @@ def test_table_columns_widen_to_paper_size_numbers(reports):
     header, small_row, big_row = format_table([reports["float32"], big]).splitlines()[:3]
     assert re.search(r"58,302,216\s{2,}57,013,700\s{2,}56,623,104\s{2,}1,234,567\s{2,}", big_row), big_row
     assert len(header) == len(small_row) == len(big_row)  # columns line up
+
+
+def test_weight_cache_runs_the_same_model_and_holds_the_packed_weights(models, reports):
+    """--weight-cache (CompiledModel + XNNPACK's in-memory weight cache, which packs a shared
+    W_g once instead of once per reader) computes what the Interpreter computes, and the
+    packed weights it holds appear as shared memory, which the plain Interpreter has none of."""
+    import numpy as np
+    from ai_edge_litert.interpreter import Interpreter
+    from converters.footprint_probe import compiled_model, compiled_runner, test_audio
+
+    audio = test_audio(24000, 16000)
+    for mode, path in models.items():
+        interpreter = Interpreter(model_path=str(path), num_threads=1)
+        (detail,) = interpreter.get_input_details()
+        interpreter.resize_tensor_input(detail["index"], list(audio.shape))
+        interpreter.allocate_tensors()
+        interpreter.set_tensor(detail["index"], audio)
+        interpreter.invoke()
+        expected = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+        got = compiled_runner(compiled_model(str(path)), audio.shape[1])(audio)
+        assert got.shape == expected.shape and expected.shape[1] == 37  # 1.5 s: 148 frames (25 ms every 10 ms) / 4
+        if mode == "float32":
+            np.testing.assert_allclose(got, expected, atol=1e-5)
+        else:  # CompiledModel's XNNPACK settings round int8 differently; the best path is the same
+            np.testing.assert_array_equal(got.argmax(-1), expected.argmax(-1))
+
+    cached = footprint(models["qat-int8"], seconds=1.0, runs=2, warmup=1, weight_cache=True)
+    validate(cached)
+    runtime = cached["runtime"]
+    assert runtime["status"] == "ok" and runtime["xnnpack_weight_cache"] is True
+    assert "weight cache" in runtime["runtime"] and runtime["latency_ms"]["median"] > 0
+    plain = reports["qat-int8"]["runtime"]
+    assert plain["xnnpack_weight_cache"] is False
+    assert runtime["memory_kb"]["after_runs"]["rss_shmem_kb"] > plain["memory_kb"]["after_runs"]["rss_shmem_kb"]
