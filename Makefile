@@ -56,7 +56,8 @@ android-core-test: system-packages
 	  $$(find android_demo/core/src -name '*.java')
 	java -cp $(CORE_BUILD):$(CORE_TEST_RESOURCES):$(JAVA_CP) -Drt_keras.golden.dir=$(GOLDEN) -Drt_keras.report.out=$(REPORT) \
 	  org.junit.runner.JUnitCore \
-	  org.rtkeras.demo.core.CoreTest org.rtkeras.demo.core.InputHardeningTest org.rtkeras.demo.core.GoldenTest
+	  org.rtkeras.demo.core.CoreTest org.rtkeras.demo.core.InputHardeningTest org.rtkeras.demo.core.GoldenTest \
+	  org.rtkeras.demo.core.StreamingTest
 
 # Compile every Java source of the app against Debian's android.jar (API 23) with a
 # compile-only stub of the LiteRT classes LiteRtEngine uses (Gradle builds use the real one).

@@ -7,6 +7,13 @@ are stored (no audio).
     python benchmarks/android_golden.py runs/rt/model-qat-int8.tflite [--wav FSDD/recordings/7_theo_3.wav]
     python benchmarks/android_golden.py runs/commands/model-qat-int8.tflite --wav WAV --out .../commands-golden.json
     python benchmarks/android_golden.py --subword   # a subword vocabulary (no trained model: see subword_fixture)
+    python benchmarks/android_golden.py runs/streaming/chunk320-s0-streaming-float32.tflite \
+        --wav FSDD/recordings/{3_theo_0,9_theo_1,4_theo_2}.wav   # a streaming model, three digits in a row
+
+A streaming model (`rt-keras convert --streaming`) gives streaming-golden.json instead: the
+audio as the model reads it, its state layout, and per chunk the log-probabilities and the
+transcript so far, for the JUnit test of StreamingTranscriber (chunking, carrying the
+state by the layout, live partial transcripts).
 """
 
 from __future__ import annotations
@@ -22,6 +29,32 @@ sys.path.insert(0, str(ROOT))
 RESOURCES = ROOT / "android_demo" / "core" / "src" / "test" / "resources" / "org" / "rtkeras" / "demo" / "core"
 OUT = RESOURCES / "demo-golden.json"
 SUBWORD_OUT = RESOURCES / "subword-golden.json"
+STREAMING_OUT = RESOURCES / "streaming-golden.json"
+
+
+def streaming_fixture(model: bytes, audio, vocabulary: list[str]) -> dict:
+    """Stream ``audio`` chunk by chunk from a fresh state as converters/runner.py does
+    (the last chunk zero-padded); what the app's StreamingTranscriber must reproduce."""
+    import numpy as np
+
+    from converters.runner import StreamingTFLiteModel
+    from rt_keras.task import greedy_decode
+    from rt_keras.vocabulary import decode_ids
+
+    audio = np.round(np.asarray(audio, np.float32), 5)  # what the fixture stores is what the model read
+    streaming = StreamingTFLiteModel(model)
+    size = streaming.chunk_samples
+    padded = np.pad(audio, (0, -len(audio) % size))
+    frames, chunks = [], []
+    for start in range(0, len(padded), size):
+        chunk = padded[start:start + size]
+        log_probs = streaming(chunk)[0]
+        frames += list(log_probs)
+        chunks.append({"sum": round(float(chunk.astype(np.float64).sum()), 4),
+                       "log_probs": [[round(float(v), 5) for v in frame] for frame in log_probs],
+                       "transcript": decode_ids(vocabulary, greedy_decode(np.array(frames)))})
+    return {"layout": streaming.layout, "audio": [float(v) for v in audio], "chunks": chunks,
+            "transcript": chunks[-1]["transcript"]}
 
 
 def subword_fixture() -> dict:
@@ -62,7 +95,7 @@ def main(argv=None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", nargs="?", help="a .tflite converted by rt-keras convert (with metadata)")
-    parser.add_argument("--wav", help="default: FSDD recordings/7_theo_3.wav")
+    parser.add_argument("--wav", nargs="+", help="default: FSDD recordings/7_theo_3.wav (several: one after the other)")
     parser.add_argument("--out", help=f"default: {OUT.name} ({SUBWORD_OUT.name} with --subword) in the core's "
                                       "test resources")
     parser.add_argument("--subword", action="store_true", help="write the subword fixture (no model)")
@@ -74,16 +107,27 @@ def main(argv=None) -> int:
         return 0
     if not args.model:
         parser.error("give a .tflite model (or --subword)")
-    wav = pathlib.Path(args.wav or pathlib.Path(default_fsdd_dir() or "FSDD") / "recordings" / "7_theo_3.wav")
+    wavs = [pathlib.Path(w) for w in args.wav or [pathlib.Path(default_fsdd_dir() or "FSDD") / "recordings" / "7_theo_3.wav"]]
     model = pathlib.Path(args.model).read_bytes()
     metadata = read_metadata(model)
-    samples, rate = soundfile.read(wav, dtype="int16")
     target = metadata["sample_rate"]
-    audio = pcm_to_float(samples)
-    count = len(audio) * target // rate
-    audio = np.interp(np.arange(count) * rate / target, np.arange(len(audio)), audio).astype(np.float32)
-    log_probs = TFLiteModel(model)(audio[None])[0]
+    pieces = []
+    for wav in wavs:
+        samples, rate = soundfile.read(wav, dtype="int16")
+        piece = pcm_to_float(samples)
+        count = len(piece) * target // rate
+        pieces.append(np.interp(np.arange(count) * rate / target, np.arange(len(piece)), piece).astype(np.float32))
+    audio = np.concatenate(pieces)
+    wav = pathlib.Path(" + ".join(w.name for w in wavs))
     vocabulary = metadata["vocabulary"]
+    if (metadata.get("info") or {}).get("streaming"):
+        fixture = {"model": pathlib.Path(args.model).name, "mode": metadata["info"].get("mode"), "wav": wav.name,
+                   "vocabulary": vocabulary, **streaming_fixture(model, audio, vocabulary)}
+        out = args.out or STREAMING_OUT
+        atomic_write_text(out, json.dumps(fixture, ensure_ascii=False) + "\n")
+        print(f"{out}: {len(fixture['chunks'])} chunks, partials {[c['transcript'] for c in fixture['chunks']]}")
+        return 0
+    log_probs = TFLiteModel(model)(audio[None])[0]
     transcript = decode_ids(vocabulary, greedy_decode(log_probs))
     fixture = {"model": pathlib.Path(args.model).name, "mode": metadata.get("info", {}).get("mode"),
                "wav": wav.name, "vocabulary": vocabulary, "transcript": transcript,

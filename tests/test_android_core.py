@@ -112,6 +112,45 @@ def test_committed_decoder_fixtures_are_real_transcripts_and_their_tests_can_fai
     assert broken.returncode != 0 and all(test in broken.stdout for test in FIXTURES.values()), broken.stdout[-2000:]
 
 
+def test_streaming_fixture_is_the_hosts_stream_and_its_junit_test_can_fail(tmp_path):
+    """streaming-golden.json (benchmarks/android_golden.py on a real streaming .tflite and
+    three FSDD recordings in a row) is self-consistent: each chunk's transcript is the greedy
+    path over the frames so far, chunk sums are the stored audio's, every state output
+    feeds one input. StreamingTest fails when a live transcript is wrong or when the chunks
+    it is given are not the host's."""
+    fixture = json.loads((DEMO_GOLDEN.parent / "streaming-golden.json").read_text(encoding="utf-8"))
+    layout, chunks = fixture["layout"], fixture["chunks"]
+    size = layout["chunk_samples"]
+    audio = np.array(fixture["audio"], np.float64)
+    assert len(chunks) == -(-len(audio) // size) >= 3 and len(layout["state"]) >= 4
+    padded = np.pad(audio, (0, -len(audio) % size))
+    frames = []
+    for i, chunk in enumerate(chunks):
+        assert chunk["sum"] == pytest.approx(padded[i * size:(i + 1) * size].sum(), abs=1e-3)
+        frames += chunk["log_probs"]
+        assert chunk["transcript"] == decode_ids(fixture["vocabulary"], greedy_decode(np.array(frames)))
+    assert fixture["transcript"] == chunks[-1]["transcript"] and fixture["transcript"]
+    assert chunks[0]["transcript"] != fixture["transcript"]  # the transcript grows while the audio arrives
+    assert len({s["output"] for s in layout["state"]}) == len(layout["state"])
+
+    def junit_with(broken: dict) -> subprocess.CompletedProcess:
+        resources = tmp_path / f"resources-{len(list(tmp_path.iterdir()))}"
+        target = resources / "org" / "rtkeras" / "demo" / "core"
+        target.mkdir(parents=True)
+        for other in DEMO_GOLDEN.parent.glob("*.json"):
+            shutil.copy(other, target / other.name)
+        (target / "streaming-golden.json").write_text(json.dumps(broken, ensure_ascii=False), encoding="utf-8")
+        return run_core_tests(CORE_TEST_RESOURCES=resources)
+
+    wrong_partial = json.loads(json.dumps(fixture))
+    wrong_partial["chunks"][1]["transcript"] = "zero"
+    shifted_audio = json.loads(json.dumps(fixture))  # as if the app cut its chunks elsewhere
+    shifted_audio["audio"] = shifted_audio["audio"][1:] + [0.0]
+    for broken in (wrong_partial, shifted_audio):
+        result = junit_with(broken)
+        assert result.returncode != 0 and "transcriberCarriesTheStateAndShowsTheHostsLiveTranscripts" in result.stdout
+
+
 @requires_fsdd
 def test_host_replays_the_apps_interpreter_call_order(tiny_converted):
     """What LiteRtEngine does: the constructor allocates at the stored input shape, then

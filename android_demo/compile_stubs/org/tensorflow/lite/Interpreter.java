@@ -30,6 +30,19 @@ public final class Interpreter implements AutoCloseable {
         throw new UnsupportedOperationException("compile stub");
     }
 
+    public String[] getSignatureKeys() {
+        throw new UnsupportedOperationException("compile stub");
+    }
+
+    public Tensor getOutputTensorFromSignature(String outputName, String signatureKey) {
+        throw new UnsupportedOperationException("compile stub");
+    }
+
+    public void runSignature(java.util.Map<String, Object> inputs, java.util.Map<String, Object> outputs,
+            String signatureKey) {
+        throw new UnsupportedOperationException("compile stub");
+    }
+
     public void run(Object input, Object output) {
         throw new UnsupportedOperationException("compile stub");
     }

@@ -8,5 +8,7 @@ public interface Tensor {
 
     int numBytes();
 
+    int numElements();
+
     ByteBuffer asReadOnlyBuffer();
 }

@@ -24,6 +24,9 @@ final class AudioRecorder {
     interface Listener {
         void onLevel(float rms);
 
+        /** The {@code count} samples just read, at the rate recording started with (a streaming model feeds on them). */
+        void onAudio(short[] block, int count);
+
         /** Speech was heard and then TRAILING_SILENCE_MS of silence: the utterance is over (called once). */
         void onEndOfSpeech();
 
@@ -93,6 +96,7 @@ final class AudioRecorder {
                         }
                         buffer.write(chunk, n);
                         samplesRecorded += n;
+                        listener.onAudio(chunk, n);
                         listener.onLevel(rms(chunk, n));
                         if (!ended && vad.accept(chunk, n)) {
                             ended = true;

@@ -33,6 +33,7 @@ import java.util.concurrent.Callable;
 import org.rtkeras.demo.core.CtcGreedyDecoder;
 import org.rtkeras.demo.core.FootprintReport;
 import org.rtkeras.demo.core.Pcm;
+import org.rtkeras.demo.core.StreamingTranscriber;
 import org.rtkeras.demo.core.WavReader;
 
 /**
@@ -56,6 +57,9 @@ public class MainActivity extends Activity {
     private static final Integer[] THREAD_CHOICES = {1, 2, 4};
 
     private final AudioRecorder recorder = new AudioRecorder();
+    /** Set while a streaming model transcribes the recording live (see startLiveTranscript). */
+    private volatile StreamingTranscriber live;
+    private LiteRtStreamingEngine liveEngine;
     private Spinner models;
     private Spinner threadPicker;
     private Button recordButton;
@@ -198,8 +202,15 @@ public class MainActivity extends Activity {
                 return;
             }
             try {
-                recorder.start(this, ModelFile.open(getAssets(), model).metadata.sampleRate(),
+                ModelFile file = ModelFile.open(getAssets(), model);
+                startLiveTranscript(file);
+                recorder.start(this, file.metadata.sampleRate(),
                         new AudioRecorder.Listener() {
+                            @Override
+                            public void onAudio(short[] block, int count) {
+                                feedLiveTranscript(block, count);
+                            }
+
                             @Override
                             public void onLevel(final float rms) {
                                 runOnUiThread(new Runnable() {
@@ -230,6 +241,7 @@ public class MainActivity extends Activity {
                                     @Override
                                     public void run() {
                                         stopRecording(); // the recorder has stopped: reset the buttons
+                                        closeLiveTranscript();
                                         transcript.setText("Recording stopped: " + message);
                                     }
                                 });
@@ -238,16 +250,72 @@ public class MainActivity extends Activity {
                 recordButton.setText("Stop and transcribe");
                 setBusy(true);
             } catch (IOException | RuntimeException e) { // SecurityException if the permission was revoked
+                closeLiveTranscript();
                 transcript.setText("Cannot record: " + e.getMessage());
             }
             return;
         }
         short[] samples = stopRecording();
+        if (live != null) { // the recorder thread has stopped: finish the live transcript
+            finishLiveTranscript();
+            return;
+        }
         if (recorder.droppedSeconds() > 0) {
             footprint.setText(String.format(java.util.Locale.ROOT, "Only the last %d s were kept (%.1f s dropped).",
                     AudioRecorder.MAX_SECONDS, recorder.droppedSeconds()));
         }
         transcribeRecording(samples, recorder.sampleRate());
+    }
+
+    /**
+     * A streaming model (its metadata has a state layout) transcribes while the user speaks:
+     * every whole chunk the microphone delivers runs on the recorder thread (a chunk costs
+     * about a millisecond on the host, `rt-keras footprint`) and the transcript so far is
+     * shown; Stop runs the last, zero-padded chunk. Other models transcribe after Stop.
+     */
+    private void startLiveTranscript(ModelFile file) {
+        closeLiveTranscript();
+        if (file.metadata.streamingLayout() == null) {
+            return;
+        }
+        liveEngine = new LiteRtStreamingEngine(file, selectedThreads());
+        live = new StreamingTranscriber(liveEngine.layout(), liveEngine, file.metadata.vocabulary());
+        transcript.setText("…");
+    }
+
+    /** Called on the recorder thread. */
+    private void feedLiveTranscript(short[] block, int count) {
+        StreamingTranscriber transcriber = live;
+        if (transcriber == null) {
+            return;
+        }
+        float[] samples = Pcm.toFloat(java.util.Arrays.copyOf(block, count));
+        int before = transcriber.chunks();
+        String text = transcriber.accept(samples, 0, samples.length);
+        if (transcriber.chunks() != before) {
+            show(transcript, text.isEmpty() ? "…" : text);
+        }
+    }
+
+    private void finishLiveTranscript() {
+        String text;
+        try {
+            String words = live.finish();
+            text = (words.isEmpty() ? "(nothing recognised)" : words) + String.format(java.util.Locale.ROOT,
+                    "\n(streamed in chunks of %.0f ms)", liveEngine.layout().algorithmicLatencyMs);
+        } catch (RuntimeException e) {
+            text = "Cannot transcribe the recording: " + e.getMessage();
+        }
+        closeLiveTranscript();
+        transcript.setText(text);
+    }
+
+    private void closeLiveTranscript() {
+        live = null;
+        if (liveEngine != null) {
+            liveEngine.close();
+            liveEngine = null;
+        }
     }
 
     /** Stops the microphone (if recording) and returns what it recorded. */
@@ -279,6 +347,7 @@ public class MainActivity extends Activity {
         super.onStop();
         if (recorder.isRecording()) { // never keep the microphone in the background
             stopRecording();
+            closeLiveTranscript();
             transcript.setText("Recording stopped: the app left the screen.");
         }
     }

@@ -65,6 +65,11 @@ public final class ModelMetadata {
         return stringField("mode");
     }
 
+    /** The state layout of a streaming model (`rt-keras convert --streaming`), or null for a whole-utterance model. */
+    public StreamingLayout streamingLayout() {
+        return StreamingLayout.fromModelInfo(modelInfo());
+    }
+
     /** rt_keras_model.json as text, or null when the model has none. */
     private String modelInfo() {
         byte[] data = files.get(MODEL_INFO_FILE);

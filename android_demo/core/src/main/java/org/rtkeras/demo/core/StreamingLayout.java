@@ -1,0 +1,100 @@
+package org.rtkeras.demo.core;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What a streaming model (`rt-keras convert --streaming`) takes and gives besides audio:
+ * the samples per call and the state tensors carried from one call to the next, read from
+ * the "streaming" entry of rt_keras_model.json, so the app hard-codes no shape.
+ */
+public final class StreamingLayout {
+    /** One state tensor: fed as input {@code name}, returned as output {@code output}. */
+    public static final class StateTensor {
+        public final String name;
+        public final String output;
+        public final int[] shape;
+
+        StateTensor(String name, String output, int[] shape) {
+            this.name = name;
+            this.output = output;
+            this.shape = shape;
+        }
+
+        public int size() {
+            int size = 1;
+            for (int dimension : shape) {
+                size *= dimension;
+            }
+            return size;
+        }
+    }
+
+    public final int chunkSamples;
+    public final double algorithmicLatencyMs;
+    public final List<StateTensor> state;
+
+    private StreamingLayout(int chunkSamples, double algorithmicLatencyMs, List<StateTensor> state) {
+        this.chunkSamples = chunkSamples;
+        this.algorithmicLatencyMs = algorithmicLatencyMs;
+        this.state = Collections.unmodifiableList(state);
+    }
+
+    /** The layout in rt_keras_model.json's text, or null for a model that is not streaming. */
+    public static StreamingLayout fromModelInfo(String modelInfo) {
+        if (modelInfo == null) {
+            return null;
+        }
+        Object streaming = field(JsonReader.parse(modelInfo), "streaming", "rt_keras_model.json");
+        return streaming == null ? null : from(streaming);
+    }
+
+    /** The layout from the parsed "streaming" object. */
+    public static StreamingLayout from(Object streaming) {
+        String where = "rt_keras_model.json streaming";
+        int chunk = positive(field(streaming, "chunk_samples", where), where + ".chunk_samples");
+        Object latency = field(streaming, "algorithmic_latency_ms", where);
+        Object tensors = field(streaming, "state", where);
+        if (!(tensors instanceof List)) {
+            throw new IllegalArgumentException(where + ".state: expected a list of state tensors");
+        }
+        List<StateTensor> state = new ArrayList<StateTensor>();
+        for (Object tensor : (List<?>) tensors) {
+            String at = where + ".state[" + state.size() + "]";
+            Object shape = field(tensor, "shape", at);
+            if (!(shape instanceof List) || ((List<?>) shape).isEmpty()) {
+                throw new IllegalArgumentException(at + ".shape: expected a list of dimensions, got " + shape);
+            }
+            int[] dimensions = new int[((List<?>) shape).size()];
+            for (int i = 0; i < dimensions.length; i++) {
+                dimensions[i] = positive(((List<?>) shape).get(i), at + ".shape[" + i + "]");
+            }
+            state.add(new StateTensor(text(field(tensor, "name", at), at + ".name"),
+                    text(field(tensor, "output", at), at + ".output"), dimensions));
+        }
+        return new StreamingLayout(chunk, latency instanceof Double ? (Double) latency : 0.0, state);
+    }
+
+    private static Object field(Object object, String name, String where) {
+        if (!(object instanceof Map)) {
+            throw new IllegalArgumentException(where + ": expected an object");
+        }
+        return ((Map<?, ?>) object).get(name);
+    }
+
+    private static int positive(Object value, String where) {
+        if (!(value instanceof Double) || (Double) value < 1 || (Double) value != Math.floor((Double) value)) {
+            throw new IllegalArgumentException(where + ": expected a positive integer, got " + value);
+        }
+        return ((Double) value).intValue();
+    }
+
+    private static String text(Object value, String where) {
+        if (!(value instanceof String)) {
+            throw new IllegalArgumentException(where + ": expected a string, got " + value);
+        }
+        return (String) value;
+    }
+}
