@@ -1,15 +1,20 @@
 package org.rtkeras.demo;
 
 import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.util.HashMap;
+import java.util.Map;
 
 import org.rtkeras.demo.core.InferenceEngine;
 import org.rtkeras.demo.core.LogProbabilities;
 import org.rtkeras.demo.core.Pcm;
+import org.rtkeras.demo.core.StreamingLayout;
+import org.rtkeras.demo.core.StreamingStep;
 import org.tensorflow.lite.Interpreter;
 import org.tensorflow.lite.TensorFlowLite;
 
 /**
- * The only class that touches the LiteRT API. Its call order is the one the host replays in
+ * The only class that touches the LiteRT API (with its nested {@link Streaming}). Its call order is the one the host replays in
  * tests/test_convert.py: the constructor allocates at the model's stored input shape, each new
  * length is resized and allocated, then invoke, and the output (whose frame count depends on
  * the length) is read after invoke.
@@ -61,5 +66,73 @@ final class LiteRtEngine implements InferenceEngine {
     @Override
     public void close() {
         interpreter.close();
+    }
+
+    /**
+     * A streaming model (`rt-keras convert --streaming`) called one chunk at a time through its
+     * signature, as the host does (converters/runner.py StreamingTFLiteModel): input "audio" and
+     * the state inputs of the layout in the model's metadata; output "output_0" (the chunk's
+     * log-probabilities) and the state outputs the layout names. No shape is hard-coded.
+     */
+    static final class Streaming implements StreamingStep {
+        static final String AUDIO = "audio";
+        static final String LOG_PROBS = "output_0";
+
+        private final Interpreter interpreter;
+        private final StreamingLayout layout;
+        private final String signature;
+        private final int classes;
+        private final int frames;
+
+        Streaming(ModelFile file, int threads) {
+            this.layout = file.metadata.streamingLayout();
+            if (layout == null) {
+                throw new IllegalArgumentException(file.name + " is not a streaming model (no streaming state in its "
+                        + "metadata; convert with rt-keras convert --streaming)");
+            }
+            this.classes = file.metadata.vocabulary().size();
+            this.interpreter = new Interpreter(file.buffer, new Interpreter.Options().setNumThreads(threads));
+            this.signature = interpreter.getSignatureKeys()[0];
+            int values = interpreter.getOutputTensorFromSignature(LOG_PROBS, signature).numElements();
+            if (values % classes != 0) {
+                interpreter.close();
+                throw new IllegalArgumentException(file.name + ": " + LOG_PROBS + " holds " + values
+                        + " values, not whole frames of " + classes + " classes");
+            }
+            this.frames = values / classes;
+        }
+
+        StreamingLayout layout() {
+            return layout;
+        }
+
+        @Override
+        public float[][] step(float[] chunk, Map<String, float[]> state, Map<String, float[]> nextState) {
+            Map<String, Object> inputs = new HashMap<String, Object>();
+            inputs.put(AUDIO, FloatBuffer.wrap(chunk));
+            Map<String, Object> outputs = new HashMap<String, Object>();
+            FloatBuffer logProbs = FloatBuffer.allocate(frames * classes);
+            outputs.put(LOG_PROBS, logProbs);
+            Map<String, FloatBuffer> states = new HashMap<String, FloatBuffer>();
+            for (StreamingLayout.StateTensor tensor : layout.state) {
+                inputs.put(tensor.name, FloatBuffer.wrap(state.get(tensor.name)));
+                FloatBuffer out = FloatBuffer.allocate(tensor.size());
+                outputs.put(tensor.output, out);
+                states.put(tensor.output, out);
+            }
+            interpreter.runSignature(inputs, outputs, signature);
+            for (Map.Entry<String, FloatBuffer> entry : states.entrySet()) {
+                nextState.put(entry.getKey(), entry.getValue().array());
+            }
+            float[][] rows = new float[frames][classes];
+            for (int f = 0; f < frames; f++) {
+                System.arraycopy(logProbs.array(), f * classes, rows[f], 0, classes);
+            }
+            return rows;
+        }
+
+        void close() {
+            interpreter.close();
+        }
     }
 }

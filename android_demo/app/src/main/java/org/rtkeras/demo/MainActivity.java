@@ -59,7 +59,7 @@ public class MainActivity extends Activity {
     private final AudioRecorder recorder = new AudioRecorder();
     /** Set while a streaming model transcribes the recording live (see startLiveTranscript). */
     private volatile StreamingTranscriber live;
-    private LiteRtStreamingEngine liveEngine;
+    private LiteRtEngine.Streaming liveEngine;
     private Spinner models;
     private Spinner threadPicker;
     private Button recordButton;
@@ -278,7 +278,7 @@ public class MainActivity extends Activity {
         if (file.metadata.streamingLayout() == null) {
             return;
         }
-        liveEngine = new LiteRtStreamingEngine(file, selectedThreads());
+        liveEngine = new LiteRtEngine.Streaming(file, selectedThreads());
         live = new StreamingTranscriber(liveEngine.layout(), liveEngine, file.metadata.vocabulary());
         transcript.setText("…");
     }
