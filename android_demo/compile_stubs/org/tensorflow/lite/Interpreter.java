@@ -34,6 +34,18 @@ public final class Interpreter implements AutoCloseable {
         throw new UnsupportedOperationException("compile stub");
     }
 
+    public String[] getSignatureInputs(String signatureKey) {
+        throw new UnsupportedOperationException("compile stub");
+    }
+
+    public String[] getSignatureOutputs(String signatureKey) {
+        throw new UnsupportedOperationException("compile stub");
+    }
+
+    public Tensor getInputTensorFromSignature(String inputName, String signatureKey) {
+        throw new UnsupportedOperationException("compile stub");
+    }
+
     public Tensor getOutputTensorFromSignature(String outputName, String signatureKey) {
         throw new UnsupportedOperationException("compile stub");
     }

@@ -64,7 +64,7 @@ final class AudioRecorder {
         }
         final AudioRecord record = new AudioRecord(MediaRecorder.AudioSource.VOICE_RECOGNITION,
                 rate, AudioFormat.CHANNEL_IN_MONO, AudioFormat.ENCODING_PCM_16BIT,
-                Math.max(minimum, rate / 5 * 2));
+                Math.max(minimum, rate * 2)); // 1 s of 16-bit audio: room while a streaming chunk runs
         if (record.getState() != AudioRecord.STATE_INITIALIZED) {
             record.release();
             throw new IllegalStateException("the microphone could not be opened at " + rate + " Hz mono");

@@ -75,31 +75,68 @@ final class LiteRtEngine implements InferenceEngine {
      * log-probabilities) and the state outputs the layout names. No shape is hard-coded.
      */
     static final class Streaming implements StreamingStep {
-        static final String AUDIO = "audio";
-        static final String LOG_PROBS = "output_0";
-
         private final Interpreter interpreter;
         private final StreamingLayout layout;
         private final String signature;
         private final int classes;
         private final int frames;
 
+        /** Checks the model's signature against its layout, so a mismatch fails here and not mid-recording. */
         Streaming(ModelFile file, int threads) {
             this.layout = file.metadata.streamingLayout();
             if (layout == null) {
-                throw new IllegalArgumentException(file.name + " is not a streaming model (no streaming state in its "
-                        + "metadata; convert with rt-keras convert --streaming)");
+                throw new IllegalArgumentException(file.name + " is not a streaming model (no streaming state in "
+                        + "its metadata; convert with rt-keras convert --streaming)");
             }
             this.classes = file.metadata.vocabulary().size();
             this.interpreter = new Interpreter(file.buffer, new Interpreter.Options().setNumThreads(threads));
-            this.signature = interpreter.getSignatureKeys()[0];
-            int values = interpreter.getOutputTensorFromSignature(LOG_PROBS, signature).numElements();
-            if (values % classes != 0) {
+            try {
+                String[] keys = interpreter.getSignatureKeys();
+                if (keys.length != 1) {
+                    throw new IllegalArgumentException(file.name + ": expected one signature, found " + keys.length);
+                }
+                signature = keys[0];
+                Map<String, Integer> inputs = new HashMap<String, Integer>();
+                inputs.put(StreamingLayout.AUDIO, layout.chunkSamples);
+                Map<String, Integer> outputs = new HashMap<String, Integer>();
+                for (StreamingLayout.StateTensor tensor : layout.state) {
+                    inputs.put(tensor.name, tensor.size());
+                    outputs.put(tensor.output, tensor.size());
+                }
+                check(file.name, "input", inputs, interpreter.getSignatureInputs(signature), true);
+                outputs.put(StreamingLayout.LOG_PROBS, null); // its size: whole frames, checked below
+                check(file.name, "output", outputs, interpreter.getSignatureOutputs(signature), false);
+                int values = interpreter.getOutputTensorFromSignature(StreamingLayout.LOG_PROBS, signature)
+                        .numElements();
+                if (values == 0 || values % classes != 0) {
+                    throw new IllegalArgumentException(file.name + ": " + StreamingLayout.LOG_PROBS + " holds "
+                            + values + " values, not whole frames of " + classes + " classes");
+                }
+                frames = values / classes;
+            } catch (RuntimeException e) {
                 interpreter.close();
-                throw new IllegalArgumentException(file.name + ": " + LOG_PROBS + " holds " + values
-                        + " values, not whole frames of " + classes + " classes");
+                throw e;
             }
-            this.frames = values / classes;
+        }
+
+        private void check(String model, String kind, Map<String, Integer> expected, String[] actual,
+                boolean inputs) {
+            if (!new java.util.HashSet<String>(java.util.Arrays.asList(actual)).equals(expected.keySet())) {
+                throw new IllegalArgumentException(model + ": the signature's " + kind + "s are "
+                        + java.util.Arrays.toString(actual) + ", its metadata's state layout names "
+                        + expected.keySet());
+            }
+            for (Map.Entry<String, Integer> entry : expected.entrySet()) {
+                if (entry.getValue() == null) {
+                    continue;
+                }
+                int size = (inputs ? interpreter.getInputTensorFromSignature(entry.getKey(), signature)
+                        : interpreter.getOutputTensorFromSignature(entry.getKey(), signature)).numElements();
+                if (size != entry.getValue()) {
+                    throw new IllegalArgumentException(model + ": " + kind + " " + entry.getKey() + " holds " + size
+                            + " values, the state layout says " + entry.getValue());
+                }
+            }
         }
 
         StreamingLayout layout() {
@@ -109,10 +146,10 @@ final class LiteRtEngine implements InferenceEngine {
         @Override
         public float[][] step(float[] chunk, Map<String, float[]> state, Map<String, float[]> nextState) {
             Map<String, Object> inputs = new HashMap<String, Object>();
-            inputs.put(AUDIO, FloatBuffer.wrap(chunk));
+            inputs.put(StreamingLayout.AUDIO, FloatBuffer.wrap(chunk));
             Map<String, Object> outputs = new HashMap<String, Object>();
             FloatBuffer logProbs = FloatBuffer.allocate(frames * classes);
-            outputs.put(LOG_PROBS, logProbs);
+            outputs.put(StreamingLayout.LOG_PROBS, logProbs);
             Map<String, FloatBuffer> states = new HashMap<String, FloatBuffer>();
             for (StreamingLayout.StateTensor tensor : layout.state) {
                 inputs.put(tensor.name, FloatBuffer.wrap(state.get(tensor.name)));

@@ -249,14 +249,14 @@ public class MainActivity extends Activity {
                         });
                 recordButton.setText("Stop and transcribe");
                 setBusy(true);
-            } catch (IOException | RuntimeException e) { // SecurityException if the permission was revoked
-                closeLiveTranscript();
+            } catch (IOException | RuntimeException | LinkageError e) { // SecurityException if the permission was
+                closeLiveTranscript();                                     // revoked; LiteRT's native library missing
                 transcript.setText("Cannot record: " + e.getMessage());
             }
             return;
         }
         short[] samples = stopRecording();
-        if (live != null) { // the recorder thread has stopped: finish the live transcript
+        if (liveEngine != null) { // the recorder thread has stopped: finish the live transcript
             finishLiveTranscript();
             return;
         }
@@ -291,15 +291,38 @@ public class MainActivity extends Activity {
         }
         float[] samples = Pcm.toFloat(java.util.Arrays.copyOf(block, count));
         int before = transcriber.chunks();
-        String text = transcriber.accept(samples, 0, samples.length);
-        if (transcriber.chunks() != before) {
-            show(transcript, text.isEmpty() ? "…" : text);
+        String text;
+        try {
+            text = transcriber.accept(samples, 0, samples.length);
+        } catch (RuntimeException e) { // never let the recorder thread die: that would end the app
+            live = null; // no more chunks; the engine is closed on the UI thread after the recorder stops
+            showLive(transcriber, "Cannot transcribe live: " + e.getMessage());
+            return;
         }
+        if (transcriber.chunks() != before) {
+            showLive(transcriber, text.isEmpty() ? "…" : text);
+        }
+    }
+
+    /** A partial transcript, unless the recording it belongs to has ended meanwhile (its final text stays). */
+    private void showLive(final StreamingTranscriber from, final String text) {
+        runOnUiThread(new Runnable() {
+            @Override
+            public void run() {
+                if (live == from || (live == null && liveEngine != null)) {
+                    transcript.setText(text);
+                }
+            }
+        });
     }
 
     private void finishLiveTranscript() {
         String text;
         try {
+            if (live == null) { // a step failed while recording; its message is on screen
+                closeLiveTranscript();
+                return;
+            }
             String words = live.finish();
             text = (words.isEmpty() ? "(nothing recognised)" : words) + String.format(java.util.Locale.ROOT,
                     "\n(streamed in chunks of %.0f ms)", liveEngine.layout().algorithmicLatencyMs);

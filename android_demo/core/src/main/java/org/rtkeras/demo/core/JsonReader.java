@@ -7,7 +7,8 @@ import java.util.Map;
 
 /**
  * A minimal JSON parser for the metadata rt-keras writes (json.dumps): objects become
- * LinkedHashMap, arrays ArrayList, numbers Double, and true/false/null themselves.
+ * LinkedHashMap, arrays ArrayList, numbers Double (also Python's NaN and Infinity), and
+ * true/false/null themselves.
  */
 public final class JsonReader {
     private final String text;
@@ -68,6 +69,14 @@ public final class JsonReader {
             if (text.startsWith(word, at)) {
                 at += word.length();
                 return word.equals("null") ? null : Boolean.valueOf(word.equals("true"));
+            }
+        }
+        String[] python = {"NaN", "Infinity", "-Infinity"};
+        double[] values = {Double.NaN, Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY};
+        for (int i = 0; i < python.length; i++) {
+            if (text.startsWith(python[i], at)) {
+                at += python[i].length();
+                return values[i];
             }
         }
         return number();

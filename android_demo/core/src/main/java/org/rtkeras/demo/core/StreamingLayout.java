@@ -1,9 +1,12 @@
 package org.rtkeras.demo.core;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * What a streaming model (`rt-keras convert --streaming`) takes and gives besides audio:
@@ -24,13 +27,15 @@ public final class StreamingLayout {
         }
 
         public int size() {
-            int size = 1;
-            for (int dimension : shape) {
-                size *= dimension;
-            }
-            return size;
+            return elements(shape, name);
         }
     }
+
+    /** The model's audio input and log-probability output, which no state may reuse. */
+    public static final String AUDIO = "audio";
+    public static final String LOG_PROBS = "output_0";
+    /** More floats than any state of a speech model holds (1 GB): a bigger shape is a broken layout. */
+    static final long MAX_STATE_FLOATS = 1L << 28;
 
     public final int chunkSamples;
     public final double algorithmicLatencyMs;
@@ -56,11 +61,16 @@ public final class StreamingLayout {
         String where = "rt_keras_model.json streaming";
         int chunk = positive(field(streaming, "chunk_samples", where), where + ".chunk_samples");
         Object latency = field(streaming, "algorithmic_latency_ms", where);
+        if (!(latency instanceof Double) || !((Double) latency > 0)) {
+            throw new IllegalArgumentException(where + ".algorithmic_latency_ms: expected a positive number, got "
+                    + latency);
+        }
         Object tensors = field(streaming, "state", where);
         if (!(tensors instanceof List)) {
             throw new IllegalArgumentException(where + ".state: expected a list of state tensors");
         }
         List<StateTensor> state = new ArrayList<StateTensor>();
+        Set<String> used = new HashSet<String>(Arrays.asList(AUDIO, LOG_PROBS));
         for (Object tensor : (List<?>) tensors) {
             String at = where + ".state[" + state.size() + "]";
             Object shape = field(tensor, "shape", at);
@@ -71,10 +81,29 @@ public final class StreamingLayout {
             for (int i = 0; i < dimensions.length; i++) {
                 dimensions[i] = positive(((List<?>) shape).get(i), at + ".shape[" + i + "]");
             }
-            state.add(new StateTensor(text(field(tensor, "name", at), at + ".name"),
-                    text(field(tensor, "output", at), at + ".output"), dimensions));
+            String name = text(field(tensor, "name", at), at + ".name");
+            String output = text(field(tensor, "output", at), at + ".output");
+            for (String tensorName : new String[] {name, output}) {
+                if (!used.add(tensorName)) {
+                    throw new IllegalArgumentException(at + ": \"" + tensorName + "\" is used twice (or is the "
+                            + "model's audio input or log-probability output)");
+                }
+            }
+            elements(dimensions, at);
+            state.add(new StateTensor(name, output, dimensions));
         }
-        return new StreamingLayout(chunk, latency instanceof Double ? (Double) latency : 0.0, state);
+        return new StreamingLayout(chunk, (Double) latency, state);
+    }
+
+    private static int elements(int[] shape, String where) {
+        long size = 1;
+        for (int dimension : shape) {
+            size *= dimension;
+            if (size > MAX_STATE_FLOATS) {
+                throw new IllegalArgumentException(where + ": a state of more than " + MAX_STATE_FLOATS + " floats");
+            }
+        }
+        return (int) size;
     }
 
     private static Object field(Object object, String name, String where) {
@@ -85,7 +114,8 @@ public final class StreamingLayout {
     }
 
     private static int positive(Object value, String where) {
-        if (!(value instanceof Double) || (Double) value < 1 || (Double) value != Math.floor((Double) value)) {
+        if (!(value instanceof Double) || (Double) value < 1 || (Double) value > Integer.MAX_VALUE
+                || (Double) value != Math.floor((Double) value)) {
             throw new IllegalArgumentException(where + ": expected a positive integer, got " + value);
         }
         return ((Double) value).intValue();

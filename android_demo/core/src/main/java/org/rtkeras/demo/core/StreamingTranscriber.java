@@ -22,6 +22,7 @@ public final class StreamingTranscriber {
     private Map<String, float[]> state;
     private final List<float[]> frames = new ArrayList<float[]>();
     private int chunks;
+    private String text;
 
     public StreamingTranscriber(StreamingLayout layout, StreamingStep model, List<String> vocabulary) {
         this.layout = layout;
@@ -40,10 +41,12 @@ public final class StreamingTranscriber {
         frames.clear();
         pendingSamples = 0;
         chunks = 0;
+        text = null;
     }
 
     /** Feed samples (model rate, float PCM); returns the transcript so far. */
     public String accept(float[] samples, int offset, int length) {
+        int before = chunks;
         int end = offset + length;
         while (offset < end) {
             int take = Math.min(end - offset, pending.length - pendingSamples);
@@ -54,18 +57,23 @@ public final class StreamingTranscriber {
                 runChunk();
             }
         }
-        return transcript();
+        if (chunks != before || text == null) {
+            text = transcript();
+        }
+        return text;
     }
 
     /** Run what is left (zero-padded to a chunk), return the final transcript and reset. */
     public String finish() {
-        if (pendingSamples > 0) {
-            Arrays.fill(pending, pendingSamples, pending.length, 0f);
-            runChunk();
+        try {
+            if (pendingSamples > 0) {
+                Arrays.fill(pending, pendingSamples, pending.length, 0f);
+                runChunk();
+            }
+            return transcript();
+        } finally {
+            reset();
         }
-        String text = transcript();
-        reset();
-        return text;
     }
 
     /** Chunks run in this utterance so far. */

@@ -98,6 +98,13 @@ public class StreamingTest {
     public void transcriberCarriesTheStateAndShowsTheHostsLiveTranscripts() throws IOException {
         Map<String, Object> fixture = fixture();
         StreamingLayout layout = StreamingLayout.from(fixture.get("layout"));
+        // Microphone blocks of an odd size, exactly a chunk, and several chunks at once.
+        for (int block : new int[] {1234, layout.chunkSamples, 2 * layout.chunkSamples + 7}) {
+            streamInBlocks(fixture, layout, block);
+        }
+    }
+
+    private static void streamInBlocks(Map<String, Object> fixture, StreamingLayout layout, int block) {
         List<String> vocabulary = new ArrayList<String>();
         for (Object token : (List<?>) fixture.get("vocabulary")) {
             vocabulary.add((String) token);
@@ -107,24 +114,24 @@ public class StreamingTest {
         float[] audio = floats(fixture.get("audio"));
         ReplayedModel model = new ReplayedModel(layout, chunks);
         StreamingTranscriber transcriber = new StreamingTranscriber(layout, model, vocabulary);
-        // Blocks of an odd size, as a microphone delivers them: a chunk runs once it is complete.
-        int block = 1234;
         List<String> partials = new ArrayList<String>();
         for (int at = 0; at < audio.length; at += block) {
             int before = transcriber.chunks();
             String text = transcriber.accept(audio, at, Math.min(block, audio.length - at));
-            if (transcriber.chunks() > before) {
-                assertEquals(before + 1, transcriber.chunks()); // a block is smaller than a chunk
-                partials.add(text);
+            for (int run = before; run < transcriber.chunks(); run++) {
+                partials.add(run == transcriber.chunks() - 1 ? text : null); // only the last is shown
             }
         }
         String last = transcriber.finish();
         if (audio.length % layout.chunkSamples != 0) {
             partials.add(last);
         }
-        assertEquals(chunks.size(), model.calls);
+        assertEquals("chunks with blocks of " + block, chunks.size(), model.calls);
         for (int i = 0; i < chunks.size(); i++) {
-            assertEquals("transcript after chunk " + i, ((Map<?, ?>) chunks.get(i)).get("transcript"), partials.get(i));
+            if (partials.get(i) != null) {
+                assertEquals("transcript after chunk " + i + " (blocks of " + block + ")",
+                        ((Map<?, ?>) chunks.get(i)).get("transcript"), partials.get(i));
+            }
         }
         String transcript = (String) fixture.get("transcript");
         assertFalse("the fixture's transcript is not empty", transcript.isEmpty());
@@ -135,14 +142,22 @@ public class StreamingTest {
     @Test
     public void layoutErrorsNameTheField() {
         try {
-            StreamingLayout.fromModelInfo("{\"streaming\": {\"chunk_samples\": 5120, \"state\": "
-                    + "[{\"name\": \"audio_tail\", \"output\": \"output_1\", \"shape\": [1, -352]}]}}");
+            StreamingLayout.fromModelInfo("{\"streaming\": {\"chunk_samples\": 5120, \"algorithmic_latency_ms\": 320, "
+                    + "\"state\": [{\"name\": \"audio_tail\", \"output\": \"output_1\", \"shape\": [1, -352]}]}}");
             fail("a negative dimension was accepted");
         } catch (IllegalArgumentException e) {
             assertEquals("rt_keras_model.json streaming.state[0].shape[1]: expected a positive integer, got -352.0",
                     e.getMessage());
         }
-        assertEquals(null, StreamingLayout.fromModelInfo("{\"mode\": \"qat-int8\"}"));
+        assertEquals(null, StreamingLayout.fromModelInfo("{\"mode\": \"qat-int8\", \"loss\": NaN}"));
+        try {
+            StreamingLayout.fromModelInfo("{\"streaming\": {\"chunk_samples\": 5120, \"algorithmic_latency_ms\": 320.0, "
+                    + "\"state\": [{\"name\": \"k\", \"output\": \"output_1\", \"shape\": [2]}, "
+                    + "{\"name\": \"v\", \"output\": \"output_1\", \"shape\": [2]}]}}");
+            fail("two states returned by one output were accepted");
+        } catch (IllegalArgumentException e) {
+            assertTrue(e.getMessage(), e.getMessage().contains("state[1]: \"output_1\" is used twice"));
+        }
         StreamingLayout layout = StreamingLayout.fromModelInfo("{\"streaming\": {\"chunk_samples\": 5120, "
                 + "\"algorithmic_latency_ms\": 320.0, \"state\": [{\"name\": \"k\", \"output\": \"output_2\", "
                 + "\"shape\": [1, 32, 144]}]}}");
