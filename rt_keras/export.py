@@ -8,7 +8,8 @@ import numpy as np
 import rt_keras
 from converters.dedup import dedup_bytes, pack
 from converters.flatbuffer import load_model
-from rt_keras.keras_to_tflite import CALIBRATED_MODES, MODES, audio_signature, convert
+from rt_keras.keras_to_tflite import (CALIBRATED_MODES, INT8_FLOAT_LAYERS, MODES, STREAMING_STATE_LAYERS, audio_signature,
+                                      convert)
 from converters.metadata import add_metadata, metadata_bytes
 from converters.weights import shorten_names
 from rt_keras.encoder import SUBSAMPLING_FACTOR
@@ -146,8 +147,8 @@ def export_run(run_dir, mode: str, out, materialize: bool = False, num_samples: 
 
 
 # Streaming files from the float model (int8: calibrated on streamed training audio, states
-# included); qat-int8 would need a QAT step model (not built yet).
-STREAMING_MODES = ("float32", "float16", "dynamic", "int8", "int4", "int4-shared")
+# included), and qat-int8 from the QAT step that carries the QAT run's weights and ranges.
+STREAMING_MODES = ("float32", "float16", "dynamic", "int8", "qat-int8", "int4", "int4-shared")
 
 
 def representative_chunks(step, shapes, audio_generator):
@@ -175,11 +176,11 @@ def export_streaming_run(run_dir, mode: str, out, short_names: bool = False) -> 
     ``mode``, with dedup and metadata that describe its state tensors, to ``out``."""
     from rt_keras import run_config, runs
     from rt_keras.backend import keras
-    from rt_keras.streaming import StreamingShapes, copy_weights, streaming_step_model
+    from rt_keras.qat import load_qat_model
+    from rt_keras.streaming import StreamingShapes, copy_weights, quantization_aware_step, streaming_step_model
 
     if mode not in STREAMING_MODES:
-        raise ValueError(f"--streaming --mode {mode!r}: streaming files are made in {', '.join(STREAMING_MODES)} "
-                         "so far (qat-int8 needs a quantisation-aware streaming step: not built yet)")
+        raise ValueError(f"--streaming --mode {mode!r}: streaming files are made in {', '.join(STREAMING_MODES)}")
     check_output_file(out)
     run_dir = runs.require_trained(run_dir)
     config = run_config.load_resolved(run_dir / "config.yaml")
@@ -200,7 +201,10 @@ def export_streaming_run(run_dir, mode: str, out, short_names: bool = False) -> 
     if mode in CALIBRATED_MODES:
         utterances = max(1, config.qat.calibration_utterances // 4)  # each gives many chunks
         data = representative_chunks(step, shapes, representative_audio(config, utterances))
-    flatbuffer, report = package(convert(step, mode, representative_data=data), config, mode, shapes.chunk_samples,
+    source = quantization_aware_step(step, load_qat_model(run_dir)) if mode == "qat-int8" else step
+    float_layers = INT8_FLOAT_LAYERS + STREAMING_STATE_LAYERS if mode in CALIBRATED_MODES else None
+    flatbuffer, report = package(convert(source, mode, representative_data=data, float_layers=float_layers), config,
+                                 mode, shapes.chunk_samples,
                                  streaming=streaming, short_names=short_names, vocabulary=vocabulary)
     atomic_write_bytes(out, flatbuffer)
     return {"path": str(out), "streaming": streaming, **report}

@@ -75,7 +75,11 @@ class DiagonalQuantizeConfig(OutputQuantizeConfig):
 
 
 _CONFIGS = (
-    ((rt_layers.LogMelSpectrogram, rt_layers.SpecAugment), FloatQuantizeConfig),
+    # The front-end, and the streaming step's state plumbing (rt_keras/streaming.py): raw
+    # PCM, frame counters and masks keep their float values; the converter calibrates the
+    # state tensors on streamed audio.
+    ((rt_layers.LogMelSpectrogram, rt_layers.SpecAugment, rt_layers.LastFrames, rt_layers.StreamingKeyMask,
+      keras.layers.Concatenate, keras.layers.Rescaling, keras.layers.Identity), FloatQuantizeConfig),
     ((rt_layers.DiagonalScale,), DiagonalQuantizeConfig),
     ((rt_layers.SinusoidalPositionalEncoding, rt_layers.ScaledDotProductAttention, rt_layers.BiasAdd,
       rt_layers.GatedLinearUnit, keras.layers.LayerNormalization,

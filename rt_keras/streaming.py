@@ -71,11 +71,17 @@ class StreamingShapes:
 def streaming_step_model(config, vocabulary_size: int) -> keras.Model:
     """The step model of ``config`` (a RunConfig with a chunked encoder), with fresh
     weights: load a trained model's with ``copy_weights``. Built from Keras layers only
-    (tfmot's model transformer fails on raw TensorFlow ops; a QAT step is not built yet)."""
+    (tfmot's model transformer fails on raw TensorFlow ops; ``quantization_aware_step``
+    makes its QAT copy)."""
     shapes = StreamingShapes.of(config)
     encoder, frontend = config.encoder, dataclasses.asdict(config.frontend)
-    state = {name: keras.Input(batch_shape=shape, name=name) for name, shape in shapes.state().items()}
-    audio = keras.Input(batch_shape=(1, shapes.chunk_samples), name="audio")
+    inputs = {name: keras.Input(batch_shape=shape, name=name)
+              for name, shape in [("audio", (1, shapes.chunk_samples)), *shapes.state().items()]}
+    # Every input passes an Identity (dropped by the converter): tfmot's quantize_apply
+    # reorders a layer's inputs when one comes straight from a model Input, which would
+    # swap the state and the new chunk in the concatenations of a QAT step.
+    passed = {name: keras.layers.Identity(name=f"{name}_in")(x) for name, x in inputs.items()}
+    audio, state = passed.pop("audio"), passed
     new_state = {}
 
     def carry(x, name, count):  # x, and its last frames as the next call's state `name`
@@ -123,7 +129,7 @@ def streaming_step_model(config, vocabulary_size: int) -> keras.Model:
     logits = keras.layers.Dense(vocabulary_size, name="head_logits")(x)
     log_probs = keras.layers.Activation("log_softmax", name="head_log_probs")(logits)
     names = list(shapes.state())
-    return keras.Model([audio] + [state[n] for n in names], [log_probs] + [new_state[n] for n in names],
+    return keras.Model([inputs["audio"]] + [inputs[n] for n in names], [log_probs] + [new_state[n] for n in names],
                        name=f"{config.name}-streaming")
 
 
@@ -139,6 +145,34 @@ def copy_weights(source: keras.Model, step: keras.Model) -> None:
             missing.append(layer.name)
     if missing:
         raise ValueError(f"{source.name} has no layer(s) {missing} with weights for the streaming step")
+
+
+def quantization_aware_step(step: keras.Model, qat_model: keras.Model) -> keras.Model:
+    """The QAT copy of the float ``step`` (``copy_weights`` done) carrying the fine-tuned
+    weights and fake-quant ranges of the run's QAT model (``rt_keras.qat.load_qat_model``),
+    layer by name; the step's own state layers stay float (rt_keras.qat)."""
+    from rt_keras.qat import quantize_model
+
+    quantized = quantize_model(step)
+    copied = 0
+    for layer in quantized.layers:
+        try:
+            source = {_variable_name(w): w for w in qat_model.get_layer(layer.name).weights}
+        except ValueError:
+            continue  # a layer of the step alone: only float state plumbing
+        # By variable name: tfmot quantises a projection's output before a Concatenate (the
+        # key/value caches) after the concatenation instead, so such a layer has fewer.
+        for weight in layer.weights:
+            if _variable_name(weight) in source:
+                weight.assign(source[_variable_name(weight)])
+                copied += 1
+    if not copied:
+        raise ValueError(f"{qat_model.name}: no QAT layer matches the streaming step's layers")
+    return quantized
+
+
+def _variable_name(weight) -> str:
+    return weight.name.split("/")[-1].split(":")[0]
 
 
 def stream(step, audio: np.ndarray, shapes: StreamingShapes):
