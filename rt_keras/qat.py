@@ -76,8 +76,8 @@ class DiagonalQuantizeConfig(OutputQuantizeConfig):
 
 _CONFIGS = (
     # The front-end, and the streaming step's state plumbing (rt_keras/streaming.py): raw
-    # PCM, frame counters and masks keep their float values; the converter calibrates the
-    # state tensors on streamed audio.
+    # PCM, frame counters and masks keep their float values (and stay float in the
+    # converted file: keras_to_tflite.STREAMING_STATE_LAYERS).
     ((rt_layers.LogMelSpectrogram, rt_layers.SpecAugment, rt_layers.LastFrames, rt_layers.StreamingKeyMask,
       keras.layers.Concatenate, keras.layers.Rescaling, keras.layers.Identity), FloatQuantizeConfig),
     ((rt_layers.DiagonalScale,), DiagonalQuantizeConfig),

@@ -160,8 +160,8 @@ def quantization_aware_step(step: keras.Model, qat_model: keras.Model) -> keras.
             source = {_variable_name(w): w for w in qat_model.get_layer(layer.name).weights}
         except ValueError:
             continue  # a layer of the step alone: only float state plumbing
-        # By variable name: tfmot quantises a projection's output before a Concatenate (the
-        # key/value caches) after the concatenation instead, so such a layer has fewer.
+        # By variable name: tfmot drops the output quantiser of a projection that feeds a
+        # Concatenate (the key/value caches), so such a layer has fewer variables here.
         for weight in layer.weights:
             if _variable_name(weight) in source:
                 weight.assign(source[_variable_name(weight)])
