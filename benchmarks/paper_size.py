@@ -148,6 +148,10 @@ def main(argv=None) -> int:
         publish(report_text(args, files, reports, saved["profile"]), args.results, "paper-size-cost",
                 "Paper-size inference cost: baseline vs ALBERT vs rt")
         return 0
+    if not (pathlib.Path(args.calibration_run) / "config.yaml").is_file():
+        print(f"--calibration-run {args.calibration_run}: no trained run there (its front-end and training audio "
+              "set the models' input and calibrate int8); train one with `make demo` or give another", file=sys.stderr)
+        return 2
     out.mkdir(parents=True, exist_ok=True)
     files = {}
     for mode in args.modes:
