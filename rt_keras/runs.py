@@ -133,8 +133,19 @@ def evaluate_run(run_dir, splits=None, tflite=None) -> tuple[dict, pathlib.Path]
         raise run_config_lib.ConfigError(f"--splits {' '.join(unknown)}: the run's data has {', '.join(available)}")
     results = {name: evaluate_split(model, load_split(data_dir, name), config.frontend, batch_size)
                for name in splits or evaluation_splits(data_dir)}
-    atomic_write_json(report, results)
+    atomic_write_json(report, {**_earlier_results(report, tflite or run_dir / "model.keras"), **results})
     return results, report
+
+
+def _earlier_results(report: pathlib.Path, model: pathlib.Path) -> dict:
+    """The splits ``report`` already holds for this very ``model`` (written after it), so
+    evaluating some splits keeps the others; nothing if the model is newer or the report unreadable."""
+    try:
+        if report.stat().st_mtime >= pathlib.Path(model).stat().st_mtime:
+            return json.loads(report.read_text())
+    except (OSError, ValueError):
+        pass
+    return {}
 
 
 def update_qat_settings(run_dir, overrides: list[str]) -> None:

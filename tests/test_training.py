@@ -66,6 +66,8 @@ def test_tiny_end_to_end_train_resume_evaluate(tiny_config, tmp_path):
                                "test_real", "--against", str(run_dir / "evaluation.json")],
                               capture_output=True, text=True, check=True).stdout
     assert re.search(r"test_real\s+\+0\.00\s+\[\s*\+0\.0,\s*\+0\.0\]\s+inside noise", compared), compared
+    # evaluating one split keeps the run's results for the others
+    assert set(json.loads((run_dir / "evaluation.json").read_text())) == set(TEST_SPLITS)
 
 
 def test_training_is_deterministic_for_a_seed(tiny_config, tmp_path):
