@@ -67,72 +67,46 @@ public final class ModelMetadata {
 
     /** The state layout of a streaming model (`rt-keras convert --streaming`), or null for a whole-utterance model. */
     public StreamingLayout streamingLayout() {
-        return StreamingLayout.fromModelInfo(modelInfo());
+        Object streaming = modelInfo().get("streaming");
+        return streaming == null ? null : StreamingLayout.from(streaming);
     }
 
-    /** rt_keras_model.json as text, or null when the model has none. */
-    private String modelInfo() {
+    /** rt_keras_model.json's top-level fields (empty when the model has none). */
+    private Map<String, Object> modelInfo() {
         byte[] data = files.get(MODEL_INFO_FILE);
-        return data == null ? null : new String(data, StandardCharsets.UTF_8);
+        if (data == null) {
+            return new LinkedHashMap<String, Object>();
+        }
+        Object info;
+        try {
+            info = JsonReader.parse(new String(data, StandardCharsets.UTF_8));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(MODEL_INFO_FILE + ": " + e.getMessage());
+        }
+        if (!(info instanceof Map)) {
+            throw new IllegalArgumentException(MODEL_INFO_FILE + ": expected a JSON object");
+        }
+        @SuppressWarnings("unchecked")
+        Map<String, Object> fields = (Map<String, Object>) info;
+        return fields;
     }
 
-    /** Index of the first non-blank character of key {@code name}'s value in {@code json}, or -1. */
-    private static int valueStart(String json, String name) {
-        int key = json == null ? -1 : json.indexOf("\"" + name + "\"");
-        if (key < 0) {
-            return -1;
-        }
-        int at = json.indexOf(':', key) + 1;
-        while (at > 0 && at < json.length() && json.charAt(at) == ' ') {
-            at++;
-        }
-        return at > 0 && at < json.length() ? at : -1;
-    }
-
-    /** A top-level string value of rt_keras_model.json (written by json.dumps), or null. */
+    /** A top-level string field of rt_keras_model.json, or null. */
     private String stringField(String name) {
-        String json = modelInfo();
-        int at = valueStart(json, name);
-        if (at < 0 || json.charAt(at) != '"') {
-            return null;
-        }
-        StringBuilder value = new StringBuilder();
-        for (at++; at < json.length() && json.charAt(at) != '"'; at++) {
-            char c = json.charAt(at);
-            if (c == '\\' && at + 1 < json.length()) {
-                char escaped = json.charAt(++at);
-                if (escaped == 'u' && at + 4 < json.length()) {
-                    try {
-                        value.append((char) Integer.parseInt(json.substring(at + 1, at + 5), 16));
-                    } catch (NumberFormatException e) {
-                        throw new IllegalArgumentException(MODEL_INFO_FILE + ": bad \\u escape in \"" + name + "\"");
-                    }
-                    at += 4;
-                } else {
-                    value.append(escaped == 'n' ? '\n' : escaped == 't' ? '\t' : escaped);
-                }
-            } else {
-                value.append(c);
-            }
-        }
-        return value.toString();
+        Object value = modelInfo().get(name);
+        return value instanceof String ? (String) value : null;
     }
 
     private int intField(String name, int absent) {
-        String json = modelInfo();
-        int start = valueStart(json, name);
-        if (start < 0) {
+        Object value = modelInfo().get(name);
+        if (value == null) {
             return absent;
         }
-        int end = start;
-        while (end < json.length() && Character.isDigit(json.charAt(end))) {
-            end++;
-        }
-        try {
-            return Integer.parseInt(json.substring(start, end).trim());
-        } catch (NumberFormatException e) {
+        if (!(value instanceof Double) || (Double) value != Math.floor((Double) value)
+                || Math.abs((Double) value) > Integer.MAX_VALUE) {
             throw new IllegalArgumentException(MODEL_INFO_FILE + ": \"" + name + "\" is not an integer");
         }
+        return ((Double) value).intValue();
     }
 
     public static ModelMetadata read(ByteBuffer model) {
