@@ -100,6 +100,19 @@ def trained_runs(runs: pathlib.Path) -> tuple[dict, dict]:
     return table, wer
 
 
+def paper_model(name: str, changes: dict, frontend, rng):
+    """The paper-size encoder with ``changes`` (K, R, diagonal) and initial weights; the
+    zero-initialised B_l and d_l get small random values from ``rng``, so that no two layers
+    hold byte-identical tensors (the dedup pass would merge them). Returns (model, config)."""
+    config = run_config.from_dict({"name": f"paper-{name}", "encoder": {"preset": "paper", **changes}})
+    config = dataclasses.replace(config, frontend=frontend)
+    model = build_asr_model(config, len(DIGITS))
+    for layer in model.layers:
+        if layer.name.endswith(("_lr_b", "_diag")):
+            layer.set_weights([rng.normal(scale=0.02, size=w.shape).astype(np.float32) for w in layer.get_weights()])
+    return model, config
+
+
 def paper_size(runs: pathlib.Path) -> dict:
     calibration_config = run_config.load_resolved(runs / "rt" / "config.yaml")
     data = representative_audio(calibration_config, 20)
@@ -107,13 +120,7 @@ def paper_size(runs: pathlib.Path) -> dict:
     result = {}
     for name, changes in (("baseline", {"group_size": 1, "rank": 0, "diagonal": False}),
                           ("rt", {"group_size": 3, "rank": 16, "diagonal": True})):
-        config = run_config.from_dict({"name": f"paper-{name}", "encoder": {"preset": "paper", **changes}})
-        config = dataclasses.replace(config, frontend=calibration_config.frontend)
-        model = build_asr_model(config, len(DIGITS))
-        for layer in model.layers:
-            if layer.name.endswith(("_lr_b", "_diag")):
-                layer.set_weights([rng.normal(scale=0.02, size=w.shape).astype(np.float32)
-                                   for w in layer.get_weights()])
+        model, config = paper_model(name, changes, calibration_config.frontend, rng)
         qat_model = quantize_model(model)
         result[name] = {"float32": convert_and_measure(model, config, "float32", None, f"paper {name}")[1],
                         "qat-int8": convert_and_measure(qat_model, config, "qat-int8", data, f"paper {name}")[1]}

@@ -2,8 +2,7 @@
 rt's extra time and memory go, with and without XNNPACK's weight cache (issue 18).
 
 Builds baseline, ALBERT (shared W_g only) and rt (K=3, R=16, diagonal) with initial
-weights (the zero-initialised B_l and d_l get small random values, as in
-benchmarks/conversion_sizes.py), plus two ablations in dynamic mode (rt without the
+weights (benchmarks/conversion_sizes.py paper_model), plus two ablations in dynamic mode (rt without the
 diagonal, rt without the low-rank term) that price each residual term. Converts each in
 every --modes mode to RUNS/NAME-MODE.tflite (kept: a second invocation reuses them),
 then measures every file with `rt-keras footprint` (fresh child process per model,
@@ -58,24 +57,16 @@ KERNEL_KINDS = (
 
 
 def build(name: str, mode: str, path: pathlib.Path, calibration_run: pathlib.Path) -> None:
-    import dataclasses
-
+    from benchmarks.conversion_sizes import paper_model
     from converters.files import atomic_write_bytes
     from rt_keras import run_config
     from rt_keras.export import package, representative_audio
     from rt_keras.keras_to_tflite import audio_signature, convert
-    from rt_keras.model import build_asr_model
     from rt_keras.qat import quantize_model
     from rt_keras.vocabulary import DIGITS
 
     calibration = run_config.load_resolved(calibration_run / "config.yaml")
-    config = run_config.from_dict({"name": f"paper-{name}", "encoder": {"preset": "paper", **VARIANTS[name]}})
-    config = dataclasses.replace(config, frontend=calibration.frontend)
-    model = build_asr_model(config, len(DIGITS))
-    rng = np.random.default_rng(0)
-    for layer in model.layers:
-        if layer.name.endswith(("_lr_b", "_diag")):
-            layer.set_weights([rng.normal(scale=0.02, size=w.shape).astype(np.float32) for w in layer.get_weights()])
+    model, config = paper_model(name, VARIANTS[name], calibration.frontend, np.random.default_rng(0))
     data = representative_audio(calibration, 20) if "int8" in mode else None
     raw = convert(quantize_model(model) if mode == "qat-int8" else model, mode, audio_signature(None), data)
     shipped, _ = package(raw, config, mode, vocabulary=DIGITS)
