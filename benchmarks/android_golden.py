@@ -118,10 +118,10 @@ def main(argv=None) -> int:
         count = len(piece) * target // rate
         pieces.append(np.interp(np.arange(count) * rate / target, np.arange(len(piece)), piece).astype(np.float32))
     audio = np.concatenate(pieces)
-    wav = pathlib.Path(" + ".join(w.name for w in wavs))
+    recordings = " + ".join(w.name for w in wavs)
     vocabulary = metadata["vocabulary"]
     if (metadata.get("info") or {}).get("streaming"):
-        fixture = {"model": pathlib.Path(args.model).name, "mode": metadata["info"].get("mode"), "wav": wav.name,
+        fixture = {"model": pathlib.Path(args.model).name, "mode": metadata["info"].get("mode"), "wav": recordings,
                    "vocabulary": vocabulary, **streaming_fixture(model, audio, vocabulary)}
         out = args.out or STREAMING_OUT
         atomic_write_text(out, json.dumps(fixture, ensure_ascii=False) + "\n")
@@ -130,7 +130,7 @@ def main(argv=None) -> int:
     log_probs = TFLiteModel(model)(audio[None])[0]
     transcript = decode_ids(vocabulary, greedy_decode(log_probs))
     fixture = {"model": pathlib.Path(args.model).name, "mode": metadata.get("info", {}).get("mode"),
-               "wav": wav.name, "vocabulary": vocabulary, "transcript": transcript,
+               "wav": recordings, "vocabulary": vocabulary, "transcript": transcript,
                "log_probs": [[round(float(v), 5) for v in frame] for frame in log_probs]}
     out = args.out or OUT
     atomic_write_text(out, json.dumps(fixture, ensure_ascii=False) + "\n")
