@@ -471,7 +471,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="tf.distribute strategy (multi_worker reads TF_CONFIG)")
     p.add_argument("--init-from", metavar="RUN_DIR",
                    help="start from this run's model.keras instead of random weights (same encoder, e.g. "
-                        "the output of `rt-keras compress`); the config's schedule is the fine-tuning budget")
+                        "the output of `rt-keras compress`, or a full-context run for a chunked one); the "
+                        "config's schedule is the fine-tuning budget")
     p.add_argument("--force", action="store_true", help="train again even if the run finished")
     p.set_defaults(func=cmd_train)
 

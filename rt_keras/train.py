@@ -70,14 +70,20 @@ def feature_statistics(model, utterances):
     return features.mean(axis=0), features.std(axis=0)
 
 
+# Encoder fields that change the attention mask and padding, not the weights.
+STREAMING_FIELDS = ("chunk_frames", "left_context_frames")
+
+
 def initial_weights(model, config, init_dir) -> None:
     """Start ``model`` from the finished run ``init_dir`` (e.g. a compressed baseline),
-    whose encoder and mel bins must be the ones ``config`` builds."""
+    whose encoder and mel bins must be the ones ``config`` builds. The streaming fields
+    may differ: the chunk mask and the causal padding hold no weights, so a full-context
+    run can start a chunked one (the streaming recipe, docs/streaming.md)."""
     init_dir = runs.require_trained(init_dir)
     source = run_config_lib.load_resolved(init_dir / "config.yaml")
     ours = {**config.encoder.to_dict(), "num_mel_bins": config.frontend.num_mel_bins}
     theirs = {**source.encoder.to_dict(), "num_mel_bins": source.frontend.num_mel_bins}
-    different = sorted(k for k in ours if ours[k] != theirs[k])
+    different = sorted(k for k in ours if ours[k] != theirs[k] and k not in STREAMING_FIELDS)
     if different:
         raise ValueError(f"train.init_from={init_dir}: its model is not the one this config builds: "
                          + ", ".join(f"{k}={theirs[k]!r} (expected {ours[k]!r})" for k in different))

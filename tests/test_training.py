@@ -130,6 +130,13 @@ def test_init_from_starts_from_that_run_and_refuses_another_model(tiny_config, t
     tuned = keras.models.load_model(tmp_path / "fine-tuned" / "model.keras").get_weights()
     assert len(started) == len(tuned) and all(np.allclose(a, b, atol=1e-6) for a, b in zip(started, tuned))
 
+    # a full-context run may start a chunked (streaming) one: the mask holds no weights
+    config.encoder = config.encoder.replace(chunk_frames=2, left_context_frames=4)
+    train(config, tmp_path / "chunked", progress=False)
+    chunked = keras.models.load_model(tmp_path / "chunked" / "model.keras")
+    assert chunked.get_layer("block00_attention").chunk_frames == 2
+    assert all(np.allclose(a, b, atol=1e-6) for a, b in zip(started, chunked.get_weights()))
+
     config.encoder = config.encoder.replace(rank=0, diagonal=False)
     with pytest.raises(ValueError, match=r"train.init_from=.*diagonal=True \(expected False\), rank=4 \(expected 0\)"):
         train(config, tmp_path / "other", progress=False)
