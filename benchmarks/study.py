@@ -69,10 +69,12 @@ def load_plan(path) -> dict:
         if not isinstance(arm["set"], list) or not all(isinstance(item, str) for item in arm["set"]):
             raise PlanError(f"{path}: arms.{name}.set must be a list of SECTION.FIELD=VALUE strings")
         compress = arm.get("compress")
+        sources = [("init", arm["init"])] if "init" in arm else []
         if compress is not None:
-            source = compress.get("source") if isinstance(compress, dict) else None
+            sources.append(("compress.source", compress.get("source") if isinstance(compress, dict) else None))
+        for field, source in sources:
             if source not in plan["arms"] or list(plan["arms"]).index(source) > list(plan["arms"]).index(name):
-                raise PlanError(f"{path}: arms.{name}.compress.source={source!r}; expected an arm listed before it")
+                raise PlanError(f"{path}: arms.{name}.{field}={source!r}; expected an arm listed before it")
             if arm["seeds"] > plan["arms"][source]["seeds"]:
                 raise PlanError(f"{path}: arms.{name} has more seeds than its source arm {source}")
     plan["path"] = path
@@ -158,6 +160,9 @@ def run_job(plan: dict, arm: str, seed: int, runs, overrides=(), progress: bool 
             changes = {k: v for k, v in compress.items() if k != "source"}
             compress_run(source, init_dir, **changes)
         config.train.init_from = str(init_dir.absolute())
+    elif plan["arms"][arm].get("init"):  # fine-tuned from another arm's trained model
+        run_job(plan, plan["arms"][arm]["init"], seed, runs, overrides, progress)
+        config.train.init_from = str(run_dir_of(runs, plan["arms"][arm]["init"], seed).absolute())
 
     _say(f"{arm} seed {seed}: training into {run_dir}")
     metrics = train(config, run_dir, progress=progress, extra_callbacks=extra_callbacks)
@@ -406,7 +411,9 @@ def what_was_run(plan: dict, results: dict) -> list[str]:
         first = by_seed[min(by_seed)]
         config = arm_config(plan, arm, 0)
         how = (f"compressed from {plan['arms'][arm]['compress']['source']} of the same seed, then fine-tuned"
-               if plan["arms"][arm].get("compress") else "from random weights")
+               if plan["arms"][arm].get("compress") else
+               f"starting from {plan['arms'][arm]['init']}'s trained model of the same seed"
+               if plan["arms"][arm].get("init") else "from random weights")
         lines.append(f"- {arm}: {len(by_seed)} seed(s), {first['steps']:,} training steps of {config.train.batch_size} "
                      f"({how}, peak learning rate {config.train.learning_rate:g}), then QAT "
                      f"{config.qat.steps_per_epoch * config.qat.epochs} steps of {config.qat.batch_size}")

@@ -37,6 +37,9 @@ def test_plan_rejects_bad_arms(tmp_path):
     path.write_text("arms:\n  a: {compress: {source: b}}\n  b: {}\n")
     with pytest.raises(study.PlanError, match="expected an arm listed before it"):
         study.load_plan(path)
+    path.write_text("arms:\n  a: {}\n  b: {init: c}\n")
+    with pytest.raises(study.PlanError, match=r"arms.b.init='c'; expected an arm listed before it"):
+        study.load_plan(path)
 
 
 def test_a_plan_may_state_its_own_claims_with_a_margin(tmp_path):
