@@ -78,7 +78,7 @@ def initial_weights(model, config, init_dir) -> None:
     """Start ``model`` from the finished run ``init_dir`` (e.g. a compressed baseline),
     whose encoder and mel bins must be the ones ``config`` builds. The streaming fields
     may differ: the chunk mask and the causal padding hold no weights, so a full-context
-    run can start a chunked one (the streaming recipe, docs/streaming.md)."""
+    run can start a chunked one (the streaming recipe, README "Streaming")."""
     init_dir = runs.require_trained(init_dir)
     source = run_config_lib.load_resolved(init_dir / "config.yaml")
     ours = {**config.encoder.to_dict(), "num_mel_bins": config.frontend.num_mel_bins}
