@@ -58,6 +58,11 @@ class EncoderConfig:
     # so a chunk's output never depends on audio after the chunk. 0: full attention.
     chunk_frames: int = 0
     left_context_frames: int = 0
+    # Look-ahead R: the first layer also attends to the R frames after each chunk (and all
+    # chunks start R frames earlier), so every frame sees R frames (40 ms each) past its
+    # chunk: the algorithmic latency becomes the chunk plus R frames. Training only for
+    # now: `convert --streaming` refuses it.
+    lookahead_frames: int = 0
 
     def __post_init__(self):
         self.validate()
@@ -88,13 +93,16 @@ class EncoderConfig:
             _fail("group_size", self.group_size,
                   f"cyclic sharing needs group_size to divide num_layers={self.num_layers} "
                   f"(allowed: {[k for k in range(1, self.num_layers + 1) if self.num_layers % k == 0]})")
-        for field in ("chunk_frames", "left_context_frames"):
+        for field in ("chunk_frames", "left_context_frames", "lookahead_frames"):
             value = getattr(self, field)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 _fail(field, value, "expected an integer >= 0")
         if self.left_context_frames and not self.chunk_frames:
             _fail("left_context_frames", self.left_context_frames,
                   "only applies with chunked attention (set chunk_frames > 0, or left_context_frames: 0)")
+        if self.lookahead_frames and not self.lookahead_frames < self.chunk_frames:
+            _fail("lookahead_frames", self.lookahead_frames,
+                  f"expected fewer than chunk_frames={self.chunk_frames} (look-ahead needs chunked attention)")
         if self.chunk_frames and self.conv_module:
             _fail("chunk_frames", self.chunk_frames,
                   "chunked (streaming) attention with the Conformer convolution module is not supported yet "

@@ -86,6 +86,8 @@ def transformer_block(x, config: EncoderConfig, layer: int, shared_layers: dict,
         inputs = [q, k, v] + ([mask] if mask is not None else [])
         h = ScaledDotProductAttention(config.num_heads, dropout=config.dropout, chunk_frames=config.chunk_frames,
                                       left_context_frames=config.left_context_frames,
+                                      chunk_offset=config.lookahead_frames,
+                                      lookahead_frames=config.lookahead_frames if layer == 0 else 0,
                                       name=block("attention"))(inputs)
     h = residual_projection(h, config, layer, "attn_o", shared_layers)
     h = keras.layers.Dropout(config.dropout, name=block("attn_dropout"))(h)

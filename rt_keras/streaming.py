@@ -50,6 +50,10 @@ class StreamingShapes:
         if not encoder.chunk_frames:
             raise ValueError("a streaming model needs a chunked encoder: train with encoder.chunk_frames > 0 "
                              "(and encoder.left_context_frames)")
+        if encoder.lookahead_frames:
+            raise ValueError(f"encoder.lookahead_frames={encoder.lookahead_frames}: the streaming step has no "
+                             "look-ahead buffer yet; convert this run without --streaming, or train with "
+                             "encoder.lookahead_frames=0 for a streaming file")
         return cls(encoder.chunk_frames, SUBSAMPLING_FACTOR * encoder.chunk_frames * frontend.frame_step,
                    frontend.frame_length - frontend.frame_step, frontend.num_mel_bins,
                    -(-frontend.num_mel_bins // 2), encoder.subsampling_channels, encoder.left_context_frames,

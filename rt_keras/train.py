@@ -71,7 +71,7 @@ def feature_statistics(model, utterances):
 
 
 # Encoder fields that change the attention mask and padding, not the weights.
-STREAMING_FIELDS = ("chunk_frames", "left_context_frames")
+STREAMING_FIELDS = ("chunk_frames", "left_context_frames", "lookahead_frames")
 
 
 def initial_weights(model, config, init_dir) -> None:

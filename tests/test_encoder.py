@@ -216,6 +216,30 @@ def test_chunked_encoder_output_never_depends_on_later_audio(left_context):
     np.testing.assert_allclose(got, streaming(x).numpy(), rtol=1e-4, atol=1e-4)
 
 
+def test_lookahead_chunks_wait_for_their_lookahead_only():
+    """lookahead_frames=R: chunk c is frames [cC - R, (c+1)C - R) and the first layer
+    also sees the R frames after it, so the chunks before frame nC - R depend on the
+    features before 4nC and on nothing later, and do use the R frames of look-ahead."""
+    chunk, lookahead = 3, 2
+    model = build_encoder(tiny(chunk_frames=chunk, left_context_frames=3, lookahead_frames=lookahead), NUM_FEATURES)
+    rng = np.random.default_rng(0)
+    model.set_weights([rng.normal(scale=0.3, size=w.shape).astype(np.float32) for w in model.get_weights()])
+    x = features(rng, batch=1, frames=60)
+    reference = model(x).numpy()
+    for chunks_done in (1, 2, 4):
+        ready = chunk * chunks_done - lookahead  # frames whose chunk has its look-ahead
+        later = x.copy()
+        later[:, 4 * chunk * chunks_done:] = rng.normal(size=later[:, 4 * chunk * chunks_done:].shape)
+        out = model(later).numpy()
+        np.testing.assert_allclose(out[:, :ready], reference[:, :ready], rtol=0, atol=1e-6)
+        assert np.abs(out[:, ready:] - reference[:, ready:]).max() > 1e-3
+        ahead = x.copy()  # only the look-ahead frames' features change
+        ahead[:, 4 * ready:4 * chunk * chunks_done] += 1.0
+        assert np.abs(model(ahead).numpy()[:, :ready] - reference[:, :ready]).max() > 1e-3
+    (got,) = run_tflite(convert_float32(model), x)
+    np.testing.assert_allclose(got, reference, rtol=1e-4, atol=1e-4)
+
+
 def test_chunked_attention_settings_are_checked():
     with pytest.raises(ConfigError, match="left_context_frames=4; only applies with chunked attention"):
         tiny(left_context_frames=4)
@@ -223,3 +247,7 @@ def test_chunked_attention_settings_are_checked():
         tiny(chunk_frames=4, conv_module=True)
     with pytest.raises(ConfigError, match="chunk_frames=-1; expected an integer >= 0"):
         tiny(chunk_frames=-1)
+    with pytest.raises(ConfigError, match=r"lookahead_frames=4; expected fewer than chunk_frames=4"):
+        tiny(chunk_frames=4, lookahead_frames=4)
+    with pytest.raises(ConfigError, match=r"lookahead_frames=1; expected fewer than chunk_frames=0"):
+        tiny(lookahead_frames=1)

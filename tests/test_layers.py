@@ -97,6 +97,23 @@ def test_chunked_attention_sees_its_chunk_and_left_context_only(tmp_path):
         np.testing.assert_allclose(y[0, frame], want, rtol=1e-4, atol=1e-5)
 
 
+def test_chunks_shifted_by_a_lookahead_see_it(tmp_path):
+    """Offset 2: chunks [0-1] [2-5] [6-9]; with 2 frames of look-ahead and 1 of left
+    context, frame 3 sees 1..7 and frame 0 sees 0..3. Saved and reloaded with both."""
+    rng = np.random.default_rng(0)
+    q, k, v = (rng.normal(size=(1, 10, 8)).astype(np.float32) for _ in range(3))
+    make = lambda: ScaledDotProductAttention(num_heads=2, chunk_frames=4, left_context_frames=1,  # noqa: E731
+                                             chunk_offset=2, lookahead_frames=2)
+    layer, (y,) = check_layer(make, [q.shape] * 3, tmp_path, expected_weights=0, input_fn=lambda _: [q, k, v])
+    mask = layer.chunk_mask(10).numpy()
+    for frame, seen in ((0, range(0, 4)), (1, range(0, 4)), (3, range(1, 8)), (6, range(5, 10)), (9, range(5, 10))):
+        np.testing.assert_array_equal(np.flatnonzero(mask[frame]), np.array(seen), err_msg=f"frame {frame}")
+        np.testing.assert_allclose(y[0, frame], _reference_attention(q, k, v, 2, mask[frame][None])[0, frame],
+                                   rtol=1e-4, atol=1e-5)
+    no_lookahead = ScaledDotProductAttention(num_heads=2, chunk_frames=4, left_context_frames=1, chunk_offset=2)
+    np.testing.assert_array_equal(np.flatnonzero(no_lookahead.chunk_mask(10).numpy()[3]), np.arange(1, 6))
+
+
 def test_last_frames(tmp_path):
     x = np.arange(2 * 5 * 3, dtype=np.float32).reshape(2, 5, 3)
     _, (y,) = check_layer(lambda: LastFrames(2), [x.shape], tmp_path, expected_weights=0, input_fn=lambda _: [x])

@@ -2,6 +2,7 @@
 chunks of a real utterance through the step model — in Keras and as a .tflite whose state
 layout is read from its metadata — give the full chunked model's log-probabilities."""
 
+import copy
 import json
 import pathlib
 
@@ -162,6 +163,13 @@ def test_streaming_needs_a_chunked_run(tiny_run, tmp_path, capsys):
     assert main(["convert", str(tiny_run), "--streaming", "--mode", "float32", "--out", str(tmp_path / "a.tflite")]) == 2
     assert "needs a chunked encoder: train with encoder.chunk_frames > 0" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
+
+
+def test_a_lookahead_run_is_refused_a_streaming_step(tiny_config):
+    config = copy.deepcopy(tiny_config)
+    config.encoder = config.encoder.replace(chunk_frames=4, left_context_frames=4, lookahead_frames=2)
+    with pytest.raises(ValueError, match=r"encoder.lookahead_frames=2: the streaming step has no look-ahead buffer"):
+        StreamingShapes.of(config)
 
 
 def test_footprint_measures_a_streaming_model_per_chunk(chunked, tmp_path, capsys):

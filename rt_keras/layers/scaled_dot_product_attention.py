@@ -12,18 +12,25 @@ class ScaledDotProductAttention(keras.layers.Layer):
     The projections live outside this layer (they are residual projections whose shared
     matrices are separate layers), so it holds no weights. Optional fourth input:
     a [B, T] mask of valid frames (1 = keep); padded keys then get no attention weight.
-    ``chunk_frames`` > 0: frame i sees only its own chunk (frames of i // chunk_frames)
-    and the ``left_context_frames`` frames before that chunk, never a later chunk — the
-    attention a streaming model can compute chunk by chunk.
+    ``chunk_frames`` > 0: frame i sees only its own chunk and the ``left_context_frames``
+    frames before that chunk, never a later chunk — the attention a streaming model can
+    compute chunk by chunk. Chunks start at frame ``-chunk_offset`` (chunk c is frames
+    ``[cC - offset, (c+1)C - offset)``), and ``lookahead_frames`` more frames after the
+    chunk are visible: the encoder gives its first layer R frames of look-ahead and
+    shifts every layer's chunks by R, so a chunk still needs no audio past its own end
+    plus R frames.
     Ops used (RESHAPE, TRANSPOSE, BATCH_MATMUL, SOFTMAX) are TFLite builtins.
     """
 
-    def __init__(self, num_heads, dropout=0.0, chunk_frames=0, left_context_frames=0, **kwargs):
+    def __init__(self, num_heads, dropout=0.0, chunk_frames=0, left_context_frames=0, chunk_offset=0,
+                 lookahead_frames=0, **kwargs):
         super().__init__(**kwargs)
         self.num_heads = int(num_heads)
         self.dropout = float(dropout)
         self.chunk_frames = int(chunk_frames)
         self.left_context_frames = int(left_context_frames)
+        self.chunk_offset = int(chunk_offset)
+        self.lookahead_frames = int(lookahead_frames)
         self._dropout_layer = keras.layers.Dropout(self.dropout)
 
     def _split_heads(self, x, batch, head_dim):
@@ -57,10 +64,10 @@ class ScaledDotProductAttention(keras.layers.Layer):
     def chunk_mask(self, frames, dtype=tf.float32):
         """[T, T]: 1 where query frame i may attend to key frame j."""
         position = tf.range(frames)
-        chunk = position // self.chunk_frames
-        query_chunk, key = chunk[:, tf.newaxis], position[tf.newaxis, :]
-        allowed = (key // self.chunk_frames <= query_chunk) & (
-            key >= query_chunk * self.chunk_frames - self.left_context_frames)
+        start = (position + self.chunk_offset) // self.chunk_frames * self.chunk_frames - self.chunk_offset
+        start, key = start[:, tf.newaxis], position[tf.newaxis, :]
+        allowed = (key < start + self.chunk_frames + self.lookahead_frames) & (
+            key >= start - self.left_context_frames)
         return tf.cast(allowed, dtype)
 
     def compute_output_shape(self, input_shape):
@@ -69,5 +76,6 @@ class ScaledDotProductAttention(keras.layers.Layer):
     def get_config(self):
         config = super().get_config()
         config.update(num_heads=self.num_heads, dropout=self.dropout, chunk_frames=self.chunk_frames,
-                      left_context_frames=self.left_context_frames)
+                      left_context_frames=self.left_context_frames, chunk_offset=self.chunk_offset,
+                      lookahead_frames=self.lookahead_frames)
         return config
