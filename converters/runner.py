@@ -153,6 +153,9 @@ class StreamingTFLiteModel:
             raise ValueError(f"{model if not isinstance(model, (bytes, bytearray)) else 'model'}: not a streaming "
                              "model (no streaming state in its metadata; convert with --streaming)")
         self.chunk_samples = int(self.layout["chunk_samples"])
+        # with look-ahead: the first frames a stream emits precede the audio, and one more
+        # chunk of silence flushes its last ones (rt_keras.streaming)
+        self.lookahead_frames = int(self.layout.get("lookahead_frames", 0))
         self._runner = interpreter_for(bytes(data), num_threads).get_signature_runner()
         self.reset()
 
@@ -174,8 +177,8 @@ class StreamingTFLiteModel:
         audio = np.asarray(audio, np.float32)
         if audio.ndim != 2 or audio.shape[0] != 1:
             raise ValueError(f"one utterance at a time: expected audio [1, samples], got {list(audio.shape)}")
-        chunks = -(-audio.shape[1] // self.chunk_samples)
+        chunks = -(-audio.shape[1] // self.chunk_samples) + (1 if self.lookahead_frames else 0)
         audio = np.pad(audio[0], (0, chunks * self.chunk_samples - audio.shape[1]))
         self.reset()
         return np.concatenate([self(audio[i * self.chunk_samples:(i + 1) * self.chunk_samples])
-                               for i in range(chunks)], axis=1)
+                               for i in range(chunks)], axis=1)[:, self.lookahead_frames:]

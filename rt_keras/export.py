@@ -192,8 +192,9 @@ def export_streaming_run(run_dir, mode: str, out, short_names: bool = False) -> 
     copy_weights(trained, step)
     streaming = {
         "chunk_samples": shapes.chunk_samples, "chunk_frames": shapes.chunk_frames,
-        "left_context_frames": shapes.left_context_frames,
-        "algorithmic_latency_ms": 1000 * shapes.chunk_samples / config.frontend.sample_rate,
+        "left_context_frames": shapes.left_context_frames, "lookahead_frames": shapes.lookahead_frames,
+        "algorithmic_latency_ms": 1000 * (shapes.chunk_samples + shapes.lookahead_frames * SUBSAMPLING_FACTOR
+                                          * config.frontend.frame_step) / config.frontend.sample_rate,
         "leading_silence_samples": shapes.audio_tail,
         "state": [{"name": name, "shape": list(shape), "output": f"output_{index + 1}"}
                   for index, (name, shape) in enumerate(shapes.state().items())]}

@@ -90,8 +90,9 @@ INT8_FLOAT_LAYERS = FLOAT_LAYERS + FLOAT_ATTENTION_AND_NORMS
 # A streaming step's state plumbing (rt_keras/streaming.py) stays float in the int8 modes too:
 # the frame offset, the key mask built from it and the positional encoding would lose
 # positions in 8 bits, and the caches feed the float attention anyway.
-STREAMING_STATE_LAYERS = (r"stream_\w+", r"posenc", r"block\d+_(key|value)_cache_join",
-                          r"(audio|audio_tail|feature_tail|conv1_tail|offset|block\d+_(key|value)_cache)_(in|out)")
+STREAMING_STATE_LAYERS = (r"stream_\w+", r"posenc", r"block\d+_(key|value)_cache_(join|chunk|keep)",
+                          r"(audio|audio_tail|feature_tail|conv1_tail|offset|lookahead|block\d+_(key|value)_cache)"
+                          r"_(in|out)")
 
 
 INT4_MODES = ("int4", "int4-shared")

@@ -79,7 +79,8 @@ _CONFIGS = (
     # PCM, frame counters and masks keep their float values (and stay float in the
     # converted file: keras_to_tflite.STREAMING_STATE_LAYERS).
     ((rt_layers.LogMelSpectrogram, rt_layers.SpecAugment, rt_layers.LastFrames, rt_layers.StreamingKeyMask,
-      keras.layers.Concatenate, keras.layers.Rescaling, keras.layers.Identity), FloatQuantizeConfig),
+      keras.layers.Concatenate, keras.layers.Rescaling, keras.layers.Identity, keras.layers.Cropping1D),
+     FloatQuantizeConfig),
     ((rt_layers.DiagonalScale,), DiagonalQuantizeConfig),
     ((rt_layers.SinusoidalPositionalEncoding, rt_layers.ScaledDotProductAttention, rt_layers.BiasAdd,
       rt_layers.GatedLinearUnit, keras.layers.LayerNormalization,

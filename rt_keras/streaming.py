@@ -10,11 +10,16 @@ State (all float32, batch 1, zeros before the first chunk):
   the left context of the two causal subsampling convolutions;
 - ``offset`` [1]: encoder frames emitted so far (positions of the sinusoidal encoding and
   which cached frames are real);
-- per layer ``blockNN_key_cache`` / ``blockNN_value_cache`` [1, left_context_frames, d_model].
+- per layer ``blockNN_key_cache`` / ``blockNN_value_cache`` [1, left_context_frames, d_model];
+- with look-ahead R (``encoder.lookahead_frames``), ``lookahead`` [1, R, d_model]: the
+  last R frames that entered the encoder, whose chunk waits for the next call.
 
 Streaming the chunks of an utterance gives the log-probabilities of the full model (same
 chunk mask) on the utterance with ``frame_length - frame_step`` zeros in front: the first
-chunk's audio tail is that silence.
+chunk's audio tail is that silence. With look-ahead, each call emits the chunk that
+starts R frames before its new audio (the first layer attends to that audio as the
+look-ahead), so a stream's first R output frames are not frames of the utterance (drop
+them) and one more chunk of silence flushes its last R frames (``stream``).
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ class StreamingShapes:
     left_context_frames: int
     num_layers: int
     d_model: int
+    lookahead_frames: int = 0
 
     @classmethod
     def of(cls, config) -> "StreamingShapes":
@@ -50,14 +56,10 @@ class StreamingShapes:
         if not encoder.chunk_frames:
             raise ValueError("a streaming model needs a chunked encoder: train with encoder.chunk_frames > 0 "
                              "(and encoder.left_context_frames)")
-        if encoder.lookahead_frames:
-            raise ValueError(f"encoder.lookahead_frames={encoder.lookahead_frames}: the streaming step has no "
-                             "look-ahead buffer yet; convert this run without --streaming, or train with "
-                             "encoder.lookahead_frames=0 for a streaming file")
         return cls(encoder.chunk_frames, SUBSAMPLING_FACTOR * encoder.chunk_frames * frontend.frame_step,
                    frontend.frame_length - frontend.frame_step, frontend.num_mel_bins,
                    -(-frontend.num_mel_bins // 2), encoder.subsampling_channels, encoder.left_context_frames,
-                   encoder.num_layers, encoder.d_model)
+                   encoder.num_layers, encoder.d_model, encoder.lookahead_frames)
 
     def state(self) -> dict[str, tuple]:
         """Name -> shape of every state tensor, in input (and output) order."""
@@ -66,6 +68,8 @@ class StreamingShapes:
         for layer in range(self.num_layers if self.left_context_frames else 0):
             for kind in ("key", "value"):
                 shapes[naming.block(layer, f"{kind}_cache")] = (1, self.left_context_frames, self.d_model)
+        if self.lookahead_frames:
+            shapes["lookahead"] = (1, self.lookahead_frames, self.d_model)
         return shapes
 
     def initial_state(self) -> dict[str, np.ndarray]:
@@ -113,28 +117,54 @@ def streaming_step_model(config, vocabulary_size: int) -> keras.Model:
     offset = state["offset"]
     x = SinusoidalPositionalEncoding(name="posenc")([x, offset])
     new_state["offset"] = keras.layers.Rescaling(1.0, offset=float(shapes.chunk_frames), name="offset_out")(offset)
+    ahead = shapes.lookahead_frames
+    if ahead:  # the chunk is the R frames kept from the last call and C - R new ones; R more are its look-ahead
+        x = carry(keras.layers.Concatenate(axis=1, name="stream_lookahead")([state["lookahead"], x]),
+                  "lookahead", ahead)
 
-    # Attention over the cached left context (only the frames that exist yet) and the chunk.
+    # Attention over the cached left context and the chunk (only the frames that exist
+    # yet); the first layer also over the look-ahead frames.
     context = shapes.left_context_frames
-    key_mask = StreamingKeyMask(context, shapes.chunk_frames, name="stream_key_mask")(offset) if context else None
+    key_mask = (StreamingKeyMask(context, shapes.chunk_frames, shift=ahead, name="stream_key_mask")(offset)
+                if context or ahead else None)
+    first_mask = (StreamingKeyMask(context, shapes.chunk_frames + ahead, shift=ahead,
+                                   name="stream_first_key_mask")(offset) if ahead else key_mask)
 
     def attention(q, k, v, layer):
         if context:
             keys, values = naming.block(layer, "key_cache"), naming.block(layer, "value_cache")
-            k = carry(keras.layers.Concatenate(axis=1, name=f"{keys}_join")([state[keys], k]), keys, context)
-            v = carry(keras.layers.Concatenate(axis=1, name=f"{values}_join")([state[values], v]), values, context)
-        inputs = [q, k, v, key_mask] if context else [q, k, v]
+            if layer == 0 and ahead:  # the look-ahead frames are no keys of the next call's left context
+                k = _join_and_keep_chunk(state[keys], k, keys, context, ahead, new_state)
+                v = _join_and_keep_chunk(state[values], v, values, context, ahead, new_state)
+            else:
+                k = carry(keras.layers.Concatenate(axis=1, name=f"{keys}_join")([state[keys], k]), keys, context)
+                v = carry(keras.layers.Concatenate(axis=1, name=f"{values}_join")([state[values], v]), values,
+                          context)
+        mask = first_mask if layer == 0 else key_mask
+        inputs = [q, k, v, mask] if mask is not None else [q, k, v]
         return ScaledDotProductAttention(encoder.num_heads, name=naming.block(layer, "attention"))(inputs)
 
     shared_layers: dict = {}
     for layer in range(encoder.num_layers):
         x = transformer_block(x, encoder, layer, shared_layers, attention=attention)
+        if layer == 0 and ahead:
+            x = keras.layers.Cropping1D((0, ahead), name="stream_lookahead_drop")(x)
     x = keras.layers.LayerNormalization(epsilon=1e-5, name=naming.FINAL_NORM)(x)
     logits = keras.layers.Dense(vocabulary_size, name="head_logits")(x)
     log_probs = keras.layers.Activation("log_softmax", name="head_log_probs")(logits)
     names = list(shapes.state())
     return keras.Model([inputs["audio"]] + [inputs[n] for n in names], [log_probs] + [new_state[n] for n in names],
                        name=f"{config.name}-streaming")
+
+
+def _join_and_keep_chunk(cache, new, name, context, ahead, new_state):
+    """The first layer's keys (or values) with look-ahead: the cache, the chunk and the
+    look-ahead frames to attend over; the next cache from the cache and the chunk only."""
+    joined = keras.layers.Concatenate(axis=1, name=f"{name}_join")([cache, new])
+    chunk = keras.layers.Cropping1D((0, ahead), name=f"{name}_chunk")(new)
+    kept = keras.layers.Concatenate(axis=1, name=f"{name}_keep")([cache, chunk])
+    new_state[name] = LastFrames(context, name=f"{name}_out")(kept)
+    return joined
 
 
 def copy_weights(source: keras.Model, step: keras.Model) -> None:
@@ -182,8 +212,9 @@ def _variable_name(weight) -> str:
 def stream(step, audio: np.ndarray, shapes: StreamingShapes):
     """Run ``step`` (a callable taking and returning lists of arrays in the step model's
     order) over ``audio`` (float32, any length: the last chunk is zero-padded). Returns
-    the log-probabilities of every chunk, concatenated [1, frames, V]."""
-    chunks = -(-audio.size // shapes.chunk_samples)
+    the log-probabilities of every chunk, concatenated [1, frames, V]; with look-ahead,
+    after one more chunk of silence and without the first R frames (see the module)."""
+    chunks = -(-audio.size // shapes.chunk_samples) + (1 if shapes.lookahead_frames else 0)
     audio = np.pad(audio.astype(np.float32), (0, chunks * shapes.chunk_samples - audio.size))
     state = list(shapes.initial_state().values())
     outputs = []
@@ -191,4 +222,4 @@ def stream(step, audio: np.ndarray, shapes: StreamingShapes):
         chunk = audio[index * shapes.chunk_samples:(index + 1) * shapes.chunk_samples][None]
         log_probs, *state = step([chunk] + state)
         outputs.append(np.asarray(log_probs))
-    return np.concatenate(outputs, axis=1)
+    return np.concatenate(outputs, axis=1)[:, shapes.lookahead_frames:]

@@ -129,3 +129,11 @@ def test_streaming_key_mask(tmp_path):
     _, (y,) = check_layer(lambda: StreamingKeyMask(4, 2), [(1, 1)], tmp_path, expected_weights=0,
                           input_fn=lambda _: [offsets[1:2]])
     np.testing.assert_array_equal(y, mask[1:2])
+    # look-ahead 2: keys are frames offset-6 .. offset-1; before the first call the last two
+    # (the buffered look-ahead frames) do not exist yet either
+    shifted = StreamingKeyMask(context_frames=4, chunk_frames=2, shift=2)(offsets).numpy()
+    np.testing.assert_array_equal(shifted, [[0, 0, 0, 0, 0, 0], [0, 0, 0, 1, 1, 1], [1, 1, 1, 1, 1, 1]])
+    (tmp_path / "shifted").mkdir()
+    _, (y,) = check_layer(lambda: StreamingKeyMask(4, 2, shift=2), [(1, 1)], tmp_path / "shifted",
+                          expected_weights=0, input_fn=lambda _: [offsets[1:2]])
+    np.testing.assert_array_equal(y, shifted[1:2])

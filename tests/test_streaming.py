@@ -165,11 +165,46 @@ def test_streaming_needs_a_chunked_run(tiny_run, tmp_path, capsys):
     assert not list(tmp_path.iterdir())
 
 
-def test_a_lookahead_run_is_refused_a_streaming_step(tiny_config):
-    config = copy.deepcopy(tiny_config)
-    config.encoder = config.encoder.replace(chunk_frames=4, left_context_frames=4, lookahead_frames=2)
-    with pytest.raises(ValueError, match=r"encoder.lookahead_frames=2: the streaming step has no look-ahead buffer"):
-        StreamingShapes.of(config)
+def test_a_lookahead_step_streams_the_full_models_output(chunked, tmp_path, capsys):
+    """With 2 frames of look-ahead: the Keras step and its float32 file, fed the chunks and
+    one more of silence, give the chunked model's log-probabilities on that audio (the
+    stream's first 2 frames dropped); the metadata carries the look-ahead, which adds to
+    the algorithmic latency; transcribe --stream flushes the stream."""
+    run, config, _, audio, _ = chunked
+    config = copy.deepcopy(config)
+    config.encoder = config.encoder.replace(lookahead_frames=2)
+    model = build_asr_model(config, len(DIGITS))
+    rng = np.random.default_rng(1)
+    model.set_weights([rng.normal(scale=0.2, size=w.shape).astype(np.float32) for w in model.get_weights()])
+    lookahead_run = tmp_path / "lookahead-run"
+    lookahead_run.mkdir()
+    run_config.save(config, lookahead_run / "config.yaml")
+    save_model(model, lookahead_run / "model.keras")
+    shapes = StreamingShapes.of(config)
+    assert shapes.state()["lookahead"] == (1, 2, config.encoder.d_model)
+    chunks = -(-audio.size // shapes.chunk_samples) + 1  # the flush
+    padded = np.pad(audio, (shapes.audio_tail, chunks * shapes.chunk_samples - audio.size))
+    full = model(padded[None]).numpy()[:, :-2]
+
+    step = streaming_step_model(config, len(DIGITS))
+    copy_weights(model, step)
+    streamed = stream(lambda xs: [o.numpy() for o in step(xs)], audio, shapes)
+    assert streamed.shape == full.shape
+    np.testing.assert_allclose(streamed, full, rtol=0, atol=1e-5)
+
+    out = tmp_path / "lookahead.tflite"
+    assert main(["convert", str(lookahead_run), "--streaming", "--mode", "float32", "--out", str(out)]) == 0
+    layout = read_metadata(out.read_bytes())["info"]["streaming"]
+    assert layout["lookahead_frames"] == 2
+    assert layout["algorithmic_latency_ms"] == pytest.approx(1000 * (shapes.chunk_samples + 2 * 4 * 160) / 16000)
+    np.testing.assert_allclose(StreamingTFLiteModel(out).utterance(audio[None]), full, rtol=0, atol=1e-4)
+
+    capsys.readouterr()
+    assert main(["transcribe", str(out), str(run / "utterance.wav"), "--stream", "--json"]) == 0
+    partials = json.loads(capsys.readouterr().out)["partials"]
+    assert len(partials) == chunks
+    heard = pcm_to_float(float_to_pcm(read_wav(run / "utterance.wav")))
+    assert partials[-1]["transcript"] == DIGITS.decode(greedy_decode(StreamingTFLiteModel(out).utterance(heard[None])[0]))
 
 
 def test_footprint_measures_a_streaming_model_per_chunk(chunked, tmp_path, capsys):
