@@ -325,7 +325,7 @@ public class MainActivity extends Activity {
             }
             String words = live.finish();
             text = (words.isEmpty() ? "(nothing recognised)" : words) + String.format(java.util.Locale.ROOT,
-                    "\n(streamed in chunks of %.0f ms)", liveEngine.layout().algorithmicLatencyMs);
+                    "\n(streamed; algorithmic latency %.0f ms)", liveEngine.layout().algorithmicLatencyMs);
         } catch (RuntimeException e) {
             text = "Cannot transcribe the recording: " + e.getMessage();
         }

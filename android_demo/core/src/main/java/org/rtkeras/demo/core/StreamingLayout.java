@@ -39,11 +39,18 @@ public final class StreamingLayout {
 
     public final int chunkSamples;
     public final double algorithmicLatencyMs;
+    /**
+     * Frames of look-ahead (0: none): the stream's first this many output frames come
+     * before the audio, and one more chunk of silence flushes its last ones.
+     */
+    public final int lookaheadFrames;
     public final List<StateTensor> state;
 
-    private StreamingLayout(int chunkSamples, double algorithmicLatencyMs, List<StateTensor> state) {
+    private StreamingLayout(int chunkSamples, double algorithmicLatencyMs, int lookaheadFrames,
+            List<StateTensor> state) {
         this.chunkSamples = chunkSamples;
         this.algorithmicLatencyMs = algorithmicLatencyMs;
+        this.lookaheadFrames = lookaheadFrames;
         this.state = Collections.unmodifiableList(state);
     }
 
@@ -65,6 +72,9 @@ public final class StreamingLayout {
             throw new IllegalArgumentException(where + ".algorithmic_latency_ms: expected a positive number, got "
                     + latency);
         }
+        Object lookahead = field(streaming, "lookahead_frames", where);  // absent in files before look-ahead
+        int lookaheadFrames = lookahead == null || Double.valueOf(0).equals(lookahead) ? 0
+                : positive(lookahead, where + ".lookahead_frames");
         Object tensors = field(streaming, "state", where);
         if (!(tensors instanceof List)) {
             throw new IllegalArgumentException(where + ".state: expected a list of state tensors");
@@ -92,7 +102,7 @@ public final class StreamingLayout {
             elements(dimensions, at);
             state.add(new StateTensor(name, output, dimensions));
         }
-        return new StreamingLayout(chunk, (Double) latency, state);
+        return new StreamingLayout(chunk, (Double) latency, lookaheadFrames, state);
     }
 
     private static int elements(int[] shape, String where) {

@@ -11,7 +11,10 @@ import java.util.Map;
  * chunk is run as soon as it is there with the state the previous chunk returned, and the
  * transcript so far is the greedy CTC path over all frames yet. {@link #finish} pads the
  * last partial chunk with zeros, as the host does (converters/runner.py
- * StreamingTFLiteModel.utterance), and starts the next utterance from a fresh state.
+ * StreamingTFLiteModel.utterance), and starts the next utterance from a fresh state. A model
+ * with look-ahead ({@link StreamingLayout#lookaheadFrames}) emits that many frames before
+ * the audio's first, which the transcript skips, and {@link #finish} flushes its last ones
+ * with one more chunk of silence.
  */
 public final class StreamingTranscriber {
     private final StreamingLayout layout;
@@ -70,6 +73,10 @@ public final class StreamingTranscriber {
                 Arrays.fill(pending, pendingSamples, pending.length, 0f);
                 runChunk();
             }
+            if (layout.lookaheadFrames > 0 && chunks > 0) {
+                Arrays.fill(pending, 0f);
+                runChunk();
+            }
             return transcript();
         } finally {
             reset();
@@ -82,7 +89,8 @@ public final class StreamingTranscriber {
     }
 
     public String transcript() {
-        return decoder.decode(frames.toArray(new float[0][]));
+        int skipped = Math.min(layout.lookaheadFrames, frames.size());
+        return decoder.decode(frames.subList(skipped, frames.size()).toArray(new float[0][]));
     }
 
     private void runChunk() {

@@ -139,6 +139,38 @@ public class StreamingTest {
         assertEquals("finish starts a fresh utterance", 0, transcriber.chunks());
     }
 
+    /** Each call returns two frames: the first names the call ("one" for call 0, ...), the second is blank. */
+    private static final class CountingModel implements StreamingStep {
+        int calls;
+
+        @Override
+        public float[][] step(float[] chunk, Map<String, float[]> state, Map<String, float[]> nextState) {
+            nextState.put("offset_out", new float[] {calls + 1});
+            float[] named = new float[] {-9f, -9f, -9f, -9f};
+            named[Math.min(calls + 1, 3)] = 0f;
+            calls++;
+            return new float[][] {named, new float[] {0f, -9f, -9f, -9f}};
+        }
+    }
+
+    @Test
+    public void lookaheadSkipsTheFramesBeforeTheAudioAndFlushesTheLastOnes() {
+        StreamingLayout layout = StreamingLayout.fromModelInfo("{\"streaming\": {\"chunk_samples\": 4, "
+                + "\"algorithmic_latency_ms\": 0.5, \"lookahead_frames\": 1, "
+                + "\"state\": [{\"name\": \"offset\", \"shape\": [1], \"output\": \"offset_out\"}]}}");
+        assertEquals(1, layout.lookaheadFrames);
+        CountingModel model = new CountingModel();
+        StreamingTranscriber transcriber = new StreamingTranscriber(layout, model,
+                java.util.Arrays.asList("<blank>", "one", "two", "three"));
+        assertEquals("call 0's first frame precedes the audio", "", transcriber.accept(new float[4], 0, 4));
+        assertEquals("two", transcriber.accept(new float[4], 0, 4));
+        assertEquals("a flush after the last chunk", "two three", transcriber.finish());
+        assertEquals(3, model.calls);
+        assertEquals("no look-ahead: nothing skipped, no flush", 0, StreamingLayout.fromModelInfo(
+                "{\"streaming\": {\"chunk_samples\": 4, \"algorithmic_latency_ms\": 0.5, \"state\": []}}")
+                .lookaheadFrames);
+    }
+
     @Test
     public void layoutErrorsNameTheField() {
         try {
