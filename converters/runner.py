@@ -177,8 +177,13 @@ class StreamingTFLiteModel:
         audio = np.asarray(audio, np.float32)
         if audio.ndim != 2 or audio.shape[0] != 1:
             raise ValueError(f"one utterance at a time: expected audio [1, samples], got {list(audio.shape)}")
-        chunks = -(-audio.shape[1] // self.chunk_samples) + (1 if self.lookahead_frames else 0)
-        audio = np.pad(audio[0], (0, chunks * self.chunk_samples - audio.shape[1]))
         self.reset()
-        return np.concatenate([self(audio[i * self.chunk_samples:(i + 1) * self.chunk_samples])
-                               for i in range(chunks)], axis=1)[:, self.lookahead_frames:]
+        return np.concatenate([self(chunk) for chunk in self.chunks(audio[0])], axis=1)[:, self.lookahead_frames:]
+
+    def chunks(self, audio) -> list[np.ndarray]:
+        """``audio`` (float32 [samples]) as the chunks a stream feeds: the last one
+        zero-padded, and with look-ahead one more of silence to flush the last frames
+        (whose first ``lookahead_frames`` output frames precede the audio: drop them)."""
+        count = -(-audio.size // self.chunk_samples) + (1 if self.lookahead_frames else 0)
+        audio = np.pad(np.asarray(audio, np.float32), (0, count * self.chunk_samples - audio.size))
+        return [audio[i * self.chunk_samples:(i + 1) * self.chunk_samples] for i in range(count)]

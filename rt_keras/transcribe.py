@@ -73,14 +73,10 @@ def stream_file(model_path, wav_path, num_threads: int = 1) -> list[dict]:
     metadata = read_metadata(data) or {}
     rate = metadata.get("sample_rate") or 16000
     audio = pcm_to_float(float_to_pcm(read_wav(wav_path, target_rate=rate)))
-    # with look-ahead, one more chunk of silence flushes the last frames, and the first
-    # frames of the stream precede the audio
-    chunks = -(-audio.size // model.chunk_samples) + (1 if model.lookahead_frames else 0)
-    audio = np.pad(audio, (0, chunks * model.chunk_samples - audio.size))
     frames, partials = [], []
-    for index in range(chunks):
+    for index, chunk in enumerate(model.chunks(audio)):
         started = time.perf_counter()
-        frames.append(model(audio[index * model.chunk_samples:(index + 1) * model.chunk_samples])[0])
+        frames.append(model(chunk)[0])
         milliseconds = 1000 * (time.perf_counter() - started)
         heard = np.concatenate(frames)[model.lookahead_frames:]
         partials.append({"seconds": (index + 1) * model.chunk_samples / rate, "latency_ms": milliseconds,
