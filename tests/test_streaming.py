@@ -205,6 +205,7 @@ def test_a_lookahead_step_streams_the_full_models_output(chunked, tmp_path, caps
     assert len(partials) == chunks
     heard = pcm_to_float(float_to_pcm(read_wav(run / "utterance.wav")))
     assert partials[-1]["transcript"] == DIGITS.decode(greedy_decode(StreamingTFLiteModel(out).utterance(heard[None])[0]))
+    assert len(partials[-1]["transcript"].split()) >= 1
 
 
 def test_footprint_measures_a_streaming_model_per_chunk(chunked, tmp_path, capsys):
