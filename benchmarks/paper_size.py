@@ -184,6 +184,11 @@ def _packed_mb(r):
     return ((memory["after_runs"].get("rss_shmem_kb") or 0) - (memory["before_load"].get("rss_shmem_kb") or 0)) / 1024
 
 
+def _activations_mb(r):
+    peak = (r["runtime"].get("activations") or {}).get("peak_live_bytes")
+    return "—" if peak is None else f"{peak / 2 ** 20:.2f}"
+
+
 def _anon_growth_mb(r):
     memory = r["runtime"]["memory_kb"]
     return (memory["after_runs"]["rss_anon_kb"] - memory["before_load"]["rss_anon_kb"]) / 1024
@@ -198,9 +203,11 @@ def report_text(args, files, reports, profile) -> str:
              "Interpreter; *cache*: `rt-keras footprint --weight-cache` (CompiledModel, XNNPACK weight cache in "
              "memory). Anon growth: anonymous memory the process gained from before loading to after the runs "
              "(activations, the runtime's structures and, without the cache, XNNPACK's packed weights); packed: "
-             "the shared memory the weight cache holds (XNNPACK's packed copies of the weights).", "",
+             "the shared memory the weight cache holds (XNNPACK's packed copies of the weights); activations: "
+             "the most intermediate-tensor bytes alive at once for this input (`runtime.activations`), the "
+             "activation memory with the weights left out.", "",
              "| model | mode | unique weight bytes | operators | runtime | median ms (pass 1 / 2) | peak RSS MB | "
-             "anon growth MB | packed MB |", "|---|---|---:|---:|---|---|---:|---:|---:|"]
+             "anon growth MB | packed MB | activations MB |", "|---|---|---:|---:|---|---|---:|---:|---:|---:|"]
     for (name, mode), path in files.items():
         ops = sum(operator_counts(path).values())
         for cache in (False, True):
@@ -208,7 +215,7 @@ def report_text(args, files, reports, profile) -> str:
             packed = f"{_packed_mb(second):.1f}" if cache else "—"
             lines.append(f"| {name} | {mode} | {first['weights']['unique_bytes']:,} | {ops} | "
                          f"{'cache' if cache else 'plain'} | {_latency(first):.2f} / {_latency(second):.2f} | "
-                         f"{_peak_mb(second):.1f} | {_anon_growth_mb(second):.1f} | {packed} |")
+                         f"{_peak_mb(second):.1f} | {_anon_growth_mb(second):.1f} | {packed} | {_activations_mb(second)} |")
     lines += ["", "Ratios to the baseline of the same mode and runtime (pass 1 / pass 2):", "",
               "| model | mode | runtime | latency | peak RSS | baseline peak − this peak | weight bytes saved | "
               "share of the saving kept in RAM (goal ≥ 90%) |", "|---|---|---|---|---|---:|---:|---:|"]

@@ -232,8 +232,8 @@ def format_table(reports: list[dict]) -> str:
     def mb(kb):
         return "—" if kb is None else f"{kb / 1024:.1f} MB"
 
-    header = ["model", "file", "unique wts", "shared", "low-rank", "load ms", "RSS load", "peak", "median ms",
-              "p90 ms", "RTF"]
+    header = ["model", "file", "unique wts", "shared", "low-rank", "load ms", "RSS load", "peak", "activations",
+              "median ms", "p90 ms", "RTF"]
     rows, notes = [], {}
     for r in reports:
         w, rt = r["weights"], r["runtime"] or {}
@@ -243,6 +243,7 @@ def format_table(reports: list[dict]) -> str:
                      f"{r['model']['file_bytes']:,}", f"{w['unique_bytes']:,}", f"{w['by_group']['shared']:,}",
                      f"{w['by_group']['low_rank']:,}", f"{rt.get('load_ms', float('nan')):.1f}",
                      mb(mem.get("after_load", {}).get("rss_kb")), mb(mem.get("after_runs", {}).get("hwm_kb")),
+                     mb((rt.get("activations") or {}).get("peak_live_bytes", 0) / 1024 or None),
                      f"{lat.get('median', float('nan')):.2f}", f"{lat.get('p90', float('nan')):.2f}",
                      f"{rt.get('real_time_factor', float('nan')):.3f}"])
         if rt.get("status") == "failed":
@@ -261,7 +262,8 @@ def format_table(reports: list[dict]) -> str:
         rt = reports[0]["runtime"]
         lines.append(f"latency over {rt['runs']} runs after {rt['warmup']} warm-up runs on {rt['audio_seconds']} s of "
                      f"audio, {rt['threads']} thread(s), {rt.get('runtime', '')}; memory is process RSS (weights "
-                     "memory-mapped from the file count as file-backed RssFile)")
+                     "memory-mapped from the file count as file-backed RssFile); activations: the most "
+                     "intermediate-tensor bytes alive at once for this input")
     return "\n".join(lines)
 
 

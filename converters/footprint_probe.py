@@ -85,6 +85,13 @@ def probe(path: str, seconds: float, sample_rate: int, runs: int, warmup: int, t
         result["memory_kb"]["after_runs"] = memory()
         return result
     result["memory_kb"]["after_runs"] = memory()
+    try:  # after the memory figures, which this second, delegate-free interpreter must not touch
+        from converters.activation_memory import activation_bytes
+
+        result["activations"] = activation_bytes(path, None if streaming_state else
+                                                 int(round(result["audio_seconds"] * sample_rate)))
+    except Exception as error:
+        result["activations"] = {"error": f"{type(error).__name__}: {error}"}
     result["latency_ms"] = {"median": float(np.median(latencies)), "p90": float(np.percentile(latencies, 90)),
                             "min": float(np.min(latencies))}
     result["real_time_factor"] = result["latency_ms"]["median"] / (1000 * result["audio_seconds"])

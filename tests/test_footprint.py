@@ -56,6 +56,17 @@ def test_runtime_section_is_measured_and_positive(reports):
     assert runtime["runtime"].startswith("ai-edge-litert")
 
 
+def test_runtime_reports_the_activation_memory_of_the_measured_length(models, reports):
+    from converters.activation_memory import activation_bytes
+
+    activations = reports["float32"]["runtime"]["activations"]
+    assert activations == activation_bytes(str(models["float32"]), 16000)
+    assert 4 * 16000 < activations["peak_live_bytes"] < activations["intermediate_bytes"]
+    header, row = format_table([reports["float32"]]).splitlines()[:2]
+    assert "activations" in header.split()
+    assert f"{activations['peak_live_bytes'] / 2 ** 20:.1f} MB" in row
+
+
 def test_schema_rejects_a_broken_report(reports):
     broken = copy.deepcopy(reports["float32"])
     del broken["model"]["sha256"]
