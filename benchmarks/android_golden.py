@@ -34,7 +34,9 @@ STREAMING_OUT = RESOURCES / "streaming-golden.json"
 
 def streaming_fixture(model: bytes, audio, vocabulary: list[str]) -> dict:
     """Stream ``audio`` chunk by chunk from a fresh state as converters/runner.py does
-    (the last chunk zero-padded); what the app's StreamingTranscriber must reproduce."""
+    (``StreamingTFLiteModel.chunks``: the last chunk zero-padded, one more of silence with
+    look-ahead, whose first output frames precede the audio and are left out of the
+    transcript); what the app's StreamingTranscriber must reproduce."""
     import numpy as np
 
     from converters.runner import StreamingTFLiteModel
@@ -43,16 +45,14 @@ def streaming_fixture(model: bytes, audio, vocabulary: list[str]) -> dict:
 
     audio = np.round(np.asarray(audio, np.float32), 5)  # what the fixture stores is what the model read
     streaming = StreamingTFLiteModel(model)
-    size = streaming.chunk_samples
-    padded = np.pad(audio, (0, -len(audio) % size))
     frames, chunks = [], []
-    for start in range(0, len(padded), size):
-        chunk = padded[start:start + size]
+    for chunk in streaming.chunks(audio):
         log_probs = streaming(chunk)[0]
         frames += list(log_probs)
+        heard = np.array(frames[streaming.lookahead_frames:]).reshape(-1, log_probs.shape[-1])
         chunks.append({"sum": round(float(chunk.astype(np.float64).sum()), 4),
                        "log_probs": [[round(float(v), 5) for v in frame] for frame in log_probs],
-                       "transcript": decode_ids(vocabulary, greedy_decode(np.array(frames)))})
+                       "transcript": decode_ids(vocabulary, greedy_decode(heard))})
     return {"layout": streaming.layout, "audio": [float(v) for v in audio], "chunks": chunks,
             "transcript": chunks[-1]["transcript"]}
 
