@@ -27,7 +27,7 @@ def peak_live_bytes(operators, sizes: dict[int, int], graph_inputs, graph_output
         for t in outputs:
             if t in sizes:
                 first.setdefault(t, step)
-                last[t] = max(last.get(t, step), step)
+                last.setdefault(t, step)
         for t in inputs:
             if t in sizes:
                 first.setdefault(t, 0)  # read but never written here: present from the start

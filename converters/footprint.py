@@ -238,12 +238,13 @@ def format_table(reports: list[dict]) -> str:
     for r in reports:
         w, rt = r["weights"], r["runtime"] or {}
         mem, lat = rt.get("memory_kb", {}), rt.get("latency_ms", {})
+        peak_live = (rt.get("activations") or {}).get("peak_live_bytes")
         path = pathlib.Path(r["model"]["path"])
         rows.append([f"{path.parent.name}/{path.name}" if path.parent.name else path.name,
                      f"{r['model']['file_bytes']:,}", f"{w['unique_bytes']:,}", f"{w['by_group']['shared']:,}",
                      f"{w['by_group']['low_rank']:,}", f"{rt.get('load_ms', float('nan')):.1f}",
                      mb(mem.get("after_load", {}).get("rss_kb")), mb(mem.get("after_runs", {}).get("hwm_kb")),
-                     mb((rt.get("activations") or {}).get("peak_live_bytes", 0) / 1024 or None),
+                     mb(None if peak_live is None else peak_live / 1024),
                      f"{lat.get('median', float('nan')):.2f}", f"{lat.get('p90', float('nan')):.2f}",
                      f"{rt.get('real_time_factor', float('nan')):.3f}"])
         if rt.get("status") == "failed":
