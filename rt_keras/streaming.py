@@ -119,7 +119,7 @@ def streaming_step_model(config, vocabulary_size: int) -> keras.Model:
     new_state["offset"] = keras.layers.Rescaling(1.0, offset=float(shapes.chunk_frames), name="offset_out")(offset)
     ahead = shapes.lookahead_frames
     if ahead:  # the chunk is the R frames kept from the last call and C - R new ones; R more are its look-ahead
-        x = carry(keras.layers.Concatenate(axis=1, name="stream_lookahead")([state["lookahead"], x]),
+        x = carry(keras.layers.Concatenate(axis=1, name="stream_lookahead")([state["lookahead"], _new(x, "posenc")]),
                   "lookahead", ahead)
 
     # Attention over the cached left context and the chunk (only the frames that exist
@@ -137,9 +137,10 @@ def streaming_step_model(config, vocabulary_size: int) -> keras.Model:
                 k = _join_and_keep_chunk(state[keys], k, keys, context, ahead, new_state)
                 v = _join_and_keep_chunk(state[values], v, values, context, ahead, new_state)
             else:
-                k = carry(keras.layers.Concatenate(axis=1, name=f"{keys}_join")([state[keys], k]), keys, context)
-                v = carry(keras.layers.Concatenate(axis=1, name=f"{values}_join")([state[values], v]), values,
+                k = carry(keras.layers.Concatenate(axis=1, name=f"{keys}_join")([state[keys], _new(k, keys)]), keys,
                           context)
+                v = carry(keras.layers.Concatenate(axis=1, name=f"{values}_join")([state[values], _new(v, values)]),
+                          values, context)
         mask = first_mask if layer == 0 else key_mask
         inputs = [q, k, v, mask] if mask is not None else [q, k, v]
         return ScaledDotProductAttention(encoder.num_heads, name=naming.block(layer, "attention"))(inputs)
@@ -155,6 +156,15 @@ def streaming_step_model(config, vocabulary_size: int) -> keras.Model:
     names = list(shapes.state())
     return keras.Model([inputs["audio"]] + [inputs[n] for n in names], [log_probs] + [new_state[n] for n in names],
                        name=f"{config.name}-streaming")
+
+
+def _new(x, name):
+    """``x`` on its way into a concatenation with state. tfmot drops the output quantiser
+    of a layer that feeds a Concatenate; this Identity (dropped by the converter) is what
+    feeds it instead, so the layer keeps the range it was fine-tuned with in the QAT model,
+    where nothing is concatenated, and the QAT step computes what the QAT model computes
+    (tests/test_streaming.py)."""
+    return keras.layers.Identity(name=f"{name}_new")(x)
 
 
 def _join_and_keep_chunk(cache, new, name, context, ahead, new_state):
@@ -194,8 +204,8 @@ def quantization_aware_step(step: keras.Model, qat_model: keras.Model) -> keras.
             source = {_variable_name(w): w for w in qat_model.get_layer(layer.name).weights}
         except ValueError:
             continue  # a layer of the step alone: only float state plumbing
-        # By variable name: tfmot drops the output quantiser of a projection that feeds a
-        # Concatenate (the key/value caches), so such a layer has fewer variables here.
+        # By variable name: the step's layers may lack variables of the QAT model's (a
+        # layer of the model alone) but never hold a different one under the same name.
         for weight in layer.weights:
             if _variable_name(weight) in source:
                 weight.assign(source[_variable_name(weight)])

@@ -88,10 +88,15 @@ def test_quantization_aware_step_streams_the_qat_models_output(chunked, chunked_
     quantized = quantization_aware_step(step, qat_model)
     joins = [quantized.get_layer(f"quant_stream_{name}") for name in ("features", "conv1")]
     assert [layer.input[0].name.split("/")[0] for layer in joins] == ["quant_feature_tail_in", "quant_conv1_tail_in"]
+    # Every range the QAT run fine-tuned is in use: tfmot drops the output quantiser of a
+    # layer that feeds a Concatenate, so new keys and values reach their caches through an Identity.
+    for layer in quantized.layers:
+        if layer.name in {source.name for source in qat_model.layers}:
+            fine_tuned = {w.name.split("/")[-1] for w in qat_model.get_layer(layer.name).weights}
+            assert fine_tuned <= {w.name.split("/")[-1] for w in layer.weights}, layer.name
     streamed = stream(lambda xs: [o.numpy() for o in quantized(xs)], audio, StreamingShapes.of(config))
     assert streamed.shape == qat_full.shape
-    agree = np.mean(np.argmax(streamed[0], -1) == np.argmax(qat_full[0], -1))
-    assert agree >= 0.9, agree
+    np.testing.assert_allclose(streamed, qat_full, rtol=0, atol=1e-4)
 
 
 @pytest.mark.parametrize("mode,atol", [("float32", 1e-4), ("dynamic", None), ("int8", None), ("qat-int8", None)])
