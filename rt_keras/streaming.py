@@ -204,8 +204,7 @@ def quantization_aware_step(step: keras.Model, qat_model: keras.Model) -> keras.
             source = {_variable_name(w): w for w in qat_model.get_layer(layer.name).weights}
         except ValueError:
             continue  # a layer of the step alone: only float state plumbing
-        # By variable name: the step's layers may lack variables of the QAT model's (a
-        # layer of the model alone) but never hold a different one under the same name.
+        # By variable name, so that a variable only one of the two layers has is left alone.
         for weight in layer.weights:
             if _variable_name(weight) in source:
                 weight.assign(source[_variable_name(weight)])
