@@ -17,19 +17,22 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rt_keras.wer_stats import paired_bootstrap, wer_interval  # noqa: E402
+from benchmarks.study import paired, pooled as pooled_arm  # noqa: E402
+
 
 def pooled(files_a, files_b, split: str) -> dict:
-    errors_a, errors_b, words = [], [], []
-    for path_a, path_b in zip(files_a, files_b):
-        a, b = (json.loads(pathlib.Path(p).read_text())[split] for p in (path_a, path_b))
-        if a["utterance_words"] != b["utterance_words"]:
+    """The study's pooling (benchmarks/study.py ``pooled`` and ``paired``) over the seeds
+    these files hold, after checking that each pair holds the same utterances."""
+    results = {"a": {}, "b": {}}
+    for seed, (path_a, path_b) in enumerate(zip(files_a, files_b)):
+        a, b = (json.loads(pathlib.Path(p).read_text()) for p in (path_a, path_b))
+        if a[split]["utterance_words"] != b[split]["utterance_words"]:
             raise ValueError(f"{path_a} and {path_b}: {split} is not the same utterances in both")
-        errors_a += a["utterance_errors"]
-        errors_b += b["utterance_errors"]
-        words += a["utterance_words"]
-    return {"a": wer_interval(errors_a, words), "b": wer_interval(errors_b, words),
-            "a_minus_b": paired_bootstrap(errors_a, errors_b, words)}
+        results["a"][seed], results["b"][seed] = {"file": a}, {"file": b}
+    return {"a": pooled_arm(list(results["a"].values()), "file", split),
+            "b": pooled_arm(list(results["b"].values()), "file", split),
+            "a_minus_b": paired(results, "a", "b", "file", split)}
+
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

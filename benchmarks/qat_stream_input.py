@@ -37,9 +37,7 @@ def main(argv=None) -> int:
     qat = load_qat_model(args.run)
 
     def as_streamed(audio, training=False):
-        audio = np.asarray(audio)[0]
-        chunks = -(-audio.size // shapes.chunk_samples) + (1 if shapes.lookahead_frames else 0)
-        padded = np.pad(audio, (shapes.audio_tail, chunks * shapes.chunk_samples - audio.size))
+        padded = np.pad(shapes.stream_audio(np.asarray(audio)[0]), (shapes.audio_tail, 0))
         return np.asarray(qat(padded[None], training=False))[:, :-shapes.lookahead_frames or None]
 
     data = materialise(config, progress=False)

@@ -75,6 +75,12 @@ class StreamingShapes:
     def initial_state(self) -> dict[str, np.ndarray]:
         return {name: np.zeros(shape, np.float32) for name, shape in self.state().items()}
 
+    def stream_audio(self, audio: np.ndarray) -> np.ndarray:
+        """``audio`` as a stream feeds it: zero-padded to whole chunks, plus one chunk of
+        silence with look-ahead (the flush)."""
+        chunks = -(-audio.size // self.chunk_samples) + (1 if self.lookahead_frames else 0)
+        return np.pad(audio.astype(np.float32), (0, chunks * self.chunk_samples - audio.size))
+
 
 def streaming_step_model(config, vocabulary_size: int) -> keras.Model:
     """The step model of ``config`` (a RunConfig with a chunked encoder), with fresh
@@ -223,11 +229,10 @@ def stream(step, audio: np.ndarray, shapes: StreamingShapes):
     order) over ``audio`` (float32, any length: the last chunk is zero-padded). Returns
     the log-probabilities of every chunk, concatenated [1, frames, V]; with look-ahead,
     after one more chunk of silence and without the first R frames (see the module)."""
-    chunks = -(-audio.size // shapes.chunk_samples) + (1 if shapes.lookahead_frames else 0)
-    audio = np.pad(audio.astype(np.float32), (0, chunks * shapes.chunk_samples - audio.size))
+    audio = shapes.stream_audio(audio)
     state = list(shapes.initial_state().values())
     outputs = []
-    for index in range(chunks):
+    for index in range(audio.size // shapes.chunk_samples):
         chunk = audio[index * shapes.chunk_samples:(index + 1) * shapes.chunk_samples][None]
         log_probs, *state = step([chunk] + state)
         outputs.append(np.asarray(log_probs))

@@ -11,7 +11,8 @@ from benchmarks.pooled_compare import pooled  # noqa: E402
 
 
 def _evaluation(path, errors, words):
-    path.write_text(json.dumps({"test_real": {"utterance_errors": errors, "utterance_words": words}}))
+    path.write_text(json.dumps({"test_real": {"wer": sum(errors) / sum(words), "utterance_errors": errors,
+                                              "utterance_words": words}}))
     return path
 
 
