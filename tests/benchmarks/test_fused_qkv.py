@@ -7,10 +7,9 @@ import sys
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-from benchmarks.fused_qkv import fused_qkv_model  # noqa: E402
-from rt_keras import run_config  # noqa: E402
-from rt_keras.model import build_asr_model  # noqa: E402
+from benchmarks.fused_qkv import fused_qkv_model
+from rt_keras import run_config
+from rt_keras.model import build_asr_model
 
 
 @pytest.mark.parametrize("encoder", [

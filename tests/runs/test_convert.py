@@ -20,7 +20,7 @@ from rt_keras.data.dataset import data_directory, load_split
 from rt_keras.evaluate import evaluate_split
 from rt_keras.model import build_asr_model
 from rt_keras.vocabulary import DIGITS
-from helpers import requires_fsdd
+from tests.helpers import requires_fsdd
 
 pytestmark = requires_fsdd
 

@@ -6,9 +6,9 @@ import pathlib
 import pytest
 
 from rt_keras.cli import main
-from helpers import requires_fsdd
+from tests.helpers import requires_fsdd
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("argv,message", [

@@ -28,9 +28,9 @@ from converters.metadata import read_metadata
 from converters.runner import TFLiteModel
 from rt_keras.task import greedy_decode, pcm_to_float
 from rt_keras.vocabulary import decode_ids
-from helpers import FSDD, requires_fsdd
+from tests.helpers import FSDD, requires_fsdd
 
-ROOT = pathlib.Path(__file__).parents[1]
+ROOT = pathlib.Path(__file__).parents[2]
 JAVA_SOURCES = sorted((ROOT / "android_demo").rglob("*.java"))
 
 DEMO_GOLDEN = ROOT / "android_demo" / "core" / "src" / "test" / "resources" / "org" / "rtkeras" / "demo" / "core" / \

@@ -6,8 +6,7 @@ import sys
 
 import pytest
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-from benchmarks.pooled_compare import pooled  # noqa: E402
+from benchmarks.pooled_compare import pooled
 
 
 def _evaluation(path, errors, words):

@@ -8,7 +8,7 @@ import pytest
 
 from rt_keras.data import tts, voices
 from rt_keras.data.audio import read_wav
-from helpers import FSDD, requires_fsdd
+from tests.helpers import FSDD, requires_fsdd
 
 
 def _centroid(audio, rate=16000):

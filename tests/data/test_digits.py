@@ -14,9 +14,9 @@ from rt_keras.data.dataset import SPLITS, _ClipPool, data_directory, load_split,
 from rt_keras.data.fsdd import index_fsdd, speakers
 from rt_keras.data.pipeline import batches, output_frames
 from rt_keras.vocabulary import DIGITS
-from helpers import FSDD, requires_fsdd
+from tests.helpers import FSDD, requires_fsdd
 
-TINY = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "configs", "tiny.yaml"))
+TINY = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "configs", "tiny.yaml"))
 
 
 @requires_fsdd

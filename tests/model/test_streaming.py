@@ -14,7 +14,7 @@ from converters.flatbuffer import load_model
 from converters.metadata import read_metadata
 from converters.runner import StreamingTFLiteModel
 from converters.weights import weights
-from helpers import FSDD, requires_fsdd
+from tests.helpers import FSDD, requires_fsdd
 from rt_keras import run_config
 from rt_keras.cli import main
 from rt_keras.data.audio import read_wav
@@ -25,7 +25,7 @@ from rt_keras.task import float_to_pcm, greedy_decode, pcm_to_float
 from rt_keras.vocabulary import DIGITS
 
 pytestmark = requires_fsdd
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from helpers import InterruptAfterEpoch, requires_fsdd
+from tests.helpers import InterruptAfterEpoch, requires_fsdd
 from rt_keras.backend import keras
 from rt_keras.cli import main as cli_main
 from rt_keras.data.dataset import TEST_SPLITS, data_directory, load_split
@@ -103,7 +103,7 @@ def test_two_workers_train_to_the_same_weights(tiny_config, tmp_path, storage):
     cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
     run_dir = tmp_path / "run"
     data = ["--set", f"data.cache_dir={tiny_config.data.cache_dir}"]
-    config = os.path.join(os.path.dirname(__file__), "..", "configs", "tiny.yaml")
+    config = os.path.join(os.path.dirname(__file__), "..", "..", "configs", "tiny.yaml")
     if storage == "shards":
         data += ["--set", "data.storage=shards", "--set", "data.shard_utterances=10"]
         assert cli_main(["data", "--config", config, *data, "--json"]) == 0

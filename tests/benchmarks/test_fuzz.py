@@ -9,10 +9,9 @@ import sys
 from converters.dedup import dedup_bytes
 from converters.flatbuffer import NotATFLiteModel
 from converters.footprint import FootprintError, static_report
-from helpers import requires_fsdd
+from tests.helpers import requires_fsdd
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-from benchmarks.fuzz import mutations  # noqa: E402  (the same mutations as the 1,000-trial benchmark)
+from benchmarks.fuzz import mutations
 
 MUTATIONS = 300
 

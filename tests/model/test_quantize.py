@@ -6,7 +6,7 @@ import shutil
 
 import numpy as np
 
-from helpers import requires_fsdd
+from tests.helpers import requires_fsdd
 from rt_keras import run_config
 from rt_keras.data.dataset import data_directory, load_split
 from rt_keras.evaluate import evaluate_split

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from layer_harness import check_layer
+from tests.layer_harness import check_layer
 from rt_keras.layers import (BiasAdd, DiagonalScale, GatedLinearUnit, LastFrames, ScaledDotProductAttention,
                              SinusoidalPositionalEncoding, StreamingKeyMask)
 

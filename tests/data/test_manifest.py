@@ -15,7 +15,7 @@ from rt_keras.data import manifest
 from rt_keras.data.dataset import load_split, materialise, read_manifest, evaluation_splits
 from rt_keras.vocabulary import Vocabulary
 
-ROOT = pathlib.Path(__file__).parents[1]
+ROOT = pathlib.Path(__file__).parents[2]
 PHRASES = ("turn on the light", "stop", "next song", "volume up", "what's the time")
 
 

@@ -12,7 +12,7 @@ from converters.footprint import FootprintError, compare, footprint, format_tabl
 from rt_keras.keras_to_tflite import audio_signature, convert
 from rt_keras.backend import keras
 from rt_keras.cli import main
-from helpers import requires_fsdd
+from tests.helpers import requires_fsdd
 
 pytestmark = requires_fsdd
 

@@ -10,9 +10,9 @@ import shutil
 
 from rt_keras.cli import main
 from rt_keras.data.splits import TEST_SPLITS
-from helpers import requires_fsdd
+from tests.helpers import requires_fsdd
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 pytestmark = requires_fsdd
 
 

@@ -8,11 +8,10 @@ import sys
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 
-from benchmarks import study  # noqa: E402
-from helpers import InterruptAfterEpoch  # noqa: E402
+from benchmarks import study
+from tests.helpers import InterruptAfterEpoch
 
 
 @pytest.fixture

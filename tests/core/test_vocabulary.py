@@ -11,7 +11,7 @@ from rt_keras import vocabulary as vocabulary_lib
 from rt_keras.task import ctc_frames_needed, greedy_decode
 from rt_keras.vocabulary import DIGITS, Vocabulary, VocabularyError, decode_ids, normalise
 
-ROOT = pathlib.Path(__file__).parents[1]
+ROOT = pathlib.Path(__file__).parents[2]
 PHRASES = [normalise(p) for p in ("Turn on the light!", "turn OFF the light", "What’s the time?", "next song",
                                   "volume up", "volume down", "stop", "call mom")]
 
@@ -97,7 +97,6 @@ def test_committed_subword_fixture_is_what_the_python_decoder_reads():
     """The Java GoldenTest decodes this file (tests/test_android_core.py runs it)."""
     import sys
 
-    sys.path.insert(0, str(ROOT))
     from benchmarks.android_golden import SUBWORD_OUT, subword_fixture
 
     committed = json.loads(SUBWORD_OUT.read_text(encoding="utf-8"))

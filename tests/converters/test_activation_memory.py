@@ -5,7 +5,7 @@ input like the tensors it sums."""
 import pytest
 
 from converters.activation_memory import activation_bytes, peak_live_bytes
-from helpers import requires_fsdd
+from tests.helpers import requires_fsdd
 
 
 def test_peak_counts_the_tensors_alive_together():

@@ -9,7 +9,7 @@ from rt_keras import run_config
 from rt_keras.cli import main
 from rt_keras.config import ConfigError
 
-RT = pathlib.Path(__file__).parents[1] / "configs" / "rt.yaml"
+RT = pathlib.Path(__file__).parents[2] / "configs" / "rt.yaml"
 
 
 @pytest.mark.parametrize("override, needle", [
