@@ -23,6 +23,19 @@ android {
     androidResources {
         noCompress += "tflite"
     }
+
+    // Native libraries (LiteRT's) stored uncompressed and page-aligned in the APK, loaded from
+    // it without extraction; zipalign -P 16 aligns them to 16 KB for Android 15+ devices with
+    // 16 KB pages (checked by benchmarks/apk_alignment.py in .github/workflows/android.yml).
+    packaging {
+        jniLibs {
+            useLegacyPackaging = false
+        }
+    }
+
+    lint {
+        abortOnError = true // `./gradlew lint` fails on errors; warnings are reported only
+    }
 }
 
 dependencies {

@@ -1,12 +1,20 @@
-// The pure-Java core: no Android imports, Java 8 language level (CI compiles and tests it
-// with plain javac and Debian's JUnit: `make android-core-test`).
+// The pure-Java core: no Android imports, Java 8 language level and API (CI also compiles and
+// tests it with plain javac and Debian's JUnit: `make android-core-test`). `./gradlew :core:test`
+// runs the same JUnit tests with the fixtures in src/test/resources.
 plugins {
     `java-library`
 }
 
-java {
-    sourceCompatibility = JavaVersion.VERSION_1_8
-    targetCompatibility = JavaVersion.VERSION_1_8
+tasks.withType<JavaCompile>().configureEach {
+    options.release.set(8) // Java 8 API too, not only its syntax (javac --release 8, as the Makefile)
+    options.encoding = "UTF-8"
+}
+
+tasks.test {
+    testLogging {
+        events("failed", "skipped")
+        exceptionFormat = org.gradle.api.tasks.testing.logging.TestExceptionFormat.FULL
+    }
 }
 
 dependencies {
