@@ -57,16 +57,17 @@ android-core-test: system-packages
 	java -cp $(CORE_BUILD):$(CORE_TEST_RESOURCES):$(JAVA_CP) -Drt_keras.golden.dir=$(GOLDEN) -Drt_keras.report.out=$(REPORT) \
 	  org.junit.runner.JUnitCore \
 	  org.rtkeras.demo.core.CoreTest org.rtkeras.demo.core.InputHardeningTest org.rtkeras.demo.core.GoldenTest \
-	  org.rtkeras.demo.core.StreamingTest
+	  org.rtkeras.demo.core.StreamingTest org.rtkeras.demo.core.EngineTest org.rtkeras.demo.core.ContinuousTest
 
 # Compile every Java source of the app against Debian's android.jar (API 23) with a
-# compile-only stub of the LiteRT classes LiteRtEngine uses (Gradle builds use the real one).
+# compile-only stub of the LiteRT classes LiteRtEngine uses (Interpreter and CompiledModel;
+# Gradle builds use the real ones). The stubs see android.jar for CompiledModel's AssetManager.
 ANDROID_JAR := /usr/lib/android-sdk/platforms/android-23/android.jar
 APP_BUILD := build/android-app
 android-compile-check: system-packages
 	bash .ci/install-android-tools
 	rm -rf $(APP_BUILD) && mkdir -p $(APP_BUILD)/stubs $(APP_BUILD)/classes
-	javac --release 8 -Xlint:-options -d $(APP_BUILD)/stubs $$(find android_demo/compile_stubs -name '*.java')
+	javac --release 8 -Xlint:-options -cp $(ANDROID_JAR) -d $(APP_BUILD)/stubs $$(find android_demo/compile_stubs -name '*.java')
 	javac -source 8 -target 8 -Xlint:all -Xlint:-options -Werror -encoding UTF-8 -bootclasspath $(ANDROID_JAR) \
 	  -cp $(APP_BUILD)/stubs -d $(APP_BUILD)/classes \
 	  $$(find android_demo/core/src/main android_demo/app/src/main -name '*.java')

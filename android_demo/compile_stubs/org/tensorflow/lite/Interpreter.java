@@ -5,7 +5,10 @@ import java.nio.ByteBuffer;
 /**
  * Compile-only stub of the few LiteRT (org.tensorflow.lite) signatures LiteRtEngine uses, so CI
  * can compile the app against android.jar without Maven. Never packaged: Gradle builds use the
- * real com.google.ai.edge.litert:litert artifact.
+ * real com.google.ai.edge.litert:litert artifact. Checked against google-ai-edge/LiteRT
+ * litert/kotlin/src/copied_from_tflite/java/org/tensorflow/lite/Interpreter.java and
+ * InterpreterApi.java at commit f67457790c9c2ab67347d6fe53270e8d3df20868 (the 2.3.0
+ * development line; see com.google.ai.edge.litert.CompiledModel in these stubs).
  */
 public final class Interpreter implements AutoCloseable {
     public static final class Options {

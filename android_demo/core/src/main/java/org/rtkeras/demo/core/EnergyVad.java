@@ -11,8 +11,10 @@ package org.rtkeras.demo.core;
 public final class EnergyVad {
     private static final double SPEECH_ABOVE_FLOOR_DB = 12;
     private static final double MIN_SPEECH_DBFS = -55;
-    private static final int MIN_SPEECH_MS = 100;
-    private static final int FRAME_MS = 20;
+    /** Speech heard for this long (in a row) starts an utterance. */
+    public static final int MIN_SPEECH_MS = 100;
+    /** The analysis frame; UtteranceSegmenter feeds it whole frames to place an endpoint exactly. */
+    public static final int FRAME_MS = 20;
     private static final double DIGITAL_SILENCE_DBFS = -90;
     private static final double FLOOR_RISE_DB_PER_FRAME = 0.02;
     private static final int RESUME_FRAMES = 3;

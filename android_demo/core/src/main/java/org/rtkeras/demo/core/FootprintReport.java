@@ -17,6 +17,8 @@ public final class FootprintReport {
     private final Map<String, Object> runtime = new LinkedHashMap<String, Object>();
     private final Map<String, Object> device = new LinkedHashMap<String, Object>();
     private Map<String, Object> metadata;
+    private boolean weightCache;
+    private Long weightCacheBytes;
 
     public FootprintReport model(String path, long fileBytes, String sha256, String name, String version, String mode) {
         model.put("path", path);
@@ -44,11 +46,28 @@ public final class FootprintReport {
         return this;
     }
 
+    /**
+     * How the weights were packed: {@code enabled} when the model ran on CompiledModel with
+     * XNNPACK's weight cache in a file, {@code cacheBytes} that file's size after loading (the
+     * packed weights the cache holds; null without a cache). Call before runtime() or failed().
+     */
+    public FootprintReport weightCache(boolean enabled, Long cacheBytes) {
+        weightCache = enabled;
+        weightCacheBytes = enabled ? cacheBytes : null;
+        return this;
+    }
+
+    private void putWeightCache() {
+        runtime.put("xnnpack_weight_cache", weightCache);
+        runtime.put("weight_cache_bytes", weightCacheBytes);
+    }
+
     public FootprintReport runtime(String runtimeVersion, int threads, double audioSeconds, int warmup,
                                    double loadMs, double[] latenciesMs) {
         runtime.put("status", "ok");
         runtime.put("error", null);
         runtime.put("runtime", runtimeVersion);
+        putWeightCache();
         runtime.put("threads", threads);
         runtime.put("audio_seconds", audioSeconds);
         runtime.put("runs", latenciesMs.length);
@@ -68,6 +87,7 @@ public final class FootprintReport {
         runtime.clear();
         runtime.put("status", "failed");
         runtime.put("error", stage + ": " + message);
+        putWeightCache();
         runtime.put("threads", threads);
         runtime.put("audio_seconds", audioSeconds);
         runtime.put("runs", runs);
