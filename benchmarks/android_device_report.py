@@ -6,9 +6,15 @@ thread count the phone measured.
     make android-device-report [APK=...] [MODEL=rt-qat-int8.tflite] [HOST_MODEL=runs/rt/model-qat-int8.tflite]
     python benchmarks/android_device_report.py --apk APK --model NAME --host-model FILE --out DIR
 
-Needs adb (Debian: apt install adb) and a phone with USB debugging, unlocked. Writes
-DIR/phone.json and, per thread count N the phone measured, DIR/host-threads-N.json (the host
-at N threads on the same signal) and DIR/compare-threads-N.txt.
+Needs adb (Debian: apt install adb) and a phone (or an emulator) with USB debugging, unlocked.
+Writes DIR/phone.json and, per thread count N the phone measured, DIR/host-threads-N.json (the
+host at N threads on the same signal) and DIR/compare-threads-N.txt.
+
+Checks what CI relies on (.github/workflows/android.yml runs it on an emulator): every report
+the phone wrote follows the footprint schema, the phone measured the very file given as
+--host-model (same sha256), and the app transcribes its bundled sample to the words the
+assets manifest records: the script taps the app's "Transcribe bundled WAV" button and reads
+the screen through `uiautomator dump` (DIR/sample-transcript.json; --no-sample-check skips it).
 """
 
 from __future__ import annotations
@@ -22,10 +28,12 @@ import sys
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 PACKAGE = "org.rtkeras.demo"
 REPORT = f"/sdcard/Android/data/{PACKAGE}/files/footprint-report.json"  # MainActivity.REPORT_FILE
+SAMPLE_BUTTON = "Transcribe bundled WAV"  # MainActivity's button that transcribes assets/sample.wav
+UI_DUMP = "/sdcard/rt-keras-ui.xml"
+ASSETS_MANIFEST = ROOT / "android_demo" / "app" / "src" / "main" / "assets" / "MANIFEST.json"
 
 
 class DeviceReportError(RuntimeError):
@@ -41,7 +49,7 @@ def adb(executable: str, *args: str, check: bool = True) -> str:
 
 
 def device_report(apk, model: str, host_model, out, adb_executable: str = "adb", timeout: float = 300,
-                  poll: float = 2.0) -> dict:
+                  poll: float = 2.0, sample_words: str | None = None) -> dict:
     from converters.footprint import compare, footprint, format_compare, load_report
     from converters.footprint_probe import BENCHMARK
 
@@ -76,8 +84,8 @@ def device_report(apk, model: str, host_model, out, adb_executable: str = "adb",
         time.sleep(poll)
         waited += poll
     adb(executable, "pull", REPORT, str(phone_path))
-    phone = json.loads(phone_path.read_text())
-    threads = [r["runtime"]["threads"] for r in (phone if isinstance(phone, list) else [phone])]
+    phone = check_reports(phone_path, host_model)
+    threads = [r["runtime"]["threads"] for r in phone]
     comparisons = {}
     for count in threads:  # the host measured like the phone: same signal length and thread count
         seconds = (load_report(phone_path, count)["runtime"] or {}).get("audio_seconds") or BENCHMARK["seconds"]
@@ -87,8 +95,102 @@ def device_report(apk, model: str, host_model, out, adb_executable: str = "adb",
         text = format_compare(rows, f"host-threads-{count}.json", f"phone.json ({count} thread(s))")
         (out / f"compare-threads-{count}.txt").write_text(text + "\n")
         comparisons[count] = rows
+    sample = None
+    if sample_words is not None:
+        sample = check_sample_transcript(executable, sample_words, timeout=timeout, poll=poll)
+        (out / "sample-transcript.json").write_text(json.dumps(sample, indent=2) + "\n")
     return {"phone": str(phone_path), "host": [str(out / f"host-threads-{n}.json") for n in threads],
-            "threads": threads, "comparisons": comparisons}
+            "threads": threads, "comparisons": comparisons, "sample": sample}
+
+
+def check_reports(phone_path: pathlib.Path, host_model: pathlib.Path) -> list[dict]:
+    """The phone's reports, each validated against the footprint schema and made from the
+    same file as ``host_model`` (sha256)."""
+    import hashlib
+
+    import jsonschema
+
+    from converters.footprint import validate
+
+    try:
+        phone = json.loads(phone_path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise DeviceReportError(f"{phone_path}: not JSON ({error})") from None
+    reports = phone if isinstance(phone, list) else [phone]
+    if not reports:
+        raise DeviceReportError(f"{phone_path}: no report in it")
+    expected = hashlib.sha256(host_model.read_bytes()).hexdigest()
+    for index, report in enumerate(reports):
+        try:
+            validate(report)
+        except jsonschema.ValidationError as error:
+            where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
+            raise DeviceReportError(f"{phone_path}: report {index} does not follow the footprint schema at "
+                                    f"{where}: {error.message}") from None
+        measured = (report.get("model") or {}).get("sha256")
+        if measured != expected:
+            raise DeviceReportError(f"{phone_path}: report {index} measured a file with sha256 {measured}, not "
+                                    f"{host_model} ({expected}): pass the file the APK bundles as --host-model")
+    return reports
+
+
+def ui_texts(executable: str) -> list[dict]:
+    """The app's views on screen (``uiautomator dump``): text, class, enabled, centre."""
+    import re
+    import xml.etree.ElementTree as ElementTree
+
+    adb(executable, "shell", "uiautomator", "dump", UI_DUMP)
+    dump = adb(executable, "shell", "cat", UI_DUMP)
+    try:
+        root = ElementTree.fromstring(dump[dump.index("<"):] if "<" in dump else dump)
+    except ElementTree.ParseError as error:
+        raise DeviceReportError(f"uiautomator dump is not XML ({error}): {dump[:200]!r}") from None
+    views = []
+    for node in root.iter("node"):
+        bounds = [int(v) for v in re.findall(r"-?\d+", node.get("bounds", ""))]
+        centre = ((bounds[0] + bounds[2]) // 2, (bounds[1] + bounds[3]) // 2) if len(bounds) == 4 else None
+        views.append({"text": node.get("text", ""), "class": node.get("class", ""),
+                      "enabled": node.get("enabled") == "true", "centre": centre})
+    return views
+
+
+def check_sample_transcript(executable: str, words: str, button: str = SAMPLE_BUTTON, timeout: float = 300,
+                            poll: float = 2.0) -> dict:
+    """Tap ``button`` once it is enabled (the benchmark done) and wait for a view whose first
+    line is ``words``: the app's transcript of its bundled sample.wav."""
+    waited, seen = 0.0, []
+    tapped = False
+    while waited < timeout:
+        try:
+            views = ui_texts(executable)
+        except DeviceReportError:  # "could not get idle state" while the screen changes: try again
+            views = []
+        seen = [v["text"] for v in views if v["text"]]
+        if not tapped:
+            target = [v for v in views if v["text"].lower() == button.lower() and v["enabled"] and v["centre"]]
+            if target:
+                adb(executable, "shell", "input", "tap", *(str(c) for c in target[0]["centre"]))
+                tapped = True
+        else:
+            lines = [v["text"].splitlines()[0].strip() for v in views if v["text"].strip()]
+            if words in lines:
+                return {"expected": words, "transcript": words, "screen": seen}
+            failed = [text for text in seen if text.startswith(("Cannot transcribe", "(nothing recognised)"))]
+            if failed:
+                raise DeviceReportError(f"the app did not transcribe its sample as {words!r}: {failed[0]!r}")
+        time.sleep(poll)
+        waited += poll
+    what = f"no enabled button {button!r}" if not tapped else f"no transcript {words!r}"
+    raise DeviceReportError(f"{what} on screen within {timeout:.0f} s; the screen shows {seen[-12:]}")
+
+
+def manifest_words(manifest: pathlib.Path = ASSETS_MANIFEST) -> str | None:
+    """What the bundled sample says, from the assets manifest (None without one)."""
+    try:
+        files = json.loads(manifest.read_text())["files"]
+    except (OSError, ValueError, KeyError):
+        return None
+    return next((f["words"] for f in files if f.get("kind") == "sample"), None)
 
 
 def main(argv=None) -> int:
@@ -99,15 +201,26 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default="build/device-report")
     parser.add_argument("--adb", default="adb")
     parser.add_argument("--timeout", type=float, default=300, help="seconds to wait for the phone's report")
+    parser.add_argument("--sample-words", default=None,
+                        help="what the app must transcribe its bundled sample as (default: the assets "
+                             "manifest's words)")
+    parser.add_argument("--no-sample-check", action="store_true", help="do not tap the app to transcribe its sample")
     args = parser.parse_args(argv)
+    words = None if args.no_sample_check else (args.sample_words or manifest_words())
+    if words is None and not args.no_sample_check:
+        print(f"android-device-report: {ASSETS_MANIFEST} names no sample words; the sample is not checked "
+              "(--sample-words WORDS)", file=sys.stderr)
     try:
-        result = device_report(args.apk, args.model, args.host_model, args.out, args.adb, args.timeout)
+        result = device_report(args.apk, args.model, args.host_model, args.out, args.adb, args.timeout,
+                               sample_words=words)
     except DeviceReportError as error:
         print(f"android-device-report: {error}", file=sys.stderr)
         return 2
     for count in result["threads"]:
         print((pathlib.Path(args.out) / f"compare-threads-{count}.txt").read_text())
-    print(f"phone report: {result['phone']}; host reports: {', '.join(result['host'])}")
+    print(f"phone report: {result['phone']} (follows the schema); host reports: {', '.join(result['host'])}")
+    if result["sample"]:
+        print(f"sample transcript on the phone: {result['sample']['transcript']!r} (expected)")
     return 0
 
 

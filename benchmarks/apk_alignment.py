@@ -62,10 +62,12 @@ def elf_load_alignments(data: bytes) -> list[int]:
         raise ValueError("not an ELF file")
     order = "<" if data[5] == 1 else ">"
     if data[4] == 2:  # ELF64: e_phoff at 0x20, e_phentsize/e_phnum at 0x36; p_align at 48
-        (phoff,), (entsize, count) = struct.unpack_from(order + "Q", data, 0x20), struct.unpack_from(order + "HH", data, 0x36)
+        (phoff,) = struct.unpack_from(order + "Q", data, 0x20)
+        entsize, count = struct.unpack_from(order + "HH", data, 0x36)
         align_at, align_format = 48, "Q"
     else:  # ELF32: e_phoff at 0x1C, e_phentsize/e_phnum at 0x2A; p_align at 28
-        (phoff,), (entsize, count) = struct.unpack_from(order + "I", data, 0x1C), struct.unpack_from(order + "HH", data, 0x2A)
+        (phoff,) = struct.unpack_from(order + "I", data, 0x1C)
+        entsize, count = struct.unpack_from(order + "HH", data, 0x2A)
         align_at, align_format = 28, "I"
     alignments = []
     for index in range(count):

@@ -18,8 +18,8 @@ MODEL = b"TFL3" + bytes(100)
 def elf(p_align: int, bits: int = 64) -> bytes:
     """A minimal ELF shared object: its header and one PT_LOAD program header."""
     if bits == 64:
-        header = b"\x7fELF" + bytes([2, 1, 1]) + bytes(9) + struct.pack("<HHIQQQIHHHHHH", 3, 183, 1, 0, 64, 0, 0, 64, 56,
-                                                                        1, 0, 0, 0)
+        header = b"\x7fELF" + bytes([2, 1, 1]) + bytes(9) + struct.pack("<HHIQQQIHHHHHH", 3, 183, 1, 0, 64, 0, 0,
+                                                                        64, 56, 1, 0, 0, 0)
         return header + struct.pack("<IIQQQQQQ", 1, 5, 0, 0, 0, 120, 120, p_align)
     header = b"\x7fELF" + bytes([1, 1, 1]) + bytes(9) + struct.pack("<HHIIIIIHHHHHH", 3, 40, 1, 0, 52, 0, 0, 52, 32,
                                                                     1, 0, 0, 0)
