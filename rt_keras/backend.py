@@ -8,7 +8,8 @@ Keras 3 and would not recognise our models.
 
 import os
 
-from rt_keras import _environment  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow)
+# sets TF_USE_LEGACY_KERAS before TensorFlow is imported
+from rt_keras import _environment  # noqa: F401
 
 
 def _import_quietly():

@@ -10,7 +10,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import rt_keras  # noqa: E402,F401
-from rt_keras.vocabulary import DIGITS  # noqa: E402
+from rt_keras.core.vocabulary import DIGITS
 
 
 @pytest.fixture(autouse=True)
@@ -24,8 +24,8 @@ def _seed():
 @pytest.fixture(scope="session")
 def tiny_config(tmp_path_factory):
     """The tiny run config with its data materialised once per test session."""
-    from rt_keras import run_config
-    from rt_keras.data.dataset import materialise
+    from rt_keras.core import run_config
+    from rt_keras.data.materialise import materialise
 
     root = pathlib.Path(__file__).parents[1]
     cache = tmp_path_factory.mktemp("data-cache")
@@ -39,7 +39,7 @@ def tiny_run(tiny_config, tmp_path_factory):
     """A trained tiny run directory (2 epochs) shared by the conversion and footprint tests."""
     import copy
 
-    from rt_keras.train import train
+    from rt_keras.runs.train import train
 
     config = copy.deepcopy(tiny_config)
     config.train.epochs = 2
@@ -51,7 +51,7 @@ def tiny_run(tiny_config, tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_qat_run(tiny_run):
     """``tiny_run`` with its quantisation-aware fine-tuning done (``RUN_DIR/qat``)."""
-    from rt_keras.qat import finetune
+    from rt_keras.runs.qat import finetune
 
     finetune(tiny_run, progress=False)
     return tiny_run
@@ -70,11 +70,13 @@ class TinyConverted:
 
 @pytest.fixture(scope="session")
 def tiny_converted(tiny_qat_run) -> TinyConverted:
-    from rt_keras.export import package, representative_audio
-    from rt_keras.keras_to_tflite import MODES, audio_signature, convert
-    from rt_keras import run_config
     from rt_keras.backend import keras
-    from rt_keras.qat import load_qat_model
+    from rt_keras.core import run_config
+    from rt_keras.core.modes import MODES
+    from rt_keras.export.calibration import representative_audio
+    from rt_keras.export.keras_to_tflite import audio_signature, convert
+    from rt_keras.export.package import package
+    from rt_keras.runs.qat import load_qat_model
 
     config = run_config.load_resolved(tiny_qat_run / "config.yaml")
     model = keras.models.load_model(tiny_qat_run / "model.keras")
@@ -89,8 +91,8 @@ def tiny_converted(tiny_qat_run) -> TinyConverted:
 @pytest.fixture(scope="session")
 def real_audio(tiny_converted):
     """Three utterances of the held-out FSDD speaker, as the model takes them."""
-    from rt_keras.data.dataset import data_directory, load_split
-    from rt_keras.task import pcm_to_float
+    from rt_keras.core.contracts import pcm_to_float
+    from rt_keras.data.storage import data_directory, load_split
 
     split = load_split(data_directory(tiny_converted.config), "test_real")
     return [pcm_to_float(split.audio[i][None]) for i in range(3)]

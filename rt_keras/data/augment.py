@@ -3,25 +3,12 @@ telephone-band limiting (so 8 kHz real speech is not out of distribution)."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import scipy.signal
 import soxr
 
+from rt_keras.core.run_config import AugmentConfig
 from rt_keras.data.audio import MODEL_SAMPLE_RATE
-
-
-@dataclasses.dataclass
-class AugmentConfig:
-    noise_probability: float = 0.6
-    snr_db: tuple = (5.0, 30.0)
-    reverb_probability: float = 0.3
-    rt60_seconds: tuple = (0.15, 0.6)
-    speed_probability: float = 0.5
-    speed: tuple = (0.9, 1.1)
-    gain_db: tuple = (-12.0, 6.0)
-    telephone_probability: float = 0.3
 
 
 def add_noise(x: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarray:

@@ -8,7 +8,7 @@ Determinism: espeak-ng seeds its noise generator from the clock at start-up, so 
 breathy and whispering variants differed from run to run (measured: 11 of 160 training
 voices); both of its random sources are seeded before every call. It also carries other
 internal state from one call to the next, so synthesis still runs in a fresh child
-process with a call order fixed by the seed (``rt_keras.data.synthetic``).
+process with a call order fixed by the seed (``rt_keras.data.espeak_voices``).
 """
 
 from __future__ import annotations

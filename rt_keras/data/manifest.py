@@ -19,9 +19,14 @@ import dataclasses
 import hashlib
 import json
 import pathlib
+import warnings
 
-from rt_keras.config import ConfigError
-from rt_keras.vocabulary import normalise
+from tqdm import tqdm
+
+from rt_keras.core.contracts import float_to_pcm
+from rt_keras.core.encoder_config import ConfigError
+from rt_keras.core.vocabulary import normalise
+from rt_keras.data.audio import AudioError, read_wav
 
 FIELDS = ("audio", "text", "speaker")
 
@@ -36,10 +41,6 @@ class Row:
     text: str  # normalised
     speaker: str
     where: str  # "train.jsonl line 7", for messages
-
-
-def file_hash(path) -> str:
-    return hashlib.sha256(pathlib.Path(path).read_bytes()).hexdigest()
 
 
 def _records(path: pathlib.Path):
@@ -129,3 +130,46 @@ def carve(rows: list[Row], by: str, fractions: dict, seed: int) -> dict:
     for row in rows:
         out[assigned.get(key(row), "train")].append(row)
     return out
+
+
+def manifest_splits(config, progress: bool, skipped: list):
+    """(name, transcripts, utterances, {speaker: description}) of the user's manifests:
+    train first, then validation and the test splits (given, or carved from train by
+    ``data.split_by``)."""
+    rows = {}
+    for name, path in config.manifests.items():
+        rows[name], problems = read_rows(path, config.strict_paths)
+        skipped += problems
+        for problem in problems:
+            warnings.warn(f"skipping {problem}", stacklevel=2)
+    owner = {}
+    for name, split_rows in rows.items():
+        for row in split_rows:
+            if owner.setdefault(row.audio, (name, row.where))[0] != name:
+                raise ManifestError(f"{row.audio} is in two splits ({owner[row.audio][1]} and {row.where}): "
+                                             "a recording used for training must not be tested on")
+    carved = {"validation": config.validation_fraction} if "validation" not in rows else {}
+    if not any(name.startswith("test") for name in rows):
+        carved["test"] = config.test_fraction
+    if carved:
+        rows.update(carve(rows.pop("train"), config.split_by, carved, config.seed))
+    order = ["train", "validation", *sorted(n for n in rows if n.startswith("test"))]
+
+    def utterances(name):  # read one recording at a time: the split is never all in memory
+        usable = 0
+        for row in tqdm(rows[name], desc=f"{name:>15}", unit="utt", disable=not progress):
+            try:
+                audio = read_wav(row.audio, max_seconds=config.max_seconds)
+            except AudioError as error:
+                skipped.append(f"{row.where}: {error}")
+                warnings.warn(f"skipping {row.where}: {error}", stacklevel=2)
+                continue
+            usable += 1
+            yield float_to_pcm(audio), row.text, row.speaker or "unknown"
+        if not usable:
+            raise ManifestError(f"split {name!r}: none of its {len(rows[name])} rows has usable audio "
+                                         f"(first problem: {skipped[-1] if skipped else 'none'})")
+
+    for name in order:
+        yield (name, [row.text for row in rows[name]], utterances(name),
+               {row.speaker or "unknown": {"engine": "manifest", "split": name} for row in rows[name]})

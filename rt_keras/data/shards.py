@@ -17,6 +17,8 @@ import pathlib
 
 import numpy as np
 
+from rt_keras.core.contracts import PCM_SCALE, subsampled_length
+
 SHARD_SUFFIX = ".tfrecord"
 # Utterances of similar length are batched together: bucket edges in samples (16 kHz).
 BUCKET_SECONDS = (1, 1.5, 2, 3, 4, 6, 8)
@@ -25,7 +27,7 @@ SHUFFLE_UTTERANCES = 2000  # window of the in-stream shuffle (memory: ~2000 x 3 
 
 @dataclasses.dataclass(frozen=True)
 class ShardedSplit:
-    """A sharded split to stream from (``rt_keras.data.pipeline.batches`` takes it like
+    """A sharded split to stream from (``rt_keras.data.batches.batches`` takes it like
     an in-memory Split)."""
     directory: pathlib.Path
     name: str
@@ -103,10 +105,8 @@ def sharded_batches(directory, name: str, batch_size: int, frontend, shuffle: bo
     """A tf.data dataset of (audio [B, N] float32, packed targets [B, 1 + L]) streamed from
     the shards of split ``name``; each iteration is an epoch (reshuffled when ``shuffle``).
     ``worker=(index, count)``: this worker's shards only (shard i goes to worker i mod count;
-    ``rt_keras.train.input_worker`` gives it for a multi-worker strategy)."""
+    ``rt_keras.training.train.input_worker`` gives it for a multi-worker strategy)."""
     from rt_keras.backend import tf
-    from rt_keras.encoder import subsampled_length
-    from rt_keras.task import PCM_SCALE
 
     index, count = worker
     files = [str(p) for p in shard_paths(directory, name)][index::count]

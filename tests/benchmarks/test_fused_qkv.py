@@ -1,15 +1,13 @@
 """The fused-Q/K/V experiment (benchmarks/fused_qkv.py) measures the same function as the
 model it fuses: otherwise its latency figures would compare different models."""
 
-import pathlib
-import sys
 
 import numpy as np
 import pytest
 
 from benchmarks.fused_qkv import fused_qkv_model
-from rt_keras import run_config
-from rt_keras.model import build_asr_model
+from rt_keras.core import run_config
+from rt_keras.model.asr import build_asr_model
 
 
 @pytest.mark.parametrize("encoder", [

@@ -1,8 +1,6 @@
 """benchmarks/pooled_compare.py: seeds' per-utterance errors pooled into one paired comparison."""
 
 import json
-import pathlib
-import sys
 
 import pytest
 

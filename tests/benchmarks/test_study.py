@@ -4,14 +4,13 @@ an interrupted training that resumes, cached stages, the report. Not its numbers
 import csv
 import json
 import pathlib
-import sys
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-
 from benchmarks import study
 from tests.helpers import InterruptAfterEpoch
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -64,8 +63,11 @@ def test_the_real_plan_orders_seed_zero_of_every_arm_first():
     assert order.count(("baseline", 2)) == 1 and ("albert-k3", 2) not in order
     assert len(order) == sum(arm["seeds"] for arm in plan["arms"].values()) == 20
     # dense-small is the equal-size dense arm: its encoder is within 5% of rt-k3-r16's
-    from rt_keras.params import accounting
-    params = {arm: accounting(study.arm_config(plan, arm, 0).encoder)["encoder_params"] for arm in ("dense-small", "rt-k3-r16")}
+    from rt_keras.model.params import accounting
+    params = {
+        arm: accounting(study.arm_config(plan, arm, 0).encoder)["encoder_params"]
+        for arm in ("dense-small", "rt-k3-r16")
+    }
     assert abs(params["dense-small"] / params["rt-k3-r16"] - 1) < 0.05
 
 
@@ -74,13 +76,13 @@ def test_study_resumes_an_interrupted_run_and_reports(tiny_config, plan_file, tm
     overrides = [f"data.cache_dir={tiny_config.data.cache_dir}"]
     plan = study.load_plan(plan_file)
     with pytest.raises(KeyboardInterrupt):
-        study.run_job(plan, "baseline", 0, runs, overrides, progress=False,
-                      extra_callbacks=[InterruptAfterEpoch(0)])
+        study.run_job(plan, "baseline", 0, runs, overrides, progress=False, extra_callbacks=[InterruptAfterEpoch(0)])
     baseline_dir = runs / "baseline" / "seed-0"
     assert not (baseline_dir / "study_run.json").exists() and not (baseline_dir / "model.keras").exists()
 
-    args = ["--plan", str(plan_file), "--runs", str(runs), "--doc", str(doc)] + \
-        [item for o in overrides for item in ("--set", o)]
+    args = ["--plan", str(plan_file), "--runs", str(runs), "--doc", str(doc)] + [
+        item for o in overrides for item in ("--set", o)
+    ]
     assert study.main(args) == 0
     with open(baseline_dir / "history.csv") as handle:
         epochs = [int(row["epoch"]) for row in csv.DictReader(handle)]
@@ -128,7 +130,9 @@ def test_verdicts_follow_the_interval_and_every_seed():
     assert decided == "inconclusive" and settle.startswith("~4 seeds")  # (0.01 / 0.005)^2 x 1
     assert study.verdict("within", {**wide, "difference": 0.005, "ci95": [0.0, 0.009]})[0] == "reproduced"
     # a seed beyond the margin keeps "within" from being reproduced, as for the other claims
-    assert study.verdict("within", {**wide, "difference": 0.005, "ci95": [0.0, 0.009],
-                                    "per_seed": [0.013, -0.003]})[0] == "inconclusive"
+    assert (
+        study.verdict("within", {**wide, "difference": 0.005, "ci95": [0.0, 0.009], "per_seed": [0.013, -0.003]})[0]
+        == "inconclusive"
+    )
     assert study.verdict("within", {**wide, "difference": 0.03, "ci95": [0.02, 0.04]})[0] == "contradicted"
     assert study.verdict("either", pair)[0] == "A is better"

@@ -3,7 +3,7 @@ allowed; group membership for adjacent and shorter last groups."""
 
 import pytest
 
-from rt_keras.config import ConfigError, EncoderConfig, preset
+from rt_keras.core.encoder_config import ConfigError, EncoderConfig, preset
 
 RT = dict(group_size=2, rank=3, diagonal=True, dropout=0.0)
 

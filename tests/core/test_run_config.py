@@ -5,9 +5,9 @@ import pathlib
 
 import pytest
 
-from rt_keras import run_config
 from rt_keras.cli import main
-from rt_keras.config import ConfigError
+from rt_keras.core import run_config
+from rt_keras.core.encoder_config import ConfigError
 
 RT = pathlib.Path(__file__).parents[2] / "configs" / "rt.yaml"
 

@@ -7,9 +7,9 @@ import pathlib
 import numpy as np
 import pytest
 
-from rt_keras import vocabulary as vocabulary_lib
-from rt_keras.task import ctc_frames_needed, greedy_decode
-from rt_keras.vocabulary import DIGITS, Vocabulary, VocabularyError, decode_ids, normalise
+from rt_keras.core import vocabulary as vocabulary_lib
+from rt_keras.core.contracts import ctc_frames_needed, greedy_decode
+from rt_keras.core.vocabulary import DIGITS, Vocabulary, VocabularyError, decode_ids, normalise
 
 ROOT = pathlib.Path(__file__).parents[2]
 PHRASES = [normalise(p) for p in ("Turn on the light!", "turn OFF the light", "What’s the time?", "next song",
@@ -95,7 +95,6 @@ def test_ctc_needs_a_blank_between_equal_neighbours():
 
 def test_committed_subword_fixture_is_what_the_python_decoder_reads():
     """The Java GoldenTest decodes this file (tests/test_android_core.py runs it)."""
-    import sys
 
     from benchmarks.android_golden import SUBWORD_OUT, subword_fixture
 

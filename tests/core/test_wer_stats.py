@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from rt_keras.evaluate import score
-from rt_keras.wer_stats import format_wer, mean_and_sd, paired_bootstrap, wer_interval
+from rt_keras.core.wer_stats import format_wer, mean_and_sd, paired_bootstrap, wer_interval
+from rt_keras.training.evaluation import score
 
 
 def test_interval_of_a_perfect_and_of_a_constant_model():

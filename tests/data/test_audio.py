@@ -2,8 +2,9 @@ import numpy as np
 import pytest
 import soundfile
 
+from rt_keras.core.run_config import AugmentConfig
 from rt_keras.data.audio import AudioError, read_wav
-from rt_keras.data.augment import AugmentConfig, add_noise, augment, change_speed, telephone_band
+from rt_keras.data.augment import add_noise, augment, change_speed, telephone_band
 
 
 def _tone(seconds=0.5, rate=16000):

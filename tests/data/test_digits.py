@@ -8,12 +8,16 @@ import numpy as np
 import pytest
 import soundfile
 
-from rt_keras import run_config
-from rt_keras.data import synthetic
-from rt_keras.data.dataset import SPLITS, _ClipPool, data_directory, load_split, materialise, read_manifest
+from rt_keras.core import run_config
+from rt_keras.core.contracts import output_frames
+from rt_keras.core.splits import SPLITS
+from rt_keras.core.vocabulary import DIGITS
+from rt_keras.data import espeak_voices
+from rt_keras.data.batches import batches
+from rt_keras.data.digits import _ClipPool
 from rt_keras.data.fsdd import index_fsdd, speakers
-from rt_keras.data.pipeline import batches, output_frames
-from rt_keras.vocabulary import DIGITS
+from rt_keras.data.materialise import materialise
+from rt_keras.data.storage import data_directory, load_split, read_manifest
 from tests.helpers import FSDD, requires_fsdd
 
 TINY = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "configs", "tiny.yaml"))
@@ -48,9 +52,9 @@ def test_splits_are_speaker_disjoint_and_test_voices_held_out(tiny_config):
             info = sources[source]
             assert info["voice"] != "theo" and "slt" not in info["voice"]
             if info["engine"] == "espeak-ng":
-                assert source.split("+")[1].split("@")[0] not in synthetic.HELD_OUT_VARIANTS
+                assert source.split("+")[1].split("@")[0] not in espeak_voices.HELD_OUT_VARIANTS
     for source in splits["test_synthetic"].sources:
-        assert source.split("+")[1].split("@")[0] in synthetic.HELD_OUT_VARIANTS
+        assert source.split("+")[1].split("@")[0] in espeak_voices.HELD_OUT_VARIANTS
     engines = {sources[s]["engine"] for s in train.sources}
     assert engines == {"fsdd", "espeak-ng", "flite", "festival"}  # every kind of voice in training
     assert any("formant_ratio" in sources[s] and sources[s]["engine"] == "fsdd" for s in train.sources)
@@ -79,7 +83,7 @@ def test_materialise_is_a_no_op_when_cached(tiny_config):
 def test_splits_are_a_pure_function_of_the_config(tiny_config, tmp_path):
     """Regenerated from another working directory into another cache: the same manifest,
     whose per-split hashes cover every sample, transcript and source."""
-    code = ("import sys, json; from rt_keras import run_config; from rt_keras.data.dataset import materialise\n"
+    code = ("import sys, json; from rt_keras.core import run_config; from rt_keras.data.storage import materialise\n"
             "if __name__ == '__main__':\n"
             f"    c = run_config.load({TINY!r}, ['data.cache_dir=' + sys.argv[1]])\n"
             "    print(materialise(c, progress=False))")
@@ -114,9 +118,9 @@ def test_batches_pack_lengths_and_labels(tiny_config):
 
 def _espeak_hash():
     # f2, f5 and whisper breathe: espeak-ng draws their noise from a generator it seeds from the clock
-    code = ("from rt_keras.data import synthetic; import hashlib; V = synthetic.Voice;"
+    code = ("from rt_keras.data import espeak_voices; import hashlib; V = espeak_voices.Voice;"
             "v = [V('en', 'f2', 180, 50), V('en-gb-x-gbclan', 'whisper', 200, 30), V('en-us', 'f5', 220, 60)];"
-            "clips = synthetic.synthesize_clips(v);"
+            "clips = espeak_voices.synthesize_clips(v);"
             "print(hashlib.sha256(b''.join(c.tobytes() for w in clips for c in w)).hexdigest())")
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
 
@@ -125,8 +129,8 @@ def test_synthetic_speech_is_deterministic_for_a_seed():
     first = _espeak_hash()
     time.sleep(1.1)  # espeak-ng's own seed is the clock in seconds
     assert _espeak_hash() == first
-    voices = synthetic.sample_voices(2, False, 7)
-    clips = synthetic.synthesize_clips(voices)
+    voices = espeak_voices.sample_voices(2, False, 7)
+    clips = espeak_voices.synthesize_clips(voices)
     assert len(clips) == 2 and len(clips[0]) == 10
     assert all(c.size > 1600 and np.abs(c).max() > 1000 for c in clips[0])  # real speech, >0.1 s
 

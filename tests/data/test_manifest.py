@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 import soundfile
 
-from rt_keras import run_config
 from rt_keras.cli import main
+from rt_keras.core import run_config
+from rt_keras.core.vocabulary import Vocabulary
 from rt_keras.data import manifest
-from rt_keras.data.dataset import load_split, materialise, read_manifest, evaluation_splits
-from rt_keras.vocabulary import Vocabulary
+from rt_keras.data.materialise import materialise
+from rt_keras.data.storage import evaluation_splits, load_split, read_manifest
 
 ROOT = pathlib.Path(__file__).parents[2]
 PHRASES = ("turn on the light", "stop", "next song", "volume up", "what's the time")
@@ -22,12 +23,12 @@ PHRASES = ("turn on the light", "stop", "next song", "volume up", "what's the ti
 @pytest.fixture(scope="module")
 def spoken(tmp_path_factory):
     """Six espeak-ng voices saying five phrases, as WAVs and a JSON Lines manifest."""
-    from rt_keras.data import synthetic
+    from rt_keras.data import espeak_voices
 
     directory = tmp_path_factory.mktemp("commands")
-    voices = synthetic.sample_voices(6, held_out=False, seed=5)
+    voices = espeak_voices.sample_voices(6, held_out=False, seed=5)
     rows = []
-    for v, (voice, clips) in enumerate(zip(voices, synthetic.synthesize_clips(voices, PHRASES))):
+    for v, (voice, clips) in enumerate(zip(voices, espeak_voices.synthesize_clips(voices, PHRASES))):
         for p, clip in enumerate(clips):
             path = directory / "audio" / f"{v}-{p}.wav"
             path.parent.mkdir(exist_ok=True)
@@ -128,7 +129,8 @@ def char_data(spoken, tmp_path_factory):
     directory, rows = spoken
     broken = directory / "audio" / "broken.wav"
     broken.write_bytes(b"RIFF\x10\x00\x00\x00WAVEfmt ")
-    train = write_manifest(directory / "train.jsonl", rows + [{"audio": "audio/broken.wav", "text": "stop", "speaker": "voice0"}])
+    broken = {"audio": "audio/broken.wav", "text": "stop", "speaker": "voice0"}
+    train = write_manifest(directory / "train.jsonl", rows + [broken])
     config = config_for(train, tmp_path_factory.mktemp("cache"), "data.vocabulary=char")
     return config, materialise(config, progress=False)
 
@@ -152,8 +154,12 @@ def test_a_changed_manifest_is_new_data_and_leaks_between_splits_are_refused(spo
     config, data_dir = char_data
     directory, rows = spoken
     changed = write_manifest(tmp_path / "train.jsonl", [{**r, "audio": str(directory / r["audio"])} for r in rows[:-1]])
-    assert run_config.load(ROOT / "configs" / "tiny.yaml", [
-        "data.source=manifest", f"data.manifests={{train: {changed}}}"]).data_key() != config.data_key()
+    assert (
+        run_config.load(
+            ROOT / "configs" / "tiny.yaml", ["data.source=manifest", f"data.manifests={{train: {changed}}}"]
+        ).data_key()
+        != config.data_key()
+    )
     test = write_manifest(tmp_path / "test.jsonl", [{**rows[0], "audio": str(directory / rows[0]["audio"])}])
     leaky = config_for(changed, tmp_path / "cache", f"data.manifests={{train: {changed}, test: {test}}}")
     with pytest.raises(manifest.ManifestError, match=r"0-0.wav is in two splits \(train.jsonl line 1 and test.jsonl"):
@@ -164,15 +170,28 @@ def test_bad_manifest_configs_exit_2_with_one_line(spoken, tmp_path, capsys):
     directory, _ = spoken
     cases = [
         (["--set", "data.source=manifest"], "data.source=manifest needs at least {train: PATH}"),
-        (["--set", "data.source=manifest", "--set", f"data.manifests={{train: {tmp_path / 'none.jsonl'}}}"],
-         "none.jsonl not found"),
+        (
+            ["--set", "data.source=manifest", "--set", f"data.manifests={{train: {tmp_path / 'none.jsonl'}}}"],
+            "none.jsonl not found",
+        ),
         (["--set", "data.source=manifest", "--set", "data.manifests={train: x, dev: y}"], "['dev']: keys are"),
         (["--set", f"data.manifests={{train: {directory / 'train.jsonl'}}}"], "set data.source=manifest"),
         (["--set", "data.vocabulary=letters"], "allowed: word, char, subword"),
     ]
     for arguments, message in cases:
-        assert main(["data", "--config", str(ROOT / "configs" / "tiny.yaml"), *arguments,
-                     "--set", f"data.cache_dir={tmp_path}"]) == 2
+        assert (
+            main(
+                [
+                    "data",
+                    "--config",
+                    str(ROOT / "configs" / "tiny.yaml"),
+                    *arguments,
+                    "--set",
+                    f"data.cache_dir={tmp_path}",
+                ]
+            )
+            == 2
+        )
         error = capsys.readouterr().err.strip()
         assert message in error and len(error.splitlines()) == 1, error
 
@@ -180,10 +199,29 @@ def test_bad_manifest_configs_exit_2_with_one_line(spoken, tmp_path, capsys):
 def test_cli_split_by_utterance_carves_single_recordings(spoken, tmp_path, capsys):
     directory, rows = spoken
     train = write_manifest(tmp_path / "train.jsonl", [{**r, "audio": str(directory / r["audio"])} for r in rows])
-    assert main(["data", "--config", str(ROOT / "configs" / "tiny.yaml"), "--set", "data.source=manifest",
-                 "--set", f"data.manifests={{train: {train}}}", "--set", f"data.cache_dir={tmp_path}",
-                 "--set", "data.validation_fraction=0.2", "--set", "data.test_fraction=0.2",
-                 "--split-by", "utterance", "--json"]) == 0
+    assert (
+        main(
+            [
+                "data",
+                "--config",
+                str(ROOT / "configs" / "tiny.yaml"),
+                "--set",
+                "data.source=manifest",
+                "--set",
+                f"data.manifests={{train: {train}}}",
+                "--set",
+                f"data.cache_dir={tmp_path}",
+                "--set",
+                "data.validation_fraction=0.2",
+                "--set",
+                "data.test_fraction=0.2",
+                "--split-by",
+                "utterance",
+                "--json",
+            ]
+        )
+        == 0
+    )
     described = json.loads(capsys.readouterr().out)
     assert described["data_config"]["split_by"] == "utterance"
     assert [s["utterances"] for s in described["splits"].values()] == [18, 6, 6]
@@ -193,8 +231,13 @@ def test_cli_split_by_utterance_carves_single_recordings(spoken, tmp_path, capsy
 @pytest.fixture(scope="module")
 def sharded_data(char_data, tmp_path_factory):
     config, memory_dir = char_data
-    sharded = config_for(config.data.manifests["train"], tmp_path_factory.mktemp("sharded"), "data.vocabulary=char",
-                         "data.storage=shards", "data.shard_utterances=7")
+    sharded = config_for(
+        config.data.manifests["train"],
+        tmp_path_factory.mktemp("sharded"),
+        "data.vocabulary=char",
+        "data.storage=shards",
+        "data.shard_utterances=7",
+    )
     return memory_dir, materialise(sharded, progress=False), sharded
 
 
@@ -213,9 +256,9 @@ def test_shards_hold_the_same_splits_as_memory(sharded_data):
 
 
 def test_streamed_batches_cover_each_utterance_once_per_epoch_and_workers_split_by_shard(sharded_data):
-    from rt_keras.data.pipeline import batches, output_frames, training_split
+    from rt_keras.core.contracts import output_frames, target_frames, target_labels
+    from rt_keras.data.batches import batches, training_split
     from rt_keras.data.shards import sharded_batches
-    from rt_keras.task import target_frames, target_labels
 
     _, shard_dir, config = sharded_data
     split = load_split(shard_dir, "train")
@@ -242,11 +285,12 @@ def test_each_worker_of_a_multi_worker_strategy_reads_its_own_shards(sharded_dat
 
     from rt_keras.backend import tf
     from rt_keras.data.shards import sharded_batches
-    from rt_keras.train import input_worker
+    from rt_keras.training.train import input_worker
 
     def strategy(kind, index, **cluster):
         resolver = tf.distribute.cluster_resolver.SimpleClusterResolver(
-            tf.train.ClusterSpec(cluster), task_type=kind, task_id=index)
+            tf.train.ClusterSpec(cluster), task_type=kind, task_id=index
+        )
         return SimpleNamespace(cluster_resolver=resolver)
 
     workers = {"worker": ["a:1", "b:1", "c:1"]}
@@ -261,9 +305,9 @@ def test_each_worker_of_a_multi_worker_strategy_reads_its_own_shards(sharded_dat
 
 
 def test_sampling_a_sharded_split_streams_it(sharded_data):
-    from rt_keras.data.dataset import sample_audio
-    from rt_keras.data.pipeline import training_split
+    from rt_keras.data.batches import training_split
     from rt_keras.data.shards import ShardedSplit
+    from rt_keras.data.storage import sample_audio
 
     _, shard_dir, _ = sharded_data
     streamed = training_split(shard_dir)
@@ -280,16 +324,22 @@ def test_sampling_a_sharded_split_streams_it(sharded_data):
 @pytest.mark.parametrize("kind", ["subword", "char-shards"])  # (char in memory: the shard tests compare them)
 def test_a_run_trains_converts_and_evaluates_with_its_own_vocabulary(spoken, kind, tmp_path):
     from converters.metadata import read_metadata
-    from rt_keras.export import export_run
-    from rt_keras.runs import evaluate_run
-    from rt_keras.train import train
-    from rt_keras.transcribe import transcribe_files
+    from rt_keras.export.transcribe import transcribe_wav_files
+    from rt_keras.runs.convert import export_run
+    from rt_keras.runs.evaluate import evaluate_run
+    from rt_keras.runs.train import train
 
     directory, rows = spoken
     kind, _, storage = kind.partition("-")
-    config = config_for(write_manifest(directory / "train.jsonl", rows), tmp_path / "cache",
-                        f"data.vocabulary={kind}", "data.subword_pieces=24", "train.epochs=1",
-                        f"data.storage={storage or 'memory'}", "data.shard_utterances=8")
+    config = config_for(
+        write_manifest(directory / "train.jsonl", rows),
+        tmp_path / "cache",
+        f"data.vocabulary={kind}",
+        "data.subword_pieces=24",
+        "train.epochs=1",
+        f"data.storage={storage or 'memory'}",
+        "data.shard_utterances=8",
+    )
     train(config, tmp_path / "run", progress=False)
     vocabulary = Vocabulary.load(tmp_path / "run")
     assert vocabulary.kind == kind and vocabulary == Vocabulary.load(materialise(config, progress=False))
@@ -306,10 +356,10 @@ def test_a_run_trains_converts_and_evaluates_with_its_own_vocabulary(spoken, kin
     assert tflite_result["test"]["cer"]["errors"] == keras_result["test"]["cer"]["errors"]
     # the CLI's transcript is the .tflite's best path read with the run's vocabulary
     from converters.runner import TFLiteModel
+    from rt_keras.core.contracts import float_to_pcm, greedy_decode, pcm_to_float
     from rt_keras.data.audio import read_wav
-    from rt_keras.task import float_to_pcm, greedy_decode, pcm_to_float
 
-    transcript = transcribe_files(tmp_path / "model.tflite", [directory / rows[0]["audio"]])[0]
+    transcript = transcribe_wav_files(tmp_path / "model.tflite", [directory / rows[0]["audio"]])[0]
     audio = pcm_to_float(float_to_pcm(read_wav(directory / rows[0]["audio"])))
     log_probs = TFLiteModel(tmp_path / "model.tflite")(audio[None])[0]
     assert transcript["error"] is None and transcript["transcript"] == vocabulary.decode(greedy_decode(log_probs))

@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from rt_keras.data import tts, voices
+from rt_keras.data import pseudo_speakers, tts_voices
 from rt_keras.data.audio import read_wav
 from tests.helpers import FSDD, requires_fsdd
 
@@ -19,35 +19,35 @@ def _centroid(audio, rate=16000):
 @requires_fsdd
 def test_perturbation_moves_formants_and_pitch_and_keeps_duration():
     clip = read_wav(os.path.join(FSDD, "recordings", "7_george_3.wav"))
-    f0 = voices.median_pitch(clip)
+    f0 = pseudo_speakers.median_pitch(clip)
     assert 90 < f0 < 200  # an adult man
 
     # towards a woman: shorter vocal tract and higher pitch together
-    female = voices.change_voice(clip, voices.Perturbation(1.2, 220.0))
+    female = pseudo_speakers.change_voice(clip, pseudo_speakers.Perturbation(1.2, 220.0))
     assert female.size == clip.size and female.dtype == np.float32
-    assert voices.median_pitch(female) == pytest.approx(220, rel=0.08)
+    assert pseudo_speakers.median_pitch(female) == pytest.approx(220, rel=0.08)
     assert _centroid(female) > 1.1 * _centroid(clip)
 
     # separately: formants up with the pitch kept, pitch down with the formants kept
-    formants_only = voices.change_voice(clip, voices.Perturbation(1.25, f0))
-    assert voices.median_pitch(formants_only) == pytest.approx(f0, rel=0.08)
+    formants_only = pseudo_speakers.change_voice(clip, pseudo_speakers.Perturbation(1.25, f0))
+    assert pseudo_speakers.median_pitch(formants_only) == pytest.approx(f0, rel=0.08)
     assert _centroid(formants_only) > 1.1 * _centroid(clip)
-    deeper = voices.change_voice(clip, voices.Perturbation(1.0, 85.0))
-    assert voices.median_pitch(deeper) == pytest.approx(85, rel=0.08)
+    deeper = pseudo_speakers.change_voice(clip, pseudo_speakers.Perturbation(1.0, 85.0))
+    assert pseudo_speakers.median_pitch(deeper) == pytest.approx(85, rel=0.08)
     assert _centroid(deeper) == pytest.approx(_centroid(clip), rel=0.1)
 
 
 @requires_fsdd
 def test_perturbation_is_deterministic():
     clip = read_wav(os.path.join(FSDD, "recordings", "3_nicolas_1.wav"))
-    first = voices.change_voice(clip, voices.Perturbation(1.3, 280.0))
-    voices.change_voice(clip[::-1].copy(), voices.Perturbation(0.9, 100.0))  # other calls in between
-    np.testing.assert_array_equal(first, voices.change_voice(clip, voices.Perturbation(1.3, 280.0)))
+    first = pseudo_speakers.change_voice(clip, pseudo_speakers.Perturbation(1.3, 280.0))
+    pseudo_speakers.change_voice(clip[::-1].copy(), pseudo_speakers.Perturbation(0.9, 100.0))  # other calls in between
+    np.testing.assert_array_equal(first, pseudo_speakers.change_voice(clip, pseudo_speakers.Perturbation(1.3, 280.0)))
 
 
 def test_sampled_pseudo_speakers_reach_female_and_child_ranges():
-    perturbations = voices.sample_perturbations(200, np.random.default_rng(0), base_pitch_hz=120.0)
-    assert perturbations == voices.sample_perturbations(200, np.random.default_rng(0), base_pitch_hz=120.0)
+    perturbations = pseudo_speakers.sample_perturbations(200, np.random.default_rng(0), base_pitch_hz=120.0)
+    assert perturbations == pseudo_speakers.sample_perturbations(200, np.random.default_rng(0), base_pitch_hz=120.0)
     ratios = np.array([p.formant_ratio for p in perturbations])
     pitches = np.array([p.pitch_hz for p in perturbations])
     assert ratios.min() >= 0.88 and ratios.max() <= 1.4
@@ -59,23 +59,23 @@ def test_sampled_pseudo_speakers_reach_female_and_child_ranges():
 
 @pytest.mark.parametrize("voice", ["flite:slt", "festival:cmu_us_slt_arctic_hts", "festival:kal_diphone"])
 def test_tts_voices_speak_digits(voice):
-    clips = tts.synthesize(voice, ["seven", "two"])
+    clips = tts_voices.synthesize(voice, ["seven", "two"])
     assert len(clips) == 2
     for clip in clips:
         assert 0.2 < clip.size / 16000 < 1.5 and np.abs(clip).max() > 0.05
-    np.testing.assert_array_equal(clips[0], tts.synthesize(voice, ["seven"])[0])  # deterministic
+    np.testing.assert_array_equal(clips[0], tts_voices.synthesize(voice, ["seven"])[0])  # deterministic
 
 
 def test_slt_is_a_female_voice():
-    assert voices.median_pitch(tts.synthesize("flite:slt", ["nine"])[0]) > 150
+    assert pseudo_speakers.median_pitch(tts_voices.synthesize("flite:slt", ["nine"])[0]) > 150
 
 
 def test_missing_engine_or_voice_names_the_package(monkeypatch):
     with pytest.raises(ValueError, match="unknown TTS voice 'flite:bob'.*flite:slt"):
-        tts.parse_voice("flite:bob")
+        tts_voices.parse_voice("flite:bob")
     monkeypatch.setenv("PATH", "/nonexistent")
-    with pytest.raises(tts.TTSError, match=r"`festival` not found; install the Debian package festival "
+    with pytest.raises(tts_voices.TTSError, match=r"`festival` not found; install the Debian package festival "
                                            r"\(apt-get install festival festvox-us-slt-hts"):
-        tts.check_voice("festival:cmu_us_slt_arctic_hts")
-    with pytest.raises(tts.TTSError, match="apt-get install flite"):
-        tts.synthesize("flite:kal", ["one"])
+        tts_voices.check_voice("festival:cmu_us_slt_arctic_hts")
+    with pytest.raises(tts_voices.TTSError, match="apt-get install flite"):
+        tts_voices.synthesize("flite:kal", ["one"])

@@ -1,9 +1,16 @@
 import numpy as np
 import pytest
 
+from rt_keras.layers import (
+    BiasAdd,
+    DiagonalScale,
+    GatedLinearUnit,
+    LastFrames,
+    ScaledDotProductAttention,
+    SinusoidalPositionalEncoding,
+    StreamingKeyMask,
+)
 from tests.layer_harness import check_layer
-from rt_keras.layers import (BiasAdd, DiagonalScale, GatedLinearUnit, LastFrames, ScaledDotProductAttention,
-                             SinusoidalPositionalEncoding, StreamingKeyMask)
 
 
 @pytest.mark.parametrize("d_in,units,use_bias", [(8, 8, False), (8, 8, True), (8, 12, True), (12, 8, False)])

@@ -2,10 +2,10 @@ import librosa
 import numpy as np
 import pytest
 
-from tests.layer_harness import check_layer
 from rt_keras.data.audio import read_wav
 from rt_keras.layers import LogMelSpectrogram, SpecAugment
 from tests.helpers import FSDD, requires_fsdd
+from tests.layer_harness import check_layer
 
 
 @requires_fsdd

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from rt_keras.config import preset
-from rt_keras.compress import compress_unshared, low_rank_factors
-from rt_keras.encoder import build_encoder
-from rt_keras.vocabulary import DIGITS
+from rt_keras.core.encoder_config import preset
+from rt_keras.core.vocabulary import DIGITS
+from rt_keras.model.compress import compress_unshared, low_rank_factors
+from rt_keras.model.encoder import build_encoder
 
 NUM_FEATURES = 16
 
@@ -72,10 +72,10 @@ def test_compress_cli_on_a_run_directory(tmp_path):
     import subprocess
     import sys
 
-    from rt_keras import run_config
     from rt_keras.backend import keras
-    from rt_keras.model import build_asr_model
-    from rt_keras.io import save_model
+    from rt_keras.core import run_config
+    from rt_keras.model.asr import build_asr_model
+    from rt_keras.model.saving import save_model
 
     config = run_config.from_dict({"name": "base", "encoder": {"preset": "tiny", "dropout": 0.0},
                                    "frontend": {"num_mel_bins": 16}})

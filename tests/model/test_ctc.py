@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 
 from rt_keras.backend import tf
-from rt_keras.ctc import CTCLoss
-from rt_keras.task import greedy_decode
-from rt_keras.wer_stats import edit_distance, word_error_rate
+from rt_keras.core.contracts import greedy_decode
+from rt_keras.core.wer_stats import edit_distance, word_error_rate
+from rt_keras.model.ctc import CTCLoss
 
 
 def _log_probs(best_path, vocab=5):

@@ -1,14 +1,15 @@
 import numpy as np
 import pytest
 
-from converters.flatbuffer import buffer_bytes, load_model
-from rt_keras.keras_to_tflite import convert_float32
-from converters.runner import run_tflite
 from converters import naming
+from converters.flatbuffer import buffer_bytes, load_model
+from converters.runner import run_tflite
 from rt_keras.backend import keras
-from rt_keras.config import MATRIX_NAMES, ConfigError, preset
-from rt_keras.encoder import build_encoder, residual_projection, shared_weight_users, subsampled_length
-from rt_keras.params import count_parameters
+from rt_keras.core.contracts import subsampled_length
+from rt_keras.core.encoder_config import MATRIX_NAMES, ConfigError, preset
+from rt_keras.export.keras_to_tflite import convert_float32
+from rt_keras.model.encoder import build_encoder, residual_projection, shared_weight_users
+from rt_keras.model.params import count_parameters
 
 NUM_FEATURES = 16
 RT = dict(group_size=2, rank=3, diagonal=True, dropout=0.0)
@@ -166,7 +167,7 @@ def test_float_tflite_matches_keras_and_stores_each_shared_matrix_once():
 
 def test_unshared_baseline_is_plain_dense_layers_and_albert_keeps_biases_per_layer():
     baseline = build_encoder(tiny(group_size=1, rank=0, diagonal=False), NUM_FEATURES)
-    assert shared_weight_users(baseline) == {naming.shared(l, m): 1 for l in range(4) for m in MATRIX_NAMES}
+    assert shared_weight_users(baseline) == {naming.shared(layer, m): 1 for layer in range(4) for m in MATRIX_NAMES}
     assert all(baseline.get_layer(naming.shared(0, m)).use_bias for m in MATRIX_NAMES)
     albert = build_encoder(tiny(rank=0, diagonal=False), NUM_FEATURES)
     assert not any(albert.get_layer(naming.shared(0, m)).use_bias for m in MATRIX_NAMES)

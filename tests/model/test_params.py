@@ -4,9 +4,9 @@ import sys
 
 import pytest
 
-from rt_keras.config import preset
-from rt_keras.encoder import build_encoder
-from rt_keras.params import accounting, baseline_of, closed_form, count_parameters
+from rt_keras.core.encoder_config import preset
+from rt_keras.model.encoder import build_encoder
+from rt_keras.model.params import accounting, baseline_of, closed_form, count_parameters
 
 
 @pytest.mark.parametrize("changes", [
@@ -46,7 +46,9 @@ DEFAULT = {(3, 2): 34.16, (3, 16): 38.25, (6, 16): 21.62, (9, 16): 16.07}
 def test_paper_fractions(k, r):
     paper_convention = preset("paper", group_size=k, rank=r, diagonal=True, use_bias=False,
                               diagonal_rectangular=False)
-    fraction = closed_form(paper_convention)["encoder_params"] / closed_form(baseline_of(paper_convention))["encoder_params"]
+    fraction = (
+        closed_form(paper_convention)["encoder_params"] / closed_form(baseline_of(paper_convention))["encoder_params"]
+    )
     assert round(100 * fraction, 1) == PAPER[(k, r)]
     ours = preset("paper", group_size=k, rank=r, diagonal=True)
     fraction = closed_form(ours)["encoder_params"] / closed_form(baseline_of(ours))["encoder_params"]
@@ -54,19 +56,38 @@ def test_paper_fractions(k, r):
 
 
 def test_params_cli_json():
-    out = subprocess.run([sys.executable, "-m", "rt_keras.cli", "params", "--preset", "tiny",
-                          "--group-size", "2", "--rank", "3", "--json"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rt_keras.cli",
+            "params",
+            "--preset",
+            "tiny",
+            "--group-size",
+            "2",
+            "--rank",
+            "3",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     result = json.loads(out)
     assert {"encoder_params", "baseline_encoder_params", "fraction", "breakdown"} <= set(result)
     assert result["fraction"] == pytest.approx(result["encoder_params"] / result["baseline_encoder_params"])
     assert result["config"]["diagonal"] is True  # on by default when R > 0
-    assert result["encoder_params"] == closed_form(preset("tiny", group_size=2, rank=3, diagonal=True))["encoder_params"]
+    assert (
+        result["encoder_params"] == closed_form(preset("tiny", group_size=2, rank=3, diagonal=True))["encoder_params"]
+    )
 
 
 def test_params_cli_reports_invalid_config_clearly():
-    run = subprocess.run([sys.executable, "-m", "rt_keras.cli", "params", "--preset", "tiny",
-                          "--rank", "99"], capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, "-m", "rt_keras.cli", "params", "--preset", "tiny", "--rank", "99"],
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 2
     assert "rank[attn_q]=99" in run.stderr and "min(d_in, d_out)=32" in run.stderr
-

@@ -6,13 +6,13 @@ import shutil
 
 import numpy as np
 
+from rt_keras.core import run_config
+from rt_keras.core.vocabulary import DIGITS
+from rt_keras.data.storage import data_directory, load_split
+from rt_keras.model.asr import build_asr_model
+from rt_keras.runs.qat import finetune, load_qat_model
+from rt_keras.training.evaluation import evaluate_split
 from tests.helpers import requires_fsdd
-from rt_keras import run_config
-from rt_keras.data.dataset import data_directory, load_split
-from rt_keras.evaluate import evaluate_split
-from rt_keras.model import build_asr_model
-from rt_keras.qat import finetune, load_qat_model
-from rt_keras.vocabulary import DIGITS
 
 pytestmark = requires_fsdd
 
@@ -35,11 +35,15 @@ def test_qat_run_writes_its_subdirectory_and_a_rerun_is_a_no_op(tiny_qat_run):
 
 def test_qat_model_wraps_each_shared_matrix_once_and_keeps_the_trained_weights(tiny_converted, real_audio):
     config, model = tiny_converted.config, tiny_converted.model
-    shared = {layer.name: len(layer.inbound_nodes) for layer in tiny_converted.qat_model.layers if "shared" in layer.name}
+    shared = {
+        layer.name: len(layer.inbound_nodes) for layer in tiny_converted.qat_model.layers if "shared" in layer.name
+    }
     assert len(shared) == 6 * config.encoder.num_groups
     assert set(shared.values()) == {config.encoder.group_size}  # one wrapper, K call sites
     # the raw-PCM input is not fake-quantised (the front-end is float)
-    assert all(layer.quantizer is None for layer in tiny_converted.qat_model.layers if type(layer).__name__ == "QuantizeLayer")
+    assert all(
+        layer.quantizer is None for layer in tiny_converted.qat_model.layers if type(layer).__name__ == "QuantizeLayer"
+    )
     # Fine-tuned from the float weights: far closer to the float model than a fresh model.
     reference = model(real_audio[0]).numpy()
     fresh = np.mean(np.abs(build_asr_model(config, len(DIGITS))(real_audio[0]).numpy() - reference))
@@ -63,7 +67,7 @@ def test_forced_qat_starts_over_and_repeats_the_first_run(tiny_qat_run, tmp_path
 def test_a_chunked_streaming_encoder_takes_qat():
     """The causal subsampling's padding layers are annotated like the rest; outputs stay
     close to the float model's (fake quantisation only)."""
-    from rt_keras.qat import quantize_model
+    from rt_keras.model.quantize import quantize_model
 
     config = run_config.from_dict({"encoder": {"preset": "tiny", "chunk_frames": 2, "left_context_frames": 2}})
     model = build_asr_model(config, len(DIGITS))

@@ -14,15 +14,15 @@ from converters.flatbuffer import load_model
 from converters.metadata import read_metadata
 from converters.runner import StreamingTFLiteModel
 from converters.weights import weights
-from tests.helpers import FSDD, requires_fsdd
-from rt_keras import run_config
 from rt_keras.cli import main
+from rt_keras.core import run_config
+from rt_keras.core.contracts import float_to_pcm, greedy_decode, pcm_to_float
+from rt_keras.core.vocabulary import DIGITS
 from rt_keras.data.audio import read_wav
-from rt_keras.io import save_model
-from rt_keras.model import build_asr_model
-from rt_keras.streaming import StreamingShapes, copy_weights, stream, streaming_step_model
-from rt_keras.task import float_to_pcm, greedy_decode, pcm_to_float
-from rt_keras.vocabulary import DIGITS
+from rt_keras.model.asr import build_asr_model
+from rt_keras.model.saving import save_model
+from rt_keras.model.streaming import StreamingShapes, copy_weights, stream, streaming_step_model
+from tests.helpers import FSDD, requires_fsdd
 
 pytestmark = requires_fsdd
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -64,7 +64,7 @@ def test_keras_step_streams_the_full_models_output(chunked):
 def chunked_qat(chunked):
     """``chunked`` after quantisation-aware fine-tuning (RUN/qat), its QAT model's output on
     the utterance (chunk mask, silence in front as the stream has it)."""
-    from rt_keras.qat import finetune, load_qat_model
+    from rt_keras.runs.qat import finetune, load_qat_model
 
     run, config, _, audio, _ = chunked
     finetune(run, progress=False)
@@ -79,7 +79,7 @@ def test_quantization_aware_step_streams_the_qat_models_output(chunked, chunked_
     """The QAT step carries the QAT run's weights and ranges; tfmot's rewrite must not
     reorder its inputs (it swapped a model Input to the end of a Concatenate: the state
     and the new chunk, before each input got its own Identity)."""
-    from rt_keras.streaming import quantization_aware_step
+    from rt_keras.model.streaming import quantization_aware_step
 
     _, config, model, audio, _ = chunked
     qat_model, qat_full = chunked_qat
@@ -143,10 +143,10 @@ def test_streaming_tflite_matches_and_stores_shared_matrices_once(chunked, tmp_p
 
 
 def test_evaluate_feeds_a_streaming_file_each_utterance_from_a_fresh_state(chunked, tmp_path, capsys):
-    from rt_keras.data.dataset import data_directory, load_split
-    from rt_keras.data.pipeline import output_frames
-    from rt_keras.runs import evaluate_run
-    from rt_keras.wer_stats import edit_distance
+    from rt_keras.core.contracts import output_frames
+    from rt_keras.core.wer_stats import edit_distance
+    from rt_keras.data.storage import data_directory, load_split
+    from rt_keras.runs.evaluate import evaluate_run
 
     run, config = chunked[0], chunked[1]
     out = tmp_path / "streaming.tflite"
@@ -165,7 +165,8 @@ def test_evaluate_feeds_a_streaming_file_each_utterance_from_a_fresh_state(chunk
 
 
 def test_streaming_needs_a_chunked_run(tiny_run, tmp_path, capsys):
-    assert main(["convert", str(tiny_run), "--streaming", "--mode", "float32", "--out", str(tmp_path / "a.tflite")]) == 2
+    out = str(tmp_path / "a.tflite")
+    assert main(["convert", str(tiny_run), "--streaming", "--mode", "float32", "--out", out]) == 2
     assert "needs a chunked encoder: train with encoder.chunk_frames > 0" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
 
@@ -209,7 +210,9 @@ def test_a_lookahead_step_streams_the_full_models_output(chunked, tmp_path, caps
     partials = json.loads(capsys.readouterr().out)["partials"]
     assert len(partials) == chunks
     heard = pcm_to_float(float_to_pcm(read_wav(run / "utterance.wav")))
-    assert partials[-1]["transcript"] == DIGITS.decode(greedy_decode(StreamingTFLiteModel(out).utterance(heard[None])[0]))
+    assert partials[-1]["transcript"] == DIGITS.decode(
+        greedy_decode(StreamingTFLiteModel(out).utterance(heard[None])[0])
+    )
     assert len(partials[-1]["transcript"].split()) >= 1
 
 
@@ -226,7 +229,9 @@ def test_footprint_measures_a_streaming_model_per_chunk(chunked, tmp_path, capsy
     runtime = report["runtime"]
     assert runtime["status"] == "ok", runtime["error"]
     assert runtime["chunk_latency_ms"]["chunks"] == 16000 // shapes.chunk_samples
-    assert runtime["audio_seconds"] == pytest.approx(runtime["chunk_latency_ms"]["chunks"] * shapes.chunk_samples / 16000)
+    assert runtime["audio_seconds"] == pytest.approx(
+        runtime["chunk_latency_ms"]["chunks"] * shapes.chunk_samples / 16000
+    )
     assert 0 < runtime["chunk_latency_ms"]["median"] <= runtime["latency_ms"]["median"]
 
 

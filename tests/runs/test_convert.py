@@ -9,17 +9,18 @@ import pytest
 
 from converters.dedup import dedup_bytes
 from converters.flatbuffer import load_model
-from rt_keras.keras_to_tflite import MODES, ConversionError, audio_signature, convert
 from converters.metadata import metadata_bytes, read_metadata
 from converters.runner import TFLiteModel, run_tflite
 from converters.weights import weights
 from rt_keras.backend import keras, tf
 from rt_keras.cli import main
-from rt_keras.compress import materialize
-from rt_keras.data.dataset import data_directory, load_split
-from rt_keras.evaluate import evaluate_split
-from rt_keras.model import build_asr_model
-from rt_keras.vocabulary import DIGITS
+from rt_keras.core.modes import MODES
+from rt_keras.core.vocabulary import DIGITS
+from rt_keras.data.storage import data_directory, load_split
+from rt_keras.export.keras_to_tflite import ConversionError, audio_signature, convert
+from rt_keras.model.asr import build_asr_model
+from rt_keras.model.compress import materialize
+from rt_keras.training.evaluation import evaluate_split
 from tests.helpers import requires_fsdd
 
 pytestmark = requires_fsdd
@@ -157,7 +158,7 @@ def test_convert_cli_writes_a_model_and_refuses_bad_requests(tiny_converted, tmp
 
 
 def test_a_failed_conversion_leaves_no_file(tiny_converted, tmp_path, monkeypatch):
-    import rt_keras.export as export
+    from rt_keras.export.package import package as export
 
     def broken(*args, **kwargs):
         raise RuntimeError("metadata writer failed")
@@ -171,14 +172,15 @@ def test_a_failed_conversion_leaves_no_file(tiny_converted, tmp_path, monkeypatc
 def test_a_vocabulary_that_does_not_fit_the_model_is_refused_before_converting(tiny_run, tmp_path):
     import shutil
 
-    from rt_keras.export import export_run
+    from rt_keras.runs.convert import export_run
 
     run = tmp_path / "run"
     run.mkdir()
     for name in ("model.keras", "config.yaml"):
         shutil.copy(tiny_run / name, run / name)
     (run / "vocabulary.txt").write_text("<blank>\n\u2581\na\nb\n")
-    with pytest.raises(ValueError, match=r"the model predicts 11 tokens but the run's vocabulary has 4 \(vocabulary.txt"):
+    refused = r"the model predicts 11 tokens but the run's vocabulary has 4 \(vocabulary.txt"
+    with pytest.raises(ValueError, match=refused):
         export_run(run, "float32", tmp_path / "model.tflite")
     assert not (tmp_path / "model.tflite").exists()
 
@@ -208,13 +210,16 @@ def test_a_model_of_any_length_has_no_per_layer_shape_arithmetic(tiny_converted)
     counts = {}
     for layers in (2, 4):
         model = build_asr_model(_with_encoder(config, num_layers=layers, group_size=2), len(DIGITS))
-        counts[layers] = {length: _operators(convert(model, "float32", audio_signature(length)))
-                          for length in (None, 16000)}
+        counts[layers] = {
+            length: _operators(convert(model, "float32", audio_signature(length))) for length in (None, 16000)
+        }
     dynamic_growth = sum(counts[4][None].values()) - sum(counts[2][None].values())
     fixed_growth = sum(counts[4][16000].values()) - sum(counts[2][16000].values())
     assert dynamic_growth == fixed_growth > 0
     assert all(counts[4][None][op] == counts[2][None][op] for op in SHAPE_BOOKKEEPING)
-    assert sum(counts[4][None][op] for op in SHAPE_BOOKKEEPING) <= 20  # front-end, subsampling, positions: once (17 here)
+    assert (
+        sum(counts[4][None][op] for op in SHAPE_BOOKKEEPING) <= 20
+    )  # front-end, subsampling, positions: once (17 here)
     projections = 4 * 6 * 3  # 4 layers x 6 matrices x (shared + low-rank pair), plus the head and subsampling
     assert counts[4][None]["FULLY_CONNECTED"] == counts[4][16000]["FULLY_CONNECTED"] >= projections
 
@@ -258,7 +263,7 @@ def test_transcribe_cli_reads_any_wav_and_names_bad_files(tiny_converted, real_a
     import soundfile
 
     from converters.runner import TFLiteModel
-    from rt_keras.task import greedy_decode
+    from rt_keras.core.contracts import greedy_decode
 
     model = tmp_path / "model.tflite"
     model.write_bytes(tiny_converted.shipped["qat-int8"])
@@ -266,17 +271,27 @@ def test_transcribe_cli_reads_any_wav_and_names_bad_files(tiny_converted, real_a
     soundfile.write(tmp_path / "mono16k.wav", clip, 16000, subtype="PCM_16")
     # the same speech as 44.1 kHz stereo: resampled and averaged by the reader
     import soxr
+
     stereo = soxr.resample(clip.astype(np.float32) / 32767, 16000, 44100)
     soundfile.write(tmp_path / "stereo44k.wav", np.stack([stereo, stereo], 1), 44100, subtype="PCM_16")
     (tmp_path / "notes.wav").write_text("not audio")
-    status, stdout, stderr = _cli(capsys, "transcribe", model, tmp_path / "mono16k.wav", tmp_path / "stereo44k.wav",
-                                  tmp_path / "notes.wav", "--json")
+    status, stdout, stderr = _cli(
+        capsys,
+        "transcribe",
+        model,
+        tmp_path / "mono16k.wav",
+        tmp_path / "stereo44k.wav",
+        tmp_path / "notes.wav",
+        "--json",
+    )
     assert status == 1 and "notes.wav" in stderr
     results = json.loads(stdout)
     expected = DIGITS.decode(greedy_decode(TFLiteModel(model)(clip[None].astype(np.float32) / 32767)[0]))
     assert results[0]["transcript"] == expected and results[0]["error"] is None
     assert results[0]["seconds"] == pytest.approx(clip.size / 16000) and results[0]["latency_ms"] > 0
-    assert isinstance(results[1]["transcript"], str) and results[1]["seconds"] == pytest.approx(clip.size / 16000, abs=1e-3)
+    assert isinstance(results[1]["transcript"], str) and results[1]["seconds"] == pytest.approx(
+        clip.size / 16000, abs=1e-3
+    )
     assert results[2]["transcript"] is None and "notes.wav" in results[2]["error"]
 
     bare = tmp_path / "bare.tflite"
@@ -288,7 +303,7 @@ def test_transcribe_cli_reads_any_wav_and_names_bad_files(tiny_converted, real_a
 def test_the_same_model_packages_to_the_same_bytes(tiny_converted):
     import time
 
-    from rt_keras.export import package
+    from rt_keras.export.package import package
 
     config = tiny_converted.config
     raw = tiny_converted.raw["float32"]
@@ -311,9 +326,11 @@ def test_short_names_shrink_the_file_and_keep_outputs_and_weight_roles(tiny_conv
     subgraph = load_model(short.read_bytes()).subgraphs[0]
     io = {int(t) for t in list(subgraph.inputs) + list(subgraph.outputs)}
     names = [tensor_name(t) for i, t in enumerate(subgraph.tensors) if i not in io]
-    assert names and all(name == f"t{i}" for i, name in zip((i for i in range(len(subgraph.tensors)) if i not in io),
-                                                             names))
-    np.testing.assert_array_equal(run_tflite(short.read_bytes(), real_audio[0])[0],
-                                  run_tflite(long.read_bytes(), real_audio[0])[0])
+    assert names and all(
+        name == f"t{i}" for i, name in zip((i for i in range(len(subgraph.tensors)) if i not in io), names)
+    )
+    np.testing.assert_array_equal(
+        run_tflite(short.read_bytes(), real_audio[0])[0], run_tflite(long.read_bytes(), real_audio[0])[0]
+    )
     by_role = static_report(short)["weights"]["by_group"]
     assert by_role == static_report(long)["weights"]["by_group"] and by_role["shared"] > 0 and by_role["low_rank"] > 0

@@ -1,4 +1,4 @@
-"""The run-directory lifecycle (rt_keras.runs): the pipeline chains the steps and skips
+"""The run-directory lifecycle (rt_keras.runs.run_dir): the pipeline chains the steps and skips
 finished ones, and evaluation of a .tflite refuses damaged files before loading them
 (QAT settings: tests/test_run_config.py)."""
 
@@ -7,9 +7,8 @@ import pathlib
 import re
 import shutil
 
-
 from rt_keras.cli import main
-from rt_keras.data.splits import TEST_SPLITS
+from rt_keras.core.splits import TEST_SPLITS
 from tests.helpers import requires_fsdd
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]

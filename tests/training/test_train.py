@@ -10,12 +10,13 @@ import sys
 import numpy as np
 import pytest
 
-from tests.helpers import InterruptAfterEpoch, requires_fsdd
 from rt_keras.backend import keras
 from rt_keras.cli import main as cli_main
-from rt_keras.data.dataset import TEST_SPLITS, data_directory, load_split
-from rt_keras.evaluate import evaluate_split
-from rt_keras.train import train
+from rt_keras.core.splits import TEST_SPLITS
+from rt_keras.data.storage import data_directory, load_split
+from rt_keras.runs.train import train
+from rt_keras.training.evaluation import evaluate_split
+from tests.helpers import InterruptAfterEpoch, requires_fsdd
 
 pytestmark = requires_fsdd
 

@@ -1,0 +1,334 @@
+"""The configuration of a run: data, front-end, encoder, training. Loaded from YAML
+(``configs/*.yaml``), every value overridable with ``--set section.field=value``, and
+written back resolved into the run directory."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import hashlib
+import json
+import pathlib
+
+import yaml
+
+from converters.files import atomic_write_text
+from rt_keras.core.encoder_config import ConfigError, EncoderConfig, preset_fields, reject_unknown
+from rt_keras.core.vocabulary import KINDS as VOCABULARY_KINDS
+
+# Bumped whenever the same data config generates different audio, so a cache made by
+# older code is not taken for the current one (2: seeded espeak-ng noise, pseudo-speakers,
+# flite/festival, per-utterance generators).
+DATA_GENERATOR_VERSION = 2
+
+
+@dataclasses.dataclass
+class AugmentConfig:
+    noise_probability: float = 0.6
+    snr_db: tuple = (5.0, 30.0)
+    reverb_probability: float = 0.3
+    rt60_seconds: tuple = (0.15, 0.6)
+    speed_probability: float = 0.5
+    speed: tuple = (0.9, 1.1)
+    gain_db: tuple = (-12.0, 6.0)
+    telephone_probability: float = 0.3
+
+
+def file_hash(path) -> str:
+    return hashlib.sha256(pathlib.Path(path).read_bytes()).hexdigest()
+
+
+DATA_SOURCES = ("digits", "manifest")
+
+
+@dataclasses.dataclass
+class DataConfig:
+    source: str = "digits"  # digits: the embedded FSDD + synthetic task; manifest: your recordings
+    # source manifest: {train: PATH, validation: PATH, test...: PATH} (JSON Lines or CSV); without a
+    # validation (or any test) manifest, those splits are carved from train by split_by
+    manifests: dict = dataclasses.field(default_factory=dict)
+    vocabulary: str = "word"  # word | char | subword (sentencepiece, subword_pieces pieces)
+    subword_pieces: int = 64
+    split_by: str = "speaker"  # speaker | utterance
+    validation_fraction: float = 0.1
+    test_fraction: float = 0.1
+    strict_paths: bool = False  # refuse manifest rows whose audio lies outside the manifest's directory
+    storage: str = "memory"  # memory: .npz splits loaded whole; shards: TFRecord shards streamed in training
+    shard_utterances: int = 1000
+    fsdd_dir: str | None = None  # None: $RT_KERAS_FSDD or ../shared/data/fsdd
+    cache_dir: str = ".cache/data"
+    seed: int = 0
+    train_speakers: list = dataclasses.field(default_factory=lambda: ["george", "jackson", "nicolas", "yweweler"])
+    test_speakers: list = dataclasses.field(default_factory=lambda: ["theo"])
+    validation_takes: int = 5  # the last takes of each training speaker go to validation
+    synthetic_voices: int = 160
+    held_out_voices: int = 24
+    pseudo_speakers: int = 8  # vocal-tract/pitch perturbed copies of each FSDD training speaker
+    perturbed_takes: int = 12  # clips per digit each pseudo-speaker speaks
+    formant_range: list = dataclasses.field(default_factory=lambda: [0.88, 1.4])
+    pitch_range: list = dataclasses.field(default_factory=lambda: [80.0, 320.0])
+    tts_voices: list = dataclasses.field(default_factory=lambda: [
+        "flite:kal", "flite:awb", "flite:rms", "festival:kal_diphone", "festival:ked_diphone"])
+    tts_test_voices: list = dataclasses.field(default_factory=lambda: ["flite:slt", "festival:cmu_us_slt_arctic_hts"])
+    tts_stretches: list = dataclasses.field(default_factory=lambda: [0.85, 1.0, 1.25])
+    tts_variants: int = 4  # perturbed pseudo-speakers of each TTS voice and tempo
+    # test_real_perturbed: (formant ratio, median F0 Hz) of a female-, a child- and a deeper voice
+    test_perturbations: list = dataclasses.field(default_factory=lambda: [[1.18, 210.0], [1.32, 290.0], [0.9, 90.0]])
+    # Training mixture: weights of espeak-ng, flite/festival (half perturbed), FSDD, perturbed FSDD
+    mix: dict = dataclasses.field(default_factory=lambda: {"espeak": 0.3, "tts": 0.2, "fsdd": 0.2,
+                                                           "fsdd_perturbed": 0.3})
+    train_utterances: int = 2000
+    validation_utterances: int = 300
+    test_utterances: int = 200
+    test_real_utterances: int = 600  # every clip of the held-out speakers is used
+    min_digits: int = 1
+    max_digits: int = 7
+    pause_seconds: list = dataclasses.field(default_factory=lambda: [0.05, 0.4])
+    max_clip_seconds: float = 3.0
+    max_seconds: float = 12.0
+    augment: AugmentConfig = dataclasses.field(default_factory=AugmentConfig)
+
+    def __post_init__(self):
+        mix_keys = ("espeak", "tts", "fsdd", "fsdd_perturbed")
+        if not isinstance(self.mix, dict) or set(self.mix) != set(mix_keys) or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in self.mix.values()) \
+                or not sum(self.mix.values()) > 0:
+            raise ConfigError(f"data.mix={self.mix!r}: expected non-negative weights for exactly "
+                              f"{', '.join(mix_keys)} (not all zero)")
+        if self.source == "manifest":
+            if not isinstance(self.manifests, dict) or "train" not in self.manifests:
+                raise ConfigError(f"data.manifests={self.manifests!r}: data.source=manifest needs at least "
+                                  "{train: PATH} (and optionally validation, test, test_NAME)")
+            bad = [k for k in self.manifests if k not in ("train", "validation") and not str(k).startswith("test")]
+            bad += [k for k, v in self.manifests.items() if not isinstance(v, str) or not v]
+            if bad:
+                raise ConfigError(f"data.manifests: {sorted(set(map(str, bad)))}: keys are train, validation "
+                                  "or test[_NAME], each a manifest path")
+        elif self.manifests:
+            raise ConfigError(f"data.manifests is set but data.source={self.source!r}; "
+                              "set data.source=manifest to train on your manifests")
+        for field in ("validation_fraction", "test_fraction"):
+            if not 0 < getattr(self, field) < 0.5:
+                raise ConfigError(f"data.{field}={getattr(self, field)!r}: expected a fraction between 0 and 0.5")
+        for field in ("formant_range", "pitch_range"):
+            value = getattr(self, field)
+            if not (isinstance(value, (list, tuple)) and len(value) == 2 and 0 < value[0] <= value[1]):
+                raise ConfigError(f"data.{field}={value!r}: expected [low, high] with 0 < low <= high")
+
+
+@dataclasses.dataclass
+class FrontendConfig:
+    sample_rate: int = 16000
+    frame_length: int = 512  # 32 ms; a power of two so the FFT is TFLite's builtin RFFT2D
+    frame_step: int = 160  # 10 ms
+    num_mel_bins: int = 40
+    lower_hz: float = 20.0
+    upper_hz: float = 7600.0
+    log_floor: float = 1e-6
+    time_masks: int = 2
+    time_mask_frames: int = 12
+    frequency_masks: int = 2
+    frequency_mask_bins: int = 8
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    epochs: int = 12
+    batch_size: int = 16
+    learning_rate: float = 1.5e-3
+    warmup_steps: int = 300
+    clipnorm: float = 5.0
+    seed: int = 0
+    steps_per_epoch: int | None = None  # None: one pass over the training split
+    shortest_first: bool = True  # SortaGrad: the first pass in order of length
+    strategy: str = "default"  # default | mirrored | multi_worker
+    init_from: str | None = None  # a run directory whose model.keras (same architecture) starts training
+
+
+@dataclasses.dataclass
+class QATConfig:
+    """Quantisation-aware fine-tuning of a trained float run (``rt-keras qat``)."""
+    epochs: int = 1
+    steps_per_epoch: int = 100  # 300 steps was not better over two runs (docs/results.md, "Int8 on unseen voices")
+    batch_size: int = 16
+    learning_rate: float = 1e-4  # a float run is fine-tuned, not retrained
+    calibration_batches: int = 20  # forward passes that set the activation ranges first
+    calibration_utterances: int = 100  # representative dataset of the int8 conversions
+
+
+@dataclasses.dataclass
+class RunConfig:
+    name: str = "rt"
+    data: DataConfig = dataclasses.field(default_factory=DataConfig)
+    frontend: FrontendConfig = dataclasses.field(default_factory=FrontendConfig)
+    encoder: EncoderConfig = dataclasses.field(default_factory=EncoderConfig)
+    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+    qat: QATConfig = dataclasses.field(default_factory=QATConfig)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def data_key(self) -> str:
+        """Identifies the materialised data: runs with equal data configs share a cache.
+        Fields added later count only when set, so existing caches keep their keys; a
+        manifest counts by its contents."""
+
+        data = dataclasses.asdict(self.data)
+        data.pop("cache_dir")
+        for field in _LATER_DATA_FIELDS:
+            if data[field] == getattr(_DEFAULT_DATA, field):
+                data.pop(field)
+        if self.data.source == "manifest":
+            data["manifests"] = {name: [path, file_hash(path) if pathlib.Path(path).is_file() else None]
+                                 for name, path in sorted(self.data.manifests.items())}
+        data["generator_version"] = DATA_GENERATOR_VERSION
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
+
+
+_DEFAULT_DATA = DataConfig()
+_LATER_DATA_FIELDS = ("source", "manifests", "vocabulary", "subword_pieces", "split_by", "validation_fraction",
+                      "test_fraction", "strict_paths", "storage", "shard_utterances")
+_SECTIONS = {"data": DataConfig, "frontend": FrontendConfig, "train": TrainConfig, "qat": QATConfig}
+
+
+# Fields that must be at least this (checked with the types, before anything is written).
+_MINIMUM = {"train.epochs": 1, "train.batch_size": 1, "train.warmup_steps": 0, "train.steps_per_epoch": 1,
+            "train.learning_rate": 1e-12, "qat.epochs": 1, "qat.steps_per_epoch": 1, "qat.batch_size": 1,
+            "qat.learning_rate": 1e-12, "qat.calibration_batches": 0, "qat.calibration_utterances": 1,
+            "frontend.sample_rate": 8000, "frontend.frame_length": 16, "frontend.frame_step": 1,
+            "frontend.num_mel_bins": 1, "data.train_utterances": 1, "data.validation_utterances": 1,
+            "data.test_utterances": 1, "data.test_real_utterances": 1, "data.min_digits": 1, "data.max_digits": 1,
+            "data.synthetic_voices": 1, "data.held_out_voices": 1, "data.pseudo_speakers": 0,
+            "data.perturbed_takes": 1, "data.tts_variants": 0, "data.validation_takes": 1,
+            "data.max_seconds": 0.5, "data.max_clip_seconds": 0.1, "data.subword_pieces": 4,
+            "data.shard_utterances": 1}
+_CHOICES = {"train.strategy": ("default", "mirrored", "multi_worker"), "data.source": DATA_SOURCES,
+            "data.vocabulary": VOCABULARY_KINDS, "data.split_by": ("speaker", "utterance"),
+            "data.storage": ("memory", "shards")}
+
+
+def _check_type(where: str, value, default):
+    """``value`` must have the type of the field's default (ints are valid floats)."""
+    name = where.split(": ")[-1]
+    if default is None:  # optional fields: None or an integer (steps_per_epoch) / a path (fsdd_dir)
+        if value is None:
+            return
+        default = 1 if name.endswith("steps_per_epoch") else ""
+    expected = list if isinstance(default, tuple) else type(default)
+    if expected is list and isinstance(value, tuple):
+        value = list(value)
+    ok = (isinstance(value, bool) if expected is bool else
+          isinstance(value, (int, float)) and not isinstance(value, bool) if expected is float else
+          isinstance(value, expected) and not (expected is int and isinstance(value, bool)))
+    if not ok:
+        raise ConfigError(f"{where}={value!r}: expected {expected.__name__}, got {type(value).__name__}")
+    if name in _MINIMUM and value < _MINIMUM[name]:
+        raise ConfigError(f"{where}={value!r}: must be at least {_MINIMUM[name]}")
+    if name in _CHOICES and value not in _CHOICES[name]:
+        raise ConfigError(f"{where}={value!r}; allowed: {', '.join(_CHOICES[name])}")
+    if name == "frontend.frame_length" and value & (value - 1):
+        raise ConfigError(f"{where}={value!r}: must be a power of two (TFLite's builtin FFT), e.g. 256, 512")
+
+
+def _build(cls, values, where: str):
+    if not isinstance(values, dict):
+        raise ConfigError(f"{where}: expected a section of FIELD: VALUE entries, "
+                          f"got {type(values).__name__} {values!r}")
+    defaults = cls()
+    reject_unknown(values, [f.name for f in dataclasses.fields(cls)], where)
+    kwargs = {}
+    for name, value in values.items():
+        if name == "augment":
+            value = _build(AugmentConfig, value, f"{where}.augment")
+        else:
+            _check_type(f"{where}.{name}", value, getattr(defaults, name))
+        kwargs[name] = value
+    return cls(**kwargs)
+
+
+def from_dict(values: dict, source: str = "config") -> RunConfig:
+    if values is not None and not isinstance(values, dict):
+        raise ConfigError(
+            f"{source}: expected a mapping of sections (data, frontend, encoder, train, qat), "
+            f"got {type(values).__name__}"
+        )
+    values = dict(values or {})
+    reject_unknown(values, ["name", "encoder", *_SECTIONS], source, "section(s)")
+    sections = {name: _build(cls, values.get(name) or {}, f"{source}: {name}") for name, cls in _SECTIONS.items()}
+    encoder = dict(values.get("encoder") or {})
+    preset = encoder.pop("preset", None)
+    if preset is not None:
+        encoder = {**preset_fields(preset, f"{source}: encoder.preset"), **encoder}
+    return RunConfig(name=values.get("name", "run"), encoder=EncoderConfig.from_dict(encoder), **sections)
+
+
+def apply_overrides(values: dict, overrides: list[str]) -> dict:
+    """``["train.epochs=3", "encoder.rank=8"]`` -> nested dict updates (values parsed as YAML)."""
+    values = copy.deepcopy(values)
+    for item in overrides or []:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"override {item!r}: expected SECTION.FIELD=VALUE, e.g. train.epochs=3")
+        target = values
+        parts = key.split(".")
+        for part in parts[:-1]:
+            target = target.setdefault(part, {})
+            if not isinstance(target, dict):
+                raise ConfigError(f"override {item!r}: {part} is not a section")
+        try:
+            target[parts[-1]] = yaml.safe_load(raw)
+        except yaml.YAMLError as error:
+            problem = str(error).splitlines()[0]
+            raise ConfigError(f"override {item!r}: the value is not valid YAML ({problem})") from None
+    return values
+
+
+def load(path, overrides: list[str] | None = None) -> RunConfig:
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise ConfigError(
+            f"config file {path} not found (presets are in configs/: baseline.yaml, albert.yaml, rt.yaml, tiny.yaml)"
+        )
+    try:
+        values = yaml.safe_load(path.read_text()) or {}
+    except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as error:
+        raise ConfigError(f"{path}: not a valid YAML config ({str(error).splitlines()[0]})") from None
+    if not isinstance(values, dict):
+        raise ConfigError(
+            f"{path}: expected a mapping of sections (data, frontend, encoder, train, qat), got {type(values).__name__}"
+        )
+    config = from_dict(apply_overrides(values, overrides or []), str(path))
+    # A run directory must not depend on the directory it is used from later.
+    config.data.cache_dir = str(pathlib.Path(config.data.cache_dir).expanduser().absolute())
+    for section, field in (("data", "fsdd_dir"), ("train", "init_from")):
+        value = getattr(getattr(config, section), field)
+        if value:
+            setattr(getattr(config, section), field, str(pathlib.Path(value).expanduser().absolute()))
+    config.data.manifests = {
+        name: str(pathlib.Path(value).expanduser().absolute()) for name, value in config.data.manifests.items()
+    }
+    return config
+
+
+def save(config: RunConfig, path) -> None:
+
+    atomic_write_text(path, yaml.safe_dump(config.to_dict(), sort_keys=False))
+
+
+def load_resolved(path) -> RunConfig:
+    """A resolved config written by ``save`` (its encoder has no preset, only fields)."""
+    return from_dict(yaml.safe_load(pathlib.Path(path).read_text()), str(path))
+
+
+__all__ = [
+    "RunConfig",
+    "DataConfig",
+    "FrontendConfig",
+    "TrainConfig",
+    "QATConfig",
+    "load",
+    "save",
+    "load_resolved",
+    "from_dict",
+    "apply_overrides",
+]

@@ -1,0 +1,37 @@
+"""The whole job in one run directory: data -> train -> evaluate -> qat -> convert
+(qat-int8) -> evaluate the .tflite; finished steps are skipped."""
+
+from __future__ import annotations
+
+import logging
+
+from rt_keras.core import run_config as run_config_lib
+from rt_keras.core.modes import PIPELINE_MODE
+from rt_keras.data.materialise import materialise
+from rt_keras.data.storage import read_manifest
+from rt_keras.runs.convert import export_run
+from rt_keras.runs.evaluate import evaluate_run
+from rt_keras.runs.qat import finetune
+from rt_keras.runs.run_dir import RunDir
+from rt_keras.runs.train import train
+
+log = logging.getLogger("rt_keras")
+
+
+def pipeline(config_path, overrides, out, force: bool = False):
+    """Yields (step, result) after each step, so the caller can report as it goes;
+    finished steps are skipped unless ``force``."""
+    run = RunDir(out)
+    tflite = run.tflite(PIPELINE_MODE)
+    config = run_config_lib.load(config_path, overrides)
+    directory = materialise(config)
+    yield "data", {"directory": str(directory), **read_manifest(directory)}
+    yield "train", train(config, run.path, force=force)
+    yield "evaluate", evaluate_run(run.path)[0]
+    yield "qat", finetune(run.path, force=force)
+    if tflite.is_file() and not force:
+        log.info("%s exists; use --force to convert again", tflite)
+        yield "convert", None
+    else:
+        yield "convert", export_run(run.path, PIPELINE_MODE, tflite)
+    yield "evaluate the .tflite", evaluate_run(run.path, tflite=tflite)[0]

@@ -1,0 +1,40 @@
+"""The train step: CTC training of a run config into a run directory; a finished run is
+a no-op unless forced, an interrupted one resumes from its last finished epoch."""
+
+from __future__ import annotations
+
+from converters.files import atomic_write_json
+from rt_keras.model.saving import save_model
+from rt_keras.runs.run_dir import RunDir, trained
+from rt_keras.training.train import check_same_model, make_strategy, train_model, worker_index
+
+
+def initial_weights(model, config, init_dir) -> None:
+    """Start ``model`` from the finished run ``init_dir`` (e.g. a compressed baseline, or
+    a full-context run for a chunked one: the streaming recipe, docs/streaming.md), whose
+    model must be the one ``config`` builds."""
+    source = trained(init_dir)
+    check_same_model(config, source.load_config(), f"train.init_from={source.path}")
+    model.set_weights(source.load_model().get_weights())
+
+
+def train(config, run_dir, force: bool = False, progress: bool = True, extra_callbacks=()) -> dict:
+    """Train ``config`` (a RunConfig) into ``run_dir``; returns its metrics."""
+    run = RunDir(run_dir)
+    finished = None if force else run.finished_metrics("training")
+    if finished:
+        return finished
+    run.start_step(config, force=force, seed=config.train.seed)
+    # Before any TensorFlow op runs (reading shards is one): a multi-worker strategy must
+    # configure its collective ops at program start.
+    strategy = make_strategy(config.train.strategy)
+    init_from = config.train.init_from
+    model, vocabulary, metrics = train_model(
+        config, run, strategy, (lambda model: initial_weights(model, config, init_from)) if init_from else None,
+        progress, extra_callbacks)
+    worker = worker_index(strategy)
+    out = run if worker is None else run.worker(worker)
+    vocabulary.save(out.path)
+    save_model(model, out.model)
+    atomic_write_json(out.metrics, metrics)
+    return metrics

@@ -1,0 +1,51 @@
+"""Word and character error rates of a model on materialised splits, overall and per
+voice, each with its 95% bootstrap confidence interval and word (character) count."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rt_keras.core.contracts import greedy_decode, output_frames
+from rt_keras.core.splits import voice_group
+from rt_keras.core.wer_stats import edit_distance, wer_interval
+from rt_keras.data.batches import batch_order, pad_audio
+
+
+def decode_split(model, split, frontend, batch_size: int = 32) -> list[str]:
+    """Greedy CTC transcripts of every utterance of ``split`` (in split order). ``model``
+    is a Keras model or anything called the same way (``converters.runner.TFLiteModel``
+    with ``batch_size=1``)."""
+    hypotheses = [None] * len(split)
+    order = batch_order([a.size for a in split.audio], batch_size, np.random.default_rng(0), shuffle=False)
+    for indices in order:
+        audio, lengths = pad_audio(split, indices)
+        log_probs = np.asarray(model(audio, training=False))  # eager: no retracing per batch shape
+        if log_probs.shape[-1] != len(split.vocabulary):
+            raise ValueError(f"the model predicts {log_probs.shape[-1]} tokens but the data's {split.vocabulary.kind} "
+                             f"vocabulary has {len(split.vocabulary)}: it was trained on other data")
+        for row, (index, length) in enumerate(zip(indices, lengths)):
+            hypotheses[index] = split.vocabulary.decode(greedy_decode(log_probs[row], output_frames(length, frontend)))
+    return hypotheses
+
+
+def score(references: list[str], hypotheses: list[str], sources: list[str]) -> dict:
+    """WER with CI overall and per voice group, plus the per-utterance errors that a
+    paired comparison with another model needs."""
+    if len(references) != len(hypotheses):
+        raise ValueError(f"{len(references)} references but {len(hypotheses)} hypotheses")
+    errors = np.array([edit_distance(r.split(), h.split()) for r, h in zip(references, hypotheses)])
+    words = np.array([len(r.split()) for r in references])
+    groups = np.array([voice_group(s) for s in sources])
+    by_voice = {group: wer_interval(errors[groups == group], words[groups == group])
+                for group in sorted(set(groups))}
+    # CER over the characters of the transcripts, spaces included (as in ESPnet and jiwer)
+    char_errors = [edit_distance(list(r), list(h)) for r, h in zip(references, hypotheses)]
+    cer = wer_interval(char_errors, [len(r) for r in references])
+    cer = {"cer": cer.pop("wer"), "characters": cer.pop("words"), **cer}
+    return {**wer_interval(errors, words), "by_voice": by_voice, "cer": cer,
+            "utterance_errors": errors.tolist(), "utterance_words": words.tolist(),
+            "examples": [{"reference": r, "hypothesis": h} for r, h in list(zip(references, hypotheses))[:5]]}
+
+
+def evaluate_split(model, split, frontend, batch_size: int = 32) -> dict:
+    return score(split.transcripts, decode_split(model, split, frontend, batch_size), split.sources)
