@@ -8,34 +8,22 @@ import android.media.AudioRecord;
 import android.media.MediaRecorder;
 import android.os.Process;
 
-import org.rtkeras.demo.core.EnergyVad;
-import org.rtkeras.demo.core.RingBuffer;
-
 /**
- * Microphone capture of mono PCM16 at the model's sample rate into a ring buffer that keeps
- * the last MAX_SECONDS (the UI says when earlier audio was dropped).
+ * Microphone capture of mono PCM16 at the model's sample rate, delivered in 100 ms blocks to a
+ * listener on the recording thread (the app cuts them into utterances: UtteranceSegmenter).
  */
 final class AudioRecorder {
-    static final int MAX_SECONDS = 10;
-    /** Silence after speech that ends an utterance (EnergyVad). */
-    static final int TRAILING_SILENCE_MS = 800;
-
     /** Called on the recording thread. */
     interface Listener {
         void onLevel(float rms);
 
-        /** The {@code count} samples just read, at the rate recording started with (a streaming model feeds on them). */
+        /** The {@code count} samples just read, at the rate recording started with. */
         void onAudio(short[] block, int count);
-
-        /** Speech was heard and then TRAILING_SILENCE_MS of silence: the utterance is over (called once). */
-        void onEndOfSpeech();
 
         void onError(String message);
     }
 
     private volatile boolean recording;
-    private volatile long samplesRecorded;
-    private RingBuffer ring;
     private Thread thread;
     private int sampleRate;
 
@@ -75,17 +63,12 @@ final class AudioRecorder {
             throw new IllegalStateException("the microphone did not start (is another app using it?)");
         }
         sampleRate = rate;
-        samplesRecorded = 0;
-        final RingBuffer buffer = new RingBuffer(MAX_SECONDS * rate);
-        ring = buffer;
         recording = true;
         thread = new Thread(new Runnable() {
             @Override
             public void run() {
                 Process.setThreadPriority(Process.THREAD_PRIORITY_URGENT_AUDIO);
                 short[] chunk = new short[rate / 10];
-                EnergyVad vad = new EnergyVad(rate, TRAILING_SILENCE_MS);
-                boolean ended = false;
                 try {
                     while (recording) {
                         int n = record.read(chunk, 0, chunk.length);
@@ -94,14 +77,8 @@ final class AudioRecorder {
                             listener.onError("the microphone stopped delivering audio (AudioRecord.read " + n + ")");
                             break;
                         }
-                        buffer.write(chunk, n);
-                        samplesRecorded += n;
                         listener.onAudio(chunk, n);
                         listener.onLevel(rms(chunk, n));
-                        if (!ended && vad.accept(chunk, n)) {
-                            ended = true;
-                            listener.onEndOfSpeech();
-                        }
                     }
                 } finally {
                     record.stop();
@@ -124,18 +101,12 @@ final class AudioRecorder {
         return sampleRate;
     }
 
-    /** Seconds recorded beyond MAX_SECONDS, which the ring buffer dropped from the start. */
-    double droppedSeconds() {
-        return Math.max(0, samplesRecorded - (long) MAX_SECONDS * sampleRate) / (double) sampleRate;
-    }
-
-    /** Stops and returns the recorded samples (the last MAX_SECONDS at most); empty if never started. */
-    short[] stop() throws InterruptedException {
+    /** Stops; when it returns, the recording thread has delivered its last block. */
+    void stop() throws InterruptedException {
         recording = false;
         if (thread != null) {
             thread.join();
             thread = null;
         }
-        return ring == null ? new short[0] : ring.snapshot();
     }
 }

@@ -1,10 +1,22 @@
 package org.rtkeras.demo;
 
+import android.content.res.AssetManager;
+
+import java.io.File;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
+import com.google.ai.edge.litert.Accelerator;
+import com.google.ai.edge.litert.CompiledModel;
+import com.google.ai.edge.litert.LiteRtException;
+import com.google.ai.edge.litert.TensorBuffer;
+import com.google.ai.edge.litert.TensorType;
+import org.rtkeras.demo.core.EnginePlan;
 import org.rtkeras.demo.core.InferenceEngine;
 import org.rtkeras.demo.core.LogProbabilities;
 import org.rtkeras.demo.core.Pcm;
@@ -14,10 +26,13 @@ import org.tensorflow.lite.Interpreter;
 import org.tensorflow.lite.TensorFlowLite;
 
 /**
- * The only class that touches the LiteRT API (with its nested {@link Streaming}). Its call order is the one the host replays in
- * tests/test_convert.py: the constructor allocates at the model's stored input shape, each new
- * length is resized and allocated, then invoke, and the output (whose frame count depends on
- * the length) is read after invoke.
+ * The only class that touches the LiteRT API (with its nested streaming engines). A whole
+ * utterance runs on the Interpreter (LiteRT 2.3.0's CompiledModel cannot resize an input); its
+ * call order is the one the host replays in tests/android/test_android_core.py: the
+ * constructor allocates at the model's stored input shape, each new length is resized and
+ * allocated, then invoke, and the output (whose frame count depends on the length) is read
+ * after invoke. A streaming step runs on {@link CompiledStreaming} (CompiledModel with XNNPACK's
+ * weight cache in a file) or {@link Streaming} (Interpreter), as {@link EnginePlan} decides.
  */
 final class LiteRtEngine implements InferenceEngine {
     private final Interpreter interpreter;
@@ -74,7 +89,7 @@ final class LiteRtEngine implements InferenceEngine {
      * the state inputs of the layout in the model's metadata; output "output_0" (the chunk's
      * log-probabilities) and the state outputs the layout names. No shape is hard-coded.
      */
-    static final class Streaming implements StreamingStep {
+    static final class Streaming extends StreamingEngine {
         private final Interpreter interpreter;
         private final StreamingLayout layout;
         private final String signature;
@@ -139,8 +154,14 @@ final class LiteRtEngine implements InferenceEngine {
             }
         }
 
+        @Override
         StreamingLayout layout() {
             return layout;
+        }
+
+        @Override
+        String runtime() {
+            return "LiteRT " + TensorFlowLite.runtimeVersion() + " Interpreter";
         }
 
         @Override
@@ -168,8 +189,170 @@ final class LiteRtEngine implements InferenceEngine {
             return rows;
         }
 
+        @Override
         void close() {
             interpreter.close();
+        }
+    }
+
+    /** A streaming step on either API; {@link #open} picks the one {@link EnginePlan} chose. */
+    abstract static class StreamingEngine implements StreamingStep {
+        abstract StreamingLayout layout();
+
+        /** E.g. "LiteRT 2.3.0 CompiledModel, XNNPACK weight cache in a file". */
+        abstract String runtime();
+
+        /** The weight-cache file's size after loading: the packed weights it holds; null without a cache. */
+        Long weightCacheBytes() {
+            return null;
+        }
+
+        abstract void close();
+
+        /**
+         * {@code cacheFile}: where XNNPACK keeps the packed weights of this model (one file per
+         * model: EnginePlan.weightCacheFileName); used only on the CompiledModel path.
+         */
+        static StreamingEngine open(AssetManager assets, ModelFile file, int threads, EnginePlan plan,
+                File cacheFile) {
+            return plan.weightCache() ? new CompiledStreaming(assets, file, threads, cacheFile)
+                    : new Streaming(file, threads);
+        }
+    }
+
+    /**
+     * A streaming step on LiteRT's CompiledModel (com.google.ai.edge.litert, 2.3.0) with
+     * XNNPACK's weight cache in a file: a constant read by several operators (a shared W_g) is
+     * packed once, where the Interpreter packs it once per reader. Fixed shapes only: one chunk
+     * plus state per call, by name through the model's first signature (""). The model is read
+     * from its asset (CompiledModel.create copies it into memory). Not run on a device yet.
+     */
+    static final class CompiledStreaming extends StreamingEngine {
+        private final CompiledModel model;
+        private final StreamingLayout layout;
+        private final int classes;
+        private final int frames;
+        private final File cacheFile;
+        private final Long cacheBytes;
+        private final Map<String, TensorBuffer> inputs = new LinkedHashMap<String, TensorBuffer>();
+        private final Map<String, TensorBuffer> outputs = new LinkedHashMap<String, TensorBuffer>();
+
+        CompiledStreaming(AssetManager assets, ModelFile file, int threads, File cacheFile) {
+            this.layout = file.metadata.streamingLayout();
+            if (layout == null) {
+                throw new IllegalArgumentException(file.name + " is not a streaming model");
+            }
+            this.classes = file.metadata.vocabulary().size();
+            this.cacheFile = cacheFile;
+            File directory = cacheFile.getParentFile();
+            if (directory != null && !directory.isDirectory() && !directory.mkdirs()) {
+                throw new IllegalStateException("cannot create " + directory);
+            }
+            CompiledModel.Options options = new CompiledModel.Options(Accelerator.CPU);
+            options.setCpuOptions(new CompiledModel.CpuOptions(threads, null, cacheFile.getPath()));
+            try {
+                model = CompiledModel.create(assets, ModelFile.DIRECTORY + "/" + file.name, options);
+            } catch (LiteRtException e) {
+                throw new IllegalStateException(file.name + ": CompiledModel: " + e.getMessage(), e);
+            }
+            try {
+                check(file.name, StreamingLayout.AUDIO, elements(model.getInputTensorType(StreamingLayout.AUDIO, "")),
+                        layout.chunkSamples);
+                inputs.put(StreamingLayout.AUDIO, model.createInputBuffer(StreamingLayout.AUDIO, ""));
+                for (StreamingLayout.StateTensor tensor : layout.state) {
+                    check(file.name, tensor.name, elements(model.getInputTensorType(tensor.name, "")), tensor.size());
+                    check(file.name, tensor.output, elements(model.getOutputTensorType(tensor.output, "")),
+                            tensor.size());
+                    inputs.put(tensor.name, model.createInputBuffer(tensor.name, ""));
+                    outputs.put(tensor.output, model.createOutputBuffer(tensor.output, ""));
+                }
+                int values = elements(model.getOutputTensorType(StreamingLayout.LOG_PROBS, ""));
+                if (values == 0 || values % classes != 0) {
+                    throw new IllegalArgumentException(file.name + ": " + StreamingLayout.LOG_PROBS + " holds "
+                            + values + " values, not whole frames of " + classes + " classes");
+                }
+                frames = values / classes;
+                outputs.put(StreamingLayout.LOG_PROBS, model.createOutputBuffer(StreamingLayout.LOG_PROBS, ""));
+            } catch (Exception e) { // LiteRtException (a name the signature lacks) or a size mismatch
+                close();
+                throw e instanceof RuntimeException ? (RuntimeException) e
+                        : new IllegalArgumentException(file.name + ": " + e.getMessage(), e);
+            }
+            cacheBytes = cacheFile.isFile() ? cacheFile.length() : null;
+        }
+
+        private static int elements(TensorType type) {
+            TensorType.Layout shape = type.getLayout();
+            if (shape == null) {
+                return -1;
+            }
+            int count = 1;
+            for (Integer dimension : shape.getDimensions()) {
+                count *= dimension;
+            }
+            return count;
+        }
+
+        private static void check(String model, String tensor, int size, int expected) {
+            if (size != expected) {
+                throw new IllegalArgumentException(model + ": tensor " + tensor + " holds " + size
+                        + " values, the state layout in its metadata says " + expected);
+            }
+        }
+
+        @Override
+        StreamingLayout layout() {
+            return layout;
+        }
+
+        @Override
+        String runtime() {
+            return "LiteRT " + TensorFlowLite.runtimeVersion() + " CompiledModel, XNNPACK weight cache in a file";
+        }
+
+        @Override
+        Long weightCacheBytes() {
+            return cacheBytes;
+        }
+
+        File cacheFile() {
+            return cacheFile;
+        }
+
+        @Override
+        public float[][] step(float[] chunk, Map<String, float[]> state, Map<String, float[]> nextState) {
+            try {
+                inputs.get(StreamingLayout.AUDIO).writeFloat(chunk);
+                for (StreamingLayout.StateTensor tensor : layout.state) {
+                    inputs.get(tensor.name).writeFloat(state.get(tensor.name));
+                }
+                model.run(inputs, outputs, "");
+                for (StreamingLayout.StateTensor tensor : layout.state) {
+                    nextState.put(tensor.output, outputs.get(tensor.output).readFloat());
+                }
+                float[] logProbs = outputs.get(StreamingLayout.LOG_PROBS).readFloat();
+                float[][] rows = new float[frames][classes];
+                for (int f = 0; f < frames; f++) {
+                    System.arraycopy(logProbs, f * classes, rows[f], 0, classes);
+                }
+                return rows;
+            } catch (LiteRtException e) {
+                throw new IllegalStateException("CompiledModel run: " + e.getMessage(), e);
+            }
+        }
+
+        @Override
+        void close() {
+            List<TensorBuffer> buffers = new ArrayList<TensorBuffer>(inputs.values());
+            buffers.addAll(outputs.values());
+            for (TensorBuffer buffer : buffers) {
+                buffer.close();
+            }
+            inputs.clear();
+            outputs.clear();
+            if (model != null) {
+                model.close();
+            }
         }
     }
 }

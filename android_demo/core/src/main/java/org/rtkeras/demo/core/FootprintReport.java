@@ -83,6 +83,19 @@ public final class FootprintReport {
         return this;
     }
 
+    /**
+     * A streaming step's per-call times (call after runtime()): runtime.chunk_latency_ms as the
+     * host writes it, {@code chunks} calls per inference of audio_seconds.
+     */
+    public FootprintReport chunkLatency(double[] chunkMs, int chunks) {
+        Map<String, Object> latency = new LinkedHashMap<String, Object>();
+        latency.put("median", Statistics.median(chunkMs));
+        latency.put("p90", Statistics.percentile(chunkMs, 90));
+        latency.put("chunks", chunks);
+        runtime.put("chunk_latency_ms", latency);
+        return this;
+    }
+
     public FootprintReport failed(String stage, String message, int threads, double audioSeconds, int runs, int warmup) {
         runtime.clear();
         runtime.put("status", "failed");

@@ -217,6 +217,12 @@ public class EngineTest {
         assertEquals(263416L, runtime.get("weight_cache_bytes"));
         assertTrue(cached.toJson().contains("\"weight_cache_bytes\": 263416,"));
 
+        cached.chunkLatency(new double[] {1, 2, 3, 4}, 50);
+        runtime = (Map<String, Object>) cached.toMap().get("runtime");
+        Map<String, Object> chunks = (Map<String, Object>) runtime.get("chunk_latency_ms");
+        assertEquals(2.5, (Double) chunks.get("median"), 1e-9);
+        assertEquals(50, chunks.get("chunks"));
+
         FootprintReport plain = new FootprintReport().runtime("LiteRT 2.3.0", 1, 2.0, 3, 10.0, new double[] {1});
         runtime = (Map<String, Object>) plain.toMap().get("runtime");
         assertEquals(Boolean.FALSE, runtime.get("xnnpack_weight_cache"));
