@@ -25,7 +25,6 @@ import pathlib
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 PHRASES = ("turn on the light", "turn off the light", "stop", "play", "pause", "next song", "previous song",
            "volume up", "volume down", "what time is it", "set a timer", "cancel", "yes", "no",
@@ -37,8 +36,9 @@ TEST_TTS = ("flite:slt", "festival:cmu_us_slt_arctic_hts")
 def _utterance(clip, rng, augmented: bool):
     import numpy as np
 
-    from rt_keras.data.augment import AugmentConfig, augment
-    from rt_keras.task import float_to_pcm, pcm_to_float
+    from rt_keras.core.contracts import float_to_pcm, pcm_to_float
+    from rt_keras.core.run_config import AugmentConfig
+    from rt_keras.data.augment import augment
 
     audio = pcm_to_float(clip)
     audio = np.concatenate([np.zeros(int(rng.uniform(0.05, 0.3) * 16000), np.float32), audio,
@@ -86,29 +86,29 @@ def main(argv=None) -> int:
 
     import numpy as np
 
-    from rt_keras.data import synthetic, tts, voices
-    from rt_keras.task import float_to_pcm, pcm_to_float
+    from rt_keras.core.contracts import float_to_pcm, pcm_to_float
+    from rt_keras.data import espeak_voices, pseudo_speakers, tts_voices
 
     out = pathlib.Path(args.out)
     espeak = {
-        "train": synthetic.sample_voices(args.voices, held_out=False, seed=args.seed + 100),
-        "validation": synthetic.sample_voices(max(args.voices // 6, 4), held_out=False, seed=args.seed + 101),
-        "test_synthetic": synthetic.sample_voices(max(args.voices // 4, 4), held_out=True, seed=args.seed + 102),
+        "train": espeak_voices.sample_voices(args.voices, held_out=False, seed=args.seed + 100),
+        "validation": espeak_voices.sample_voices(max(args.voices // 6, 4), held_out=False, seed=args.seed + 101),
+        "test_synthetic": espeak_voices.sample_voices(max(args.voices // 4, 4), held_out=True, seed=args.seed + 102),
     }
-    spoken = {name: {v.name: clips for v, clips in zip(vs, synthetic.synthesize_clips(vs, PHRASES))}
+    spoken = {name: {v.name: clips for v, clips in zip(vs, espeak_voices.synthesize_clips(vs, PHRASES))}
               for name, vs in espeak.items()}
     rng = np.random.default_rng(args.seed)
     for name in TRAIN_TTS:
         for stretch in (0.85, 1.0, 1.25):
-            clips = [float_to_pcm(synthetic.trim(c)) for c in tts.synthesize(name, PHRASES, stretch)]
+            clips = [float_to_pcm(espeak_voices.trim(c)) for c in tts_voices.synthesize(name, PHRASES, stretch)]
             spoken["train"][f"{name}@x{stretch:g}"] = clips
-            base = np.nanmedian([voices.median_pitch(pcm_to_float(c)) for c in clips])
-            for perturbation in voices.sample_perturbations(
+            base = np.nanmedian([pseudo_speakers.median_pitch(pcm_to_float(c)) for c in clips])
+            for perturbation in pseudo_speakers.sample_perturbations(
                     2, rng, base_pitch_hz=float(base) if np.isfinite(base) else 120.0):
                 spoken["train"][f"{name}@x{stretch:g}~{perturbation.tag}"] = [
-                    float_to_pcm(voices.change_voice(pcm_to_float(c), perturbation)) for c in clips]
-    spoken["test_tts_unseen"] = {f"{name}@x{stretch:g}": [float_to_pcm(synthetic.trim(c))
-                                                          for c in tts.synthesize(name, PHRASES, stretch)]
+                    float_to_pcm(pseudo_speakers.change_voice(pcm_to_float(c), perturbation)) for c in clips]
+    spoken["test_tts_unseen"] = {f"{name}@x{stretch:g}": [float_to_pcm(espeak_voices.trim(c))
+                                                          for c in tts_voices.synthesize(name, PHRASES, stretch)]
                                  for name in TEST_TTS for stretch in (0.85, 1.0, 1.25)}
     for index, (name, by_voice) in enumerate(spoken.items()):
         manifest, count = write_split(out, name, by_voice, args.seed + index, augmented=name == "train",

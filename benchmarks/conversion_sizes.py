@@ -28,27 +28,29 @@ import time
 
 import numpy as np
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchmarks.results_file import write_section
+from converters.dedup import dedup_bytes
+from converters.files import atomic_write_json
+from converters.flatbuffer import load_model
+from converters.metadata import read_metadata
+from converters.runner import TFLiteModel
+from converters.weights import summary, weights
+from rt_keras.backend import keras
+from rt_keras.core import run_config
+from rt_keras.core.modes import MODES
+from rt_keras.core.vocabulary import DIGITS
+from rt_keras.core.wer_stats import format_wer, paired_bootstrap
+from rt_keras.data.storage import data_directory, load_split
+from rt_keras.export.calibration import representative_audio
+from rt_keras.export.keras_to_tflite import audio_signature, convert
+from rt_keras.export.package import package
+from rt_keras.model.asr import build_asr_model
+from rt_keras.model.compress import materialize
+from rt_keras.model.quantize import quantize_model
+from rt_keras.runs.qat import finetune, load_qat_model
+from rt_keras.training.evaluation import evaluate_split
 
-from benchmarks.results_file import write_section  # noqa: E402
-from converters.dedup import dedup_bytes  # noqa: E402
-from rt_keras.export import package, representative_audio  # noqa: E402
-from converters.flatbuffer import load_model  # noqa: E402
-from rt_keras.keras_to_tflite import MODES, audio_signature, convert  # noqa: E402
-from converters.metadata import read_metadata  # noqa: E402
-from converters.runner import TFLiteModel  # noqa: E402
-from converters.weights import summary, weights  # noqa: E402
-from rt_keras import run_config  # noqa: E402
-from rt_keras.backend import keras  # noqa: E402
-from rt_keras.compress import materialize  # noqa: E402
-from rt_keras.data.dataset import data_directory, load_split  # noqa: E402
-from rt_keras.evaluate import evaluate_split  # noqa: E402
-from rt_keras.wer_stats import format_wer, paired_bootstrap  # noqa: E402
-from converters.files import atomic_write_json  # noqa: E402
-from rt_keras.model import build_asr_model  # noqa: E402
-from rt_keras.vocabulary import DIGITS  # noqa: E402
-from rt_keras.qat import finetune, load_qat_model, quantize_model  # noqa: E402
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 RUNS = ("baseline", "albert", "rt")
 WER_MODES = ("float32", "int8", "qat-int8")

@@ -20,7 +20,6 @@ import subprocess
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 SCALES = (1, 4)
 STORAGES = ("memory", "shards")

@@ -15,12 +15,11 @@ import argparse
 import pathlib
 import sys
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchmarks.results_file import write_section
+from converters.footprint import footprint, format_table, write_report
+from rt_keras.runs.convert import export_run
 
-from benchmarks.results_file import write_section  # noqa: E402
-from rt_keras.export import export_run  # noqa: E402
-from converters.footprint import footprint, format_table, write_report  # noqa: E402
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 MODES = ("float32", "dynamic", "qat-int8")
 MODELS = ("baseline", "rt")

@@ -24,16 +24,14 @@ import sys
 
 import numpy as np
 
+from benchmarks.paper_size import VARIANTS, build, kernel_profile, measure, operator_counts
+from benchmarks.results_file import publish
+from converters import naming
+from rt_keras.backend import keras, tf
+from rt_keras.core.contracts import FRONTEND_LAYER
+from rt_keras.layers import DiagonalScale
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from benchmarks.paper_size import VARIANTS, build, kernel_profile, measure, operator_counts  # noqa: E402
-from benchmarks.results_file import publish  # noqa: E402
-
-from converters import naming  # noqa: E402
-from rt_keras.backend import keras, tf  # noqa: E402
-from rt_keras.layers import DiagonalScale  # noqa: E402
-from rt_keras.task import FRONTEND_LAYER  # noqa: E402
 
 QKV = ("attn_q", "attn_k", "attn_v")
 SUBSAMPLING = ("subsample_expand", "subsample_conv1", "subsample_conv2", "subsample_flatten", "subsample_proj",
@@ -123,10 +121,10 @@ def build_fused(name: str, path: pathlib.Path, calibration_run: pathlib.Path) ->
     fused and converted in dynamic mode to ``path``."""
     from benchmarks.conversion_sizes import paper_model
     from converters.files import atomic_write_bytes
-    from rt_keras import run_config
-    from rt_keras.export import package
-    from rt_keras.keras_to_tflite import audio_signature, convert
-    from rt_keras.vocabulary import DIGITS
+    from rt_keras.core import run_config
+    from rt_keras.core.vocabulary import DIGITS
+    from rt_keras.export.keras_to_tflite import audio_signature, convert
+    from rt_keras.export.package import package
 
     calibration = run_config.load_resolved(calibration_run / "config.yaml")
     model, config = paper_model(name, VARIANTS[name], calibration.frontend, np.random.default_rng(0))
@@ -198,19 +196,31 @@ def report_text(args, files, reports, profile) -> str:
               "|---|---|" + "---|" * len(args.seconds) + "---:|"]
     for fused in (False, True):
         for cache in (False, True):
-            ratios = " | ".join(" / ".join(f"{reports['rt', fused, s, cache, a] / reports['baseline', fused, s, cache, a]:.3f}"
-                                           for a in (1, 2)) for s in args.seconds)
-            saved = (reports["baseline", fused, "weights"] - reports["rt", fused, "weights"]) / 2 ** 20
+            ratios = " | ".join(
+                " / ".join(
+                    f"{reports['rt', fused, s, cache, a] / reports['baseline', fused, s, cache, a]:.3f}" for a in (1, 2)
+                )
+                for s in args.seconds
+            )
+            saved = (reports["baseline", fused, "weights"] - reports["rt", fused, "weights"]) / 2**20
             kept = (reports["baseline", fused, "peak", cache] - reports["rt", fused, "peak", cache]) / saved
-            lines.append(f"| {'fused QKV' if fused else 'as converted'} | {'cache' if cache else 'plain'} | {ratios} | "
-                         f"{100 * kept:.0f}% |")
+            lines.append(
+                f"| {'fused QKV' if fused else 'as converted'} | {'cache' if cache else 'plain'} | {ratios} | "
+                f"{100 * kept:.0f}% |"
+            )
     if profile and all(profile.values()):
         names = list(profile)
-        kinds = sorted(set().union(*profile.values()),
-                       key=lambda k: -(profile["rt"].get(k, 0) - profile["baseline"].get(k, 0)))
-        lines += ["", f"Where the time goes at {args.seconds[0]:g} s (weight cache on; `perf record` of the footprint "
-                      "probe, 200 runs, ms per inference by the operator kind XNNPACK's kernels belong to):", "",
-                  "| operator kind | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+        kinds = sorted(
+            set().union(*profile.values()), key=lambda k: -(profile["rt"].get(k, 0) - profile["baseline"].get(k, 0))
+        )
+        lines += [
+            "",
+            f"Where the time goes at {args.seconds[0]:g} s (weight cache on; `perf record` of the footprint "
+            "probe, 200 runs, ms per inference by the operator kind XNNPACK's kernels belong to):",
+            "",
+            "| operator kind | " + " | ".join(names) + " |",
+            "|---|" + "---:|" * len(names),
+        ]
         for kind in kinds:
             lines.append(f"| {kind} | " + " | ".join(f"{profile[n].get(kind, 0.0):.2f}" for n in names) + " |")
     return "\n".join(lines)

@@ -20,15 +20,13 @@ import subprocess
 import sys
 import tempfile
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchmarks.results_file import publish
 
-from benchmarks.results_file import publish  # noqa: E402
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 RUNNER = """
 import sys
 from ai_edge_litert.interpreter import Interpreter
-sys.path.insert(0, {root!r})
 from converters.footprint_probe import BENCHMARK, test_audio
 interpreter = Interpreter(model_path=sys.argv[1], num_threads=1)
 detail = interpreter.get_input_details()[0]
@@ -79,13 +77,18 @@ def main(argv=None) -> int:
         parser.error("valgrind not found (Debian: apt install valgrind)")
     results = [count(model, args.top) for model in args.models]
     base = results[0]["per_inference"]
-    lines = [f"```\npython benchmarks/instruction_counts.py {' '.join(args.models)}\n```", "",
-             "| model | instructions per inference (2 s of audio) | vs first | top kernels (instructions per inference) |",
-             "|---|---:|---:|---|"]
+    lines = [
+        f"```\npython benchmarks/instruction_counts.py {' '.join(args.models)}\n```",
+        "",
+        "| model | instructions per inference (2 s of audio) | vs first | top kernels (instructions per inference) |",
+        "|---|---:|---:|---|",
+    ]
     for result in results:
         kernels = "; ".join(f"`{name[:70]}` {value / 1e6:.1f}M" for name, value in result["top"])
-        lines.append(f"| {pathlib.Path(result['model']).name} | {result['per_inference'] / 1e6:.1f}M | "
-                     f"{result['per_inference'] / base:.2f} | {kernels} |")
+        lines.append(
+            f"| {pathlib.Path(result['model']).name} | {result['per_inference'] / 1e6:.1f}M | "
+            f"{result['per_inference'] / base:.2f} | {kernels} |"
+        )
     table = "\n".join(lines)
     publish(table, args.results, "instruction-counts", "Where int8 time goes (instruction counts)")
     return 0

@@ -18,10 +18,9 @@ import pathlib
 import sys
 import tempfile
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchmarks.results_file import publish
 
-from benchmarks.results_file import publish  # noqa: E402
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 VARIANTS = {"float32": ("float32", None), "qat-int8": ("qat-int8", None),
             "qat-int8-int8-attention": ("qat-int8", "int8 attention"), "int4": ("int4", None),
@@ -30,11 +29,11 @@ SHAPE_BOOKKEEPING = ("SHAPE", "GATHER", "REDUCE_PROD", "PACK", "CONCATENATION", 
 
 
 def main(argv=None) -> int:
-    from rt_keras.export import export_run
     from converters.flatbuffer import load_model
     from converters.footprint import footprint
-    from rt_keras.keras_to_tflite import FLOAT_LAYERS
     from converters.weights import operator_names
+    from rt_keras.export.keras_to_tflite import FLOAT_LAYERS
+    from rt_keras.runs.convert import export_run
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run_dir")

@@ -26,11 +26,10 @@ import sys
 
 import numpy as np
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchmarks.results_file import publish
+from converters.files import atomic_write_json
 
-from benchmarks.results_file import publish  # noqa: E402
-from converters.files import atomic_write_json  # noqa: E402
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 VARIANTS = {  # encoder changes from the paper preset
     "baseline": {"group_size": 1, "rank": 0, "diagonal": False},
@@ -59,11 +58,12 @@ KERNEL_KINDS = (
 def build(name: str, mode: str, path: pathlib.Path, calibration_run: pathlib.Path) -> None:
     from benchmarks.conversion_sizes import paper_model
     from converters.files import atomic_write_bytes
-    from rt_keras import run_config
-    from rt_keras.export import package, representative_audio
-    from rt_keras.keras_to_tflite import audio_signature, convert
-    from rt_keras.qat import quantize_model
-    from rt_keras.vocabulary import DIGITS
+    from rt_keras.core import run_config
+    from rt_keras.core.vocabulary import DIGITS
+    from rt_keras.export.calibration import representative_audio
+    from rt_keras.export.keras_to_tflite import audio_signature, convert
+    from rt_keras.export.package import package
+    from rt_keras.model.quantize import quantize_model
 
     calibration = run_config.load_resolved(calibration_run / "config.yaml")
     model, config = paper_model(name, VARIANTS[name], calibration.frontend, np.random.default_rng(0))
@@ -215,12 +215,18 @@ def report_text(args, files, reports, profile) -> str:
             packed = f"{_packed_mb(second):.1f}" if cache else "—"
             lines.append(f"| {name} | {mode} | {first['weights']['unique_bytes']:,} | {ops} | "
                          f"{'cache' if cache else 'plain'} | {_latency(first):.2f} / {_latency(second):.2f} | "
-                         f"{_peak_mb(second):.1f} | {_anon_growth_mb(second):.1f} | {packed} | {_activations_mb(second)} |")
-    lines += ["", "Ratios to the baseline of the same mode and runtime (pass 1 / pass 2):", "",
-              "| model | mode | runtime | latency | peak RSS | baseline peak − this peak | weight bytes saved | "
-              "share of the saving kept in RAM (goal ≥ 90%) |", "|---|---|---|---|---|---:|---:|---:|"]
+                         f"{_peak_mb(second):.1f} | {_anon_growth_mb(second):.1f} | {packed} | "
+                         f"{_activations_mb(second)} |")
+    lines += [
+        "",
+        "Ratios to the baseline of the same mode and runtime (pass 1 / pass 2):",
+        "",
+        "| model | mode | runtime | latency | peak RSS | baseline peak − this peak | weight bytes saved | "
+        "share of the saving kept in RAM (goal ≥ 90%) |",
+        "|---|---|---|---|---|---:|---:|---:|",
+    ]
     goals = {}
-    for (name, mode) in files:
+    for name, mode in files:
         if name == "baseline" or name in ABLATIONS:
             continue
         for cache in (False, True):
@@ -228,45 +234,64 @@ def report_text(args, files, reports, profile) -> str:
             latency = [_latency(r) / _latency(b) for r, b in pair]
             peak = [_peak_mb(r) / _peak_mb(b) for r, b in pair]
             drop = [_peak_mb(b) - _peak_mb(r) for r, b in pair]
-            saved = (pair[0][1]["weights"]["unique_bytes"] - pair[0][0]["weights"]["unique_bytes"]) / 2 ** 20
+            saved = (pair[0][1]["weights"]["unique_bytes"] - pair[0][0]["weights"]["unique_bytes"]) / 2**20
             kept = [d / saved for d in drop]
             runtime = "cache" if cache else "plain"
-            lines.append(f"| {name} | {mode} | {runtime} | {latency[0]:.3f} / {latency[1]:.3f} | "
-                         f"{peak[0]:.3f} / {peak[1]:.3f} | {drop[0]:.1f} / {drop[1]:.1f} MB | {saved:.1f} MB | "
-                         f"{100 * kept[0]:.0f}% / {100 * kept[1]:.0f}% |")
+            lines.append(
+                f"| {name} | {mode} | {runtime} | {latency[0]:.3f} / {latency[1]:.3f} | "
+                f"{peak[0]:.3f} / {peak[1]:.3f} | {drop[0]:.1f} / {drop[1]:.1f} MB | {saved:.1f} MB | "
+                f"{100 * kept[0]:.0f}% / {100 * kept[1]:.0f}% |"
+            )
             if name == "rt":
                 goals[mode, runtime] = (latency, kept)
     if ("rt-no-diagonal", "dynamic") in files:
         lines += ["", "What each residual term costs (dynamic, weight cache on; median ms added, pass 1 / pass 2):", ""]
-        for label, name, base in (("sharing W_g (ALBERT − baseline)", "albert", "baseline"),
-                                  ("low-rank A_l B_l (rt-no-diagonal − ALBERT)", "rt-no-diagonal", "albert"),
-                                  ("diagonal d_l (rt-no-low-rank − ALBERT)", "rt-no-low-rank", "albert"),
-                                  ("both terms (rt − ALBERT)", "rt", "albert")):
-            added = [_latency(reports[name, "dynamic", True, a]) - _latency(reports[base, "dynamic", True, a])
-                     for a in (1, 2)]
+        for label, name, base in (
+            ("sharing W_g (ALBERT − baseline)", "albert", "baseline"),
+            ("low-rank A_l B_l (rt-no-diagonal − ALBERT)", "rt-no-diagonal", "albert"),
+            ("diagonal d_l (rt-no-low-rank − ALBERT)", "rt-no-low-rank", "albert"),
+            ("both terms (rt − ALBERT)", "rt", "albert"),
+        ):
+            added = [
+                _latency(reports[name, "dynamic", True, a]) - _latency(reports[base, "dynamic", True, a])
+                for a in (1, 2)
+            ]
             extra_ops = sum(operator_counts(files[name, "dynamic"]).values()) - sum(
-                operator_counts(files[base, "dynamic"]).values())
+                operator_counts(files[base, "dynamic"]).values()
+            )
             lines.append(f"- {label}: {added[0]:+.2f} / {added[1]:+.2f} ms for {extra_ops:+d} operators")
     if profile and all(profile.values()):
-        kinds = sorted(set(profile["baseline"]) | set(profile["rt"]),
-                       key=lambda k: -(profile["rt"].get(k, 0) - profile["baseline"].get(k, 0)))
-        lines += ["", "Where the time goes (dynamic, weight cache on): `perf record` of the footprint probe, 200 runs, "
-                      "samples of XNNPACK's kernels sorted into the operator kinds that call them, ms per inference "
-                      "(loading and the Python loop included in *other*):", "",
-                  "| operator kind | baseline ms | rt ms | rt − baseline |", "|---|---:|---:|---:|"]
+        kinds = sorted(
+            set(profile["baseline"]) | set(profile["rt"]),
+            key=lambda k: -(profile["rt"].get(k, 0) - profile["baseline"].get(k, 0)),
+        )
+        lines += [
+            "",
+            "Where the time goes (dynamic, weight cache on): `perf record` of the footprint probe, 200 runs, "
+            "samples of XNNPACK's kernels sorted into the operator kinds that call them, ms per inference "
+            "(loading and the Python loop included in *other*):",
+            "",
+            "| operator kind | baseline ms | rt ms | rt − baseline |",
+            "|---|---:|---:|---:|",
+        ]
         for kind in kinds:
             b, r = profile["baseline"].get(kind, 0.0), profile["rt"].get(kind, 0.0)
             lines.append(f"| {kind} | {b:.2f} | {r:.2f} | {r - b:+.2f} |")
         ops = {name: operator_counts(files[name, "dynamic"]) for name in ("baseline", "rt")}
         extra = {op: ops["rt"][op] - ops["baseline"][op] for op in ops["rt"] if ops["rt"][op] != ops["baseline"][op]}
-        lines += ["", "Operators rt has beyond the baseline: " +
-                  ", ".join(f"{op} {count:+d}" for op, count in sorted(extra.items(), key=lambda kv: -kv[1]))]
+        lines += [
+            "",
+            "Operators rt has beyond the baseline: "
+            + ", ".join(f"{op} {count:+d}" for op, count in sorted(extra.items(), key=lambda kv: -kv[1])),
+        ]
     lines.append("")
     for (mode, runtime), (latency, kept) in sorted(goals.items()):
-        lines.append(f"Goals, {mode} ({runtime}): rt/baseline latency ≤ 1.10 — measured **{latency[0]:.2f} / "
-                     f"{latency[1]:.2f}** ({'met' if max(latency) <= 1.10 else 'not met'}); peak-RSS difference ≥ "
-                     f"90% of the weight bytes saved — measured **{100 * kept[0]:.0f}% / {100 * kept[1]:.0f}%** "
-                     f"({'met' if min(kept) >= 0.9 else 'not met'}).")
+        lines.append(
+            f"Goals, {mode} ({runtime}): rt/baseline latency ≤ 1.10 — measured **{latency[0]:.2f} / "
+            f"{latency[1]:.2f}** ({'met' if max(latency) <= 1.10 else 'not met'}); peak-RSS difference ≥ "
+            f"90% of the weight bytes saved — measured **{100 * kept[0]:.0f}% / {100 * kept[1]:.0f}%** "
+            f"({'met' if min(kept) >= 0.9 else 'not met'})."
+        )
     return "\n".join(lines)
 
 

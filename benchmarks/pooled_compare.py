@@ -1,6 +1,6 @@
 """Two models compared over several seeds at once: the per-utterance errors of each seed's
 evaluation file (`rt-keras evaluate ... --json` / EVALUATION.json) pooled, then one paired
-bootstrap (rt_keras.wer_stats.paired_bootstrap) over all the utterances. The i-th file of
+bootstrap (rt_keras.core.wer_stats.paired_bootstrap) over all the utterances. The i-th file of
 --a is paired with the i-th of --b (same seed, same test utterances).
 
     python benchmarks/pooled_compare.py --a A_SEED0.json A_SEED1.json --b B_SEED0.json B_SEED1.json \\
@@ -14,10 +14,10 @@ import json
 import pathlib
 import sys
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchmarks.study import paired
+from benchmarks.study import pooled as pooled_arm
 
-from benchmarks.study import paired, pooled as pooled_arm  # noqa: E402
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def pooled(files_a, files_b, split: str) -> dict:

@@ -17,7 +17,6 @@ import sys
 import numpy as np
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 
 def main(argv=None) -> int:
@@ -26,11 +25,12 @@ def main(argv=None) -> int:
     parser.add_argument("--splits", nargs="+", default=["test_real", "test_tts_unseen"])
     args = parser.parse_args(argv)
 
-    from rt_keras import run_config
-    from rt_keras.data.dataset import load_split, materialise
-    from rt_keras.evaluate import evaluate_split
-    from rt_keras.qat import load_qat_model
-    from rt_keras.streaming import StreamingShapes
+    from rt_keras.core import run_config
+    from rt_keras.data.materialise import materialise
+    from rt_keras.data.storage import load_split
+    from rt_keras.model.streaming import StreamingShapes
+    from rt_keras.runs.qat import load_qat_model
+    from rt_keras.training.evaluation import evaluate_split
 
     config = run_config.load_resolved(pathlib.Path(args.run) / "config.yaml")
     shapes = StreamingShapes.of(config)

@@ -17,22 +17,21 @@ import sys
 
 import yaml
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchmarks.results_file import publish
+from converters.files import atomic_write_json
+from rt_keras.core import run_config
+from rt_keras.core.wer_stats import format_wer, paired_bootstrap
 
-from benchmarks.results_file import publish  # noqa: E402
-from rt_keras import run_config  # noqa: E402
-from converters.files import atomic_write_json  # noqa: E402
-from rt_keras.wer_stats import format_wer, paired_bootstrap  # noqa: E402
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 SPLITS = ("test_real", "test_real_perturbed", "test_tts_unseen")
 
 
 def run_trial(config, run_dir: pathlib.Path) -> dict:
     from rt_keras.backend import keras
-    from rt_keras.data.dataset import data_directory, load_split
-    from rt_keras.evaluate import evaluate_split
-    from rt_keras.train import train
+    from rt_keras.data.storage import data_directory, load_split
+    from rt_keras.runs.train import train
+    from rt_keras.training.evaluation import evaluate_split
 
     result_path = run_dir / "recipe_trial.json"
     if result_path.is_file():

@@ -20,15 +20,14 @@ import json
 import pathlib
 import sys
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchmarks.results_file import publish
+from converters.files import atomic_write_json
+from rt_keras.core import run_config
+from rt_keras.core.wer_stats import format_wer, mean_and_sd, wer_interval
+from rt_keras.data.fsdd import default_fsdd_dir, index_fsdd, speakers
+from rt_keras.runs.run_dir import trained
 
-from benchmarks.results_file import publish  # noqa: E402
-from rt_keras import run_config  # noqa: E402
-from rt_keras.runs import require_trained  # noqa: E402
-from rt_keras.data.fsdd import default_fsdd_dir, index_fsdd, speakers  # noqa: E402
-from converters.files import atomic_write_json  # noqa: E402
-from rt_keras.wer_stats import format_wer, mean_and_sd, wer_interval  # noqa: E402
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def fold_config(base_values: dict, speaker: str, all_speakers: list[str]):
@@ -54,9 +53,9 @@ def _same_recipe(a, b) -> bool:
 def run_fold(config, run_dir: pathlib.Path) -> dict:
     """Train (or resume, or reuse) the fold and evaluate its held-out speaker once."""
     from rt_keras.backend import keras
-    from rt_keras.data.dataset import data_directory, load_split
-    from rt_keras.evaluate import evaluate_split
-    from rt_keras.train import train
+    from rt_keras.data.storage import data_directory, load_split
+    from rt_keras.runs.train import train
+    from rt_keras.training.evaluation import evaluate_split
 
     result_path = run_dir / "speaker_cv_fold.json"
     if result_path.is_file():
@@ -117,7 +116,7 @@ def main(argv=None) -> int:
         run_dir = runs / f"fold-{speaker}"
         if speaker in reuse:
             run_dir = pathlib.Path(reuse[speaker])
-            reused = run_config.load_resolved(require_trained(run_dir) / "config.yaml")
+            reused = trained(run_dir).load_config()
             if not _same_recipe(reused, config):
                 parser.error(f"--reuse {speaker}={run_dir}: its config is not this fold's config")
         print(f"== fold {speaker}: {run_dir}", flush=True)

@@ -17,7 +17,6 @@ import sys
 import numpy as np
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 
 def _percent(result: dict) -> str:
@@ -28,8 +27,7 @@ def _percent(result: dict) -> str:
 def emission_frames_before_end(model, split, frontend) -> list[int]:
     """For every label the greedy path emits, how many encoder frames before the
     utterance's last frame it is emitted."""
-    from rt_keras.data.pipeline import output_frames
-    from rt_keras.task import pcm_to_float
+    from rt_keras.core.contracts import output_frames, pcm_to_float
 
     distances = []
     for audio in split.audio:
@@ -40,12 +38,13 @@ def emission_frames_before_end(model, split, frontend) -> list[int]:
 
 
 def probe(run_dir: pathlib.Path, split_name: str, masks: list[str]) -> None:
-    from rt_keras import run_config
     from rt_keras.backend import keras
-    from rt_keras.data.dataset import load_split, materialise
-    from rt_keras.evaluate import evaluate_split
+    from rt_keras.core import run_config
+    from rt_keras.core.wer_stats import wer_interval
+    from rt_keras.data.materialise import materialise
+    from rt_keras.data.storage import load_split
     from rt_keras.layers import ScaledDotProductAttention
-    from rt_keras.wer_stats import wer_interval
+    from rt_keras.training.evaluation import evaluate_split
 
     config = run_config.load_resolved(run_dir / "config.yaml")
     model = keras.models.load_model(run_dir / "model.keras")
@@ -60,25 +59,41 @@ def probe(run_dir: pathlib.Path, split_name: str, masks: list[str]) -> None:
               f"{_percent(evaluate_split(model, split, config.frontend))}")
     if attention and attention[0].chunk_frames:  # back to the trained mask
         for layer in attention:
-            layer.chunk_frames, layer.left_context_frames = config.encoder.chunk_frames, config.encoder.left_context_frames
+            layer.chunk_frames, layer.left_context_frames = (
+                config.encoder.chunk_frames,
+                config.encoder.left_context_frames,
+            )
     result = evaluate_split(model, split, config.frontend)
     errors, words = np.array(result["utterance_errors"]), np.array(result["utterance_words"])
     print(f"  as trained: {_percent(result)}")
     for length in sorted(set(words)):
-        print(f"  utterances of {length} word(s): {_percent(wer_interval(errors[words == length], words[words == length]))}")
+        chosen = words == length
+        print(f"  utterances of {length} word(s): {_percent(wer_interval(errors[chosen], words[chosen]))}")
     distances = emission_frames_before_end(model, split, config.frontend)
     print(f"  labels emitted: {len(distances):,}, median {np.median(distances):.0f} encoder frames before the end")
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("run", type=pathlib.Path, help="a trained run directory")
     parser.add_argument("--split", default="test_real", help="the split to probe (default: test_real)")
-    parser.add_argument("--masks", nargs="*", default=[], metavar="CHUNK:LEFT",
-                        help="decode a chunked run with these chunk and left-context sizes (encoder frames)")
-    parser.add_argument("--compare", nargs="*", type=pathlib.Path, default=[], metavar="RUN",
-                        help="other runs to probe the same way (their own masks)")
+    parser.add_argument(
+        "--masks",
+        nargs="*",
+        default=[],
+        metavar="CHUNK:LEFT",
+        help="decode a chunked run with these chunk and left-context sizes (encoder frames)",
+    )
+    parser.add_argument(
+        "--compare",
+        nargs="*",
+        type=pathlib.Path,
+        default=[],
+        metavar="RUN",
+        help="other runs to probe the same way (their own masks)",
+    )
     args = parser.parse_args(argv)
     for run in [args.run, *args.compare]:
         probe(run, args.split, args.masks)

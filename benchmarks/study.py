@@ -21,21 +21,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import math
 import pathlib
 import shutil
+import statistics
 import sys
 import time
 
 import yaml
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from converters.files import atomic_write_json, atomic_write_text
+from rt_keras.core import run_config
+from rt_keras.core.wer_stats import format_wer, mean_and_sd, paired_bootstrap, wer_interval
 
-from rt_keras import run_config  # noqa: E402
-from converters.files import atomic_write_json, atomic_write_text  # noqa: E402
-from rt_keras.wer_stats import format_wer, mean_and_sd, paired_bootstrap, wer_interval  # noqa: E402
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 SPLITS = ("test_real", "test_tts_unseen", "test_real_perturbed")
 CLAIM_SPLITS = ("test_real", "test_tts_unseen")
@@ -116,8 +115,8 @@ def run_dir_of(runs, arm: str, seed: int) -> pathlib.Path:
 # ------------------------------------------------------------------------------- runs
 def _evaluated(path: pathlib.Path, model_factory, config, batch_size: int) -> dict:
     """Evaluations of every study split, cached in ``path`` (the format of ``rt-keras evaluate``)."""
-    from rt_keras.data.dataset import data_directory, load_split
-    from rt_keras.evaluate import evaluate_split
+    from rt_keras.data.storage import data_directory, load_split
+    from rt_keras.training.evaluation import evaluate_split
 
     done = json.loads(path.read_text()) if path.is_file() else {}
     missing = [split for split in SPLITS if split not in done]
@@ -133,12 +132,12 @@ def run_job(plan: dict, arm: str, seed: int, runs, overrides=(), progress: bool 
             extra_callbacks=()) -> dict:
     """Train, evaluate, quantise (QAT), convert and evaluate one arm and seed; every
     stage is skipped when its output exists. Returns the run's study_run.json."""
-    from rt_keras.export import export_run
     from converters.runner import TFLiteModel
     from rt_keras.backend import keras
-    from rt_keras.compress import compress_run
-    from rt_keras.qat import finetune
-    from rt_keras.train import train
+    from rt_keras.runs.compress import compress_run
+    from rt_keras.runs.convert import export_run
+    from rt_keras.runs.qat import finetune
+    from rt_keras.runs.train import train
 
     run_dir = run_dir_of(runs, arm, seed)
     result_path = run_dir / "study_run.json"
@@ -201,10 +200,10 @@ def step_seconds(config, steps: int = 30, warmup: int = 5) -> float:
     import numpy as np
 
     from rt_keras.backend import keras
-    from rt_keras.ctc import CTCLoss
-    from rt_keras.data.dataset import data_directory, load_split
-    from rt_keras.data.pipeline import batches
-    from rt_keras.model import build_asr_model
+    from rt_keras.data.batches import batches
+    from rt_keras.data.storage import data_directory, load_split
+    from rt_keras.model.asr import build_asr_model
+    from rt_keras.model.ctc import CTCLoss
 
     split = load_split(data_directory(config), "train")
     fixed = list(batches(split, config.train.batch_size, config.frontend, shuffle=True, seed=0).take(3))
@@ -225,8 +224,8 @@ def measure(plan: dict, runs, results: dict, overrides=(), force: bool = False) 
     same converter, whenever its run was made), its bytes, its host latency (one ``rt-keras
     footprint`` run each, back to back) and the training step time, in one pass; cached
     until the set of arms changes."""
-    from rt_keras.export import export_run
     from converters.footprint import footprint
+    from rt_keras.runs.convert import export_run
 
     path = pathlib.Path(runs) / "measurements.json"
     arms = [arm for arm in plan["arms"] if 0 in results.get(arm, {})]
@@ -253,8 +252,8 @@ def measure(plan: dict, runs, results: dict, overrides=(), force: bool = False) 
 def measure_int4(runs, measured: dict, path) -> dict:
     """Each arm's seed-0 float model in the int4 mode (ai-edge-quantizer: every weight
     matrix in 4 bits), its bytes and WER on the claim splits; saved after every arm."""
-    from rt_keras.export import export_run
-    from rt_keras.runs import evaluate_run
+    from rt_keras.runs.convert import export_run
+    from rt_keras.runs.evaluate import evaluate_run
 
     int4 = measured.setdefault("int4", {})
     for arm in measured["arms"]:
@@ -378,10 +377,20 @@ def pareto_plot(plan: dict, results: dict, measured: dict, path: pathlib.Path) -
             summary = pooled(list(results[arm].values()), "tflite", split)
             size = measured.get("qat_int8_bytes", {}).get(arm, next(iter(results[arm].values()))["qat_int8_bytes"])
             low, high = summary["ci95"]
-            axis.errorbar(size, 100 * summary["wer"], yerr=[[100 * (summary["wer"] - low)], [100 * (high - summary["wer"])]],
-                          fmt="o", capsize=3)
-            axis.annotate(f"{arm} ({summary['seeds']})", (size, 100 * summary["wer"]), textcoords="offset points",
-                          xytext=(5, 4), fontsize=8)
+            axis.errorbar(
+                size,
+                100 * summary["wer"],
+                yerr=[[100 * (summary["wer"] - low)], [100 * (high - summary["wer"])]],
+                fmt="o",
+                capsize=3,
+            )
+            axis.annotate(
+                f"{arm} ({summary['seeds']})",
+                (size, 100 * summary["wer"]),
+                textcoords="offset points",
+                xytext=(5, 4),
+                fontsize=8,
+            )
         axis.set_xscale("log")
         axis.set_xlabel("qat-int8 .tflite bytes (log scale)")
         axis.set_ylabel(f"{split} WER %, qat-int8 .tflite (pooled over seeds, 95% CI)")
@@ -410,13 +419,18 @@ def what_was_run(plan: dict, results: dict) -> list[str]:
             continue
         first = by_seed[min(by_seed)]
         config = arm_config(plan, arm, 0)
-        how = (f"compressed from {plan['arms'][arm]['compress']['source']} of the same seed, then fine-tuned"
-               if plan["arms"][arm].get("compress") else
-               f"starting from {plan['arms'][arm]['init']}'s trained model of the same seed"
-               if plan["arms"][arm].get("init") else "from random weights")
-        lines.append(f"- {arm}: {len(by_seed)} seed(s), {first['steps']:,} training steps of {config.train.batch_size} "
-                     f"({how}, peak learning rate {config.train.learning_rate:g}), then QAT "
-                     f"{config.qat.steps_per_epoch * config.qat.epochs} steps of {config.qat.batch_size}")
+        how = (
+            f"compressed from {plan['arms'][arm]['compress']['source']} of the same seed, then fine-tuned"
+            if plan["arms"][arm].get("compress")
+            else f"starting from {plan['arms'][arm]['init']}'s trained model of the same seed"
+            if plan["arms"][arm].get("init")
+            else "from random weights"
+        )
+        lines.append(
+            f"- {arm}: {len(by_seed)} seed(s), {first['steps']:,} training steps of {config.train.batch_size} "
+            f"({how}, peak learning rate {config.train.learning_rate:g}), then QAT "
+            f"{config.qat.steps_per_epoch * config.qat.epochs} steps of {config.qat.batch_size}"
+        )
     minutes = []
     for by_seed in results.values():
         for run in by_seed.values():
@@ -425,9 +439,12 @@ def what_was_run(plan: dict, results: dict) -> list[str]:
             if metrics.get("epochs_this_session") == metrics.get("epochs"):  # trained in one sitting
                 minutes.append(metrics["train_seconds_this_session"] / 60)
     if minutes:
-        lines += ["", f"Training time of the {len(minutes)} runs trained in one sitting: median "
-                      f"{statistics.median(minutes):.1f} minutes (range {min(minutes):.1f}–{max(minutes):.1f}; other jobs "
-                      "shared the machine at times), plus QAT, conversion and evaluation of each."]
+        lines += [
+            "",
+            f"Training time of the {len(minutes)} runs trained in one sitting: median "
+            f"{statistics.median(minutes):.1f} minutes (range {min(minutes):.1f}–{max(minutes):.1f}; other jobs "
+            "shared the machine at times), plus QAT, conversion and evaluation of each.",
+        ]
     return lines + ["", *([plan["notes"], ""] if plan.get("notes") else [])]
 
 
@@ -439,23 +456,34 @@ def markdown(plan: dict, results: dict, measured: dict, command: str, plot_name:
     base_step = measured["step_seconds"].get("baseline")
     planned = sum(arm["seeds"] for arm in plan["arms"].values())
     finished = sum(len(by_seed) for by_seed in results.values())
-    status = (f"**Status: {finished} of {planned} planned runs finished** (the study resumes where it stopped)"
-              + ("; the measurement pass (bytes, latency, step time) has not run yet." if not measured.get("arms")
-                 else ".") if finished < planned or not measured.get("arms") else f"All {planned} runs finished.")
+    status = (
+        f"**Status: {finished} of {planned} planned runs finished** (the study resumes where it stopped)"
+        + ("; the measurement pass (bytes, latency, step time) has not run yet." if not measured.get("arms") else ".")
+        if finished < planned or not measured.get("arms")
+        else f"All {planned} runs finished."
+    )
     stale = sum(run.get("converter") != CONVERTER for by_seed in results.values() for run in by_seed.values())
     if stale:
-        status += (f" The qat-int8 WER columns of {stale} run(s) come from an older converter (all-int8 attention, "
-                   "before the lean graph); the study converts and evaluates them again when it resumes.")
-    lines = [status, "", f"```\n{command}\n```", "",
-             "Same data (configs/rt.yaml's 10,000 training utterances), schedule and seeds for every arm "
-             f"unless the arm says otherwise ({_relative(plan['path'])}). WER in %: mean ± sd over seeds, then the "
-             "pooled WER over every seed's utterances with its 95% bootstrap interval. Per-run JSON: "
-             f"[{raw_name}/]({raw_name}/).", "",
-             "| arm | seeds | encoder params (x baseline) | qat-int8 bytes | test_real Keras | test_real qat-int8 "
-             "| test_tts_unseen Keras | test_tts_unseen qat-int8 | test_real_perturbed qat-int8 "
-             "| latency x baseline | train step x baseline | int4 bytes | test_real int4 (seed 0) "
-             "| test_tts_unseen int4 (seed 0) |",
-             "|---|---:|---:|---:|---|---|---|---|---|---:|---:|---:|---|---|"]
+        status += (
+            f" The qat-int8 WER columns of {stale} run(s) come from an older converter (all-int8 attention, "
+            "before the lean graph); the study converts and evaluates them again when it resumes."
+        )
+    lines = [
+        status,
+        "",
+        f"```\n{command}\n```",
+        "",
+        "Same data (configs/rt.yaml's 10,000 training utterances), schedule and seeds for every arm "
+        f"unless the arm says otherwise ({_relative(plan['path'])}). WER in %: mean ± sd over seeds, then the "
+        "pooled WER over every seed's utterances with its 95% bootstrap interval. Per-run JSON: "
+        f"[{raw_name}/]({raw_name}/).",
+        "",
+        "| arm | seeds | encoder params (x baseline) | qat-int8 bytes | test_real Keras | test_real qat-int8 "
+        "| test_tts_unseen Keras | test_tts_unseen qat-int8 | test_real_perturbed qat-int8 "
+        "| latency x baseline | train step x baseline | int4 bytes | test_real int4 (seed 0) "
+        "| test_tts_unseen int4 (seed 0) |",
+        "|---|---:|---:|---:|---|---|---|---|---|---:|---:|---:|---|---|",
+    ]
     for arm in arms:
         runs_of_arm = list(results[arm].values())
         first = runs_of_arm[0]
@@ -466,35 +494,58 @@ def markdown(plan: dict, results: dict, measured: dict, command: str, plot_name:
         step_ratio = f"{step / base_step:.2f}" if step and base_step else "—"
         planned = plan["arms"][arm]["seeds"]
         seeds = f"{len(runs_of_arm)}" + ("" if len(runs_of_arm) >= planned else f" of {planned}")
-        cells = [_cell(pooled(runs_of_arm, kind, split)) for split, kind in
-                 (("test_real", "keras"), ("test_real", "tflite"), ("test_tts_unseen", "keras"),
-                  ("test_tts_unseen", "tflite"), ("test_real_perturbed", "tflite"))]
+        cells = [
+            _cell(pooled(runs_of_arm, kind, split))
+            for split, kind in (
+                ("test_real", "keras"),
+                ("test_real", "tflite"),
+                ("test_tts_unseen", "keras"),
+                ("test_tts_unseen", "tflite"),
+                ("test_real_perturbed", "tflite"),
+            )
+        ]
         size = measured.get("qat_int8_bytes", {}).get(arm, first["qat_int8_bytes"])
         int4 = measured.get("int4", {}).get(arm)
-        int4_cells = (f"{int4['bytes']:,} | " + " | ".join(_interval(int4[split]) for split in CLAIM_SPLITS)
-                      if int4 else "— | — | —")
-        lines.append(f"| {arm} | {seeds} | {first['encoder_params']:,}{ratio} | {size:,} | "
-                     + " | ".join(cells) + f" | {latency_ratio} | {step_ratio} | {int4_cells} |")
-    words = {split: results[arms[0]][min(results[arms[0]])]["keras"][split]["words"] for split in SPLITS} if arms else {}
-    lines += ["", f"Words per test set and seed: {words}.", "",
-              f"![size vs WER]({plot_name})", "",
-              "qat-int8 bytes and latency: each arm's seed-0 QAT model converted again in one pass (the same converter "
-              "for every arm), median of 30 inferences on 2 s of audio, 1 thread, measured back to back "
-              "(`rt-keras footprint`); the WER columns are those of each run's own file. Training step: median of 30 "
-              "`train_on_batch` steps on the same three batches of 16 in one process. Ratios from one run on a "
-              "shared 2-core machine. int4: each arm's seed-0 float model converted with `rt-keras convert --mode "
-              "int4` (every weight matrix in 4 bits, post-training) and evaluated with `rt-keras evaluate --tflite`.",
-              "",
-              *what_was_run(plan, results),
-              f"## {plan.get('claims_heading', 'The claims')}", "",
-              "Paired bootstrap over the seeds both arms have (seed s of A against seed s of B on the same "
-              "utterances), on the float Keras models. The interval covers test-set sampling for these seeds; the "
-              "per-seed differences show training noise. *Reproduced* needs the interval on the claimed side "
-              "(within the claim's margin, for \"at most N points\") and no seed disagreeing; *contradicted* needs it on the other side; otherwise *inconclusive*, with the "
-              "number of seeds that would settle it if the measured difference held (the interval narrows with "
-              "the square root of the seeds).", "",
-              "| claim | A − B | split | A − B WER [95% CI] | per seed | verdict | to settle |",
-              "|---|---|---|---|---|---|---|"]
+        int4_cells = (
+            f"{int4['bytes']:,} | " + " | ".join(_interval(int4[split]) for split in CLAIM_SPLITS)
+            if int4
+            else "— | — | —"
+        )
+        lines.append(
+            f"| {arm} | {seeds} | {first['encoder_params']:,}{ratio} | {size:,} | "
+            + " | ".join(cells)
+            + f" | {latency_ratio} | {step_ratio} | {int4_cells} |"
+        )
+    words = (
+        {split: results[arms[0]][min(results[arms[0]])]["keras"][split]["words"] for split in SPLITS} if arms else {}
+    )
+    lines += [
+        "",
+        f"Words per test set and seed: {words}.",
+        "",
+        f"![size vs WER]({plot_name})",
+        "",
+        "qat-int8 bytes and latency: each arm's seed-0 QAT model converted again in one pass (the same converter "
+        "for every arm), median of 30 inferences on 2 s of audio, 1 thread, measured back to back "
+        "(`rt-keras footprint`); the WER columns are those of each run's own file. Training step: median of 30 "
+        "`train_on_batch` steps on the same three batches of 16 in one process. Ratios from one run on a "
+        "shared 2-core machine. int4: each arm's seed-0 float model converted with `rt-keras convert --mode "
+        "int4` (every weight matrix in 4 bits, post-training) and evaluated with `rt-keras evaluate --tflite`.",
+        "",
+        *what_was_run(plan, results),
+        f"## {plan.get('claims_heading', 'The claims')}",
+        "",
+        "Paired bootstrap over the seeds both arms have (seed s of A against seed s of B on the same "
+        "utterances), on the float Keras models. The interval covers test-set sampling for these seeds; the "
+        "per-seed differences show training noise. *Reproduced* needs the interval on the claimed side "
+        '(within the claim\'s margin, for "at most N points") and no seed disagreeing; *contradicted* needs it '
+        "on the other side; otherwise *inconclusive*, with the "
+        "number of seeds that would settle it if the measured difference held (the interval narrows with "
+        "the square root of the seeds).",
+        "",
+        "| claim | A − B | split | A − B WER [95% CI] | per seed | verdict | to settle |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for text, a, b, kind, margin in plan["claims"]:
         for split in CLAIM_SPLITS:
             pair = paired(results, a, b, "keras", split)
@@ -503,9 +554,11 @@ def markdown(plan: dict, results: dict, measured: dict, command: str, plot_name:
                 continue
             decided, settle = verdict(kind, pair, margin)
             seeds = ", ".join(f"{100 * d:+.2f}" for d in pair["per_seed"])
-            lines.append(f"| {text} | {a} − {b} | {split} | {100 * pair['difference']:+.2f} "
-                         f"[{100 * pair['ci95'][0]:+.2f}, {100 * pair['ci95'][1]:+.2f}] ({pair['words']:,} words) | "
-                         f"{seeds} | **{decided}** | {settle} |")
+            lines.append(
+                f"| {text} | {a} − {b} | {split} | {100 * pair['difference']:+.2f} "
+                f"[{100 * pair['ci95'][0]:+.2f}, {100 * pair['ci95'][1]:+.2f}] ({pair['words']:,} words) | "
+                f"{seeds} | **{decided}** | {settle} |"
+            )
     return "\n".join(lines)
 
 
@@ -531,8 +584,7 @@ def write_report(plan: dict, runs, doc, results: dict, measured: dict, command: 
     if measured.get("arms"):
         shutil.copyfile(pathlib.Path(runs) / "measurements.json", raw / "measurements.json")
     plot = pareto_plot(plan, results, measured, raw / "pareto.png") if results else None
-    body = markdown(plan, results, measured, command, plot.relative_to(doc.parent).as_posix() if plot else "",
-                    raw.name)
+    body = markdown(plan, results, measured, command, plot.relative_to(doc.parent).as_posix() if plot else "", raw.name)
     atomic_write_text(doc, f"# {plan.get('title', 'Trade-offs with error bars')}\n\n" + body + "\n")
 
 
@@ -540,9 +592,16 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--plan", default=str(ROOT / "benchmarks" / "study.yaml"), help="arms and seeds")
     parser.add_argument("--runs", default="runs/study", help="parent of the run directories (resumable)")
-    parser.add_argument("--only", nargs="+", metavar="ARM", help="run only these arms (the report has every finished run)")
-    parser.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
-                        help="override a base-config value for every arm (e.g. data.fsdd_dir=...)")
+    parser.add_argument(
+        "--only", nargs="+", metavar="ARM", help="run only these arms (the report has every finished run)"
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.FIELD=VALUE",
+        help="override a base-config value for every arm (e.g. data.fsdd_dir=...)",
+    )
     parser.add_argument("--report-only", action="store_true", help="train nothing: measure and report finished runs")
     parser.add_argument("--no-measure", action="store_true", help="skip the latency and step-time pass")
     parser.add_argument("--doc", default=str(ROOT / "docs" / "study.md"), help="where the report goes")
@@ -558,13 +617,19 @@ def main(argv=None) -> int:
     for number, (arm, seed) in enumerate(todo, 1):
         _say(f"== run {number}/{len(todo)}: {arm} seed {seed}")
         result = run_job(plan, arm, seed, args.runs, args.set, progress=sys.stdout.isatty())
-        _say(f"   {arm} seed {seed}: test_real {format_wer(result['keras']['test_real'])} (Keras), "
-             f"{format_wer(result['tflite']['test_real'])} (qat-int8)")
+        _say(
+            f"   {arm} seed {seed}: test_real {format_wer(result['keras']['test_real'])} (Keras), "
+            f"{format_wer(result['tflite']['test_real'])} (qat-int8)"
+        )
     results = collect(plan, args.runs)
-    measured = {"arms": [], "footprint": {}, "step_seconds": {}} if args.no_measure else \
-        measure(plan, args.runs, results, args.set)
+    measured = (
+        {"arms": [], "footprint": {}, "step_seconds": {}}
+        if args.no_measure
+        else measure(plan, args.runs, results, args.set)
+    )
     command = f"python benchmarks/study.py --runs {args.runs}" + (
-        f" --plan {args.plan}" if pathlib.Path(args.plan).resolve() != ROOT / "benchmarks" / "study.yaml" else "")
+        f" --plan {args.plan}" if pathlib.Path(args.plan).resolve() != ROOT / "benchmarks" / "study.yaml" else ""
+    )
     write_report(plan, args.runs, args.doc, results, measured, command)
     print(f"wrote {args.doc}")
     return 0

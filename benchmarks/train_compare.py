@@ -13,16 +13,15 @@ import argparse
 import pathlib
 import sys
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchmarks.results_file import write_section
+from rt_keras.backend import keras
+from rt_keras.core import run_config
+from rt_keras.core.wer_stats import format_wer, paired_bootstrap
+from rt_keras.data.storage import data_directory, load_split
+from rt_keras.runs.train import train
+from rt_keras.training.evaluation import evaluate_split
 
-from rt_keras import run_config  # noqa: E402
-from rt_keras.backend import keras  # noqa: E402
-from rt_keras.data.dataset import data_directory, load_split  # noqa: E402
-from rt_keras.evaluate import evaluate_split  # noqa: E402
-from rt_keras.wer_stats import format_wer, paired_bootstrap  # noqa: E402
-from rt_keras.train import train  # noqa: E402
-from benchmarks.results_file import write_section  # noqa: E402
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 MODELS = ("baseline", "albert", "rt")
 
