@@ -2,7 +2,7 @@
 synthetic voices the project installs, written as 16 kHz WAVs with JSON Lines and CSV
 manifests that ``configs/commands.yaml`` trains on (``data.source: manifest``).
 
-    python benchmarks/commands_data.py --out .cache/commands
+    python -m benchmarks.commands_data --out .cache/commands
     rt-keras pipeline --config configs/commands.yaml --out runs/commands
 
 Splits by voice, so every test voice is unheard in training:

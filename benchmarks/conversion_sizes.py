@@ -12,7 +12,7 @@ with initial weights (size and structure need no training; the zero-initialised 
 d_l get small random values so that no two layers hold byte-identical tensors, which
 the dedup pass would otherwise merge), converted to float32 and qat-int8.
 
-    python benchmarks/conversion_sizes.py --runs runs
+    python -m benchmarks.conversion_sizes --runs runs
 
 Writes docs/results.md (between the conversion-sizes markers) and RUNS/conversion_sizes.json.
 """
@@ -207,7 +207,7 @@ def main(argv=None) -> int:
                         help="only the paper-size encoders (needs RUNS/rt for the calibration audio's config)")
     args = parser.parse_args(argv)
     runs = pathlib.Path(args.runs)
-    command = f"python benchmarks/conversion_sizes.py --runs {args.runs}"
+    command = f"python -m benchmarks.conversion_sizes --runs {args.runs}"
     if args.paper_only:
         paper = paper_size(runs)
         atomic_write_json(runs / "conversion_sizes_paper.json", paper)
@@ -223,7 +223,7 @@ def main(argv=None) -> int:
         return 0
     missing = [name for name in RUNS if not (runs / name / "model.keras").is_file()]
     if missing:
-        print(f"no trained runs {missing} in {runs}: python benchmarks/train_compare.py --runs {runs}", file=sys.stderr)
+        print(f"no trained runs {missing} in {runs}: python -m benchmarks.train_compare --runs {runs}", file=sys.stderr)
         return 2
     table, wer = trained_runs(runs)
     paper = paper_size(runs)

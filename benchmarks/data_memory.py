@@ -5,8 +5,8 @@ streamed from TFRecord shards (`data.storage: shards`). Each measurement is a fr
 `rt-keras train` process (materialising its data, then 40 training steps) whose peak RSS
 is read from the kernel when it exits; each is cached in its own directory (resumable).
 
-    python benchmarks/commands_data.py --out .cache/commands
-    python benchmarks/data_memory.py --commands .cache/commands --out runs/data-memory
+    python -m benchmarks.commands_data --out .cache/commands
+    python -m benchmarks.data_memory --commands .cache/commands --out runs/data-memory
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def main(argv=None) -> int:
 
     commands, out = pathlib.Path(args.commands).absolute(), pathlib.Path(args.out).absolute()
     if not (commands / "train.jsonl").is_file():
-        parser.error(f"{commands}/train.jsonl not found: run python benchmarks/commands_data.py --out {commands}")
+        parser.error(f"{commands}/train.jsonl not found: run python -m benchmarks.commands_data --out {commands}")
     results = {}
     for scale in SCALES:
         manifest = scaled_manifest(commands, scale, out / f"data-{scale}x")

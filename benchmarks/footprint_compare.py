@@ -6,7 +6,7 @@ with `rt-keras footprint` (LiteRT interpreter in a fresh child process per model
 writes the rt/baseline ratios into docs/results.md (between the footprint-compare markers)
 and the reports into RUNS/footprint/.
 
-    python benchmarks/footprint_compare.py --runs runs [--seconds 2 --runs-per-model 30]
+    python -m benchmarks.footprint_compare --runs runs [--seconds 2 --runs-per-model 30]
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def main(argv=None) -> int:
     def unique(r):
         return r["weights"]["unique_bytes"]
 
-    command = (f"python benchmarks/footprint_compare.py --runs {args.runs} --seconds {args.seconds} "
+    command = (f"python -m benchmarks.footprint_compare --runs {args.runs} --seconds {args.seconds} "
                f"--runs-per-model {args.runs_per_model}")
     lines = [f"Command: `{command}` (one run on this machine; {args.runs_per_model} timed inferences of "
              f"{args.seconds} s audio after 5 warm-up runs, 1 thread, each model in a fresh process)", "",

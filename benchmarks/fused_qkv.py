@@ -13,7 +13,7 @@ layers (everything but Q, K and V is the same layer object), so it computes the 
 function; tests/test_fused_qkv.py checks that. This is a measured experiment, not a
 conversion option: it is kept out of `rt-keras convert` unless it pays.
 
-    python benchmarks/fused_qkv.py --runs runs/paper_size [--results docs/results.md]
+    python -m benchmarks.fused_qkv --runs runs/paper_size [--results docs/results.md]
 """
 
 from __future__ import annotations
@@ -175,7 +175,7 @@ def main(argv=None) -> int:
 
 
 def report_text(args, files, reports, profile) -> str:
-    command = (f"python benchmarks/fused_qkv.py --runs {args.runs} --seconds {' '.join(map(str, args.seconds))} "
+    command = (f"python -m benchmarks.fused_qkv --runs {args.runs} --seconds {' '.join(map(str, args.seconds))} "
                f"--timed-runs {args.timed_runs}")
     lines = [f"Command: `{command}` (dynamic mode, 1 thread, median of {args.timed_runs} runs, each file in a fresh "
              "process, two passes back to back; *plain*: the default Interpreter, *cache*: `--weight-cache`).", "",

@@ -4,7 +4,7 @@ interpreter give the same count whatever else runs. Each model runs in a fresh p
 once with 1 and once with 4 inferences (2 s of the footprint signal, 1 thread); the
 difference / 3 is one inference without the process start-up.
 
-    python benchmarks/instruction_counts.py A.tflite [B.tflite ...] [--top 6] [--results docs/results.md]
+    python -m benchmarks.instruction_counts A.tflite [B.tflite ...] [--top 6] [--results docs/results.md]
 
 Needs valgrind (Debian). Under valgrind XNNPACK picks AVX2 kernels (no AVX-512), so the
 mix differs from a native run on this CPU; compare models with each other, not with ms.
@@ -78,7 +78,7 @@ def main(argv=None) -> int:
     results = [count(model, args.top) for model in args.models]
     base = results[0]["per_inference"]
     lines = [
-        f"```\npython benchmarks/instruction_counts.py {' '.join(args.models)}\n```",
+        f"```\npython -m benchmarks.instruction_counts {' '.join(args.models)}\n```",
         "",
         "| model | instructions per inference (2 s of audio) | vs first | top kernels (instructions per inference) |",
         "|---|---:|---:|---|",

@@ -2,7 +2,7 @@
 mode: the any-length graph should cost nothing for not knowing the length, and int8 should
 be no slower than float32 (issue: leanest file).
 
-    python benchmarks/lean_graph.py runs/rt [--samples 32000] [--variants ...] [--results docs/results.md]
+    python -m benchmarks.lean_graph runs/rt [--samples 32000] [--variants ...] [--results docs/results.md]
 
 Converts RUN_DIR in each variant twice (any length; --samples fixed), counts operators by
 type, then measures every file back to back with `rt-keras footprint` (2 s of audio, 50
@@ -59,7 +59,7 @@ def main(argv=None) -> int:
                    for length in (None, args.samples)}
             size = converted[variant, None].stat().st_size
             rows.append((variant, size, ops, {length: latency[variant, length] for length in (None, args.samples)}))
-    lines = [f"```\npython benchmarks/lean_graph.py {args.run_dir} --samples {args.samples} --variants "
+    lines = [f"```\npython -m benchmarks.lean_graph {args.run_dir} --samples {args.samples} --variants "
              f"{' '.join(args.variants)}\n```", "",
              "| variant | bytes (any length) | operators, any length | operators, fixed length | ratio (goal ≤ 1.10) | "
              "shape bookkeeping ops (any / fixed) | FULLY_CONNECTED | median ms any / fixed | ratio (goal ≤ 1.05) | "

@@ -10,7 +10,7 @@ then measures every file with `rt-keras footprint` (fresh child process per mode
 `--weight-cache`. With `perf` on the PATH it also samples the dynamic baseline and rt
 (weight cache on) and sorts the time by XNNPACK kernel into operator kinds.
 
-    python benchmarks/paper_size.py --runs runs/paper_size [--modes dynamic qat-int8 int4] [--results docs/results.md]
+    python -m benchmarks.paper_size --runs runs/paper_size [--modes dynamic qat-int8 int4] [--results docs/results.md]
 """
 
 from __future__ import annotations
@@ -196,7 +196,7 @@ def _anon_growth_mb(r):
 
 def report_text(args, files, reports, profile) -> str:
     modes = " ".join(dict.fromkeys(mode for _, mode in files))
-    command = (f"python benchmarks/paper_size.py --runs {args.runs} --modes {modes} "
+    command = (f"python -m benchmarks.paper_size --runs {args.runs} --modes {modes} "
                f"--seconds {args.seconds} --timed-runs {args.timed_runs}")
     lines = [f"Command: `{command}` (1 thread, {args.seconds} s of audio, {args.timed_runs} timed runs after 5 "
              "warm-up runs, each file in a fresh process; two passes back to back). *plain*: the default LiteRT "

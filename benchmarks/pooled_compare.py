@@ -3,7 +3,7 @@ evaluation file (`rt-keras evaluate ... --json` / EVALUATION.json) pooled, then 
 bootstrap (rt_keras.core.wer_stats.paired_bootstrap) over all the utterances. The i-th file of
 --a is paired with the i-th of --b (same seed, same test utterances).
 
-    python benchmarks/pooled_compare.py --a A_SEED0.json A_SEED1.json --b B_SEED0.json B_SEED1.json \\
+    python -m benchmarks.pooled_compare --a A_SEED0.json A_SEED1.json --b B_SEED0.json B_SEED1.json \\
         [--splits test_real test_tts_unseen]
 """
 

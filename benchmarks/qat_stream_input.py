@@ -5,7 +5,7 @@ look-ahead, one more chunk of silence whose first output frames are dropped). Th
 streaming step computes the second exactly (tests/test_streaming.py), so the difference
 between the two WERs is what streaming changes before any int8 conversion.
 
-    python benchmarks/qat_stream_input.py runs/streaming-long/rt-k3-r16-chunk320-la160-ft/seed-1 [--splits test_real]
+    python -m benchmarks.qat_stream_input runs/streaming-long/rt-k3-r16-chunk320-la160-ft/seed-1 [--splits test_real]
 """
 
 from __future__ import annotations

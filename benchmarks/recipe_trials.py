@@ -3,7 +3,7 @@ overrides, trained into its own run directory (resumable; finished trials are re
 and evaluated on the unseen-voice test splits with 95% confidence intervals. Each trial
 is compared with the first one by a paired bootstrap on test_real.
 
-    python benchmarks/recipe_trials.py [--runs runs/recipe] [--only NAME ...] [--results docs/results.md]
+    python -m benchmarks.recipe_trials [--runs runs/recipe] [--only NAME ...] [--results docs/results.md]
 
 Trials are listed in benchmarks/recipe_trials.yaml (name: [SECTION.FIELD=VALUE, ...]).
 """
@@ -84,7 +84,7 @@ def main(argv=None) -> int:
                      f"{result['train_seconds'] / 60:.1f} | " +
                      " | ".join(format_wer(result[s]).strip() for s in SPLITS) + f" | {versus} |")
     words = {s: results[reference][s]["words"] for s in SPLITS} if reference else {}
-    table = "\n".join([f"```\npython benchmarks/recipe_trials.py --runs {args.runs}\n```", "",
+    table = "\n".join([f"```\npython -m benchmarks.recipe_trials --runs {args.runs}\n```", "",
                        f"Words per test set: {words}.", "", *lines])
     publish(table, args.results, "recipe-trials", "Recipe trials for the demo budget")
     return 0

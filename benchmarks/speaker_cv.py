@@ -3,7 +3,7 @@ that speaker held out of everything (training, validation, pseudo-speakers) and 
 WER on all of that speaker's clips composed into connected digits (``test_real``). This
 is the project's headline "unseen real speaker" number.
 
-    python benchmarks/speaker_cv.py [--config configs/rt.yaml] [--runs runs/speaker_cv]
+    python -m benchmarks.speaker_cv [--config configs/rt.yaml] [--runs runs/speaker_cv]
                                     [--only theo ...] [--reuse theo=runs/rt] [--set train.epochs=...]
 
 Resumable: each fold is a run directory (``RUNS/fold-SPEAKER``); a finished fold is not
@@ -123,7 +123,7 @@ def main(argv=None) -> int:
         folds[speaker] = run_fold(config, run_dir)
         print(f"   test_real ({speaker}) WER {format_wer(folds[speaker]['test_real'])}", flush=True)
     summary = summarise(folds)
-    command = "python benchmarks/speaker_cv.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = "python -m benchmarks.speaker_cv " + " ".join(argv if argv is not None else sys.argv[1:])
     atomic_write_json(runs / "speaker_cv.json", {"command": command, "summary": summary, "folds": folds})
     table = markdown(folds, summary, command.strip())
     publish(table, args.results, "speaker-cv", "Leave-one-speaker-out (unseen real speakers)")

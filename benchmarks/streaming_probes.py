@@ -4,7 +4,7 @@ trained with, its WER by utterance length (words per utterance), and how many en
 frames before the end of an utterance its labels are emitted. Each WER with its 95%
 bootstrap interval and word count; nothing is written.
 
-    python benchmarks/streaming_probes.py runs/streaming-long/rt-k3-r16-chunk320-e12/seed-0 \\
+    python -m benchmarks.streaming_probes runs/streaming-long/rt-k3-r16-chunk320-e12/seed-0 \\
         --masks 8:32 16:32 --compare runs/streaming-long/rt-k3-r16-e12/seed-0
 """
 

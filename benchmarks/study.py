@@ -6,9 +6,9 @@ converted to qat-int8 .tflite, evaluated on the unseen-voice test splits (Keras 
 .tflite), and measured (host latency, training step time); then docs/study.md with the
 table, a Pareto plot and the paper's claims with paired-bootstrap verdicts.
 
-    python benchmarks/study.py --runs runs/study                  # everything (hours; resumable)
-    python benchmarks/study.py --runs runs/study --only baseline  # one arm, all its seeds
-    python benchmarks/study.py --runs runs/study --report-only    # the doc from finished runs
+    python -m benchmarks.study --runs runs/study                  # everything (hours; resumable)
+    python -m benchmarks.study --runs runs/study --only baseline  # one arm, all its seeds
+    python -m benchmarks.study --runs runs/study --report-only    # the doc from finished runs
 
 Resumable: each (arm, seed) is its own run directory RUNS/ARM/seed-S and every stage
 (train, evaluate, qat, convert, evaluate the .tflite) is skipped when its output exists;
@@ -627,7 +627,7 @@ def main(argv=None) -> int:
         if args.no_measure
         else measure(plan, args.runs, results, args.set)
     )
-    command = f"python benchmarks/study.py --runs {args.runs}" + (
+    command = f"python -m benchmarks.study --runs {args.runs}" + (
         f" --plan {args.plan}" if pathlib.Path(args.plan).resolve() != ROOT / "benchmarks" / "study.yaml" else ""
     )
     write_report(plan, args.runs, args.doc, results, measured, command)

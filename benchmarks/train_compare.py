@@ -2,7 +2,7 @@
 budget and compare WER on both test sets, unique encoder parameters and training step
 time. Writes the table into docs/results.md (between the train-compare markers).
 
-    python benchmarks/train_compare.py [--set train.epochs=6 ...] [--runs runs/bench]
+    python -m benchmarks.train_compare [--set train.epochs=6 ...] [--runs runs/bench]
 
 One run, one machine: step times are reported as the ratio rt/baseline measured here.
 """
@@ -47,7 +47,7 @@ def main(argv=None) -> int:
                for split in ("test_real", "test_tts_unseen")},
         }
     base = rows["baseline"]
-    command = f"python benchmarks/train_compare.py --runs {args.runs}" + "".join(f" --set {s}" for s in args.set)
+    command = f"python -m benchmarks.train_compare --runs {args.runs}" + "".join(f" --set {s}" for s in args.set)
     lines = [f"Command: `{command}` (one run on this machine)", "",
              "| model | encoder params | of baseline | WER test_real [95% CI] | WER test_tts_unseen [95% CI] | "
              "step time / baseline |",

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from rt_keras.keras_to_tflite import convert_float32
 from converters.runner import run_tflite
 from rt_keras.backend import keras
+from rt_keras.export.keras_to_tflite import convert_float32
 
 
 def _as_list(x):

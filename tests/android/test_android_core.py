@@ -26,8 +26,8 @@ from converters.footprint_probe import BENCHMARK
 from converters.footprint_probe import test_audio as benchmark_audio
 from converters.metadata import read_metadata
 from converters.runner import TFLiteModel
-from rt_keras.task import greedy_decode, pcm_to_float
-from rt_keras.vocabulary import decode_ids
+from rt_keras.core.contracts import greedy_decode, pcm_to_float
+from rt_keras.core.vocabulary import decode_ids
 from tests.helpers import FSDD, requires_fsdd
 
 ROOT = pathlib.Path(__file__).parents[2]
