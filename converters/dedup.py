@@ -25,8 +25,17 @@ import flatbuffers
 import numpy as np
 
 from converters.files import atomic_path
-from converters.flatbuffer import (TFLITE_IDENTIFIER, NotATFLiteModel, associated_files, buffer_bytes, load_model,
-                                   quantization_vectors, readers_of, tensor_name, with_associated_files)
+from converters.flatbuffer import (
+    TFLITE_IDENTIFIER,
+    NotATFLiteModel,
+    associated_files,
+    buffer_bytes,
+    load_model,
+    quantization_vectors,
+    readers_of,
+    tensor_name,
+    with_associated_files,
+)
 
 
 @dataclasses.dataclass

@@ -18,7 +18,7 @@ import zipfile
 
 from ai_edge_litert import schema_py_generated as schema
 
-from converters.flatbuffer import associated_files, with_associated_files
+from converters.flatbuffer import DamagedMetadata, associated_files, with_associated_files
 
 VOCABULARY_FILE = "vocabulary.txt"
 MODEL_INFO_FILE = "rt_keras_model.json"
@@ -68,7 +68,8 @@ def signature_names(model: bytes) -> tuple[list[str], list[str]]:
     inputs = [clean(t) for t in subgraph.inputs]
     signature = (parsed.signatureDefs or [None])[0]
     if signature is not None:  # outputs are named output_0, output_1, ... in the signature
-        by_tensor = {o.tensorIndex: o.name.decode() if isinstance(o.name, bytes) else o.name for o in signature.outputs}
+        by_tensor = {o.tensorIndex: o.name.decode("utf-8", errors="replace") if isinstance(o.name, bytes) else o.name
+                     for o in signature.outputs}
         outputs = [by_tensor.get(int(t), clean(t)) for t in subgraph.outputs]
     else:
         outputs = [clean(t) for t in subgraph.outputs]
@@ -96,14 +97,25 @@ def _fixed_zip_timestamps(model: bytes) -> bytes:
     return with_associated_files(model[:min(info.header_offset for info, _ in files)], files)
 
 
-def read_metadata(model: bytes) -> dict | None:
+def read_metadata(model: bytes, source: str | None = None) -> dict | None:
     """The metadata of ``model`` as a dict (None if it has none): name, version,
     description, the audio input's sample rate and channels, the associated files, the
     vocabulary and the rt-keras model info.
 
     Read with the pure-Python flatbuffer code (tflite-support's JSON converter is C++ and
-    crashes the process on a damaged metadata table); a damaged table or archive raises
-    ValueError naming the problem."""
+    crashes the process on a damaged metadata table). A damaged table, archive or model
+    info raises DamagedMetadata (a ValueError) naming ``source`` and the problem."""
+    try:
+        return _read_metadata(model)
+    except DamagedMetadata as error:
+        raise DamagedMetadata(f"{source}: {error}" if source else str(error)) from None
+
+
+# Sample rates metadata may state (8 kHz telephone band to 192 kHz studio audio).
+METADATA_SAMPLE_RATES = (1000, 384000)
+
+
+def _read_metadata(model: bytes) -> dict | None:
     from tensorflow_lite_support.metadata import metadata_schema_py_generated as metadata_schema
 
     try:
@@ -115,7 +127,7 @@ def read_metadata(model: bytes) -> dict | None:
         table = root.Buffers(buffer).DataAsNumpy().tobytes()
         metadata = metadata_schema.ModelMetadataT.InitFromPackedBuf(bytearray(table), 0)
     except Exception as error:  # the flatbuffers runtime raises assorted errors on damaged input
-        raise ValueError(f"damaged TFLite metadata ({type(error).__name__}: {error})") from None
+        raise DamagedMetadata(f"damaged TFLite metadata ({type(error).__name__}: {error})") from None
 
     def text(value):
         return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else value
@@ -126,6 +138,10 @@ def read_metadata(model: bytes) -> dict | None:
     for tensor in (subgraphs[0].inputTensorMetadata or []) if subgraphs else []:
         properties = tensor.content.contentProperties if tensor.content else None
         if isinstance(properties, metadata_schema.AudioPropertiesT):
+            low, high = METADATA_SAMPLE_RATES
+            if not low <= properties.sampleRate <= high or not 1 <= properties.channels <= 64:
+                raise DamagedMetadata(f"damaged TFLite metadata (audio input of {properties.sampleRate} Hz, "
+                                      f"{properties.channels} channels)")
             result["sample_rate"], result["channels"] = properties.sampleRate, properties.channels
     files = {info.filename: data for info, data in associated_files(model)}
     result["associated_files"] = sorted(files)
@@ -135,18 +151,44 @@ def read_metadata(model: bytes) -> dict | None:
         try:
             result["info"] = json.loads(files[MODEL_INFO_FILE])
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise ValueError(f"damaged {MODEL_INFO_FILE} ({error})") from None
+            raise DamagedMetadata(f"damaged {MODEL_INFO_FILE} ({error})") from None
+        if not isinstance(result["info"], dict):
+            raise DamagedMetadata(f"damaged {MODEL_INFO_FILE} (a JSON {type(result['info']).__name__}, not an object)")
+        _check_streaming_layout(result["info"].get("streaming"))
     return result
+
+
+def _check_streaming_layout(layout) -> None:
+    """A streaming model's state layout, as the runner and footprint read it."""
+    if not layout:
+        return
+
+    def is_count(value) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 1 << 24
+
+    states = layout.get("state") if isinstance(layout, dict) else None
+    ok = (isinstance(layout, dict) and is_count(layout.get("chunk_samples")) and layout["chunk_samples"] > 0
+          and isinstance(layout.get("algorithmic_latency_ms"), (int, float)) and isinstance(states, list)
+          and all(isinstance(state, dict) and isinstance(state.get("name"), str)
+                  and isinstance(state.get("output"), str) and isinstance(state.get("shape"), list)
+                  and all(is_count(d) for d in state["shape"]) for state in states))
+    if not ok:
+        raise DamagedMetadata(f"damaged {MODEL_INFO_FILE} (its streaming layout lacks chunk_samples, "
+                              "algorithmic_latency_ms or a state's name, output or shape)")
 
 
 def metadata_bytes(model: bytes) -> int:
     """Bytes the metadata adds to ``model``: the TFLite metadata flatbuffer and the archive
     of associated files after the model (read in place, without unpacking the weights)."""
-    root = schema.Model.GetRootAsModel(model, 0)
-    entries = (root.Metadata(i) for i in range(root.MetadataLength()))
-    table = sum(root.Buffers(m.Buffer()).DataLength() for m in entries if m.Name() == METADATA_BUFFER_NAME.encode())
-    archive = 0
-    if zipfile.is_zipfile(io.BytesIO(model)):
-        with zipfile.ZipFile(io.BytesIO(model)) as files:
-            archive = len(model) - min(info.header_offset for info in files.infolist())
+    try:
+        root = schema.Model.GetRootAsModel(model, 0)
+        entries = (root.Metadata(i) for i in range(root.MetadataLength()))
+        table = sum(root.Buffers(m.Buffer()).DataLength() for m in entries
+                    if m.Name() == METADATA_BUFFER_NAME.encode())
+        archive = 0
+        if zipfile.is_zipfile(io.BytesIO(model)):
+            with zipfile.ZipFile(io.BytesIO(model)) as files:
+                archive = len(model) - min((info.header_offset for info in files.infolist()), default=len(model))
+    except Exception as error:  # damaged input raises assorted errors
+        raise DamagedMetadata(f"damaged TFLite metadata ({type(error).__name__}: {error})") from None
     return table + archive

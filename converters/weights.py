@@ -12,7 +12,14 @@ from __future__ import annotations
 import dataclasses
 
 from converters import naming
-from converters.flatbuffer import TYPE_NAMES, buffer_bytes, operator_names, quantization_vectors, readers_of, tensor_name
+from converters.flatbuffer import (
+    TYPE_NAMES,
+    buffer_bytes,
+    operator_names,
+    quantization_vectors,
+    readers_of,
+    tensor_name,
+)
 
 
 @dataclasses.dataclass
