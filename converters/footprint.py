@@ -11,22 +11,18 @@ from __future__ import annotations
 import collections
 import hashlib
 import json
-import os
 import pathlib
 import platform
 import subprocess
-import sys
 
 import numpy as np
 
 from converters import naming
-from converters.flatbuffer import NotATFLiteModel, TYPE_NAMES, load_model, operator_names, tensor_name
-from converters.runner import child_failure
+from converters.flatbuffer import TYPE_NAMES, NotATFLiteModel, load_model, operator_names, tensor_name
 from converters.weights import summary, weights
 
 SCHEMA = "rt-keras-footprint/1"
 SCHEMA_FILE = pathlib.Path(__file__).with_name("footprint_schema.json")
-PROBE = pathlib.Path(__file__).with_name("footprint_probe.py")
 
 
 class FootprintError(ValueError):
@@ -69,7 +65,7 @@ def static_report(path) -> dict:
         from converters.metadata import read_metadata
 
         metadata = read_metadata(data)
-    except Exception as error:  # metadata is optional; an unreadable one is reported, not fatal
+    except (ValueError, ImportError) as error:  # metadata is optional; an unreadable one is reported, not fatal
         metadata = {"error": f"{type(error).__name__}: {error}"}
     info = (metadata or {}).get("info", {})
     layout = info.get("streaming") if isinstance(info, dict) else None
@@ -108,21 +104,38 @@ def device() -> dict:
             "os": f"{platform.system()} {platform.release()}", "python": platform.python_version()}
 
 
+# The most CPU seconds a probe may spend per second of audio it is asked to run (its
+# RLIMIT_CPU; a model slower than real time by more than this, or emulated, is stopped).
+PROBE_CPU_PER_AUDIO_SECOND = 10
+
+
 def runtime_report(path, seconds: float, sample_rate: int, runs: int, warmup: int, threads: int,
                    streaming_state: list | None = None, weight_cache: bool = False) -> dict:
-    """Run the probe in a fresh child process; a crash of the child is reported as such."""
-    command = [sys.executable, str(PROBE), str(path), "--seconds", str(seconds), "--sample-rate", str(sample_rate),
-               "--runs", str(runs), "--warmup", str(warmup), "--threads", str(threads)]
+    """Run the probe in a fresh child process under hard limits on address space and CPU
+    time (``runner.child_limits``: the file, its activations at ``seconds`` of audio and
+    the runs asked for); a crash of the child, or a limit it hits, is reported as such."""
+    from converters.flatbuffer import activation_estimate
+    from converters.runner import child_limits, limited_failure, run_limited
+
+    data = pathlib.Path(path).read_bytes()
+    samples = None if streaming_state else int(round(seconds * sample_rate))
+    # two interpreters at that length: the measured one, then activation_memory's
+    activations = 2 * activation_estimate(load_model(data, str(path)), samples)
+    limits = child_limits(len(data), activations, (runs + warmup + 2) * seconds * PROBE_CPU_PER_AUDIO_SECOND)
+    args = [str(path), "--seconds", seconds, "--sample-rate", sample_rate, "--runs", runs, "--warmup", warmup,
+            "--threads", threads]
     if streaming_state:
-        command += ["--streaming-state", json.dumps(streaming_state)]
+        args += ["--streaming-state", json.dumps(streaming_state)]
     if weight_cache:
-        command.append("--weight-cache")
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    done = subprocess.run(command, capture_output=True, text=True, env=env)
+        args.append("--weight-cache")
+    failed = {"status": "failed", "threads": threads, "audio_seconds": seconds, "runs": runs, "warmup": warmup}
+    try:
+        done = run_limited("converters.footprint_probe", args, limits)
+    except subprocess.TimeoutExpired:
+        return {**failed, "error": f"runtime probe did not finish in {limits.wall_seconds} s (wall clock)"}
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:
-        return {"status": "failed", "error": f"runtime probe failed ({child_failure(done.returncode, done.stderr)})",
-                "threads": threads, "audio_seconds": seconds, "runs": runs, "warmup": warmup}
+        return {**failed, "error": f"runtime probe failed ({limited_failure(done.returncode, done.stderr, limits)})"}
     return json.loads(lines[-1])
 
 
@@ -249,6 +262,9 @@ def format_table(reports: list[dict]) -> str:
                      f"{rt.get('real_time_factor', float('nan')):.3f}"])
         if rt.get("status") == "failed":
             notes[len(rows) - 1] = f"  runtime FAILED: {rt['error']}"
+        if (r.get("metadata") or {}).get("error"):
+            notes[len(rows) - 1] = "\n".join(filter(None, [notes.get(len(rows) - 1),
+                                                           f"  metadata unreadable: {r['metadata']['error']}"]))
     widths = [max(len(row[c]) for row in [header] + rows) for c in range(len(header))]
 
     def line(cells):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
 import re
 import signal
@@ -92,51 +94,181 @@ def child_failure(returncode: int, stderr: str) -> str:
     return f"{how}: {lines[-1]}" if lines else how
 
 
-# Child: load every model named on the command line and run it once on a seeded input at
-# the first model's stored input shapes; with two models, exit 3 unless their outputs are
-# equal bit for bit.
-_LOAD_CHECK = """
-import sys
-import numpy as np
-from ai_edge_litert.interpreter import Interpreter
-inputs, outputs = None, []
-for path in sys.argv[1:]:
-    model = Interpreter(model_path=path, num_threads=1)
-    model.allocate_tensors()
-    details = model.get_input_details()
-    if inputs is None:
-        rng = np.random.default_rng(0)
-        inputs = [(rng.standard_normal(d["shape"]) * 0.1).astype(d["dtype"]) for d in details]
-    for detail, value in zip(details, inputs):
-        model.set_tensor(detail["index"], value)
-    model.invoke()
-    outputs.append([model.get_tensor(d["index"]).tobytes() for d in model.get_output_details()])
-if len(outputs) == 2 and outputs[0] != outputs[1]:
-    print("the two models give different outputs on the same input", file=sys.stderr)
-    sys.exit(3)
+# Hard limits of every child process that runs an untrusted model (the load check and
+# footprint's runtime probe), set with resource.setrlimit in the child before it imports
+# numpy or LiteRT, so a damaged file fails there instead of exhausting the machine:
+#
+#   address space (RLIMIT_AS) = min(CHILD_MAX_BYTES, CHILD_BASE_BYTES
+#                                   + CHILD_FILE_FACTOR x the model files' bytes
+#                                   + CHILD_ACTIVATION_FACTOR x their activation bytes at the length run)
+#   CPU time (RLIMIT_CPU)     = min(CHILD_MAX_CPU_SECONDS, CHILD_BASE_CPU_SECONDS
+#                                   + CHILD_CPU_SECONDS_PER_MB x the files' MB + the work asked for)
+#
+# Measured 2026-12-06 (x86-64, Python 3.11.7, numpy 2.4.6, ai-edge-litert 2.3.0) as VmPeak
+# in /proc/self/status of a child that imports numpy and LiteRT, loads a model with the
+# default Interpreter (XNNPACK), allocates it at 1 s of audio and invokes it once:
+#   numpy imported 140 MB; LiteRT imported 162 MB; demo qat-int8 file (1.1 MB) invoked 176 MB;
+#   88.7 MB float32 file (tests/converters/synthetic_models.py, the paper encoder's size) 346 MB
+#   = 171 MB + 2 x 88 MB (the file mapped, and XNNPACK's packed copy of its weights).
+# So: base 512 MB (about 3x the measured 171 MB, for other platforms and library versions;
+# the child runs with one BLAS thread and at most two malloc arenas, whose reservations
+# otherwise grow with the number of cores); 3x the file (mapped, packed, and float16
+# weights unpacked to float32); twice the activations (flatbuffer.activation_estimate:
+# every non-constant tensor at the stored shapes, scaled to the length run); at most
+# 4 GiB. CPU: the demo check uses 0.3 s, the 88 MB one 0.8 s (user+sys, same machine).
+MIB = 1 << 20
+CHILD_BASE_BYTES = 512 * MIB
+CHILD_FILE_FACTOR = 3
+CHILD_ACTIVATION_FACTOR = 2
+CHILD_MAX_BYTES = 4096 * MIB
+CHILD_BASE_CPU_SECONDS = 10
+CHILD_CPU_SECONDS_PER_MB = 0.1
+CHILD_MAX_CPU_SECONDS = 900
+# A child blocked without using CPU time (RLIMIT_CPU does not count waiting) is killed
+# after twice its CPU allowance plus this much wall-clock time (the machine may be busy).
+CHILD_WALL_SLACK_SECONDS = 20
+CHILD_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+             "MKL_NUM_THREADS": "1", "MALLOC_ARENA_MAX": "2"}
+
+
+@dataclasses.dataclass(frozen=True)
+class ChildLimits:
+    address_space: int  # bytes (RLIMIT_AS)
+    cpu_seconds: int  # RLIMIT_CPU (soft; SIGKILL 2 s later)
+
+    @property
+    def wall_seconds(self) -> int:
+        return 2 * self.cpu_seconds + CHILD_WALL_SLACK_SECONDS
+
+    def describe(self) -> str:
+        return f"{self.address_space / MIB:,.0f} MB of address space, {self.cpu_seconds} s of CPU time"
+
+
+def child_limits(file_bytes: int, activation_bytes: int, cpu_work_seconds: float = 0.0) -> ChildLimits:
+    """The limits of a child that runs models of ``file_bytes`` in all, needing about
+    ``activation_bytes`` of activations, with ``cpu_work_seconds`` of CPU work asked for."""
+    space = CHILD_BASE_BYTES + CHILD_FILE_FACTOR * file_bytes + CHILD_ACTIVATION_FACTOR * activation_bytes
+    cpu = CHILD_BASE_CPU_SECONDS + CHILD_CPU_SECONDS_PER_MB * file_bytes / MIB + cpu_work_seconds
+    return ChildLimits(int(min(space, CHILD_MAX_BYTES)), int(min(cpu, CHILD_MAX_CPU_SECONDS)))
+
+
+# Run in the child before anything else: lower the limits (never above what the parent
+# already has), then run the module as __main__.
+_LIMITED = """
+import resource, runpy, sys
+def lower(kind, soft, hard):
+    current = resource.getrlimit(kind)[1]
+    if current != resource.RLIM_INFINITY:
+        soft, hard = min(soft, current), min(hard, current)
+    resource.setrlimit(kind, (soft, hard))
+lower(resource.RLIMIT_AS, int(sys.argv[1]), int(sys.argv[1]))
+lower(resource.RLIMIT_CPU, int(sys.argv[2]), int(sys.argv[2]) + 2)
+del sys.argv[1:3]
+runpy.run_module(sys.argv.pop(1), run_name="__main__", alter_sys=True)
 """
 
 
-def check_loads(path, same_outputs_as=None, timeout: float = 300) -> None:
-    """Load ``path`` with LiteRT and run it once, in a child process, so that a file that
-    crashes the interpreter (it aborts on some damaged files) cannot take the caller down;
-    with ``same_outputs_as``, run that model on the same input and require bit-identical
-    outputs. Raises ModelLoadError naming the file and the problem."""
-    from converters.flatbuffer import load_model
-
-    with open(path, "rb") as f:
-        load_model(f.read(), str(path))  # NotATFLiteModel naming the structural problem first
-    paths = [str(p) for p in ([same_outputs_as] if same_outputs_as else []) + [path]]
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+def run_limited(module: str, args, limits: ChildLimits) -> subprocess.CompletedProcess:
+    """Run ``python -m module args`` in a child under ``limits`` (its own session, so a
+    wall-clock timeout kills everything it started). subprocess.TimeoutExpired after
+    ``limits.wall_seconds``."""
+    command = [sys.executable, "-c", _LIMITED, str(limits.address_space), str(limits.cpu_seconds), module,
+               *[str(a) for a in args]]
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env={**os.environ, **CHILD_ENV}, start_new_session=True)
     try:
-        done = subprocess.run([sys.executable, "-c", _LOAD_CHECK, *paths], capture_output=True, text=True,
-                              env=env, timeout=timeout)
+        stdout, stderr = child.communicate(timeout=limits.wall_seconds)
     except subprocess.TimeoutExpired:
-        raise ModelLoadError(f"{path}: LiteRT did not finish loading it in {timeout:.0f} s") from None
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGKILL)
+        child.communicate()
+        raise
+    return subprocess.CompletedProcess(command, child.returncode, stdout, stderr)
+
+
+def limited_failure(returncode: int, stderr: str, limits: ChildLimits) -> str:
+    """``child_failure``, saying which limit a child that ran out of one hit."""
+    failure = child_failure(returncode, stderr)
+    if returncode == -signal.SIGXCPU or (returncode == -signal.SIGKILL and "SIGKILL" in failure):
+        return f"{failure}; it used up its {limits.cpu_seconds} s of CPU time"
+    if re.search(r"alloc|memory|MemoryError", failure, re.IGNORECASE) or returncode == -signal.SIGABRT:
+        return f"{failure}; the check allows {limits.describe()}"
+    return failure
+
+
+def check_samples(model, metadata: dict | None) -> int | None:
+    """The audio length the load check runs a model at: for a model taking audio
+    [1, samples] of any length, the length its metadata states (``info.input_samples``)
+    or one second at its sample rate — never a stored length such as 1, at which a valid
+    model may not run; None (its stored shapes) for a fixed-length or several-input model."""
+    subgraph = model.subgraphs[0]
+    if len(subgraph.inputs) != 1:
+        return None
+    tensor = subgraph.tensors[subgraph.inputs[0]]
+    if len(tensor.shape) != 2 or tensor.shapeSignature is None or len(tensor.shapeSignature) != 2 \
+            or int(tensor.shapeSignature[1]) != -1:
+        return None
+    metadata = metadata or {}
+    stated = (metadata.get("info") or {}).get("input_samples")
+    if isinstance(stated, int) and not isinstance(stated, bool) and 0 < stated <= 60 * 192000:
+        return stated
+    return int(metadata.get("sample_rate") or 16000)
+
+
+def _regular_file(path) -> None:
+    """ModelLoadError unless ``path`` is a regular file (a FIFO would block the read)."""
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as error:
+        raise ModelLoadError(f"{path}: cannot read it ({error.strerror})") from None
+    if not stat.S_ISREG(mode):
+        kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
+        raise ModelLoadError(f"{path}: {kind}; give a .tflite file")
+
+
+def check_loads(path, same_outputs_as=None) -> None:
+    """Load ``path`` with LiteRT and run it once, in a child process with hard limits on
+    address space and CPU time (``child_limits``), so that a file that crashes the
+    interpreter (it aborts on some damaged files) or asks for unbounded memory cannot take
+    the caller or the machine down; with ``same_outputs_as``, run that model on the same
+    input and require bit-identical outputs.
+
+    First, in this process: the file is parsed and validated (``load_model``: NotATFLiteModel
+    naming a damaged structure or a stored shape too large for the file) and its metadata
+    read (DamagedMetadata for a damaged table or associated-files zip, with or without a
+    metadata table). The model runs on
+    seeded float32 noise at ``check_samples`` of audio. Raises ModelLoadError naming the
+    file and the problem."""
+    from converters.flatbuffer import DamagedMetadata, activation_estimate, associated_files, load_model
+    from converters.metadata import read_metadata
+
+    paths = [p for p in ([same_outputs_as] if same_outputs_as else []) + [path]]
+    models, file_bytes = [], 0
+    for model_path in paths:
+        _regular_file(model_path)
+        with open(model_path, "rb") as f:
+            data = f.read()
+        model = load_model(data, str(model_path))
+        try:  # even without a metadata table (which read_metadata reads the archive for)
+            associated_files(data)
+        except DamagedMetadata as error:
+            raise DamagedMetadata(f"{model_path}: {error}") from None
+        models.append((model, read_metadata(data, str(model_path))))
+        file_bytes += len(data)
+    samples = check_samples(*models[-1])
+    limits = child_limits(file_bytes, sum(activation_estimate(model, samples) for model, _ in models))
+    args = (["--samples", samples] if samples is not None else []) + [str(p) for p in paths]
+    try:
+        done = run_limited("converters.load_check", args, limits)
+    except subprocess.TimeoutExpired:
+        raise ModelLoadError(f"{path}: LiteRT did not finish loading and running it in {limits.wall_seconds} s "
+                             f"(wall clock)") from None
     if done.returncode == 3:
         raise ModelLoadError(f"{path}: its outputs differ from those of {same_outputs_as}")
     if done.returncode != 0:
-        raise ModelLoadError(f"{path}: LiteRT cannot load it ({child_failure(done.returncode, done.stderr)})")
+        raise ModelLoadError(f"{path}: LiteRT cannot load it ({limited_failure(done.returncode, done.stderr, limits)})")
 
 
 class StreamingTFLiteModel:
