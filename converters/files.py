@@ -8,6 +8,7 @@ import glob
 import json
 import os
 import pathlib
+import stat
 import tempfile
 
 
@@ -31,19 +32,102 @@ def atomic_path(path):
         raise
 
 
-def check_output_file(path) -> pathlib.Path:
-    """Refuse, before any long work, an output path that cannot become a file: an
-    existing directory, or a parent that is a file or not writable (ValueError)."""
-    path = pathlib.Path(path)
-    if path.is_dir():
-        raise ValueError(f"{path} is a directory; give a file name, e.g. {path / 'model.tflite'}")
-    ancestor = path.parent
-    while not ancestor.exists() and ancestor != ancestor.parent:
+class PathError(ValueError):
+    """A path given on the command line (or in a config) cannot be used as asked; the
+    message names the path and what is wrong with it."""
+
+
+def check_path_text(path, what: str = "path") -> pathlib.Path:
+    """Refuse a path that no file system can hold: empty, or with a NUL character (which
+    os functions refuse only when first used, possibly after long work)."""
+    text = os.fspath(path)
+    if isinstance(text, bytes):
+        text = os.fsdecode(text)
+    if not text:
+        raise PathError(f"empty {what}")
+    if "\0" in text:
+        raise PathError(f"{what} {text!r} contains a NUL character")
+    return pathlib.Path(text)
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe (FIFO)"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def check_input_file(path, what: str = "input") -> pathlib.Path:
+    """Refuse, before anything is read, an input that is missing, unreadable, or not a
+    regular file (a directory; a FIFO or device, whose read blocks or never ends).
+    Symbolic links are followed."""
+    path = check_path_text(path, what)
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise PathError(f"{what} {path} does not exist") from None
+    except OSError as error:
+        raise PathError(f"cannot read {what} {path}: {error.strerror}") from None
+    if not stat.S_ISREG(mode):
+        raise PathError(f"{what} {path} is {_kind(mode)}; give a regular file")
+    if not os.access(path, os.R_OK):
+        raise PathError(f"cannot read {what} {path}: permission denied")
+    return path
+
+
+def _existing_ancestor(path: pathlib.Path) -> pathlib.Path:
+    ancestor = path.parent if str(path.parent) else pathlib.Path(".")
+    while not os.path.lexists(ancestor) and ancestor != ancestor.parent:
         ancestor = ancestor.parent
-    if not ancestor.is_dir():
-        raise ValueError(f"cannot write {path}: {ancestor} is not a directory")
-    if not os.access(ancestor, os.W_OK | os.X_OK):
-        raise ValueError(f"cannot write {path}: {ancestor} is not writable")
+    return ancestor
+
+
+def _check_writable_directory(directory: pathlib.Path, path: pathlib.Path) -> None:
+    """``directory`` (existing) is a directory in which a file can be created: tried for
+    real, since permission bits do not tell a read-only mount, /proc or a full quota apart
+    (and root passes every permission test)."""
+    if not directory.is_dir():
+        raise PathError(f"cannot write {path}: {directory} is not a directory")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".rt-keras-write-check-", dir=directory)
+    except OSError as error:
+        raise PathError(f"cannot write {path}: cannot create files in {directory} ({error.strerror})") from None
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(probe)
+
+
+def check_output_file(path, what: str = "output") -> pathlib.Path:
+    """Refuse, before any long work, an output path that cannot become a file: a NUL in
+    it, an existing directory or special file (FIFO, device, socket), a parent that is a
+    file, or a directory where no file can be created (read-only, /proc, no permission).
+    Missing parent directories are fine (``atomic_path`` creates them)."""
+    path = check_path_text(path, what)
+    if os.path.exists(path):
+        mode = os.stat(path).st_mode
+        if stat.S_ISDIR(mode):
+            raise PathError(f"{what} {path} is a directory; give a file name, e.g. {path / 'model.tflite'}")
+        if not stat.S_ISREG(mode):
+            raise PathError(f"{what} {path} is {_kind(mode)}; give a regular file name")
+    _check_writable_directory(_existing_ancestor(path), path)
+    return path
+
+
+def check_output_dir(path, what: str = "output directory") -> pathlib.Path:
+    """Refuse, before any long work, a directory that cannot hold new files: a NUL in
+    it, an existing file or special file, a parent that is a file, or a directory where
+    no file can be created. A missing directory is fine if it can be created."""
+    path = check_path_text(path, what)
+    if os.path.exists(path):
+        mode = os.stat(path).st_mode
+        if not stat.S_ISDIR(mode):
+            raise PathError(f"{what} {path} is {'a file' if stat.S_ISREG(mode) else _kind(mode)}; "
+                            "give a directory")
+        _check_writable_directory(path, path)
+    else:
+        _check_writable_directory(_existing_ancestor(path), path)
     return path
 
 

@@ -49,3 +49,64 @@ def test_temporaries_of_killed_writers_are_removed_on_the_next_write(tmp_path):
     live.write_bytes(b""), other.write_bytes(b"")
     atomic_write_bytes(path, b"TFL3")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, other.name, "model.tflite"])
+
+
+# --- validation before work starts (issue 32, findings 4, 6, 7) -------------------------------
+
+def _refused(check, path, needle):
+    from converters.files import PathError
+
+    with pytest.raises(PathError) as error:
+        check(path)
+    message = str(error.value)
+    assert needle in message and "\n" not in message, message
+    return message
+
+
+def test_output_file_checks_refuse_what_cannot_become_a_file(tmp_path):
+    from converters.files import check_output_file
+
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "a-file").write_text("x")
+    assert _refused(check_output_file, tmp_path, "is a directory; give a file name") == \
+        f"output {tmp_path} is a directory; give a file name, e.g. {tmp_path / 'model.tflite'}"
+    _refused(check_output_file, tmp_path / "fifo", "is a named pipe (FIFO); give a regular file name")
+    _refused(check_output_file, "/dev/null", "output /dev/null is a character device")
+    _refused(check_output_file, tmp_path / "a-file" / "out.tflite", f"{tmp_path / 'a-file'} is not a directory")
+    _refused(check_output_file, "/proc/x.tflite", "cannot write /proc/x.tflite: cannot create files in /proc")
+    _refused(check_output_file, f"{tmp_path}/a\0b.tflite", "contains a NUL character")
+    _refused(check_output_file, "", "empty output")
+    assert check_output_file(tmp_path / "new" / "dir" / "model.tflite") == tmp_path / "new" / "dir" / "model.tflite"
+    assert not (tmp_path / "new").exists()  # checking creates nothing
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "fifo"]  # and leaves no probe file
+
+
+def test_output_directory_checks(tmp_path):
+    from converters.files import check_output_dir
+
+    (tmp_path / "a-file").write_text("x")
+    _refused(check_output_dir, tmp_path / "a-file", f"directory {tmp_path / 'a-file'} is a file; give a directory")
+    _refused(check_output_dir, tmp_path / "a-file" / "run", "is not a directory")
+    _refused(check_output_dir, "/proc/runs/rt", "cannot create files in /proc")
+    _refused(check_output_dir, f"{tmp_path}/runs\0", "contains a NUL character")
+    assert check_output_dir(tmp_path / "runs" / "rt") == tmp_path / "runs" / "rt" and not (tmp_path / "runs").exists()
+    assert check_output_dir(tmp_path) == tmp_path
+
+
+def test_input_file_checks_refuse_what_cannot_be_read_to_its_end(tmp_path):
+    from converters.files import check_input_file
+
+    os.mkfifo(tmp_path / "fifo")
+    _refused(check_input_file, tmp_path / "fifo", "is a named pipe (FIFO); give a regular file")  # a read would block
+    _refused(check_input_file, tmp_path, "is a directory; give a regular file")
+    _refused(check_input_file, tmp_path / "missing.wav", "does not exist")
+    _refused(check_input_file, "/dev/zero", "is a character device")  # a read would never end
+    (tmp_path / "ok.wav").write_bytes(b"RIFF")
+    assert check_input_file(tmp_path / "ok.wav") == tmp_path / "ok.wav"
+
+
+def test_path_text_check_for_config_paths():
+    from converters.files import PathError, check_path_text
+
+    with pytest.raises(PathError, match=r"^data.cache_dir '/tmp/a\\x00b' contains a NUL character$"):
+        check_path_text("/tmp/a\0b", "data.cache_dir")
