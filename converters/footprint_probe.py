@@ -12,8 +12,12 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import json
+import os
+import pathlib
 import resource
+import shutil
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -60,30 +64,44 @@ def probe(path: str, seconds: float, sample_rate: int, runs: int, warmup: int, t
     ``warmup`` ones; a streaming step (``streaming_state``: its layout) is fed the signal
     chunk by chunk with its state carried over, and an inference is the sum of its chunks.
 
-    ``weight_cache``: run through LiteRT's CompiledModel with XNNPACK's in-memory weight
-    cache, which packs a constant read by several operators (a shared ``W_g``) once;
-    the default Interpreter packs it once per reader."""
-    weight_cache = weight_cache and not streaming_state  # a streaming step runs on the Interpreter (footprint refuses both)
+    ``weight_cache``: run through LiteRT's CompiledModel with XNNPACK's weight cache in a
+    file, as the Android app does (the same options: ``app_compiled_model``), which packs a
+    constant read by several operators (a shared ``W_g``) once; the default Interpreter
+    packs it once per reader. ``weight_cache_bytes`` is the cache file's size after loading:
+    the packed weights the cache holds (``None`` without a cache). The file lives in a
+    private temporary directory for the measurement only, so every load packs afresh."""
     version = f"ai-edge-litert {importlib.metadata.version('ai-edge-litert')}"
     result = {"status": "ok", "error": None,
-              "runtime": f"{version} CompiledModel, XNNPACK weight cache in memory" if weight_cache else version,
-              "xnnpack_weight_cache": weight_cache,
+              "runtime": f"{version} CompiledModel, XNNPACK weight cache in a file" if weight_cache else version,
+              "xnnpack_weight_cache": weight_cache, "weight_cache_bytes": None,
               "threads": threads, "audio_seconds": seconds, "runs": runs, "warmup": warmup,
               "memory_kb": {"before_load": memory()}}
     stage = ["load"]
+    cache_dir = pathlib.Path(tempfile.mkdtemp(prefix="rt-keras-weight-cache-")) if weight_cache else None
     try:
         started = time.perf_counter()
-        model = compiled_model(path, threads) if weight_cache else _interpreter(path, threads)
+        if weight_cache:
+            cache = cache_dir / WEIGHT_CACHE_FILE
+            model = app_compiled_model(path, threads, cache)
+        else:
+            model = _interpreter(path, threads)
         result["load_ms"] = 1000 * (time.perf_counter() - started)
+        if weight_cache:
+            result["weight_cache_bytes"] = cache.stat().st_size if cache.is_file() else None
         result["memory_kb"]["after_load"] = memory()
         stage[0] = "allocate"
-        measure = (_compiled_latencies if weight_cache else
-                   _streaming_latencies if streaming_state else _utterance_latencies)
+        if weight_cache:
+            measure = _compiled_streaming_latencies if streaming_state else _compiled_latencies
+        else:
+            measure = _streaming_latencies if streaming_state else _utterance_latencies
         latencies = measure(model, result, stage, sample_rate, runs, warmup, streaming_state)
     except Exception as error:  # reported in the footprint, not a crash of the tool
         result.update(status="failed", error=f"{stage[0]}: {type(error).__name__}: {error}")
         result["memory_kb"]["after_runs"] = memory()
         return result
+    finally:
+        if cache_dir is not None:  # the file's pages stay mapped until the model is closed
+            shutil.rmtree(cache_dir, ignore_errors=True)
     result["memory_kb"]["after_runs"] = memory()
     try:  # after the memory figures, which this second, delegate-free interpreter must not touch
         from converters.activation_memory import activation_bytes
@@ -104,13 +122,50 @@ def _interpreter(path, threads):
     return Interpreter(model_path=path, num_threads=threads)
 
 
-def compiled_model(path, threads: int = 1):
+WEIGHT_CACHE_FILE = "model.xnnpack_cache"
+
+
+def compiled_model(path, threads: int = 1, weight_cache_path=":memory:"):
+    """A CompiledModel on the CPU with XNNPACK's weight cache: ``":memory:"`` (anonymous
+    shared memory) or a file path (the packed weights are written there and mapped back)."""
     from ai_edge_litert.compiled_model import CompiledModel
     from ai_edge_litert.hardware_accelerator import HardwareAccelerator
     from ai_edge_litert.options import CpuOptions, Options
 
-    cpu = CpuOptions(num_threads=threads, xnnpack_weight_cache_path=":memory:")
-    return CompiledModel.from_file(path, options=Options(HardwareAccelerator.CPU, cpu_options=cpu))
+    cpu = CpuOptions(num_threads=threads, xnnpack_weight_cache_path=str(weight_cache_path))
+    return CompiledModel.from_file(str(path), options=Options(HardwareAccelerator.CPU, cpu_options=cpu))
+
+
+def app_compiled_model(path, threads: int, cache_file):
+    """The CompiledModel options the Android app uses (LiteRtEngine.CompiledStreaming):
+    accelerator CPU only, ``numThreads`` = the thread count, no XNNPACK flags, the weight
+    cache in a file of the model's own (a file is never shared by two models: XNNPACK finds
+    packed weights in it by the model's buffers)."""
+    return compiled_model(path, threads, os.fspath(cache_file))
+
+
+def compiled_streaming_runner(model, state_layout: list):
+    """``step(chunk [1, samples], state {name: array}) -> (log-probabilities, next state)``
+    on a CompiledModel, by name through the model's first signature as the app calls it
+    (LiteRtEngine.CompiledStreaming: input "audio" and the layout's state inputs; output
+    "output_0" and the layout's state outputs)."""
+    key = next(iter(model.get_signature_list()))
+    inputs = {name: model.create_input_buffer_by_name(key, name)
+              for name in ["audio"] + [s["name"] for s in state_layout]}
+    outputs = {name: model.create_output_buffer_by_name(key, name)
+               for name in ["output_0"] + [s["output"] for s in state_layout]}
+    details = model.get_output_tensor_details(key)
+    shape = [int(d) for d in details["output_0"]["shape"]]
+
+    def step(chunk, state):
+        inputs["audio"].write(np.asarray(chunk, np.float32))
+        for s in state_layout:
+            inputs[s["name"]].write(np.asarray(state[s["name"]], np.float32))
+        model.run_by_name(key, inputs, outputs)
+        log_probs = outputs["output_0"].read(int(np.prod(shape)), np.float32).reshape(shape)
+        return log_probs, {s["name"]: outputs[s["output"]].read(int(np.prod(s["shape"])), np.float32)
+                           .reshape(s["shape"]) for s in state_layout}
+    return step
 
 
 def compiled_runner(model, samples: int):
@@ -170,9 +225,26 @@ def _utterance_latencies(interpreter, result, stage, sample_rate, runs, warmup, 
 
 def _streaming_latencies(interpreter, result, stage, sample_rate, runs, warmup, state_layout):
     runner = interpreter.get_signature_runner()
+    chunk = int(runner.get_input_details()["audio"]["shape"][1])
+
+    def step(audio, state):
+        out = runner(audio=audio, **state)
+        return out["output_0"], {s["name"]: out[s["output"]] for s in state_layout}
+    return _chunked(step, chunk, result, stage, sample_rate, runs, warmup, state_layout)
+
+
+def _compiled_streaming_latencies(model, result, stage, sample_rate, runs, warmup, state_layout):
+    key = next(iter(model.get_signature_list()))
+    chunk = int(model.get_input_tensor_details(key)["audio"]["shape"][1])
+    return _chunked(compiled_streaming_runner(model, state_layout), chunk, result, stage, sample_rate, runs,
+                    warmup, state_layout)
+
+
+def _chunked(step, chunk, result, stage, sample_rate, runs, warmup, state_layout):
+    """The signal in whole chunks, each with the state the previous one returned (zero
+    state per inference); an inference is the sum of its chunks."""
     result["memory_kb"]["after_allocate"] = memory()
     stage[0] = "invoke"
-    chunk = int(runner.get_input_details()["audio"]["shape"][1])
     count = max(1, int(round(result["audio_seconds"] * sample_rate)) // chunk)
     result["audio_seconds"] = count * chunk / sample_rate
     audio = test_audio(count * chunk, sample_rate)
@@ -182,9 +254,8 @@ def _streaming_latencies(interpreter, result, stage, sample_rate, runs, warmup, 
         times = []
         for c in range(count):
             started = time.perf_counter()
-            out = runner(audio=audio[:, c * chunk:(c + 1) * chunk], **state)
+            _, state = step(audio[:, c * chunk:(c + 1) * chunk], state)
             times.append(1000 * (time.perf_counter() - started))
-            state = {s["name"]: out[s["output"]] for s in state_layout}
         if i >= warmup:
             totals.append(sum(times))
             chunk_times += times
@@ -202,7 +273,8 @@ def main(argv=None) -> int:
     parser.add_argument("--warmup", type=int, default=BENCHMARK["warmup"])
     parser.add_argument("--threads", type=int, default=BENCHMARK["threads"])
     parser.add_argument("--streaming-state", type=json.loads, help="a streaming model's state layout (JSON)")
-    parser.add_argument("--weight-cache", action="store_true", help="CompiledModel with XNNPACK's weight cache")
+    parser.add_argument("--weight-cache", action="store_true",
+                        help="CompiledModel with XNNPACK's weight cache in a file, as the Android app runs it")
     args = parser.parse_args(argv)
     print(json.dumps(probe(args.model, args.seconds, args.sample_rate, args.runs, args.warmup, args.threads,
                            args.streaming_state, args.weight_cache)))
