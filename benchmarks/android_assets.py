@@ -6,9 +6,9 @@ the 95% interval and word count on test_real from FILE.tflite.evaluation.json an
 sample's transcript by the host runner.
 
     make android-assets        # runs/rt/model-qat-int8.tflite + FSDD's 7_theo_3.wav ("seven")
-    python benchmarks/android_assets.py --assets DIR --model SRC NAME COMMAND [--model ...] \
+    python -m benchmarks.android_assets --assets DIR --model SRC NAME COMMAND [--model ...] \
         --sample WAV --words "seven" [--extra SRC NAME ...]
-    python benchmarks/android_assets.py --assets DIR --verify
+    python -m benchmarks.android_assets --assets DIR --verify
 
 Refreshing fails when a model does not transcribe the sample to its words. ``--extra``
 files (the baseline models) are copied for the app but are neither committed nor required

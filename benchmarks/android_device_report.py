@@ -4,7 +4,7 @@ it writes, measure the same model on the host and compare them field by field fo
 thread count the phone measured.
 
     make android-device-report [APK=...] [MODEL=rt-qat-int8.tflite] [HOST_MODEL=runs/rt/model-qat-int8.tflite]
-    python benchmarks/android_device_report.py --apk APK --model NAME --host-model FILE --out DIR
+    python -m benchmarks.android_device_report --apk APK --model NAME --host-model FILE --out DIR
 
 Needs adb (Debian: apt install adb) and a phone (or an emulator) with USB debugging, unlocked.
 Writes DIR/phone.json and, per thread count N the phone measured, DIR/host-threads-N.json (the
@@ -13,8 +13,9 @@ host at N threads on the same signal) and DIR/compare-threads-N.txt.
 Checks what CI relies on (.github/workflows/android.yml runs it on an emulator): every report
 the phone wrote follows the footprint schema, the phone measured the very file given as
 --host-model (same sha256), and the app transcribes its bundled sample to the words the
-assets manifest records: the script taps the app's "Transcribe bundled WAV" button and reads
-the screen through `uiautomator dump` (DIR/sample-transcript.json; --no-sample-check skips it).
+assets manifest records: the script finds the app's "Bundled WAV" button through `uiautomator
+dump`, taps it and reads the utterance the app logs under its logcat tag (`adb logcat -s
+rt-keras`): DIR/sample-transcript.json; --no-sample-check skips it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -31,7 +33,14 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 PACKAGE = "org.rtkeras.demo"
 REPORT = f"/sdcard/Android/data/{PACKAGE}/files/footprint-report.json"  # MainActivity.REPORT_FILE
-SAMPLE_BUTTON = "Transcribe bundled WAV"  # MainActivity's button that transcribes assets/sample.wav
+SAMPLE_BUTTON = "Bundled WAV"  # MainActivity's button that transcribes assets/sample.wav (SAMPLE_WAV)
+SAMPLE_WAV = "sample.wav"
+LOG_TAG = "rt-keras"  # AppLog.TAG
+# AppLog.i("utterance " + TranscriptHistory.Entry.line() + " [" + model + ", " + threads + " threads; " + detail + "]"),
+# line() = "3. four one one (1.8 s)", detail starts with what was transcribed ("sample.wav: 12 ms, ...")
+UTTERANCE = re.compile(r"utterance \d+\. (?P<text>.*) \(\d+(?:\.\d+)? s\) \[(?P<model>[^,\]]*), (?P<threads>\d+) "
+                       r"threads; (?P<what>[^:\]]*):")
+FAILED = re.compile(r"cannot transcribe (?P<what>\S+)")
 UI_DUMP = "/sdcard/rt-keras-ui.xml"
 ASSETS_MANIFEST = ROOT / "android_demo" / "app" / "src" / "main" / "assets" / "MANIFEST.json"
 
@@ -49,7 +58,7 @@ def adb(executable: str, *args: str, check: bool = True) -> str:
 
 
 def device_report(apk, model: str, host_model, out, adb_executable: str = "adb", timeout: float = 300,
-                  poll: float = 2.0, sample_words: str | None = None) -> dict:
+                  poll: float = 2.0, sample_words: str | None = None, sample_button: str = SAMPLE_BUTTON) -> dict:
     from converters.footprint import compare, footprint, format_compare, load_report
     from converters.footprint_probe import BENCHMARK
 
@@ -97,7 +106,7 @@ def device_report(apk, model: str, host_model, out, adb_executable: str = "adb",
         comparisons[count] = rows
     sample = None
     if sample_words is not None:
-        sample = check_sample_transcript(executable, sample_words, timeout=timeout, poll=poll)
+        sample = check_sample_transcript(executable, sample_words, sample_button, timeout=timeout, poll=poll)
         (out / "sample-transcript.json").write_text(json.dumps(sample, indent=2) + "\n")
     return {"phone": str(phone_path), "host": [str(out / f"host-threads-{n}.json") for n in threads],
             "threads": threads, "comparisons": comparisons, "sample": sample}
@@ -136,7 +145,6 @@ def check_reports(phone_path: pathlib.Path, host_model: pathlib.Path) -> list[di
 
 def ui_texts(executable: str) -> list[dict]:
     """The app's views on screen (``uiautomator dump``): text, class, enabled, centre."""
-    import re
     import xml.etree.ElementTree as ElementTree
 
     adb(executable, "shell", "uiautomator", "dump", UI_DUMP)
@@ -156,32 +164,40 @@ def ui_texts(executable: str) -> list[dict]:
 
 def check_sample_transcript(executable: str, words: str, button: str = SAMPLE_BUTTON, timeout: float = 300,
                             poll: float = 2.0) -> dict:
-    """Tap ``button`` once it is enabled (the benchmark done) and wait for a view whose first
-    line is ``words``: the app's transcript of its bundled sample.wav."""
-    waited, seen = 0.0, []
-    tapped = False
+    """Tap ``button`` once it is enabled (the benchmark done) and wait for the utterance the
+    app logs for its bundled sample.wav: its transcript must be ``words``."""
+    adb(executable, "logcat", "-c", check=False)
+    waited, seen, tapped = 0.0, [], False
     while waited < timeout:
-        try:
-            views = ui_texts(executable)
-        except DeviceReportError:  # "could not get idle state" while the screen changes: try again
-            views = []
-        seen = [v["text"] for v in views if v["text"]]
         if not tapped:
+            try:
+                views = ui_texts(executable)
+            except DeviceReportError:  # "could not get idle state" while the screen changes: try again
+                views = []
+            seen = [v["text"] for v in views if v["text"]]
             target = [v for v in views if v["text"].lower() == button.lower() and v["enabled"] and v["centre"]]
             if target:
                 adb(executable, "shell", "input", "tap", *(str(c) for c in target[0]["centre"]))
                 tapped = True
         else:
-            lines = [v["text"].splitlines()[0].strip() for v in views if v["text"].strip()]
-            if words in lines:
-                return {"expected": words, "transcript": words, "screen": seen}
-            failed = [text for text in seen if text.startswith(("Cannot transcribe", "(nothing recognised)"))]
-            if failed:
-                raise DeviceReportError(f"the app did not transcribe its sample as {words!r}: {failed[0]!r}")
+            seen = adb(executable, "logcat", "-d", "-v", "raw", "-s", f"{LOG_TAG}:I",
+                       check=False).splitlines()
+            for line in seen:
+                found = UTTERANCE.search(line)
+                if found and found["what"] == SAMPLE_WAV:
+                    result = {"expected": words, "transcript": found["text"], "model": found["model"],
+                              "threads": int(found["threads"]), "log": line.strip()}
+                    if found["text"] != words:
+                        raise DeviceReportError(f"the app transcribed its {SAMPLE_WAV} as {found['text']!r}, not "
+                                                f"{words!r} ({found['model']}): {line.strip()}")
+                    return result
+                failed = FAILED.search(line)
+                if failed and failed["what"] == SAMPLE_WAV:
+                    raise DeviceReportError(f"the app could not transcribe its {SAMPLE_WAV}: {line.strip()}")
         time.sleep(poll)
         waited += poll
-    what = f"no enabled button {button!r}" if not tapped else f"no transcript {words!r}"
-    raise DeviceReportError(f"{what} on screen within {timeout:.0f} s; the screen shows {seen[-12:]}")
+    what = f"no enabled button {button!r} on screen" if not tapped else f"no utterance for {SAMPLE_WAV} in logcat"
+    raise DeviceReportError(f"{what} within {timeout:.0f} s; last seen: {seen[-12:]}")
 
 
 def manifest_words(manifest: pathlib.Path = ASSETS_MANIFEST) -> str | None:
@@ -205,6 +221,7 @@ def main(argv=None) -> int:
                         help="what the app must transcribe its bundled sample as (default: the assets "
                              "manifest's words)")
     parser.add_argument("--no-sample-check", action="store_true", help="do not tap the app to transcribe its sample")
+    parser.add_argument("--sample-button", default=SAMPLE_BUTTON, help="the app's button that transcribes sample.wav")
     args = parser.parse_args(argv)
     words = None if args.no_sample_check else (args.sample_words or manifest_words())
     if words is None and not args.no_sample_check:
@@ -212,7 +229,7 @@ def main(argv=None) -> int:
               "(--sample-words WORDS)", file=sys.stderr)
     try:
         result = device_report(args.apk, args.model, args.host_model, args.out, args.adb, args.timeout,
-                               sample_words=words)
+                               sample_words=words, sample_button=args.sample_button)
     except DeviceReportError as error:
         print(f"android-device-report: {error}", file=sys.stderr)
         return 2

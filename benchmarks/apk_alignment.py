@@ -7,7 +7,7 @@
 - every ``.tflite`` under ``assets/`` is stored at a 4-byte-aligned offset (what the app's
   ``ModelFile`` needs to memory-map it: Gradle's ``noCompress``).
 
-    python benchmarks/apk_alignment.py APP.apk [--zipalign auto|require|none|PATH]
+    python -m benchmarks.apk_alignment APP.apk [--zipalign auto|require|none|PATH]
 
 ``--zipalign`` also runs the Android SDK's ``zipalign -c -P 16 -v 4`` (found under
 $ANDROID_HOME or $ANDROID_SDK_ROOT build-tools; Debian's zipalign has no ``-P``): ``auto``

@@ -1,7 +1,8 @@
 """`make android-device-report` as the Android workflow runs it on an emulator, with a
 stand-in adb that plays the device and its screen: the phone's reports must follow the
 footprint schema and measure the file the APK bundles, and the app must transcribe its
-bundled sample to the manifest's words (tapped and read through `uiautomator dump`).
+bundled sample to the manifest's words (its button found through `uiautomator dump` and tapped,
+the utterance read from the app's logcat tag).
 The install / intent / pull / per-thread comparison steps: tests/android/test_android_core.py."""
 
 import copy
@@ -16,21 +17,28 @@ from benchmarks.android_device_report import DeviceReportError, device_report, m
 
 ROOT = pathlib.Path(__file__).parents[2]
 ASSETS = ROOT / "android_demo" / "app" / "src" / "main" / "assets"
-BUTTON = '<node index="5" text="Transcribe bundled WAV" class="android.widget.Button" package="org.rtkeras.demo" ' \
+BUTTON = '<node index="5" text="Bundled WAV" class="android.widget.Button" package="org.rtkeras.demo" ' \
          'enabled="{enabled}" bounds="[0,300][1080,420]" />'
 SCREEN = """<?xml version='1.0' encoding='UTF-8' standalone='yes' ?><hierarchy rotation="0">
 <node index="0" text="" class="android.widget.ScrollView" package="org.rtkeras.demo" enabled="true"
  bounds="[0,0][1080,2400]">
 {button}
-<node index="9" text="{transcript}" class="android.widget.TextView" package="org.rtkeras.demo" enabled="true"
+<node index="9" text="{history}" class="android.widget.TextView" package="org.rtkeras.demo" enabled="true"
  bounds="[0,900][1080,1000]" />
 </node></hierarchy>"""
 
 
-def screen(transcript: str, enabled: bool = True) -> str:
+def screen(history: str = "", enabled: bool = True) -> str:
     """As uiautomator writes it (KXmlSerializer escapes a newline in an attribute as &#10;)."""
-    escaped = escape(transcript, {'"': "&quot;", "\n": "&#10;"})
-    return SCREEN.format(button=BUTTON.format(enabled=str(enabled).lower()), transcript=escaped)
+    escaped = escape(history, {'"': "&quot;", "\n": "&#10;"})
+    return SCREEN.format(button=BUTTON.format(enabled=str(enabled).lower()), history=escaped)
+
+
+def logcat(text: str, what: str = "sample.wav") -> str:
+    """What `adb logcat -d -v raw -s rt-keras:I` prints after the app transcribed ``what``
+    (MainActivity.addToHistory's line)."""
+    return (f"loaded rt-qat-int8.tflite\nutterance 1. {text} (0.6 s) [rt-qat-int8.tflite, 1 threads; {what}: 14 ms, "
+            "real-time factor 0.024]\n")
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +67,7 @@ def phone_reports(starter_model):
 @pytest.fixture
 def device(tmp_path, phone_reports):
     """A stand-in adb: the benchmark report appears after `am start`; the screen shows the
-    button, then after a tap on its centre the transcript in ``after_tap``."""
+    button (before.xml); after a tap on its centre the app's log holds logcat.txt."""
     (tmp_path / "phone.json").write_text(json.dumps(phone_reports))
     (tmp_path / "before.xml").write_text(screen(""))
     adb = tmp_path / "bin" / "adb"
@@ -71,12 +79,12 @@ case "$1" in
   get-state) echo device ;;
   install) echo Success ;;
   pull) cp phone.json "$3" ;;
+  logcat) if [ "$2" = -c ]; then rm -f tapped; elif [ -f tapped ]; then cat logcat.txt; fi ;;
   shell) case "$2" in
       am) touch started ;;
       ls) if [ -f started ]; then echo "$3"; fi ;;
       input) if [ "$3" = tap ]; then echo "$4 $5" > tapped; fi ;;
-      uiautomator) if [ -f tapped ]; then cp after.xml ui.xml; else cp before.xml ui.xml; fi
-                   echo "UI hierchary dumped to: $4" ;;
+      uiautomator) cp before.xml ui.xml; echo "UI hierchary dumped to: $4" ;;
       cat) cat ui.xml ;;
     esac ;;
 esac
@@ -95,30 +103,34 @@ def run(adb, tmp_path, model, **kwargs):
 def test_reports_follow_the_schema_and_the_sample_is_transcribed(device, tmp_path, starter_model):
     model, words = starter_model
     assert words == "seven"  # 7_theo_3.wav
-    (tmp_path / "after.xml").write_text(screen(f"{words}\n14 ms for 0.58 s of audio (real-time factor 0.024, "
-                                               "1 threads)"))
+    (tmp_path / "logcat.txt").write_text(logcat("one", what="a.wav") + logcat(words))
     result = run(device, tmp_path, model, sample_words=words)
     assert result["threads"] == [1, 2, 4]
-    assert result["sample"]["transcript"] == words
+    assert result["sample"]["transcript"] == words and result["sample"]["model"] == "rt-qat-int8.tflite"
     assert (tmp_path / "tapped").read_text().split() == ["540", "360"]  # the button's centre
     saved = json.loads((tmp_path / "report" / "sample-transcript.json").read_text())
-    assert saved["expected"] == words and f"{words}\n14 ms" in saved["screen"][-1]
+    assert saved["expected"] == words and saved["log"].startswith(f"utterance 1. {words} (0.6 s)")
+    log = (tmp_path / "adb.log").read_text().splitlines()
+    assert log.index("logcat -c") < log.index("shell input tap 540 360")  # only this run's lines count
 
 
-def test_a_wrong_transcript_fails(device, tmp_path, starter_model):
+def test_a_wrong_or_missing_transcript_fails(device, tmp_path, starter_model):
     model, words = starter_model
-    (tmp_path / "after.xml").write_text(screen("one\n14 ms for 0.58 s of audio"))
-    with pytest.raises(DeviceReportError, match="no transcript 'seven' on screen within"):
-        run(device, tmp_path, model, sample_words=words, timeout=0.5)
-    (tmp_path / "after.xml").write_text(screen("Cannot transcribe the bundled WAV: failed to load"))
-    with pytest.raises(DeviceReportError, match="did not transcribe its sample as 'seven'"):
+    (tmp_path / "logcat.txt").write_text(logcat("seven one"))
+    with pytest.raises(DeviceReportError, match="transcribed its sample.wav as 'seven one', not 'seven'"):
         run(device, tmp_path, model, sample_words=words)
+    (tmp_path / "logcat.txt").write_text("cannot transcribe sample.wav\njava.io.IOException: no asset\n")
+    with pytest.raises(DeviceReportError, match="could not transcribe its sample.wav: cannot transcribe"):
+        run(device, tmp_path, model, sample_words=words)
+    (tmp_path / "logcat.txt").write_text(logcat(words, what="recording"))  # not the sample's line
+    with pytest.raises(DeviceReportError, match="no utterance for sample.wav in logcat within"):
+        run(device, tmp_path, model, sample_words=words, timeout=0.3)
 
 
 def test_a_busy_app_is_not_tapped(device, tmp_path, starter_model):
     model, words = starter_model
-    (tmp_path / "before.xml").write_text(screen("", enabled=False))
-    with pytest.raises(DeviceReportError, match="no enabled button 'Transcribe bundled WAV'"):
+    (tmp_path / "before.xml").write_text(screen(enabled=False))
+    with pytest.raises(DeviceReportError, match="no enabled button 'Bundled WAV' on screen within"):
         run(device, tmp_path, model, sample_words=words, timeout=0.3)
     assert not (tmp_path / "tapped").exists()
 
@@ -139,7 +151,7 @@ def test_a_report_off_the_schema_or_of_another_file_fails(device, tmp_path, phon
 
 def test_the_command_line_reads_the_words_from_the_manifest(device, tmp_path, starter_model, capsys):
     model, words = starter_model
-    (tmp_path / "after.xml").write_text(screen(f"{words}\n9 ms"))
+    (tmp_path / "logcat.txt").write_text(logcat(words))
     apk = tmp_path / "app-debug.apk"
     apk.write_bytes(b"PK\x03\x04")
     assert main(["--apk", str(apk), "--model", model.name, "--host-model", str(model), "--out",
