@@ -24,9 +24,10 @@ android {
         noCompress += "tflite"
     }
 
-    // Native libraries (LiteRT's) stored uncompressed and page-aligned in the APK, loaded from
-    // it without extraction; zipalign -P 16 aligns them to 16 KB for Android 15+ devices with
-    // 16 KB pages (checked by benchmarks/apk_alignment.py in .github/workflows/android.yml).
+    // Native libraries (LiteRT's) stored uncompressed in the APK and loaded from it without
+    // extraction; AGP (8.5.1 and later) places them at 16 KB-aligned offsets, which Android 15+
+    // devices with 16 KB pages need (checked by benchmarks/apk_alignment.py and zipalign -c -P 16
+    // in .github/workflows/android.yml).
     packaging {
         jniLibs {
             useLegacyPackaging = false
