@@ -205,6 +205,12 @@ public class EngineTest {
         assertEquals(3, times.steadyRuns());
         assertEquals(31.0, times.steadyMedianMs(), 1e-9);
         assertEquals("load 120 ms (once), first inference 80 ms, then median 31 ms over 3", times.summary(120));
+        for (int i = 0; i < 3 * RunTimes.KEPT; i++) {
+            times.add(5);
+        }
+        assertEquals(RunTimes.KEPT, times.steadyRuns()); // bounded: the most recent ones
+        assertEquals(5.0, times.steadyMedianMs(), 0);
+        assertEquals(80.0, times.firstMs(), 0);
     }
 
     @Test
