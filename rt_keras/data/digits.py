@@ -193,7 +193,7 @@ def _build_pools(config, progress: bool, skipped: list) -> dict[str, _ClipPool]:
     if held_out:
         raise ValueError(f"data.tts_voices and data.tts_test_voices share {held_out}: test voices must be held out")
 
-    def pseudo_speakers(count, key):
+    def perturbations(count, key):
         def of(source, median_f0):
             rng = np.random.default_rng([seed, key, *source.encode()])
             return pseudo_speakers.sample_perturbations(count, rng, config.formant_range, config.pitch_range, median_f0)
@@ -214,14 +214,14 @@ def _build_pools(config, progress: bool, skipped: list) -> dict[str, _ClipPool]:
         "fsdd_test": fsdd_test,
         "fsdd_train_perturbed": _perturbed_pool(
             fsdd_train,
-            pseudo_speakers(config.pseudo_speakers, 1),
+            perturbations(config.pseudo_speakers, 1),
             config.perturbed_takes,
             np.random.default_rng([seed, 11]),
             progress,
             "pseudo-speakers",
         ),
         "fsdd_validation_perturbed": _perturbed_pool(
-            fsdd_validation, pseudo_speakers(2, 2), None, np.random.default_rng([seed, 12]), progress, "(validation)"
+            fsdd_validation, perturbations(2, 2), None, np.random.default_rng([seed, 12]), progress, "(validation)"
         ),
         "fsdd_test_perturbed": _perturbed_pool(
             fsdd_test,
@@ -237,7 +237,7 @@ def _build_pools(config, progress: bool, skipped: list) -> dict[str, _ClipPool]:
         "tts_train": tts_train,
         "tts_train_perturbed": _perturbed_pool(
             tts_train,
-            pseudo_speakers(config.tts_variants, 3),
+            perturbations(config.tts_variants, 3),
             None,
             np.random.default_rng([seed, 14]),
             progress,
