@@ -116,7 +116,7 @@ final class DeviceFootprint {
             return report.failed("load", e.getMessage(), threads, seconds, runs, warmup);
         }
         double loadMs = (SystemClock.elapsedRealtimeNanos() - started) / 1e6;
-        report.weightCache(plan.weightCache(), engine.weightCacheBytes());
+        report.weightCache(engine.weightCache(), engine.weightCacheBytes()); // the Interpreter if CompiledModel failed
         report.metadata(rate, file.metadata.vocabulary());
         float[] audio = BenchmarkSignal.generate(count * chunk, rate);
         try {

@@ -207,16 +207,43 @@ final class LiteRtEngine implements InferenceEngine {
             return null;
         }
 
+        /** True when this engine runs with XNNPACK's weight cache (CompiledModel). */
+        boolean weightCache() {
+            return false;
+        }
+
         abstract void close();
 
         /**
          * {@code cacheFile}: where XNNPACK keeps the packed weights of this model (one file per
-         * model: EnginePlan.weightCacheFileName); used only on the CompiledModel path.
+         * model: EnginePlan.weightCacheFileName); used only on the CompiledModel path. A kept
+         * cache file that cannot be loaded (cut short by a crash while packing) is deleted and
+         * the model loaded once more; if CompiledModel still cannot load it (or its native
+         * library is missing), the Interpreter runs the step, as on a CPU without atomics. A
+         * SIGILL cannot be caught: that is what EnginePlan's atomics check is for.
          */
         static StreamingEngine open(AssetManager assets, ModelFile file, int threads, EnginePlan plan,
                 File cacheFile) {
-            return plan.weightCache() ? new CompiledStreaming(assets, file, threads, cacheFile)
-                    : new Streaming(file, threads);
+            if (!plan.weightCache()) {
+                return new Streaming(file, threads);
+            }
+            try {
+                try {
+                    return new CompiledStreaming(assets, file, threads, cacheFile);
+                } catch (RuntimeException e) {
+                    if (!cacheFile.isFile()) {
+                        throw e;
+                    }
+                    AppLog.w(file.name + ": CompiledModel failed with a kept weight cache; deleting it, once more", e);
+                    if (!cacheFile.delete()) {
+                        throw e;
+                    }
+                    return new CompiledStreaming(assets, file, threads, cacheFile);
+                }
+            } catch (RuntimeException | LinkageError e) {
+                AppLog.w(file.name + ": CompiledModel cannot run it; the Interpreter does, without the weight cache", e);
+                return new Streaming(file, threads);
+            }
         }
     }
 
@@ -313,6 +340,11 @@ final class LiteRtEngine implements InferenceEngine {
         @Override
         Long weightCacheBytes() {
             return cacheBytes;
+        }
+
+        @Override
+        boolean weightCache() {
+            return true;
         }
 
         File cacheFile() {
