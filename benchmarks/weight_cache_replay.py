@@ -34,8 +34,7 @@ def replay(path: pathlib.Path, threads: int, seconds: float) -> dict:
     from converters.dedup import shared_constants
     from converters.flatbuffer import load_model
     from converters.footprint import static_report
-    from converters.footprint_probe import (app_compiled_model, compiled_runner, compiled_streaming_runner,
-                                            test_audio)
+    from converters.footprint_probe import app_compiled_model, compiled_runner, compiled_streaming_runner, test_audio
 
     report = static_report(path)
     parsed = load_model(path.read_bytes(), str(path))
