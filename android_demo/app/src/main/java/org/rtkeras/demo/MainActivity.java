@@ -41,6 +41,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
+import org.rtkeras.demo.core.ContinuousRecognizer;
 import org.rtkeras.demo.core.CtcGreedyDecoder;
 import org.rtkeras.demo.core.EngineCache;
 import org.rtkeras.demo.core.EnginePlan;
@@ -382,7 +383,7 @@ public class MainActivity extends Activity {
                         @Override
                         public void run() {
                             if (session == started) { // not a last block after Stop
-                                level.setText(meter(rms) + (started.segmenter.inUtterance() ? "  speech" : ""));
+                                level.setText(meter(rms) + (started.inUtterance() ? "  speech" : ""));
                             }
                         }
                     });
@@ -433,73 +434,65 @@ public class MainActivity extends Activity {
     }
 
     /**
-     * One listening session: the segmenter cuts the microphone's blocks at the VAD's endpoints;
-     * a streaming model also transcribes every block as it comes (partial transcript on
-     * screen) and finishes at each endpoint, a whole-utterance model transcribes each finished
-     * utterance on the inference thread.
+     * One listening session: a ContinuousRecognizer (core) cuts the microphone's blocks at the
+     * VAD's endpoints; a streaming model transcribes every block as it comes (partial transcript
+     * on screen) and finishes at each endpoint, a whole-utterance model transcribes each
+     * finished utterance on the inference thread.
      */
-    private final class Session {
+    private final class Session implements ContinuousRecognizer.Listener {
         final EngineCache.Entry<LoadedModel> entry;
         final int rate;
-        final UtteranceSegmenter segmenter;
-        final StreamingTranscriber live;
-        private volatile boolean failed;
+        final ContinuousRecognizer recognizer;
 
         Session(EngineCache.Entry<LoadedModel> entry, int rate) {
             this.entry = entry;
             this.rate = rate;
-            this.segmenter = new UtteranceSegmenter(rate, TRAILING_SILENCE_MS, PRE_ROLL_MS, MAX_UTTERANCE_SECONDS);
             LiteRtEngine.StreamingEngine streaming = entry.engine.streaming;
-            this.live = streaming == null ? null : new StreamingTranscriber(streaming.layout(),
+            StreamingTranscriber live = streaming == null ? null : new StreamingTranscriber(streaming.layout(),
                     timed(streaming, entry.times), entry.engine.file.metadata.vocabulary());
+            this.recognizer = new ContinuousRecognizer(
+                    new UtteranceSegmenter(rate, TRAILING_SILENCE_MS, PRE_ROLL_MS, MAX_UTTERANCE_SECONDS), live, this);
         }
 
         /** On the recorder thread. Never throws: that would end the app. */
         void accept(short[] block, int count) {
-            if (live != null && !failed) {
-                float[] samples = Pcm.toFloat(Arrays.copyOf(block, count));
-                int before = live.chunks();
-                try {
-                    String text = live.accept(samples, 0, samples.length);
-                    if (live.chunks() != before) {
-                        showPartial(this, text.isEmpty() ? "…" : text);
-                    }
-                } catch (RuntimeException e) {
-                    failed = true;
-                    AppLog.w("live transcription failed", e);
-                    showPartial(this, "Cannot transcribe live: " + e.getMessage());
-                }
-            }
-            for (UtteranceSegmenter.Utterance utterance : segmenter.accept(block, count)) {
-                finished(utterance);
+            try {
+                recognizer.accept(block, count);
+            } catch (RuntimeException e) {
+                AppLog.w("listening failed", e);
+                showPartial(this, "Listening failed: " + e.getMessage());
             }
         }
 
         /** On the UI thread, after the recorder thread has stopped. */
         void stop() {
-            UtteranceSegmenter.Utterance rest = segmenter.flush();
-            if (rest != null) {
-                finished(rest);
-            } else if (live != null) {
-                live.reset();
-            }
+            recognizer.stop();
         }
 
-        private void finished(UtteranceSegmenter.Utterance utterance) {
+        boolean inUtterance() {
+            return recognizer.inUtterance();
+        }
+
+        @Override
+        public void partial(String text) {
+            showPartial(this, text.isEmpty() ? "…" : text);
+        }
+
+        @Override
+        public void failed(RuntimeException error) {
+            AppLog.w("live transcription failed", error);
+            showPartial(this, "Cannot transcribe live: " + error.getMessage());
+        }
+
+        @Override
+        public void finished(UtteranceSegmenter.Utterance utterance, String text) {
             lastAudio = utterance.samples;
             lastAudioRate = rate;
             double seconds = utterance.samples.length / (double) rate;
             String cut = utterance.cut ? " (cut: no pause)" : "";
-            if (live == null) {
+            if (text == null) {
                 transcribeUtterance(entry, utterance.samples, rate, seconds, cut);
                 return;
-            }
-            String text;
-            try {
-                text = failed ? "(live transcription failed)" : live.finish();
-            } catch (RuntimeException e) {
-                AppLog.w("finishing the utterance failed", e);
-                text = "(failed: " + e.getMessage() + ")";
             }
             addToHistory(text, seconds, String.format(Locale.ROOT, "streamed, algorithmic latency %.0f ms",
                     entry.engine.streaming.layout().algorithmicLatencyMs) + cut, entry);

@@ -141,6 +141,127 @@ public class ContinuousTest {
         assertNull(segmenter.flush());
     }
 
+    /**
+     * A stand-in streaming model: one frame per 20 ms chunk, "speech" where the chunk is louder
+     * than -50 dBFS, blank elsewhere; its state counts the chunks since the utterance started,
+     * so a missing reset between utterances shows. Throws on chunk {@code failAt} (0: never).
+     */
+    static final class LoudnessModel implements StreamingStep {
+        final List<Float> countsSeen = new ArrayList<Float>();
+        final int failAt;
+        int calls;
+
+        LoudnessModel(int failAt) {
+            this.failAt = failAt;
+        }
+
+        @Override
+        public float[][] step(float[] chunk, Map<String, float[]> state, Map<String, float[]> nextState) {
+            if (++calls == failAt) {
+                throw new IllegalStateException("chunk " + calls + " failed");
+            }
+            float count = state.get("count")[0];
+            countsSeen.add(count);
+            nextState.put("count_out", new float[] {count + 1});
+            double sum = 0;
+            for (float x : chunk) {
+                sum += x * x;
+            }
+            boolean loud = Math.sqrt(sum / chunk.length) > 0.003; // the fixture: noise -60 dBFS, the quietest digit -42
+            return new float[][] {loud ? new float[] {-10f, 0f} : new float[] {0f, -10f}};
+        }
+    }
+
+    static final StreamingLayout LAYOUT = StreamingLayout.fromModelInfo("{\"streaming\": {\"chunk_samples\": 320, "
+            + "\"algorithmic_latency_ms\": 20.0, \"state\": [{\"name\": \"count\", \"output\": \"count_out\", "
+            + "\"shape\": [1]}]}}");
+
+    /** Records what the recognizer reports. */
+    static final class Recorded implements ContinuousRecognizer.Listener {
+        final List<String> partials = new ArrayList<String>();
+        final List<String> texts = new ArrayList<String>();
+        final List<UtteranceSegmenter.Utterance> utterances = new ArrayList<UtteranceSegmenter.Utterance>();
+        final List<RuntimeException> errors = new ArrayList<RuntimeException>();
+
+        @Override
+        public void partial(String text) {
+            partials.add(text);
+        }
+
+        @Override
+        public void finished(UtteranceSegmenter.Utterance utterance, String text) {
+            utterances.add(utterance);
+            texts.add(text);
+        }
+
+        @Override
+        public void failed(RuntimeException error) {
+            errors.add(error);
+        }
+    }
+
+    private static Recorded listen(short[] audio, StreamingStep model, int block) {
+        Recorded recorded = new Recorded();
+        StreamingTranscriber live = model == null ? null
+                : new StreamingTranscriber(LAYOUT, model, Arrays.asList("<blank>", "speech"));
+        ContinuousRecognizer recognizer = new ContinuousRecognizer(
+                new UtteranceSegmenter(16000, TRAILING_MS, PRE_ROLL_MS, 20), live, recorded);
+        for (int at = 0; at < audio.length; at += block) {
+            int n = Math.min(block, audio.length - at);
+            recognizer.accept(Arrays.copyOfRange(audio, at, at + n), n);
+        }
+        recognizer.stop();
+        return recorded;
+    }
+
+    @Test
+    public void aStreamingModelTranscribesEachUtteranceFromAFreshState() throws IOException {
+        WavReader wav = WavReader.read(resource("continuous-fixture.wav"), "continuous-fixture.wav");
+        for (int block : new int[] {1600, 333}) {
+            LoudnessModel model = new LoudnessModel(0);
+            Recorded recorded = listen(wav.samples, model, block);
+            assertEquals(3, recorded.texts.size());
+            for (String text : recorded.texts) { // each digit heard, in its own utterance (a pause inside one repeats the word)
+                assertTrue(text, text.matches("speech( speech)*"));
+            }
+            assertTrue(recorded.partials.contains("speech"));
+            assertTrue(recorded.partials.contains("")); // before the first word of each utterance
+            assertTrue(recorded.errors.isEmpty());
+            int resets = 0;
+            for (float count : model.countsSeen) {
+                resets += count == 0 ? 1 : 0;
+            }
+            // A fresh state at the start and after each of the three endpoints (the recording goes on after the last).
+            assertEquals("block " + block, 4, resets);
+            // Every whole chunk ran once, plus at most one zero-padded last chunk per endpoint.
+            int whole = wav.samples.length / 320;
+            assertTrue(model.countsSeen.size() + " chunks", model.countsSeen.size() >= whole
+                    && model.countsSeen.size() <= whole + 3);
+        }
+    }
+
+    @Test
+    public void withoutAStreamingModelEachUtteranceIsHandedOnWhole() throws IOException {
+        WavReader wav = WavReader.read(resource("continuous-fixture.wav"), "continuous-fixture.wav");
+        Recorded recorded = listen(wav.samples, null, 1600);
+        assertEquals(Arrays.asList((String) null, null, null), recorded.texts);
+        assertEquals(3, recorded.utterances.size());
+        assertTrue(recorded.partials.isEmpty());
+    }
+
+    @Test
+    public void aFailingChunkStopsLiveTranscriptionNotSegmentation() throws IOException {
+        WavReader wav = WavReader.read(resource("continuous-fixture.wav"), "continuous-fixture.wav");
+        LoudnessModel model = new LoudnessModel(5);
+        Recorded recorded = listen(wav.samples, model, 1600);
+        assertEquals(1, recorded.errors.size());
+        assertEquals(3, recorded.utterances.size());
+        for (String text : recorded.texts) {
+            assertEquals("(live transcription failed)", text);
+        }
+        assertEquals(5, model.calls); // no chunk ran after the failure
+    }
+
     @Test
     public void historyKeepsFinishedUtterancesForScrollingAndCopying() {
         TranscriptHistory history = new TranscriptHistory(3);
