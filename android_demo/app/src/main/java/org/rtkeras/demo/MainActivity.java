@@ -116,6 +116,8 @@ public class MainActivity extends Activity {
     private TextView historyView;
     private TextView footprint;
     private ScrollView historyScroll;
+    /** Between onStart and onStop (UI thread only). */
+    private boolean visible;
     /** Written by the benchmark thread, read on the UI thread. */
     private volatile String lastReport;
 
@@ -367,6 +369,11 @@ public class MainActivity extends Activity {
 
     private void startListening(EngineCache.Entry<LoadedModel> entry) {
         showEngine(entry);
+        if (!visible) { // the app left the screen while the model loaded: no microphone in the background
+            partial.setText("");
+            setBusy(false);
+            return;
+        }
         int rate = entry.engine.file.metadata.sampleRate();
         final Session started = new Session(entry, rate);
         session = started;
@@ -636,8 +643,15 @@ public class MainActivity extends Activity {
     }
 
     @Override
+    protected void onStart() {
+        super.onStart();
+        visible = true;
+    }
+
+    @Override
     protected void onStop() {
         super.onStop();
+        visible = false;
         if (session != null) { // never keep the microphone in the background
             stopListening("Listening stopped: the app left the screen.");
         }
