@@ -83,7 +83,8 @@ def test_materialise_is_a_no_op_when_cached(tiny_config):
 def test_splits_are_a_pure_function_of_the_config(tiny_config, tmp_path):
     """Regenerated from another working directory into another cache: the same manifest,
     whose per-split hashes cover every sample, transcript and source."""
-    code = ("import sys, json; from rt_keras.core import run_config; from rt_keras.data.storage import materialise\n"
+    code = ("import sys, json; from rt_keras.core import run_config\n"
+            "from rt_keras.data.materialise import materialise\n"
             "if __name__ == '__main__':\n"
             f"    c = run_config.load({TINY!r}, ['data.cache_dir=' + sys.argv[1]])\n"
             "    print(materialise(c, progress=False))")

@@ -1,59 +1,49 @@
-"""The run-directory lifecycle (rt_keras.runs.run_dir): the pipeline chains the steps and skips
-finished ones, and evaluation of a .tflite refuses damaged files before loading them
-(QAT settings: tests/test_run_config.py)."""
+"""RunDir owns the run directory's file names and the lifecycle every step shares."""
 
 import json
-import pathlib
-import re
-import shutil
 
-from rt_keras.cli import main
-from rt_keras.core.splits import TEST_SPLITS
-from tests.helpers import requires_fsdd
+import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-pytestmark = requires_fsdd
+from rt_keras.core import run_config
+from rt_keras.runs.run_dir import RunDir, trained
+from tests.helpers import ROOT
 
 
-def _cli(capsys, *args):
-    status = main([str(a) for a in args])
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
+def test_every_file_name_has_one_owner(tmp_path):
+    run = RunDir(tmp_path)
+    assert (run.config.name, run.model.name, run.metrics.name, run.evaluation.name) == (
+        "config.yaml", "model.keras", "metrics.json", "evaluation.json")
+    assert run.qat.weights == tmp_path / "qat" / "model.weights.h5"
+    assert run.qat.best_weights == tmp_path / "qat" / "checkpoints" / "best.weights.h5"
+    assert run.tflite("qat-int8") == tmp_path / "model-qat-int8.tflite"
+    assert RunDir.evaluation_of(run.tflite("int4")) == tmp_path / "model-int4.tflite.evaluation.json"
+    assert run.worker(2).metrics == tmp_path / "worker-2" / "metrics.json"
 
 
-def test_pipeline_skips_finished_steps_converts_and_evaluates_the_tflite(tiny_qat_run, tiny_config, tmp_path, capsys):
-    run = tmp_path / "run"
-    shutil.copytree(tiny_qat_run, run)
-    trained = (run / "model.keras").read_bytes()
-    status, out, err = _cli(capsys, "pipeline", "--config", ROOT / "configs" / "tiny.yaml",
-                            "--set", f"data.cache_dir={tiny_config.data.cache_dir}", "--out", run)
-    assert status == 0, err
-    assert re.findall(r"== rt-keras pipeline: (.+)", out) == [
-        "data", "train", "evaluate", "qat", "convert", "evaluate the .tflite"]
-    assert f"{run}: training already finished" in err
-    assert f"{run / 'qat'}: quantisation-aware training already finished" in err
-    assert (run / "model.keras").read_bytes() == trained  # not trained again
-    assert (run / "model-qat-int8.tflite").read_bytes()[4:8] == b"TFL3"
-    evaluation = json.loads((run / "model-qat-int8.tflite.evaluation.json").read_text())
-    assert list(evaluation) == list(TEST_SPLITS)
-    for name in TEST_SPLITS:
-        assert re.search(rf"\n{name}\s+\d+\s+{evaluation[name]['words']}\s+", out), name
-        assert re.search(rf"\n{name}\s+[+-]\d+\.\d\d\s+\[.+\]\s+(inside noise|A better|B better)", out), name
-
-    # again: every step finished, the .tflite is kept
-    stamp = (run / "model-qat-int8.tflite").stat().st_mtime_ns
-    status, out, err = _cli(capsys, "pipeline", "--config", ROOT / "configs" / "tiny.yaml",
-                            "--set", f"data.cache_dir={tiny_config.data.cache_dir}", "--out", run)
-    assert status == 0 and "model-qat-int8.tflite exists; use --force to convert again" in err
-    assert (run / "model-qat-int8.tflite").stat().st_mtime_ns == stamp
+def test_an_unfinished_run_is_refused_with_the_command_that_trains_it(tmp_path):
+    (tmp_path / "config.yaml").write_text("name: x\n")  # no model.keras yet
+    with pytest.raises(FileNotFoundError, match=r"needs model.keras and config.yaml\); train first: rt-keras train"):
+        trained(tmp_path)
 
 
-def test_evaluate_tflite_refuses_missing_foreign_and_damaged_files_in_one_line(tiny_run, tmp_path, capsys):
-    text = tmp_path / "notes.tflite"
-    text.write_text("not a model")
-    status, out, err = _cli(capsys, "evaluate", tiny_run, "--tflite", tmp_path / "missing.tflite")
-    assert status == 2 and "missing.tflite" in err and len(err.strip().splitlines()) == 1
-    status, out, err = _cli(capsys, "evaluate", tiny_run, "--tflite", text)
-    assert status == 2 and err.startswith(f"rt-keras evaluate: {text}: ") and len(err.strip().splitlines()) == 1
-    assert not (tmp_path / "notes.tflite.evaluation.json").exists()
+def test_only_a_finished_step_is_skipped(tmp_path):
+    run = RunDir(tmp_path)
+    assert run.finished_metrics("training") is None
+    run.metrics.write_text(json.dumps({"finished": False}))
+    assert run.finished_metrics("training") is None
+    run.metrics.write_text(json.dumps({"finished": True, "validation_wer": 0.1}))
+    assert run.finished_metrics("training")["validation_wer"] == 0.1
 
+
+def test_a_forced_step_forgets_its_resume_state_and_saves_the_config(tmp_path):
+    config = run_config.load(ROOT / "configs" / "tiny.yaml")
+    step = RunDir(tmp_path / "qat")
+    step.backup.mkdir(parents=True)
+    step.best_weights.parent.mkdir(parents=True)
+    step.history.write_text("epoch,loss\n0,1.0\n")
+    step.start_step(config, force=False, seed=0)
+    assert step.backup.is_dir() and step.history.is_file()  # resumable
+    step.start_step(config, force=True, seed=0)
+    assert not step.backup.exists() and not step.best_weights.parent.exists() and not step.history.exists()
+    saved = step.load_config()
+    assert (saved.encoder, saved.train, saved.qat) == (config.encoder, config.train, config.qat)

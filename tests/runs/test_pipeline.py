@@ -1,0 +1,59 @@
+"""The pipeline (rt_keras.runs.pipeline) chains the steps and skips
+finished ones, and evaluation of a .tflite refuses damaged files before loading them
+(QAT settings: tests/test_run_config.py)."""
+
+import json
+import pathlib
+import re
+import shutil
+
+from rt_keras.cli import main
+from rt_keras.core.splits import TEST_SPLITS
+from tests.helpers import requires_fsdd
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+pytestmark = requires_fsdd
+
+
+def _cli(capsys, *args):
+    status = main([str(a) for a in args])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_pipeline_skips_finished_steps_converts_and_evaluates_the_tflite(tiny_qat_run, tiny_config, tmp_path, capsys):
+    run = tmp_path / "run"
+    shutil.copytree(tiny_qat_run, run)
+    trained = (run / "model.keras").read_bytes()
+    status, out, err = _cli(capsys, "pipeline", "--config", ROOT / "configs" / "tiny.yaml",
+                            "--set", f"data.cache_dir={tiny_config.data.cache_dir}", "--out", run)
+    assert status == 0, err
+    assert re.findall(r"== rt-keras pipeline: (.+)", out) == [
+        "data", "train", "evaluate", "qat", "convert", "evaluate the .tflite"]
+    assert f"{run}: training already finished" in err
+    assert f"{run / 'qat'}: quantisation-aware training already finished" in err
+    assert (run / "model.keras").read_bytes() == trained  # not trained again
+    assert (run / "model-qat-int8.tflite").read_bytes()[4:8] == b"TFL3"
+    evaluation = json.loads((run / "model-qat-int8.tflite.evaluation.json").read_text())
+    assert list(evaluation) == list(TEST_SPLITS)
+    for name in TEST_SPLITS:
+        assert re.search(rf"\n{name}\s+\d+\s+{evaluation[name]['words']}\s+", out), name
+        assert re.search(rf"\n{name}\s+[+-]\d+\.\d\d\s+\[.+\]\s+(inside noise|A better|B better)", out), name
+
+    # again: every step finished, the .tflite is kept
+    stamp = (run / "model-qat-int8.tflite").stat().st_mtime_ns
+    status, out, err = _cli(capsys, "pipeline", "--config", ROOT / "configs" / "tiny.yaml",
+                            "--set", f"data.cache_dir={tiny_config.data.cache_dir}", "--out", run)
+    assert status == 0 and "model-qat-int8.tflite exists; use --force to convert again" in err
+    assert (run / "model-qat-int8.tflite").stat().st_mtime_ns == stamp
+
+
+def test_evaluate_tflite_refuses_missing_foreign_and_damaged_files_in_one_line(tiny_run, tmp_path, capsys):
+    text = tmp_path / "notes.tflite"
+    text.write_text("not a model")
+    status, out, err = _cli(capsys, "evaluate", tiny_run, "--tflite", tmp_path / "missing.tflite")
+    assert status == 2 and "missing.tflite" in err and len(err.strip().splitlines()) == 1
+    status, out, err = _cli(capsys, "evaluate", tiny_run, "--tflite", text)
+    assert status == 2 and err.startswith(f"rt-keras evaluate: {text}: ") and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "notes.tflite.evaluation.json").exists()
+
