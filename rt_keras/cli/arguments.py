@@ -85,7 +85,7 @@ def encoder_config_from_args(args):
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", required=True, metavar="FILE",
                         help="YAML run config (configs/rt.yaml, baseline.yaml, albert.yaml, tiny.yaml; "
-                             "configs/commands.yaml trains on manifests: README \"Your own data\")")
+                             "configs/commands.yaml trains on manifests: docs/own-data.md)")
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
                         help="override any config value, repeatable (e.g. --set train.epochs=3 "
                              "--set data.fsdd_dir=/data/fsdd); values are parsed as YAML")

@@ -12,7 +12,7 @@ def register(subparsers) -> None:
                        description="data.source=digits (default): compose connected-digit utterances from FSDD "
                                    "speakers, their vocal-tract/pitch-perturbed pseudo-speakers, espeak-ng voices and "
                                    "flite/festival voices, and augment the training split. data.source=manifest: read "
-                                   "your JSON Lines / CSV manifests (README \"Your own data\"). Either way: build the "
+                                   "your JSON Lines / CSV manifests (docs/own-data.md). Either way: build the "
                                    "vocabulary (data.vocabulary: word, char, subword) and write every split with a "
                                    "manifest (sources, skipped rows, a hash of every split) to data.cache_dir, as .npz "
                                    "or TFRecord shards (data.storage). A no-op when already materialised.")

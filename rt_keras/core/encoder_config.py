@@ -61,7 +61,7 @@ class EncoderConfig:
     # Look-ahead R: the first layer also attends to the R frames after each chunk (and all
     # chunks start R frames earlier), so every frame sees R frames (40 ms each) past its
     # chunk: the algorithmic latency becomes the chunk plus R frames (the streaming step
-    # buffers the R frames; rt_keras/streaming.py).
+    # buffers the R frames; rt_keras/model/streaming.py).
     lookahead_frames: int = 0
 
     def __post_init__(self):

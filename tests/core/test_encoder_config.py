@@ -1,4 +1,4 @@
-"""Encoder configs (rt_keras/config.py): invalid values name the field and what is
+"""Encoder configs (rt_keras/core/encoder_config.py): invalid values name the field and what is
 allowed; group membership for adjacent and shorter last groups."""
 
 import pytest

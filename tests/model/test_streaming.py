@@ -1,4 +1,4 @@
-"""Streaming (rt_keras/streaming.py, `convert --streaming`, `transcribe --stream`): the
+"""Streaming (rt_keras/model/streaming.py, `convert --streaming`, `transcribe --stream`): the
 chunks of a real utterance through the step model — in Keras and as a .tflite whose state
 layout is read from its metadata — give the full chunked model's log-probabilities."""
 
