@@ -168,8 +168,8 @@ def refresh(assets, models, sample, words: str, extras=(), split: str = SPLIT) -
             raise AssetsError(f"{source} transcribes {sample.name} as {transcript!r}, not {words!r}: "
                               "not a starter model")
         metadata = _metadata(target)
-        files.append({**file_entry(target, assets), "kind": "model", "source": str(source.relative_to(ROOT))
-                      if source.resolve().is_relative_to(ROOT) else str(source), "command": command,
+        shown = source.resolve().relative_to(ROOT) if source.resolve().is_relative_to(ROOT) else source
+        files.append({**file_entry(target, assets), "kind": "model", "source": str(shown), "command": command,
                       **run_commit(source), "model": metadata, "evaluation": evaluation(source, split),
                       "sample_transcript": transcript})
     extra_entries = []
