@@ -45,13 +45,10 @@ class AssetsError(RuntimeError):
 
 def _contracts():
     """The project's CTC decoding and PCM scaling: (greedy_decode, pcm_to_float, float_to_pcm,
-    decode_ids), from rt_keras.core after the package split."""
-    try:
-        from rt_keras.core.contracts import float_to_pcm, greedy_decode, pcm_to_float
-        from rt_keras.core.vocabulary import decode_ids
-    except ImportError:  # the layout before the split
-        from rt_keras.task import float_to_pcm, greedy_decode, pcm_to_float
-        from rt_keras.vocabulary import decode_ids
+    decode_ids), imported when used (rt_keras.core needs no TensorFlow)."""
+    from rt_keras.core.contracts import float_to_pcm, greedy_decode, pcm_to_float
+    from rt_keras.core.vocabulary import decode_ids
+
     return greedy_decode, pcm_to_float, float_to_pcm, decode_ids
 
 
