@@ -8,8 +8,9 @@ import argparse
 import logging
 import sys
 
+from converters.files import PathError
 from rt_keras.cli import compress, convert, data, dedup, evaluate, footprint, params, pipeline, qat, train, transcribe
-from rt_keras.core.encoder_config import ConfigError
+from rt_keras.core.errors import UserError
 
 COMMANDS = (params, data, train, evaluate, qat, convert, compress, transcribe, dedup, footprint, pipeline)
 
@@ -48,6 +49,6 @@ def main(argv=None) -> int:
     _show_library_log()
     try:
         return args.run(args)
-    except (ConfigError, FileNotFoundError) as error:
+    except (UserError, PathError, FileNotFoundError) as error:  # a request the user can fix: one line
         print(f"rt-keras {args.command}: {error}", file=sys.stderr)
         return 2

@@ -19,12 +19,15 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from converters.dedup import dedup_file
+    from converters.files import PathError, check_input_file, check_output_file
     from converters.flatbuffer import NotATFLiteModel
     from converters.runner import ModelLoadError
 
     try:
+        check_input_file(args.input, "input model")
+        check_output_file(args.output)
         report = dedup_file(args.input, args.output)
-    except (NotATFLiteModel, ModelLoadError) as error:
+    except (NotATFLiteModel, ModelLoadError, PathError) as error:
         print(f"rt-keras dedup: {error}", file=sys.stderr)
         return 2
     if args.json:

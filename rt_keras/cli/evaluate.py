@@ -28,10 +28,14 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    from converters.files import check_input_file
     from converters.flatbuffer import NotATFLiteModel
     from converters.runner import ModelLoadError
     from rt_keras.runs.evaluate import evaluate_run
 
+    other = read_evaluation(args.against) if args.against else None  # refused before any work
+    if args.tflite:
+        check_input_file(args.tflite, "--tflite")
     try:
         results, _ = evaluate_run(args.run_dir, args.splits, tflite=args.tflite)
     except (NotATFLiteModel, ModelLoadError) as error:
@@ -39,7 +43,7 @@ def run(args) -> int:
         return 2
     print(json.dumps(results, indent=2) if args.json else format_evaluation(results))
     if args.against:  # after the JSON on stdout, the comparison goes to stderr
-        print(format_comparison(results, args.against), file=sys.stderr if args.json else sys.stdout)
+        print(format_comparison(results, other, args.against), file=sys.stderr if args.json else sys.stdout)
     return 0
 
 
@@ -59,14 +63,28 @@ def format_evaluation(results: dict) -> str:
     return "\n".join(lines)
 
 
-def format_comparison(results: dict, other_path) -> str:
-    """Paired bootstrap of this evaluation against another one of the same splits."""
-    import pathlib
+def read_evaluation(path) -> dict:
+    """An evaluation file written by `rt-keras evaluate` ({split: result}), or UserError
+    naming what is wrong with it."""
+    from converters.files import check_input_file
+    from rt_keras.core.errors import UserError
 
+    path = check_input_file(path, "--against")
+    try:
+        other = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as error:
+        raise UserError(f"--against {path}: not an evaluation file written by rt-keras evaluate "
+                        f"(not JSON: {error})") from None
+    if not isinstance(other, dict) or not all(isinstance(v, dict) for v in other.values()):
+        raise UserError(f"--against {path}: not an evaluation file written by rt-keras evaluate "
+                        "(expected {split: result})")
+    return other
+
+
+def format_comparison(results: dict, other: dict, other_name) -> str:
+    """Paired bootstrap of this evaluation against another one of the same splits."""
     from rt_keras.core.wer_stats import paired_bootstrap
 
-    other_name = str(other_path)
-    other = json.loads(pathlib.Path(other_path).read_text())
     lines = [f"\nthis model (A) vs {other_name} (B), paired bootstrap over the same utterances:",
              f"{'split':<22}{'WER A - B':>11}   95% CI            verdict"]
     for name, result in results.items():

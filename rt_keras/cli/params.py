@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from rt_keras.cli.arguments import add_encoder_arguments, encoder_config_from_args
+from rt_keras.cli.arguments import add_encoder_arguments, encoder_config_from_args, int_at_least
 
 
 def register(subparsers) -> None:
@@ -12,7 +12,7 @@ def register(subparsers) -> None:
                        description="Build the encoder and its unshared baseline, count unique "
                                    "parameters (shared weights once) by role, and print the fraction.")
     add_encoder_arguments(p)
-    p.add_argument("--num-features", type=int, default=80, help="log-mel bins fed to the encoder")
+    p.add_argument("--num-features", type=int_at_least(1, 4096), default=80, help="log-mel bins fed to the encoder")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(run=run)
 

@@ -7,7 +7,7 @@ import sys
 from rt_keras.cli.arguments import add_config_arguments, overrides
 from rt_keras.cli.convert import format_convert
 from rt_keras.cli.data import format_data
-from rt_keras.cli.evaluate import format_comparison, format_evaluation
+from rt_keras.cli.evaluate import format_comparison, format_evaluation, read_evaluation
 from rt_keras.cli.qat import format_qat
 from rt_keras.cli.train import format_train
 from rt_keras.core.modes import PIPELINE_MODE
@@ -38,7 +38,8 @@ def run(args) -> int:
         "evaluate": format_evaluation,
         "qat": lambda m: format_qat(m, out),
         "convert": lambda r: format_convert(r, tflite),
-        "evaluate the .tflite": lambda r: format_evaluation(r) + "\n" + format_comparison(r, run_dir.evaluation),
+        "evaluate the .tflite": lambda r: format_evaluation(r) + "\n" + format_comparison(
+            r, read_evaluation(run_dir.evaluation), run_dir.evaluation),
     }
     try:
         for step, result in pipeline(args.config, overrides(args), out, force=args.force):

@@ -24,6 +24,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    from converters.files import PathError
     from rt_keras.data.audio import AudioError
     from rt_keras.export.transcribe import TranscribeError, stream_wav_file, transcribe_wav_files
 
@@ -32,7 +33,7 @@ def run(args) -> int:
         for wav in args.wavs:
             try:
                 partials = stream_wav_file(args.model, wav, args.threads)
-            except (TranscribeError, AudioError, OSError) as error:
+            except (TranscribeError, AudioError, PathError, OSError) as error:
                 print(f"rt-keras transcribe: {error}", file=sys.stderr)
                 status = 2 if isinstance(error, TranscribeError) else 1
                 continue

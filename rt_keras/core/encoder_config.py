@@ -16,12 +16,14 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Mapping
 
+from rt_keras.core.errors import UserError
+
 MATRIX_NAMES = ("attn_q", "attn_k", "attn_v", "attn_o", "ffn_in", "ffn_out")
 SHARING_PATTERNS = ("adjacent", "cyclic")
 ACTIVATIONS = ("relu", "swish", "gelu")
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError):
     """A configuration value is invalid; the message names the field, value and what is allowed."""
 
 

@@ -8,11 +8,12 @@ import copy
 import dataclasses
 import hashlib
 import json
+import math
 import pathlib
 
 import yaml
 
-from converters.files import atomic_write_text
+from converters.files import PathError, atomic_write_text, check_path_text
 from rt_keras.core.encoder_config import ConfigError, EncoderConfig, preset_fields, reject_unknown
 from rt_keras.core.vocabulary import KINDS as VOCABULARY_KINDS
 
@@ -222,6 +223,8 @@ def _check_type(where: str, value, default):
           isinstance(value, expected) and not (expected is int and isinstance(value, bool)))
     if not ok:
         raise ConfigError(f"{where}={value!r}: expected {expected.__name__}, got {type(value).__name__}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{where}={value!r}: expected a finite number")
     if name in _MINIMUM and value < _MINIMUM[name]:
         raise ConfigError(f"{where}={value!r}: must be at least {_MINIMUM[name]}")
     if name in _CHOICES and value not in _CHOICES[name]:
@@ -255,7 +258,11 @@ def from_dict(values: dict, source: str = "config") -> RunConfig:
     values = dict(values or {})
     reject_unknown(values, ["name", "encoder", *_SECTIONS], source, "section(s)")
     sections = {name: _build(cls, values.get(name) or {}, f"{source}: {name}") for name, cls in _SECTIONS.items()}
-    encoder = dict(values.get("encoder") or {})
+    encoder = values.get("encoder") or {}
+    if not isinstance(encoder, dict):
+        raise ConfigError(f"{source}: encoder: expected a section of FIELD: VALUE entries, "
+                          f"got {type(encoder).__name__} {encoder!r}")
+    encoder = dict(encoder)
     preset = encoder.pop("preset", None)
     if preset is not None:
         encoder = {**preset_fields(preset, f"{source}: encoder.preset"), **encoder}
@@ -298,6 +305,7 @@ def load(path, overrides: list[str] | None = None) -> RunConfig:
             f"{path}: expected a mapping of sections (data, frontend, encoder, train, qat), got {type(values).__name__}"
         )
     config = from_dict(apply_overrides(values, overrides or []), str(path))
+    _check_paths(config)
     # A run directory must not depend on the directory it is used from later.
     config.data.cache_dir = str(pathlib.Path(config.data.cache_dir).expanduser().absolute())
     for section, field in (("data", "fsdd_dir"), ("train", "init_from")):
@@ -308,6 +316,23 @@ def load(path, overrides: list[str] | None = None) -> RunConfig:
         name: str(pathlib.Path(value).expanduser().absolute()) for name, value in config.data.manifests.items()
     }
     return config
+
+
+def _check_paths(config: RunConfig) -> None:
+    """Path settings that no file system can hold (empty, a NUL) or that name the wrong
+    kind of file are refused before any work, not after minutes of data generation."""
+    paths = {"data.cache_dir": config.data.cache_dir, "data.fsdd_dir": config.data.fsdd_dir,
+             "train.init_from": config.train.init_from,
+             **{f"data.manifests.{name}": value for name, value in config.data.manifests.items()}}
+    for field, value in paths.items():
+        if value is None:
+            continue
+        try:
+            path = check_path_text(value, field)
+        except PathError as error:
+            raise ConfigError(str(error)) from None
+        if field in ("data.cache_dir", "data.fsdd_dir", "train.init_from") and path.exists() and not path.is_dir():
+            raise ConfigError(f"{field}={value!r}: not a directory")
 
 
 def save(config: RunConfig, path) -> None:

@@ -3,11 +3,11 @@ Needs no TensorFlow: the LiteRT interpreter, the audio reader and greedy CTC dec
 
 from __future__ import annotations
 
-import pathlib
 import time
 
 import numpy as np
 
+from converters.files import PathError, check_input_file
 from converters.flatbuffer import NotATFLiteModel, load_model
 from converters.metadata import read_metadata
 from converters.runner import StreamingTFLiteModel, TFLiteModel
@@ -26,7 +26,7 @@ def transcribe_wav_files(model_path, wav_paths, num_threads: int = 1) -> list[di
     resampled with soxr to the model's rate, PCM scaled as in training); input shorter than
     one front-end window is padded, and a fixed-length model gets its length. One dict per
     file: transcript, audio seconds and inference milliseconds, or the error that file gave."""
-    data = pathlib.Path(model_path).read_bytes()
+    data = check_input_file(model_path, "model").read_bytes()
     try:
         subgraph = load_model(data, str(model_path)).subgraphs[0]
         metadata = read_metadata(data) or {}
@@ -44,9 +44,9 @@ def transcribe_wav_files(model_path, wav_paths, num_threads: int = 1) -> list[di
     model = TFLiteModel(data, num_threads)
     results = []
     for path in wav_paths:
-        try:
-            audio = pcm_to_float(float_to_pcm(read_wav(path, target_rate=rate)))  # as the splits store it
-        except (AudioError, OSError) as error:
+        try:  # a FIFO or device would block the reader: regular files only
+            audio = pcm_to_float(float_to_pcm(read_wav(check_input_file(path, "WAV file"), target_rate=rate)))
+        except (AudioError, PathError, OSError) as error:
             results.append({"file": str(path), "transcript": None, "error": str(error)})
             continue
         seconds = audio.size / rate
@@ -65,14 +65,14 @@ def stream_wav_file(model_path, wav_path, num_threads: int = 1) -> list[dict]:
     """Feed ``wav_path`` to a streaming model chunk by chunk, as a live microphone would.
     After each chunk: the audio seconds heard so far, the transcript so far (greedy CTC
     over every frame yet) and the chunk's compute milliseconds."""
-    data = pathlib.Path(model_path).read_bytes()
+    data = check_input_file(model_path, "model").read_bytes()
     try:
         model = StreamingTFLiteModel(data, num_threads)
     except ValueError as error:
         raise TranscribeError(f"{model_path}: {error}" if str(model_path) not in str(error) else str(error)) from None
     metadata = read_metadata(data) or {}
     rate = metadata.get("sample_rate") or 16000
-    audio = pcm_to_float(float_to_pcm(read_wav(wav_path, target_rate=rate)))
+    audio = pcm_to_float(float_to_pcm(read_wav(check_input_file(wav_path, "WAV file"), target_rate=rate)))
     frames, partials = [], []
     for index, chunk in enumerate(model.chunks(audio)):
         started = time.perf_counter()
@@ -87,7 +87,7 @@ def stream_wav_file(model_path, wav_path, num_threads: int = 1) -> list[dict]:
 def _streamed(model_path, wav_path, num_threads) -> dict:
     try:
         partials = stream_wav_file(model_path, wav_path, num_threads)
-    except (AudioError, OSError) as error:
+    except (AudioError, PathError, OSError) as error:
         return {"file": str(wav_path), "transcript": None, "error": str(error)}
     return {"file": str(wav_path), "transcript": partials[-1]["transcript"], "seconds": partials[-1]["seconds"],
             "latency_ms": sum(p["latency_ms"] for p in partials), "error": None, "cut_to_seconds": None}

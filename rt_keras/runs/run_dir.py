@@ -18,6 +18,7 @@ import shutil
 
 from rt_keras.backend import keras
 from rt_keras.core import run_config as run_config_lib
+from rt_keras.core.errors import UserError
 from rt_keras.training.fit import seed_everything
 
 log = logging.getLogger("rt_keras")
@@ -69,7 +70,14 @@ class RunDir:
         run_config_lib.save(config, self.config)
 
     def load_model(self):
-        return keras.models.load_model(self.model)
+        """The run's Keras model; UserError if model.keras is damaged (a truncated or
+        foreign file gives Keras's own assortment of errors)."""
+        try:
+            return keras.models.load_model(self.model)
+        except Exception as error:  # zipfile, h5py, JSON and Keras errors alike
+            raise UserError(f"{self.model}: cannot load the model ({type(error).__name__}: "
+                            f"{str(error).splitlines()[0][:200] if str(error) else 'damaged'}); "
+                            f"train it again with --force") from None
 
     def finished_metrics(self, what: str) -> dict | None:
         """The metrics of a finished step (its re-run is a no-op unless forced), else None."""

@@ -4,12 +4,15 @@ Where it is kept (checkpoint, resumable backup, logs, metrics) is rt_keras.runs.
 
 from __future__ import annotations
 
+import json
 import math
+import os
 
 import numpy as np
 
 from rt_keras.backend import keras, tf
 from rt_keras.core.contracts import FRONTEND_LAYER, pcm_to_float
+from rt_keras.core.encoder_config import ConfigError
 from rt_keras.core.vocabulary import Vocabulary
 from rt_keras.data.batches import batches, training_split
 from rt_keras.data.materialise import materialise
@@ -39,7 +42,30 @@ class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
         return {"peak": self.peak, "warmup": self.warmup, "total": self.total}
 
 
+def check_cluster(name: str) -> None:
+    """A multi-worker strategy reads its cluster from TF_CONFIG: ConfigError unless it is
+    JSON with a ``cluster`` of host lists and a ``task`` (type, index) in that cluster,
+    checked before anything is written."""
+    if name != "multi_worker":
+        return
+    text = os.environ.get("TF_CONFIG", "")
+    try:
+        value = json.loads(text)
+    except ValueError as error:
+        raise ConfigError(f"train.strategy=multi_worker: TF_CONFIG is not JSON ({error}): {text[:80]!r}") from None
+    cluster, task = (value.get("cluster"), value.get("task")) if isinstance(value, dict) else (None, None)
+    if not isinstance(cluster, dict) or not all(isinstance(hosts, list) for hosts in cluster.values()):
+        raise ConfigError("train.strategy=multi_worker: TF_CONFIG needs a \"cluster\" of host lists, e.g. "
+                          '{"cluster": {"worker": ["host0:2222", "host1:2222"]}, '
+                          '"task": {"type": "worker", "index": 0}}')
+    if not isinstance(task, dict) or not isinstance(task.get("index"), int) or isinstance(task.get("index"), bool) \
+            or task.get("type") not in cluster or not 0 <= task["index"] < len(cluster[task["type"]]):
+        raise ConfigError(f"train.strategy=multi_worker: TF_CONFIG's \"task\" {task!r} is not a (type, index) of its "
+                          f"cluster {sorted(cluster)}")
+
+
 def make_strategy(name: str):
+    check_cluster(name)
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":
@@ -79,7 +105,7 @@ def check_same_model(config, source, where: str) -> None:
     theirs = {**source.encoder.to_dict(), "num_mel_bins": source.frontend.num_mel_bins}
     different = sorted(k for k in ours if ours[k] != theirs[k] and k not in STREAMING_FIELDS)
     if different:
-        raise ValueError(f"{where}: its model is not the one this config builds: "
+        raise ConfigError(f"{where}: its model is not the one this config builds: "
                          + ", ".join(f"{k}={theirs[k]!r} (expected {ours[k]!r})" for k in different))
 
 
