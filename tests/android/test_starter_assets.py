@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 import soundfile
 
-from benchmarks.android_assets import MANIFEST, SAMPLE, load_manifest, transcribe, verify
+from benchmarks.android_assets import MANIFEST, SAMPLE, AssetsError, load_manifest, refresh, transcribe, verify
+from tests.helpers import FSDD, requires_fsdd
 
 ROOT = pathlib.Path(__file__).parents[2]
 ASSETS = pathlib.Path(os.environ.get("RT_KERAS_ANDROID_ASSETS", ROOT / "android_demo/app/src/main/assets"))
@@ -83,3 +84,28 @@ def test_a_wrong_sha256_or_a_wrong_transcript_fails(manifest, tmp_path):
     soundfile.write(tmp_path / "noise.wav", noise, 16000, subtype="PCM_16")
     for model in entries(manifest, "model"):
         assert transcribe(ASSETS / model["path"], tmp_path / "noise.wav") != sample["words"]
+
+
+@requires_fsdd
+def test_refreshing_writes_the_manifest_and_refuses_a_model_that_misses_the_words(manifest, tmp_path):
+    """`make android-assets` on a stand-in run directory holding the committed model."""
+    run = tmp_path / "runs" / "rt"
+    run.mkdir(parents=True)
+    (run / "config.yaml").write_text("name: rt\n")
+    model = run / "model-qat-int8.tflite"
+    shutil.copy(ASSETS / "models" / "rt-qat-int8.tflite", model)
+    evaluation = {"test_real": {"wer": 0.125, "ci95": [0.1, 0.15], "errors": 10, "words": 80, "utterances": 30}}
+    pathlib.Path(f"{model}.evaluation.json").write_text(json.dumps(evaluation))
+    clip = pathlib.Path(FSDD) / "recordings" / "7_theo_3.wav"
+    out = tmp_path / "assets"
+    written = refresh(out, [(model, "rt-qat-int8.tflite", "make demo")], clip, "seven")
+    assert json.loads((out / MANIFEST).read_text()) == written and verify(out) == []
+    sample, entry = written["files"]
+    assert sample["sha256"] == entries(manifest, "sample")[0]["sha256"]  # the committed sample, reproduced
+    assert entry["evaluation"] == {"split": "test_real", **evaluation["test_real"]}
+    assert entry["sample_transcript"] == "seven" and entry["command"] == "make demo"
+    with pytest.raises(AssetsError, match="transcribes 7_theo_3.wav as 'seven', not 'eight'"):
+        refresh(tmp_path / "other", [(model, "rt-qat-int8.tflite", "make demo")], clip, "eight")
+    pathlib.Path(f"{model}.evaluation.json").unlink()
+    with pytest.raises(AssetsError, match="evaluation.json not found"):
+        refresh(tmp_path / "other", [(model, "rt-qat-int8.tflite", "make demo")], clip, "seven")
