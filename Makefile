@@ -8,9 +8,10 @@ STAMP := $(VENV)/.installed
 FSDD ?= ../shared/data/fsdd
 # Debian packages: libusb for tflite-support's metadata library (espeak-ng data comes
 # from the espeakng-loader wheel); flite and festival with three voices for speech built on
-# real voices (slt is a woman); a JDK and JUnit 4 for the Android demo's pure-Java core.
+# real voices (slt is a woman); a JDK and JUnit 4 for the Android demo's pure-Java core; qemu-user
+# for the arm64 runtime (arm64-runtime).
 APT_PACKAGES := libusb-1.0-0 flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts \
-	default-jdk-headless junit4
+	default-jdk-headless junit4 qemu-user
 JAVA_CP := /usr/share/java/junit4.jar:/usr/share/java/hamcrest-core.jar
 CORE_BUILD := build/android-core
 
@@ -42,8 +43,16 @@ demo: install
 	$(VENV)/bin/rt-keras params --preset paper --group-size 3 --rank 16
 	$(VENV)/bin/rt-keras pipeline --config configs/rt.yaml --out runs/rt
 
-test: install
+test: install arm64-runtime
 	$(PY) -m pytest -q tests
+
+# arm64 LiteRT under QEMU for phone-class figures without a phone (converters/emulate.py): Debian's
+# qemu-user, an arm64 Python 3.11 unpacked from Debian's arm64 packages (a private apt state, the
+# host's architectures untouched) and the manylinux_2_27_aarch64 ai-edge-litert wheel, in .cache/arm64;
+# a no-op once built. `make test` needs it: the parity tests under emulation are required.
+.PHONY: arm64-runtime
+arm64-runtime: install system-packages
+	$(PY) -m converters.emulate build
 
 # JUnit tests of the Android demo's pure-Java core, Java 8 language level, plain javac.
 # GOLDEN=DIR: parity fixtures from the real .tflite (written by tests/test_android_core.py);

@@ -143,10 +143,12 @@ DEFAULT_SECONDS = 2.0
 
 
 def footprint(path, seconds: float | None = None, runs: int = 20, warmup: int = 3, threads: int = 1,
-              runtime: bool = True, weight_cache: bool = False) -> dict:
+              runtime: bool = True, weight_cache: bool = False, emulate: str | None = None) -> dict:
     """The full report of one model. ``seconds``: audio per inference (default: the
     model's fixed input length, or 2 s for a model that takes any length);
-    ``weight_cache``: measure with XNNPACK's weight cache (footprint_probe.probe)."""
+    ``weight_cache``: measure with XNNPACK's weight cache (footprint_probe.probe);
+    ``emulate``: run the probe on arm64 LiteRT on that emulated CPU (converters/emulate.py:
+    one inference, timings left out, ``device.kind`` "emulated")."""
     report = static_report(path)
     sample_rate = (report["metadata"] or {}).get("sample_rate") or 16000
     streaming = report.get("streaming")
@@ -156,6 +158,14 @@ def footprint(path, seconds: float | None = None, runs: int = 20, warmup: int = 
     fixed = -1 if streaming else report["signature"]["inputs"][0]["shape"][1]
     if seconds is None:
         seconds = fixed / sample_rate if fixed > 0 else DEFAULT_SECONDS
+    if emulate:
+        from converters import emulate as emulation
+
+        report["runtime"] = emulation.footprint_runtime(path, seconds, sample_rate, threads, emulate,
+                                                        streaming["state"] if streaming else None,
+                                                        weight_cache) if runtime else None
+        report["device"] = emulation.device(emulate)
+        return report
     report["runtime"] = runtime_report(path, seconds, sample_rate, runs, warmup, threads,
                                        streaming["state"] if streaming else None, weight_cache) if runtime else None
     report["device"] = device()
@@ -275,7 +285,11 @@ def format_table(reports: list[dict]) -> str:
         lines.append(line(row))
         if index in notes:
             lines.append(notes[index])
-    if reports and reports[0]["runtime"]:
+    if reports and reports[0]["runtime"] and reports[0]["runtime"].get("emulated"):
+        emulated = reports[0]["runtime"]["emulated"]
+        lines.append(f"emulated arm64 ({emulated['cpu']}, {emulated.get('emulator')}): timings {emulated['timings']}; "
+                     "memory is the emulator process's RSS (QEMU's own included: compare differences)")
+    elif reports and reports[0]["runtime"]:
         rt = reports[0]["runtime"]
         lines.append(f"latency over {rt['runs']} runs after {rt['warmup']} warm-up runs on {rt['audio_seconds']} s of "
                      f"audio, {rt['threads']} thread(s), {rt.get('runtime', '')}; memory is process RSS (weights "

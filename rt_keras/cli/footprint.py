@@ -41,6 +41,14 @@ def register(subparsers) -> None:
         help="run through LiteRT's CompiledModel with XNNPACK's in-memory weight cache, which packs "
         "a shared W_g once instead of once per layer that reads it (whole-utterance models only)",
     )
+    p.add_argument(
+        "--emulate",
+        metavar="CPU",
+        type=_emulated_cpu,
+        help="run the probe on arm64 LiteRT on this CPU emulated by QEMU (`make arm64-runtime`; "
+        "`python -m converters.emulate cpus` lists them: cortex-a53, cortex-a76, max,sme=off, ...): outputs, "
+        "kernels and memory of phone-class CPUs; one inference, timings left out",
+    )
     p.add_argument("--json", action="store_true", help="print the report(s) in the documented schema")
     p.add_argument("--report", metavar="DIR", help="also write DIR/README.md, footprint.json and PNG plots")
     p.add_argument(
@@ -52,7 +60,20 @@ def register(subparsers) -> None:
     p.set_defaults(run=run)
 
 
+def _emulated_cpu(value: str) -> str:
+    import argparse
+
+    from converters.emulate import EmulationError, check_cpu
+
+    try:
+        return check_cpu(value)
+    except EmulationError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def run(args) -> int:
+    from converters.emulate import EmulationError
+    from converters.files import PathError, check_input_file, check_output_dir
     from converters.footprint import (
         FootprintError,
         compare,
@@ -75,7 +96,9 @@ def run(args) -> int:
             return 0
         if not args.models:
             raise FootprintError("give one or more MODEL.tflite files, or --compare A.json B.json")
-    except FootprintError as error:
+        if args.report:  # refused before minutes of measuring
+            check_output_dir(args.report, "--report")
+    except (FootprintError, PathError) as error:
         print(f"rt-keras footprint: {error}", file=sys.stderr)
         return 2
     reports, refused = [], 0
@@ -83,6 +106,7 @@ def run(args) -> int:
         if not args.json:
             print(f"measuring {path} ...", file=sys.stderr)
         try:
+            check_input_file(path, "model")
             reports.append(
                 footprint(
                     path,
@@ -92,9 +116,10 @@ def run(args) -> int:
                     threads=args.threads,
                     runtime=not args.static,
                     weight_cache=args.weight_cache,
+                    emulate=args.emulate,
                 )
             )
-        except FootprintError as error:
+        except (FootprintError, EmulationError, PathError) as error:
             print(f"rt-keras footprint: {error}", file=sys.stderr)
             refused += 1
     if not reports:
