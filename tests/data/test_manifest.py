@@ -131,19 +131,8 @@ def test_bad_manifest_configs_exit_2_with_one_line(spoken, tmp_path, capsys):
         (["--set", "data.vocabulary=letters"], "allowed: word, char, subword"),
     ]
     for arguments, message in cases:
-        assert (
-            main(
-                [
-                    "data",
-                    "--config",
-                    str(ROOT / "configs" / "tiny.yaml"),
-                    *arguments,
-                    "--set",
-                    f"data.cache_dir={tmp_path}",
-                ]
-            )
-            == 2
-        )
+        tiny = str(ROOT / "configs" / "tiny.yaml")
+        assert main(["data", "--config", tiny, *arguments, "--set", f"data.cache_dir={tmp_path}"]) == 2
         error = capsys.readouterr().err.strip()
         assert message in error and len(error.splitlines()) == 1, error
 
@@ -151,29 +140,10 @@ def test_bad_manifest_configs_exit_2_with_one_line(spoken, tmp_path, capsys):
 def test_cli_split_by_utterance_carves_single_recordings(spoken, tmp_path, capsys):
     directory, rows = spoken
     train = write_manifest(tmp_path / "train.jsonl", [{**r, "audio": str(directory / r["audio"])} for r in rows])
-    assert (
-        main(
-            [
-                "data",
-                "--config",
-                str(ROOT / "configs" / "tiny.yaml"),
-                "--set",
-                "data.source=manifest",
-                "--set",
-                f"data.manifests={{train: {train}}}",
-                "--set",
-                f"data.cache_dir={tmp_path}",
-                "--set",
-                "data.validation_fraction=0.2",
-                "--set",
-                "data.test_fraction=0.2",
-                "--split-by",
-                "utterance",
-                "--json",
-            ]
-        )
-        == 0
-    )
+    settings = ["data.source=manifest", f"data.manifests={{train: {train}}}", f"data.cache_dir={tmp_path}",
+                "data.validation_fraction=0.2", "data.test_fraction=0.2"]
+    arguments = ["data", "--config", str(ROOT / "configs" / "tiny.yaml"), "--split-by", "utterance", "--json"]
+    assert main(arguments + [part for setting in settings for part in ("--set", setting)]) == 0
     described = json.loads(capsys.readouterr().out)
     assert described["data_config"]["split_by"] == "utterance"
     assert [s["utterances"] for s in described["splits"].values()] == [18, 6, 6]
