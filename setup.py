@@ -30,6 +30,7 @@ setup(
         "flatbuffers>=24",
         "jsonschema>=4.20",
         "sentencepiece==0.2.3",  # subword vocabularies
+        "pyroomacoustics==0.10.1",  # image-method rooms for augmentation and the held-out channel test
     ],
     # tflite-support 0.4.4 pins protobuf<4 while TF 2.21 needs protobuf>=6.31; the
     # Makefile installs it with --no-deps (see DESIGN.md), so it is not listed here.
