@@ -15,7 +15,7 @@ APT_PACKAGES := libusb-1.0-0 flite festival festvox-kallpc16k festvox-kdlpc16k f
 JAVA_CP := /usr/share/java/junit4.jar:/usr/share/java/hamcrest-core.jar
 CORE_BUILD := build/android-core
 
-.PHONY: install demo test clean system-packages android-core-test android-compile-check android-apk android-assets \
+.PHONY: install demo test lint clean system-packages android-core-test android-compile-check android-apk android-assets \
 	android-device-report android-workflow-linter
 
 install: $(STAMP)
@@ -43,7 +43,7 @@ demo: install
 	$(VENV)/bin/rt-keras params --preset paper --group-size 3 --rank 16
 	$(VENV)/bin/rt-keras pipeline --config configs/rt.yaml --out runs/rt
 
-test: install arm64-runtime
+test: install lint arm64-runtime
 	$(PY) -m pytest -q tests
 
 # arm64 LiteRT under QEMU for phone-class figures without a phone (converters/emulate.py): Debian's
@@ -53,6 +53,10 @@ test: install arm64-runtime
 .PHONY: arm64-runtime
 arm64-runtime: install system-packages
 	$(PY) -m converters.emulate build
+
+# pyflakes, pycodestyle, import order, 120 columns (settings: .ci/ruff.toml)
+lint: install
+	$(VENV)/bin/ruff check --config .ci/ruff.toml rt_keras converters tests benchmarks
 
 # JUnit tests of the Android demo's pure-Java core, Java 8 language level, plain javac.
 # GOLDEN=DIR: parity fixtures from the real .tflite (written by tests/test_android_core.py);
