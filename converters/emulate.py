@@ -5,6 +5,7 @@ with the ``manylinux_2_27_aarch64`` wheel of ``ai-edge-litert``.
     python -m converters.emulate build            # the runtime under .cache/arm64 (a no-op once built)
     python -m converters.emulate cpus             # the CPUs it can emulate
     python -m converters.emulate run --cpu cortex-a53 -- -c "import ai_edge_litert"
+    python -m converters.emulate kernels MODEL.tflite --cpu cortex-a76 [--weight-cache]
 
 The runtime is made from package names only:
 
@@ -312,10 +313,11 @@ def require(directory: pathlib.Path = DEFAULT_DIR) -> dict:
     return have
 
 
-def python_command(cpu: str, argv, directory: pathlib.Path = DEFAULT_DIR) -> list[str]:
-    """The command that runs the arm64 Python with ``argv`` on the emulated ``cpu``."""
+def python_command(cpu: str, argv, directory: pathlib.Path = DEFAULT_DIR, qemu_args=()) -> list[str]:
+    """The command that runs the arm64 Python with ``argv`` on the emulated ``cpu``
+    (``qemu_args``: more options of QEMU's, such as logging)."""
     view = pathlib.Path(directory).resolve() / "cpus" / view_name(cpu)
-    return [QEMU, "-L", str(view), "-cpu", cpu, str(view / "usr" / "bin" / f"python{PYTHON}"),
+    return [QEMU, "-L", str(view), "-cpu", cpu, *qemu_args, str(view / "usr" / "bin" / f"python{PYTHON}"),
             *[str(a) for a in argv]]
 
 
@@ -330,12 +332,12 @@ def environment(directory: pathlib.Path = DEFAULT_DIR, site: bool = True) -> dic
 
 
 def run_python(cpu: str, argv, directory: pathlib.Path = DEFAULT_DIR, timeout: float | None = 600,
-               site: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
+               site: bool = True, env: dict | None = None, qemu_args=()) -> subprocess.CompletedProcess:
     """Run the arm64 Python on the emulated ``cpu`` (niced: timings mean nothing here and
     the host's cores are shared). subprocess.TimeoutExpired after ``timeout`` s."""
     if site:
         require(directory)
-    command = python_command(cpu, argv, directory)
+    command = python_command(cpu, argv, directory, qemu_args)
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                              env={**environment(directory, site), **(env or {})}, start_new_session=True,
                              preexec_fn=lambda: os.nice(10))
@@ -409,6 +411,144 @@ def footprint_runtime(path, seconds: float, sample_rate: int, threads: int, cpu:
     return result
 
 
+# ---------------------------------------------------------------------------------------
+# which XNNPACK kernels ran, and the guest's heap (`python -m converters.emulate kernels`)
+
+LIBRARY = "libpywrap_litert_common.so"  # the wheel's library holding XNNPACK, with its symbol table
+
+# Runs in the arm64 Python: load the model, run it once on the probe's test signal, and say
+# how much the guest's own heap grew (glibc mallinfo2 of the emulated process: QEMU's memory
+# is the host's and is not in it) and where LIBRARY is mapped.
+_KERNEL_PROBE = r"""
+import ctypes, json, os, sys, tempfile
+import numpy as np
+from converters.footprint_probe import compiled_model, compiled_runner, test_audio
+from ai_edge_litert.interpreter import Interpreter
+FIELDS = "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost"
+class MallInfo2(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in FIELDS.split()]
+libc = ctypes.CDLL(None)
+libc.mallinfo2.restype = MallInfo2
+def heap():
+    info = libc.mallinfo2()
+    return info.uordblks + info.hblkhd
+path, samples, how = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+x = test_audio(samples, 16000)
+heap_bytes = {"before_load": heap()}
+cache = None
+if how == "weight-cache":
+    cache = os.path.join(tempfile.mkdtemp(), "model.xnnpack_cache")
+    model = compiled_model(path, 1, cache)
+    heap_bytes["after_load"] = heap()
+    y = compiled_runner(model, samples)(x)
+else:
+    model = Interpreter(model_path=path, num_threads=1)
+    heap_bytes["after_load"] = heap()
+    (detail,) = model.get_input_details()
+    model.resize_tensor_input(detail["index"], [1, samples])
+    model.allocate_tensors()
+    heap_bytes["after_allocate"] = heap()
+    model.set_tensor(detail["index"], x)
+    model.invoke()
+    y = model.get_tensor(model.get_output_details()[0]["index"])
+heap_bytes["after_run"] = heap()
+maps = []
+for line in open("/proc/self/maps"):
+    if line.rstrip().endswith("/LIBRARY"):
+        span, _, offset = line.split()[:3]
+        start, end = (int(v, 16) for v in span.split("-"))
+        maps.append([start, end, int(offset, 16)])
+print(json.dumps({"heap_bytes": heap_bytes, "maps": maps, "output": np.asarray(y).tolist(),
+                  "weight_cache_bytes": os.path.getsize(cache) if cache and os.path.exists(cache) else None}))
+""".replace("LIBRARY", LIBRARY)
+
+
+def function_symbols(path) -> list[tuple[int, int, str]]:
+    """(address, size, name) of every function in an ELF64 little-endian file's symbol
+    table, sorted (a small reader: no binutils needed)."""
+    import struct
+
+    data = pathlib.Path(path).read_bytes()
+    if data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1:
+        raise EmulationError(f"{path}: not a little-endian ELF64 file")
+    shoff, = struct.unpack_from("<Q", data, 0x28)
+    shentsize, shnum = struct.unpack_from("<HH", data, 0x3A)
+    sections = [struct.unpack_from("<IIQQQQIIQQ", data, shoff + i * shentsize) for i in range(shnum)]
+    symbols = []
+    for _, kind, _, _, offset, size, link, _, _, entsize in sections:
+        if kind != 2:  # SHT_SYMTAB
+            continue
+        strings = sections[link][4]
+        for at in range(offset, offset + size, entsize):
+            name, info, _, shndx, value, length = struct.unpack_from("<IBBHQQ", data, at)
+            if info & 0xF == 2 and shndx and value:  # STT_FUNC, defined
+                end = data.index(b"\0", strings + name)
+                symbols.append((value, length, data[strings + name:end].decode("utf-8", "replace")))
+    return sorted(symbols)
+
+
+def translated_blocks(log_text: str) -> list[int]:
+    """The first guest address of every block QEMU translated (``-d in_asm`` log): the code
+    that ran at least once."""
+    starts, expect = [], False
+    for line in log_text.splitlines():
+        if line.startswith("IN:"):
+            expect = True
+        elif expect and line.startswith("0x"):
+            starts.append(int(line.split(":", 1)[0], 16))
+            expect = False
+    return starts
+
+
+def kernels_run(blocks, maps, symbols, pattern: str = "ukernel") -> dict[str, int]:
+    """{function: translated blocks in it} for the functions of LIBRARY whose names hold
+    ``pattern`` (XNNPACK's microkernels are named ``xnn_<types>_<op>_ukernel_<tile>__<isa>``)."""
+    import bisect
+
+    if not maps:
+        raise EmulationError(f"{LIBRARY} was not mapped in the emulated process")
+    base = min(start - offset for start, _, offset in maps if offset == 0) if any(m[2] == 0 for m in maps) \
+        else min(start for start, _, _ in maps)
+    end = max(stop for _, stop, _ in maps)
+    addresses = [s[0] for s in symbols]
+    found = {}
+    for block in blocks:
+        if not base <= block < end:
+            continue
+        i = bisect.bisect_right(addresses, block - base) - 1
+        if i >= 0 and block - base < addresses[i] + max(symbols[i][1], 1) and pattern in symbols[i][2]:
+            found[symbols[i][2]] = found.get(symbols[i][2], 0) + 1
+    return dict(sorted(found.items()))
+
+
+def kernels(model, cpu: str, samples: int = 16000, weight_cache: bool = False,
+            directory: pathlib.Path = DEFAULT_DIR, timeout: float = PROBE_TIMEOUT_SECONDS) -> dict:
+    """Run ``model`` once on the emulated ``cpu`` under QEMU's translation log and say
+    which XNNPACK microkernels ran, how much the guest's heap grew at each stage
+    (``heap_bytes``; the packed weights of the Interpreter are in it) and, with
+    ``weight_cache``, the cache file's size (the packed weights, each constant once)."""
+    check_cpu(cpu)
+    with tempfile.TemporaryDirectory(prefix="rt-keras-kernels-") as scratch:
+        log = pathlib.Path(scratch) / "in_asm.log"
+        done = run_python(cpu, ["-c", _KERNEL_PROBE, os.path.abspath(model), samples,
+                                "weight-cache" if weight_cache else "interpreter"], directory, timeout,
+                          qemu_args=["-d", "in_asm", "-D", str(log)])
+        lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+        if done.returncode != 0 or not lines:
+            from converters.runner import child_failure
+
+            raise EmulationError(f"{model} on {cpu}: {child_failure(done.returncode, done.stderr)}")
+        result = json.loads(lines[-1])
+        blocks = translated_blocks(log.read_text(errors="replace"))
+    symbols = function_symbols(pathlib.Path(directory) / "site" / "ai_edge_litert" / LIBRARY)
+    base = result["heap_bytes"]["before_load"]
+    return {"model": str(model), "cpu": cpu, "runtime": "CompiledModel, XNNPACK weight cache in a file"
+            if weight_cache else "Interpreter", "samples": samples,
+            "kernels": kernels_run(blocks, result.pop("maps"), symbols),
+            "heap_growth_bytes": {k: v - base for k, v in result["heap_bytes"].items() if k != "before_load"},
+            "weight_cache_bytes": result["weight_cache_bytes"], "output": result["output"]}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dir", type=pathlib.Path, default=DEFAULT_DIR, help="where the runtime lives")
@@ -416,6 +556,12 @@ def main(argv=None) -> int:
     build_p = commands.add_parser("build", help="build the arm64 runtime (a no-op when it is up to date)")
     build_p.add_argument("--force", action="store_true")
     commands.add_parser("cpus", help="the CPUs that can be emulated")
+    kernels_p = commands.add_parser("kernels", help="the XNNPACK microkernels a model runs on an emulated CPU, "
+                                    "and the guest heap's growth")
+    kernels_p.add_argument("model")
+    kernels_p.add_argument("--cpu", required=True)
+    kernels_p.add_argument("--samples", type=int, default=16000, help="audio samples of the one run (default 1 s)")
+    kernels_p.add_argument("--weight-cache", action="store_true", help="CompiledModel with a file weight cache")
     run_p = commands.add_parser("run", help="run the arm64 Python on an emulated CPU")
     run_p.add_argument("--cpu", required=True)
     run_p.add_argument("args", nargs=argparse.REMAINDER, help="arguments of python (after --)")
@@ -423,6 +569,10 @@ def main(argv=None) -> int:
     try:
         if args.command == "build":
             build(args.dir, args.force, log=lambda line: print(line, file=sys.stderr, flush=True))
+        elif args.command == "kernels":
+            result = kernels(args.model, args.cpu, args.samples, args.weight_cache, args.dir)
+            result.pop("output")
+            print(json.dumps(result, indent=2))
         elif args.command == "cpus":
             for cpu, what in CPUS.items():
                 print(f"{cpu:<12}  {what}")

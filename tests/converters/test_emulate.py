@@ -104,28 +104,11 @@ def runtime():
 
 @pytest.fixture(scope="module")
 def tiny_models(tmp_path_factory):
-    """A tiny speech-shaped model whose one Dense instance is called three times (one shared
-    weight, three FULLY_CONNECTED readers) and a head, converted by the repository's own
-    export in float32 and dynamic (int8 weights) and deduplicated: {mode: path}."""
-    from converters.dedup import dedup_bytes
-    from rt_keras.backend import keras
-    from rt_keras.export.keras_to_tflite import audio_signature, convert
+    """One Dense instance called three times (one shared weight, three readers) and a head,
+    converted by the repository's export in float32 and dynamic and deduplicated."""
+    from benchmarks.arm64_emulated import tiny_models
 
-    keras.utils.set_random_seed(7)
-    audio = keras.Input(shape=(None,), batch_size=1, name="audio")
-    x = keras.layers.Reshape((-1, 64))(audio)
-    shared = keras.layers.Dense(64, activation="relu", name="shared")
-    for _ in range(3):
-        x = shared(x)
-    model = keras.Model(audio, keras.layers.Dense(8, name="head")(x))
-    directory = tmp_path_factory.mktemp("emulated-models")
-    paths = {}
-    for mode in ("float32", "dynamic"):
-        data, report = dedup_bytes(convert(model, mode, audio_signature()))
-        assert [c["readers"] for c in report.shared_constants] == [3]  # one weight, read three times
-        paths[mode] = directory / f"tiny-{mode}.tflite"
-        paths[mode].write_bytes(data)
-    return paths
+    return tiny_models(tmp_path_factory.mktemp("emulated-models"))
 
 
 def audio() -> np.ndarray:
@@ -254,3 +237,36 @@ def test_footprint_under_emulation_follows_the_schema_without_timings(runtime, t
     timed = dict(report, runtime={**rt, "latency_ms": {"median": 1.0, "p90": 1.0, "min": 1.0}})
     with pytest.raises(Exception, match="should not be valid|is not valid"):  # never emulated timings
         validate(timed)
+
+
+def test_translated_blocks_and_kernel_names_from_addresses():
+    log = ("----------------\nIN: \n0x0000005500001000:  d503201f  nop\n0x0000005500001004:  d65f03c0  ret\n\n"
+           "----------------\nIN: some_symbol\n0x0000005500002010:  d65f03c0  ret\n\n"
+           "IN: \n0x0000004000000000:  d65f03c0  ret\n")
+    blocks = emulate.translated_blocks(log)
+    assert blocks == [0x5500001000, 0x5500002010, 0x4000000000]
+    symbols = [(0x1000, 0x10, "xnn_f32_gemm_minmax_ukernel_6x8__neonfma"), (0x2000, 0x100, "tflite_other"),
+               (0x3000, 0x10, "xnn_qd8_f32_qc8w_gemm_minmax_ukernel_4x16c4__neondot")]
+    maps = [[0x5500000000, 0x5500004000, 0], [0x5500004000, 0x5500005000, 0x4000]]
+    assert emulate.kernels_run(blocks, maps, symbols) == {"xnn_f32_gemm_minmax_ukernel_6x8__neonfma": 1}
+    assert emulate.kernels_run(blocks, maps, symbols, pattern="other") == {"tflite_other": 1}
+    with pytest.raises(emulate.EmulationError, match="not mapped"):
+        emulate.kernels_run(blocks, [], symbols)
+
+
+def test_the_wheels_library_has_xnnpacks_kernel_symbols(runtime):
+    names = {name for _, _, name in emulate.function_symbols(
+        emulate.DEFAULT_DIR / "site" / "ai_edge_litert" / emulate.LIBRARY)}
+    assert any(n.startswith("xnn_f32_gemm_minmax_ukernel_") and "cortex_a53" in n for n in names)
+    assert any(n.startswith("xnn_qd8_f32_qc8w_gemm_minmax_ukernel_") and "neondot" in n for n in names)
+
+
+def test_phone_cpus_run_their_own_int8_kernels(runtime, tiny_models):
+    """The same dynamic-range file runs XNNPACK's dot-product (SDOT) kernels on Cortex-A76
+    and none on Cortex-A53, which lacks the instruction: the emulator shows the phone's
+    kernel choice, not the host's."""
+    a53 = emulate.kernels(tiny_models["dynamic"], "cortex-a53", SAMPLES)["kernels"]
+    a76 = emulate.kernels(tiny_models["dynamic"], "cortex-a76", SAMPLES)["kernels"]
+    gemm = [k for k in a76 if "gemm" in k and "packw" not in k and k.startswith("xnn_q")]
+    assert gemm and all("neondot" in k for k in gemm), a76
+    assert not any("neondot" in k or "i8mm" in k for k in a53), a53
