@@ -3,18 +3,13 @@ tables, truncations, damage to the appended associated files): `dedup` and the s
 half of `footprint` either work or raise their own error naming the file — never an
 IndexError, KeyError, UnicodeDecodeError, BadZipFile or a crash of the process."""
 
-import pathlib
-import sys
-
+from benchmarks.fuzz import mutations
 from converters.dedup import dedup_bytes
 from converters.flatbuffer import NotATFLiteModel
 from converters.footprint import FootprintError, static_report
 from tests.helpers import requires_fsdd
 
-from benchmarks.fuzz import mutations
-
 MUTATIONS = 300
-
 
 @requires_fsdd
 def test_dedup_and_footprint_survive_seeded_mutations(tiny_converted, tmp_path):
@@ -36,9 +31,7 @@ def test_dedup_and_footprint_survive_seeded_mutations(tiny_converted, tmp_path):
     # both outcomes occur: the mutations reach past the parser's first check
     assert outcomes["ok"] > 20 and outcomes["refused"] > 20, outcomes
 
-
 LOAD_CHECKS = 40
-
 
 @requires_fsdd
 def test_load_check_before_evaluate_and_dedup_never_lets_a_damaged_model_crash_the_caller(tiny_converted, tmp_path):
@@ -66,7 +59,6 @@ def test_load_check_before_evaluate_and_dedup_never_lets_a_damaged_model_crash_t
         assert TFLiteModel(path)(__import__("numpy").zeros((1, 16000), "float32")).ndim == 3
     # every path is taken (seeded: 21 / 18 / 1 of 40 on the tiny model)
     assert outcomes["ok"] >= 10 and outcomes["not a model"] >= 10 and outcomes["LiteRT refused"] >= 1, outcomes
-
 
 def test_a_child_killed_by_a_signal_is_named_and_start_up_logging_skipped():
     from converters.runner import child_failure

@@ -5,11 +5,11 @@ from ai_edge_litert import schema_py_generated as schema
 
 from converters.dedup import dedup_bytes, dedup_file
 from converters.flatbuffer import TFLITE_IDENTIFIER, NotATFLiteModel, buffer_bytes, load_model
-from rt_keras.keras_to_tflite import convert, convert_float32
 from converters.runner import run_tflite
 from converters.weights import summary, weights
-from rt_keras.config import preset
-from rt_keras.encoder import build_encoder
+from rt_keras.core.encoder_config import preset
+from rt_keras.export.keras_to_tflite import convert, convert_float32
+from rt_keras.model.encoder import build_encoder
 
 NUM_FEATURES = 16
 
@@ -91,8 +91,8 @@ def test_float16_and_dynamic_modes_store_each_dense_kernel_once(mode, dtype):
 
     from converters.dedup import shared_constants
     from converters.flatbuffer import constant_tensors
-    from rt_keras.keras_to_tflite import convert
     from rt_keras.backend import keras
+    from rt_keras.export.keras_to_tflite import convert
 
     model = build_encoder(preset("tiny", group_size=2, rank=3, diagonal=True, dropout=0.0), NUM_FEATURES)
     expected = Counter(tuple(reversed(layer.kernel.shape)) for layer in model.layers
