@@ -24,7 +24,6 @@ import pathlib
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 RESOURCES = ROOT / "android_demo" / "core" / "src" / "test" / "resources" / "org" / "rtkeras" / "demo" / "core"
 OUT = RESOURCES / "demo-golden.json"
@@ -40,8 +39,8 @@ def streaming_fixture(model: bytes, audio, vocabulary: list[str]) -> dict:
     import numpy as np
 
     from converters.runner import StreamingTFLiteModel
-    from rt_keras.task import greedy_decode
-    from rt_keras.vocabulary import decode_ids
+    from rt_keras.core.contracts import greedy_decode
+    from rt_keras.core.vocabulary import decode_ids
 
     audio = np.round(np.asarray(audio, np.float32), 5)  # what the fixture stores is what the model read
     streaming = StreamingTFLiteModel(model)
@@ -65,8 +64,8 @@ def subword_fixture() -> dict:
     import numpy as np
 
     from benchmarks.commands_data import PHRASES
-    from rt_keras import vocabulary as vocabulary_lib
-    from rt_keras.task import greedy_decode
+    from rt_keras.core import vocabulary as vocabulary_lib
+    from rt_keras.core.contracts import greedy_decode
 
     vocabulary = vocabulary_lib.build("subword", [vocabulary_lib.normalise(p) for p in PHRASES], 48)
     rng = np.random.default_rng(0)
@@ -86,12 +85,12 @@ def main(argv=None) -> int:
     import numpy as np
     import soundfile
 
+    from converters.files import atomic_write_text
     from converters.metadata import read_metadata
     from converters.runner import TFLiteModel
-    from rt_keras.task import greedy_decode, pcm_to_float
-    from rt_keras.vocabulary import decode_ids
+    from rt_keras.core.contracts import greedy_decode, pcm_to_float
+    from rt_keras.core.vocabulary import decode_ids
     from rt_keras.data.fsdd import default_fsdd_dir
-    from converters.files import atomic_write_text
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", nargs="?", help="a .tflite converted by rt-keras convert (with metadata)")
@@ -107,7 +106,8 @@ def main(argv=None) -> int:
         return 0
     if not args.model:
         parser.error("give a .tflite model (or --subword)")
-    wavs = [pathlib.Path(w) for w in args.wav or [pathlib.Path(default_fsdd_dir() or "FSDD") / "recordings" / "7_theo_3.wav"]]
+    default_wav = pathlib.Path(default_fsdd_dir() or "FSDD") / "recordings" / "7_theo_3.wav"
+    wavs = [pathlib.Path(w) for w in args.wav or [default_wav]]
     model = pathlib.Path(args.model).read_bytes()
     metadata = read_metadata(model)
     target = metadata["sample_rate"]
