@@ -98,7 +98,9 @@ def device_report(apk, model: str, host_model, out, adb_executable: str = "adb",
     comparisons = {}
     for count in threads:  # the host measured like the phone: same signal length and thread count
         seconds = (load_report(phone_path, count)["runtime"] or {}).get("audio_seconds") or BENCHMARK["seconds"]
-        host = footprint(host_model, seconds=seconds, threads=count)
+        phone_runtime = load_report(phone_path, count)["runtime"] or {}
+        host = footprint(host_model, seconds=seconds, threads=count,
+                         weight_cache=bool(phone_runtime.get("xnnpack_weight_cache")))
         (out / f"host-threads-{count}.json").write_text(json.dumps(host, indent=2))
         rows = compare(host, load_report(phone_path, count))
         text = format_compare(rows, f"host-threads-{count}.json", f"phone.json ({count} thread(s))")

@@ -152,9 +152,6 @@ def footprint(path, seconds: float | None = None, runs: int = 20, warmup: int = 
     report = static_report(path)
     sample_rate = (report["metadata"] or {}).get("sample_rate") or 16000
     streaming = report.get("streaming")
-    if streaming and weight_cache and runtime:
-        raise FootprintError(f"{path}: a streaming model is measured chunk by chunk with the Interpreter; "
-                             "leave out --weight-cache for it")
     fixed = -1 if streaming else report["signature"]["inputs"][0]["shape"][1]
     if seconds is None:
         seconds = fixed / sample_rate if fixed > 0 else DEFAULT_SECONDS

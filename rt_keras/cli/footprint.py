@@ -38,8 +38,9 @@ def register(subparsers) -> None:
     p.add_argument(
         "--weight-cache",
         action="store_true",
-        help="run through LiteRT's CompiledModel with XNNPACK's in-memory weight cache, which packs "
-        "a shared W_g once instead of once per layer that reads it (whole-utterance models only)",
+        help="run through LiteRT's CompiledModel with XNNPACK's weight cache in a file (as the Android app "
+        "does), which packs a shared W_g once instead of once per layer that reads it; the report gives the "
+        "packed bytes (runtime.weight_cache_bytes)",
     )
     p.add_argument(
         "--emulate",
