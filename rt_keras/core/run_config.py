@@ -23,6 +23,17 @@ from rt_keras.core.vocabulary import KINDS as VOCABULARY_KINDS
 DATA_GENERATOR_VERSION = 2
 
 
+# Conditions of the robustness work (docs/robustness.md). Training and development may use
+# the first kinds; the held-out noisy and channel test splits use only the second, so no
+# new seed of the training generator can pass them.
+TRAIN_NOISE_KINDS = ("white", "brown", "pink", "hum", "music", "babble")
+HELD_OUT_NOISE_KINDS = ("street", "cafe")
+TRAIN_CODECS = ("mulaw", "alaw", "gsm")
+HELD_OUT_CODECS = ("amr-nb",)
+HELD_OUT_RT60 = (0.8, 1.3)  # seconds: test rooms reverberate longer than any training room may
+HELD_OUT_ROOM_DIMS = ([8.0, 6.0, 3.0], [16.0, 12.0, 5.0])  # metres: halls, larger than training rooms
+
+
 @dataclasses.dataclass
 class AugmentConfig:
     noise_probability: float = 0.6
@@ -33,6 +44,44 @@ class AugmentConfig:
     speed: tuple = (0.9, 1.1)
     gain_db: tuple = (-12.0, 6.0)
     telephone_probability: float = 0.3
+    # Added later (rt_keras.data.augment): at these defaults the audio is exactly what the
+    # fields above alone made, and data keys and manifests are unchanged.
+    noise_kinds: list = dataclasses.field(default_factory=lambda: ["white", "brown"])  # of TRAIN_NOISE_KINDS
+    long_pause_probability: float = 0.0  # per gap (and before/after the digits): a long pause instead
+    long_pause_seconds: list = dataclasses.field(default_factory=lambda: [0.5, 2.5])
+    room_probability: float = 0.0  # an image-method room (pyroomacoustics)
+    room_rt60_seconds: list = dataclasses.field(default_factory=lambda: [0.15, 0.7])
+    room_dims_m: list = dataclasses.field(default_factory=lambda: [[3.0, 2.5, 2.4], [8.0, 6.0, 3.5]])
+    eq_probability: float = 0.0  # microphone / loudspeaker colouration
+    eq_max_db: float = 10.0
+    codec_probability: float = 0.0
+    codecs: list = dataclasses.field(default_factory=lambda: ["mulaw", "alaw", "gsm"])  # of TRAIN_CODECS
+    low_level_probability: float = 0.0  # a quiet recording: peak this many dB below full scale
+    low_level_dbfs: list = dataclasses.field(default_factory=lambda: [-45.0, -25.0])
+    clip_probability: float = 0.0  # hard clipping at this fraction of the peak
+    clip_fraction: list = dataclasses.field(default_factory=lambda: [0.2, 0.6])
+
+    def __post_init__(self):
+        for field, allowed in (("noise_kinds", TRAIN_NOISE_KINDS), ("codecs", TRAIN_CODECS)):
+            value = getattr(self, field)
+            if not isinstance(value, (list, tuple)) or not value or not set(value) <= set(allowed):
+                raise ConfigError(f"data.augment.{field}={value!r}: expected a non-empty list of {', '.join(allowed)} "
+                                  "(the other kinds are held out for testing)")
+        for field in ("long_pause_seconds", "room_rt60_seconds", "low_level_dbfs", "clip_fraction"):
+            value = getattr(self, field)
+            if not (isinstance(value, (list, tuple)) and len(value) == 2 and value[0] <= value[1]):
+                raise ConfigError(f"data.augment.{field}={value!r}: expected [low, high] with low <= high")
+        if not 0 < self.room_rt60_seconds[0] or self.room_rt60_seconds[1] >= HELD_OUT_RT60[0]:
+            raise ConfigError(f"data.augment.room_rt60_seconds={self.room_rt60_seconds!r}: expected within "
+                              f"(0, {HELD_OUT_RT60[0]}) s; longer rooms are held out for testing")
+        dims = self.room_dims_m
+        if not (isinstance(dims, (list, tuple)) and len(dims) == 2 and all(
+                isinstance(c, (list, tuple)) and len(c) == 3 for c in dims)
+                and all(1.0 <= lo <= hi for lo, hi in zip(*dims))):
+            raise ConfigError(f"data.augment.room_dims_m={dims!r}: expected [[x, y, z], [x, y, z]] in metres, "
+                              "the smallest and largest room, each side at least 1 m")
+        if not 0 < self.clip_fraction[0] <= self.clip_fraction[1] <= 1:
+            raise ConfigError(f"data.augment.clip_fraction={self.clip_fraction!r}: expected fractions in (0, 1]")
 
 
 def file_hash(path) -> str:
@@ -88,8 +137,22 @@ class DataConfig:
     max_clip_seconds: float = 3.0
     max_seconds: float = 12.0
     augment: AugmentConfig = dataclasses.field(default_factory=AugmentConfig)
+    # Robustness splits (docs/robustness.md), all off by default: dev_clean and dev_noisy for
+    # choosing (held-out pseudo-speakers and voices; training's noise/room/codec kinds with their
+    # own generators); test_real_noisy_<S>db for every S here (test_real's utterances with held-out
+    # noise at exactly S dB); test_real_channel (held-out rooms and codec); noise_only (held-out
+    # noise, no words: the words a model emits from it).
+    dev_splits: bool = False
+    dev_utterances: int = 300
+    noisy_test_snrs: list = dataclasses.field(default_factory=list)
+    channel_test: bool = False
+    noise_only_utterances: int = 0
 
     def __post_init__(self):
+        snrs = self.noisy_test_snrs
+        if not isinstance(snrs, (list, tuple)) or len(set(map(str, snrs))) != len(snrs) or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and -20 <= v <= 60 for v in snrs):
+            raise ConfigError(f"data.noisy_test_snrs={snrs!r}: expected distinct SNRs in dB between -20 and 60")
         mix_keys = ("espeak", "tts", "fsdd", "fsdd_perturbed")
         if not isinstance(self.mix, dict) or set(self.mix) != set(mix_keys) or not all(
                 isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in self.mix.values()) \
@@ -174,11 +237,8 @@ class RunConfig:
         Fields added later count only when set, so existing caches keep their keys; a
         manifest counts by its contents."""
 
-        data = dataclasses.asdict(self.data)
+        data = data_record(self.data, _LATER_DATA_FIELDS)
         data.pop("cache_dir")
-        for field in _LATER_DATA_FIELDS:
-            if data[field] == getattr(_DEFAULT_DATA, field):
-                data.pop(field)
         if self.data.source == "manifest":
             data["manifests"] = {name: [path, file_hash(path) if pathlib.Path(path).is_file() else None]
                                  for name, path in sorted(self.data.manifests.items())}
@@ -187,8 +247,24 @@ class RunConfig:
 
 
 _DEFAULT_DATA = DataConfig()
+_ROBUSTNESS_DATA_FIELDS = ("dev_splits", "dev_utterances", "noisy_test_snrs", "channel_test", "noise_only_utterances")
 _LATER_DATA_FIELDS = ("source", "manifests", "vocabulary", "subword_pieces", "split_by", "validation_fraction",
-                      "test_fraction", "strict_paths", "storage", "shard_utterances")
+                      "test_fraction", "strict_paths", "storage", "shard_utterances", *_ROBUSTNESS_DATA_FIELDS)
+_LATER_AUGMENT_FIELDS = tuple(f.name for f in dataclasses.fields(AugmentConfig))[8:]
+
+
+def data_record(data: DataConfig, later=_ROBUSTNESS_DATA_FIELDS) -> dict:
+    """The data config as the data manifest (and, with ``later=_LATER_DATA_FIELDS``, the
+    data key) records it: the ``later`` fields and the augmentation fields added later
+    count only when set, so the manifests and caches of existing configs stay as they were."""
+    record = dataclasses.asdict(data)
+    for field in later:
+        if record[field] == getattr(_DEFAULT_DATA, field):
+            record.pop(field)
+    for field in _LATER_AUGMENT_FIELDS:
+        if record["augment"][field] == getattr(_DEFAULT_DATA.augment, field):
+            record["augment"].pop(field)
+    return record
 _SECTIONS = {"data": DataConfig, "frontend": FrontendConfig, "train": TrainConfig, "qat": QATConfig}
 
 
@@ -202,7 +278,7 @@ _MINIMUM = {"train.epochs": 1, "train.batch_size": 1, "train.warmup_steps": 0, "
             "data.synthetic_voices": 1, "data.held_out_voices": 1, "data.pseudo_speakers": 0,
             "data.perturbed_takes": 1, "data.tts_variants": 0, "data.validation_takes": 1,
             "data.max_seconds": 0.5, "data.max_clip_seconds": 0.1, "data.subword_pieces": 4,
-            "data.shard_utterances": 1}
+            "data.shard_utterances": 1, "data.dev_utterances": 1, "data.noise_only_utterances": 0}
 _CHOICES = {"train.strategy": ("default", "mirrored", "multi_worker"), "data.source": DATA_SOURCES,
             "data.vocabulary": VOCABULARY_KINDS, "data.split_by": ("speaker", "utterance"),
             "data.storage": ("memory", "shards")}

@@ -3,6 +3,19 @@ imports: the CLI reads them)."""
 
 SPLITS = ("train", "validation", "test_real", "test_real_perturbed", "test_synthetic", "test_tts_unseen")
 TEST_SPLITS = SPLITS[2:]
+# Opt-in robustness splits (data.dev_splits, data.noisy_test_snrs, data.channel_test,
+# data.noise_only_utterances; docs/robustness.md): development splits choose, test splits report.
+DEV_SPLITS = ("dev_clean", "dev_noisy")
+NOISE_ONLY = "noise_only"  # no words: scored as words emitted per minute, not as a WER
+
+
+def noisy_test_split(snr_db: float) -> str:
+    return f"test_real_noisy_{snr_db:g}db"
+
+
+def keeps_every_utterance(name: str) -> bool:
+    """Test splits (and the noise-only split) keep what a model cannot learn from: they only score."""
+    return name.startswith("test") or name == NOISE_ONLY
 
 
 def voice_group(source: str) -> str:

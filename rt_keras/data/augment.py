@@ -1,5 +1,9 @@
 """Waveform augmentation: noise at a chosen SNR, reverberation, speed, gain and
-telephone-band limiting (so 8 kHz real speech is not out of distribution)."""
+telephone-band limiting (so 8 kHz real speech is not out of distribution); and, switched on
+by their ``AugmentConfig`` fields, real-world noise kinds (``rt_keras.data.noises``:
+babble, hum, music), image-method rooms, microphone colouration, phone codecs, low levels
+and clipping (``rt_keras.data.channels``). With those fields at their defaults every
+utterance is exactly what the original steps made (the generator draws nothing more)."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import scipy.signal
 import soxr
 
 from rt_keras.core.run_config import AugmentConfig
+from rt_keras.data import channels, noises
 from rt_keras.data.audio import MODEL_SAMPLE_RATE
 
 
@@ -43,15 +48,47 @@ def telephone_band(x: np.ndarray) -> np.ndarray:
     return soxr.resample(narrow, 8000, MODEL_SAMPLE_RATE).astype(np.float32)
 
 
-def augment(x: np.ndarray, rng: np.random.Generator, config: AugmentConfig) -> np.ndarray:
+ORIGINAL_NOISE_KINDS = ["white", "brown"]
+
+
+def add_noise_of(x: np.ndarray, kinds, snr_db: float, rng: np.random.Generator, babble_clips=None) -> np.ndarray:
+    """Noise of one of ``kinds`` (``rt_keras.data.noises``) at ``snr_db`` below the speech's active power."""
+    kind = kinds[int(rng.integers(len(kinds)))]
+    return noises.mix_at_snr(x, noises.make(kind, x.size, rng, babble_clips), snr_db)
+
+
+def training_rooms(config: AugmentConfig, seed: int, count: int = 48) -> tuple:
+    """The bank of image-method rooms training draws from (its own generator: ``seed``, 5001)."""
+    return channels.room_bank((seed, 5001), count, tuple(config.room_rt60_seconds),
+                              tuple(map(tuple, config.room_dims_m)))
+
+
+def augment(x: np.ndarray, rng: np.random.Generator, config: AugmentConfig, babble_clips=None,
+            rooms=None) -> np.ndarray:
+    """One training utterance's augmentation. ``babble_clips`` (other voices' words) are
+    needed when ``config.noise_kinds`` has babble, ``rooms`` ((response, RT60) pairs) when
+    ``config.room_probability`` > 0."""
     if rng.random() < config.speed_probability:
         x = change_speed(x, rng.uniform(*config.speed))
     if rng.random() < config.reverb_probability:
         x = reverberate(x, rng.uniform(*config.rt60_seconds), rng)
+    if config.room_probability > 0 and rng.random() < config.room_probability:
+        x = channels.convolve(x, rooms[int(rng.integers(len(rooms)))][0])
+    if config.eq_probability > 0 and rng.random() < config.eq_probability:
+        x = channels.random_eq(x, rng, config.eq_max_db)
     if rng.random() < config.telephone_probability:
         x = telephone_band(x)
     if rng.random() < config.noise_probability:
-        x = add_noise(x, rng.uniform(*config.snr_db), rng)
+        if list(config.noise_kinds) == ORIGINAL_NOISE_KINDS:
+            x = add_noise(x, rng.uniform(*config.snr_db), rng)
+        else:
+            x = add_noise_of(x, config.noise_kinds, rng.uniform(*config.snr_db), rng, babble_clips)
+    if config.codec_probability > 0 and rng.random() < config.codec_probability:
+        x = channels.CODECS[config.codecs[int(rng.integers(len(config.codecs)))]](x)
     x = x * 10 ** (rng.uniform(*config.gain_db) / 20)
+    if config.clip_probability > 0 and rng.random() < config.clip_probability:
+        x = channels.clip(x, rng.uniform(*config.clip_fraction))
+    if config.low_level_probability > 0 and rng.random() < config.low_level_probability:
+        x = channels.set_peak_level(x, rng.uniform(*config.low_level_dbfs))
     peak = np.max(np.abs(x))
     return (x / peak * 0.99 if peak > 0.99 else x).astype(np.float32)

@@ -22,9 +22,12 @@ import warnings
 
 import numpy as np
 
+from rt_keras.core import run_config as rc
 from rt_keras.core.contracts import DIGIT_WORDS, float_to_pcm, pcm_to_float
 from rt_keras.core.encoder_config import ConfigError
-from rt_keras.data import espeak_voices, pseudo_speakers, tts_voices
+from rt_keras.core.splits import NOISE_ONLY, noisy_test_split
+from rt_keras.data import augment as augment_lib
+from rt_keras.data import channels, espeak_voices, noises, pseudo_speakers, tts_voices
 from rt_keras.data import fsdd as fsdd_lib
 from rt_keras.data.audio import MODEL_SAMPLE_RATE, AudioError, read_wav
 from rt_keras.data.augment import augment
@@ -138,26 +141,39 @@ def _tts_pool(names, stretches) -> _ClipPool:
     return pool
 
 
-def compose_utterance(pool: _ClipPool, source: str, rng: np.random.Generator, config) -> tuple[np.ndarray, str]:
+def compose_utterance(pool: _ClipPool, source: str, rng: np.random.Generator, config,
+                      long_pauses: tuple = (0.0, None)) -> tuple[np.ndarray, str]:
     """1..max_digits clips of one source (dealt from its shuffled deck, so every clip is
-    used before any is used twice) joined by random pauses with a faint noise floor."""
+    used before any is used twice) joined by random pauses with a faint noise floor.
+    ``long_pauses`` = (probability, [low, high] seconds): each pause, the ones before the
+    first and after the last digit too, is that long instead with that probability (the
+    generator draws nothing for it when the probability is 0)."""
+    probability, long_range = long_pauses
+
+    def pause(seconds: float) -> np.ndarray:
+        if probability > 0 and rng.random() < probability:
+            seconds = rng.uniform(*long_range)
+        return np.zeros(int(seconds * MODEL_SAMPLE_RATE), np.float32)
+
     count = int(rng.integers(config.min_digits, config.max_digits + 1))
     digits, pieces = [], []
     for i in range(count):
         digit, clip = pool.deal(source)
-        pause = rng.uniform(*config.pause_seconds) if i else rng.uniform(0.05, 0.25)
-        pieces.append(np.zeros(int(pause * MODEL_SAMPLE_RATE), np.float32))
+        pieces.append(pause(rng.uniform(*config.pause_seconds) if i else rng.uniform(0.05, 0.25)))
         pieces.append(pcm_to_float(clip))
         digits.append(digit)
-    pieces.append(np.zeros(int(rng.uniform(0.05, 0.25) * MODEL_SAMPLE_RATE), np.float32))
+    pieces.append(pause(rng.uniform(0.05, 0.25)))
     audio = np.concatenate(pieces)
     audio += rng.normal(scale=1e-4, size=audio.shape).astype(np.float32)
     return audio, " ".join(DIGIT_WORDS[d] for d in digits)
 
 
-def _make_split(count, pools_and_weights, seed_key, config, augmented, progress, name) -> Split:
+def _make_split(count, pools_and_weights, seed_key, config, augmented, progress, name, condition=None,
+                babble=None, rooms=None) -> Split:
     """``count`` utterances; utterance i draws from its own generator (seed, split, i), so
-    no split depends on another's contents and the same config gives the same bytes."""
+    no split depends on another's contents and the same config gives the same bytes.
+    ``condition`` = (function(audio, rng), key): applied last with its own generator (key, i),
+    so a split with the seed key of another has the other's utterances under the condition."""
     from tqdm import tqdm
 
     split = Split([], [], [])
@@ -172,9 +188,12 @@ def _make_split(count, pools_and_weights, seed_key, config, augmented, progress,
         pool = pools_and_weights[int(rng.choice(len(weights), p=weights / weights.sum()))][0]
         sources = pool.sources()
         source = sources[int(rng.integers(len(sources)))]
-        audio, transcript = compose_utterance(pool, source, rng, config)
+        pauses = (config.augment.long_pause_probability, config.augment.long_pause_seconds) if augmented else (0, 0)
+        audio, transcript = compose_utterance(pool, source, rng, config, pauses)
         if augmented:
-            audio = augment(audio, rng, config.augment)
+            audio = augment(audio, rng, config.augment, babble, rooms)
+        if condition is not None:
+            audio = condition[0](audio, np.random.default_rng([*condition[1], index]))
         if audio.size / MODEL_SAMPLE_RATE > config.max_seconds:
             continue  # rare: many digits, long pauses and slow speech
         split.audio.append(float_to_pcm(audio))
@@ -208,7 +227,18 @@ def _build_pools(config, progress: bool, skipped: list) -> dict[str, _ClipPool]:
         len(config.tts_voices) + len(config.tts_test_voices))
     tts_train = _tts_pool(config.tts_voices, config.tts_stretches)
     test_perturbations = [pseudo_speakers.Perturbation(float(r), float(p)) for r, p in config.test_perturbations]
+    dev = {}
+    if config.dev_splits:  # held-out pseudo-speakers of the validation takes and the TTS voices, other espeak-ng voices
+        dev = {
+            "dev_pseudo": _renamed(_perturbed_pool(fsdd_validation, perturbations(4, 21), None,
+                                                   np.random.default_rng([seed, 21]), progress, "(dev)"), "~dev"),
+            "dev_espeak": _espeak_pool(espeak_voices.sample_voices(max(config.synthetic_voices // 8, 4), False,
+                                                                   seed + 21)),
+            "dev_tts": _renamed(_perturbed_pool(tts_train, perturbations(2, 22), None,
+                                                np.random.default_rng([seed, 22]), progress, "(dev TTS)"), "~dev"),
+        }
     return {
+        **dev,
         "fsdd_train": fsdd_train,
         "fsdd_validation": fsdd_validation,
         "fsdd_test": fsdd_test,
@@ -274,9 +304,17 @@ def digit_splits(config, progress: bool, skipped: list):
         "test_synthetic": (config.test_utterances, [(pools["espeak_test"], 1)], False),
         "test_tts_unseen": (config.test_utterances, [(pools["tts_test"], 1)], False),
     }
-    for index, (name, (count, weighted, augmented)) in enumerate(plan.items()):
+    keys = {name: (config.seed, index) for index, name in enumerate(plan)}
+    extras = {"train": {}}
+    if "babble" in config.augment.noise_kinds:
+        talkers = [pools[k] for k in ("espeak_train", "tts_train", "fsdd_train", "fsdd_train_perturbed")]
+        extras["train"]["babble"] = babble_clips(talkers, (config.seed, 5002))
+    if config.augment.room_probability > 0:
+        extras["train"]["rooms"] = augment_lib.training_rooms(config.augment, config.seed)
+    plan, keys, extras = _robustness_plan(config, pools, plan, keys, extras)
+    for name, (count, weighted, augmented) in plan.items():
         weighted = [(p, w) for p, w in weighted if w > 0]
-        split = _make_split(count, weighted, (config.seed, index), config, augmented, progress, name)
+        split = _make_split(count, weighted, keys[name], config, augmented, progress, name, **extras.get(name, {}))
         used = set(split.sources)
         yield (
             name,
@@ -284,6 +322,147 @@ def digit_splits(config, progress: bool, skipped: list):
             zip(split.audio, split.transcripts, split.sources),
             {s: pool.info[s] for pool, _ in weighted for s in pool.sources() if s in used},
         )
+    if config.noise_only_utterances:
+        yield noise_only_split(config, pools)
+
+
+# ------------------------------------------------------------------ robustness splits
+DEV_LONG_PAUSE_SECONDS = (0.5, 2.0)  # dev_noisy: noise-only stretches before and after the digits
+DEV_SNR_DB = (0.0, 20.0)
+
+
+def babble_clips(pools, key, count: int = 400) -> list:
+    """``count`` single-digit clips (float) drawn with generator ``key`` from the sources of
+    ``pools``: the talkers of babble noise."""
+    rng = np.random.default_rng(list(key))
+    clips = [c for pool in pools for source in pool.sources() for options in pool.clips[source] for c in options]
+    return [pcm_to_float(clips[i]) for i in sorted(rng.choice(len(clips), size=min(count, len(clips)), replace=False))]
+
+
+def pad_silence(x: np.ndarray, before: float, after: float) -> np.ndarray:
+    """``before`` and ``after`` seconds of silence around ``x`` (noise added later fills them)."""
+    return np.concatenate([np.zeros(int(before * MODEL_SAMPLE_RATE), np.float32), np.asarray(x, np.float32),
+                           np.zeros(int(after * MODEL_SAMPLE_RATE), np.float32)])
+
+
+def _renamed(pool: _ClipPool, suffix: str) -> _ClipPool:
+    out = _ClipPool()
+    for source, digits in pool.clips.items():
+        out.clips[source + suffix] = digits
+        out.info[source + suffix] = pool.info[source]
+    return out
+
+
+def _dev_condition(babble, rooms):
+    """dev_noisy: noise-only stretches around the digits (half the utterances), one of training's
+    noise kinds at 0-20 dB, and 30% each an image-method room, a microphone EQ and a training codec;
+    every draw from development's own generators."""
+    def condition(audio, rng):
+        if rng.random() < 0.5:
+            audio = pad_silence(audio, *rng.uniform(*DEV_LONG_PAUSE_SECONDS, size=2))
+        if rng.random() < 0.3:
+            audio = channels.convolve(audio, rooms[int(rng.integers(len(rooms)))][0])
+        if rng.random() < 0.3:
+            audio = channels.random_eq(audio, rng)
+        audio = augment_lib.add_noise_of(audio, rc.TRAIN_NOISE_KINDS, rng.uniform(*DEV_SNR_DB), rng, babble)
+        if rng.random() < 0.3:
+            audio = channels.CODECS[rc.TRAIN_CODECS[int(rng.integers(len(rc.TRAIN_CODECS)))]](audio)
+        peak = np.max(np.abs(audio))
+        return (audio / peak * 0.99 if peak > 0.99 else audio).astype(np.float32)
+    return condition
+
+
+def _held_out_noise(snr_db, clips):
+    """test_real_noisy_<S>db: a held-out noise kind (street or cafe) at exactly ``snr_db``."""
+    def condition(audio, rng):
+        kind = rc.HELD_OUT_NOISE_KINDS[int(rng.integers(len(rc.HELD_OUT_NOISE_KINDS)))]
+        noisy = noises.mix_at_snr(audio, noises.make(kind, audio.size, rng, clips), snr_db)
+        peak = np.max(np.abs(noisy))
+        return (noisy / peak * 0.99 if peak > 0.99 else noisy).astype(np.float32)
+    return condition
+
+
+def held_out_rooms(seed: int, count: int = 24) -> tuple:
+    return channels.room_bank((seed, 7101), count, rc.HELD_OUT_RT60, tuple(map(tuple, rc.HELD_OUT_ROOM_DIMS)))
+
+
+def _held_out_channel(rooms):
+    """test_real_channel: a held-out room (a hall, RT60 0.8-1.3 s) and the held-out AMR-NB codec."""
+    def condition(audio, rng):
+        audio = channels.convolve(audio, rooms[int(rng.integers(len(rooms)))][0])
+        audio = channels.amr_nb(audio)
+        peak = np.max(np.abs(audio))
+        return (audio / peak * 0.99 if peak > 0.99 else audio).astype(np.float32)
+    return condition
+
+
+def _robustness_plan(config, pools, plan, keys, extras):
+    """Adds the opt-in development and held-out test splits (data.dev_splits,
+    data.noisy_test_snrs, data.channel_test) after today's, leaving those untouched."""
+    plan, keys, seed = dict(plan), dict(keys), config.seed
+    if config.dev_splits:
+        dev = [(pools["dev_pseudo"], 1), (pools["dev_espeak"], 1), (pools["dev_tts"], 1)]
+        plan["dev_clean"] = plan["dev_noisy"] = (config.dev_utterances, dev, False)
+        keys["dev_clean"] = keys["dev_noisy"] = (seed, 6001)  # dev_noisy: dev_clean's utterances, conditioned
+        dev_babble = babble_clips([pools["espeak_validation"], pools["fsdd_validation"]], (seed, 6002))
+        dev_rooms = channels.room_bank((seed, 6003), 24, tuple(rc.AugmentConfig().room_rt60_seconds),
+                                       tuple(map(tuple, rc.AugmentConfig().room_dims_m)))
+        extras["dev_noisy"] = {"condition": (_dev_condition(dev_babble, dev_rooms), (seed, 6004))}
+    test_real = plan["test_real"]
+    held_out_babble = None
+    for snr in config.noisy_test_snrs:
+        if held_out_babble is None:
+            held_out_babble = babble_clips([pools["espeak_test"]], (seed, 7002))
+        name = noisy_test_split(snr)
+        plan[name], keys[name] = test_real, keys["test_real"]  # test_real's utterances, paired
+        extras[name] = {"condition": (_held_out_noise(float(snr), held_out_babble), (seed, 7001))}
+    if config.channel_test:
+        plan["test_real_channel"], keys["test_real_channel"] = test_real, keys["test_real"]
+        extras["test_real_channel"] = {"condition": (_held_out_channel(held_out_rooms(seed)), (seed, 7102))}
+    return plan, keys, extras
+
+
+def noise_only_split(config, pools):
+    """noise_only: 2-8 s of a held-out noise kind at -45 to -20 dBFS RMS, no words (its
+    name does not start with test: evaluation would divide by zero words; the study counts
+    the words a model emits per minute of it)."""
+    clips = babble_clips([pools["espeak_test"]], (config.seed, 7002))
+    audio, sources = [], []
+    for index in range(config.noise_only_utterances):
+        rng = np.random.default_rng([config.seed, 7201, index])
+        kind = rc.HELD_OUT_NOISE_KINDS[int(rng.integers(len(rc.HELD_OUT_NOISE_KINDS)))]
+        noise = noises.make(kind, int(rng.uniform(2.0, 8.0) * MODEL_SAMPLE_RATE), rng, clips)
+        noise = noise * 10 ** (rng.uniform(-45.0, -20.0) / 20)
+        audio.append(float_to_pcm(np.clip(noise, -0.99, 0.99)))
+        sources.append(f"noise:{kind}")
+    return (NOISE_ONLY, [""] * len(audio), zip(audio, [""] * len(audio), sources),
+            {f"noise:{k}": {"engine": "noise", "voice": k} for k in sorted(set(sources))})
+
+
+def conditions(config) -> dict:
+    """What the manifest records of the robustness splits' conditions (only when one is on)."""
+    out = {}
+    augment_config = config.augment
+    out["train"] = {"noise_kinds": list(augment_config.noise_kinds), "babble_from": "training voices",
+                    "codecs": list(augment_config.codecs) if augment_config.codec_probability > 0 else [],
+                    "room_rt60_seconds": list(augment_config.room_rt60_seconds)
+                    if augment_config.room_probability > 0 else []}
+    if config.dev_splits:
+        out["dev_noisy"] = {"noise_kinds": list(rc.TRAIN_NOISE_KINDS), "babble_from": "validation voices",
+                            "codecs": list(rc.TRAIN_CODECS),
+                            "room_rt60_seconds": list(rc.AugmentConfig().room_rt60_seconds),
+                            "snr_db": list(DEV_SNR_DB), "generators": [config.seed, 6000]}
+    for snr in config.noisy_test_snrs:
+        out[noisy_test_split(snr)] = {"noise_kinds": list(rc.HELD_OUT_NOISE_KINDS),
+                                             "babble_from": "held-out espeak-ng variants (test_synthetic's)",
+                                             "snr_db": [snr, snr], "generators": [config.seed, 7000]}
+    if config.channel_test:
+        out["test_real_channel"] = {"codecs": list(rc.HELD_OUT_CODECS), "room_rt60_seconds": list(rc.HELD_OUT_RT60),
+                                    "room_dims_m": [list(c) for c in rc.HELD_OUT_ROOM_DIMS],
+                                    "generators": [config.seed, 7100]}
+    if config.noise_only_utterances:
+        out["noise_only"] = {"noise_kinds": list(rc.HELD_OUT_NOISE_KINDS), "generators": [config.seed, 7200]}
+    return out
 
 
 def describe(config) -> dict:
@@ -292,4 +471,9 @@ def describe(config) -> dict:
         "fsdd_speakers": {"train": list(config.train_speakers), "test": list(config.test_speakers)},
         "held_out_variants": list(espeak_voices.HELD_OUT_VARIANTS),
         "tts_voices": {"train": list(config.tts_voices), "test": list(config.tts_test_voices)},
+        **({"conditions": conditions(config)} if robustness_on(config) else {}),
     }
+
+
+def robustness_on(config) -> bool:
+    return bool(config.dev_splits or config.noisy_test_snrs or config.channel_test or config.noise_only_utterances)

@@ -4,10 +4,10 @@ rt_keras.data.storage."""
 
 from __future__ import annotations
 
-import dataclasses
 import pathlib
 
 from converters.files import atomic_write_json
+from rt_keras.core import run_config as run_config_lib
 from rt_keras.core import vocabulary as vocabulary_lib
 from rt_keras.data import digits
 from rt_keras.data.audio import MODEL_SAMPLE_RATE
@@ -39,7 +39,7 @@ def materialise(run_config, progress: bool = True, force: bool = False) -> pathl
             vocabulary.save(directory)
         summary[name] = write_split(directory, name, utterances, vocabulary, run_config, skipped)
         sources.update(split_sources)
-    data_config = dataclasses.asdict(config)
+    data_config = run_config_lib.data_record(config)  # fields added later appear only when set
     for machine_specific in ("cache_dir", "fsdd_dir"):
         data_config.pop(machine_specific)
     described = digits.describe(config) if config.source == "digits" else {}

@@ -15,6 +15,7 @@ import numpy as np
 from converters.files import atomic_path
 from rt_keras.core import vocabulary as vocabulary_lib
 from rt_keras.core.contracts import ctc_frames_needed, output_frames
+from rt_keras.core.splits import keeps_every_utterance
 from rt_keras.core.vocabulary import Vocabulary, VocabularyError
 from rt_keras.data import shards
 from rt_keras.data.audio import MODEL_SAMPLE_RATE
@@ -111,7 +112,7 @@ def _labels(audio, text: str, source: str, vocabulary: Vocabulary, frontend, nam
     except VocabularyError as error:
         return [], str(error)
     needed, frames = ctc_frames_needed(labels), output_frames(audio.size, frontend)
-    if needed > frames and not name.startswith("test"):
+    if needed > frames and not keeps_every_utterance(name):
         return labels, (f"{source} {text!r}: {needed} CTC steps needed, the audio gives {frames} frames "
                         f"(spoken too fast for a {vocabulary.kind} vocabulary)")
     return labels, None
@@ -128,7 +129,7 @@ def write_split(directory, name: str, utterances, vocabulary: Vocabulary, run_co
     digest, count, samples, voices, problems, unspellable = hashlib.sha256(), 0, 0, set(), [], 0
     for audio, text, source in utterances:
         labels, problem = _labels(audio, text, source, vocabulary, run_config.frontend, name)
-        if problem and not name.startswith("test"):
+        if problem and not keeps_every_utterance(name):
             problems.append(problem)
             continue
         unspellable += not labels

@@ -1,0 +1,157 @@
+"""The augmentation components added for robustness are off by default and then change
+nothing: the same generator draws, the same samples, the same data keys and manifests."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from rt_keras.core import run_config
+from rt_keras.core.contracts import pcm_to_float
+from rt_keras.data import augment as augment_lib
+from rt_keras.data import channels
+from rt_keras.data.audio import MODEL_SAMPLE_RATE
+from rt_keras.data.digits import _ClipPool, compose_utterance, pad_silence
+from tests.helpers import ROOT
+
+RATE = MODEL_SAMPLE_RATE
+
+
+def _original_augment(x, rng, config):
+    """rt_keras.data.augment.augment before the robustness components (commit c490cc1)."""
+    if rng.random() < config.speed_probability:
+        x = augment_lib.change_speed(x, rng.uniform(*config.speed))
+    if rng.random() < config.reverb_probability:
+        x = augment_lib.reverberate(x, rng.uniform(*config.rt60_seconds), rng)
+    if rng.random() < config.telephone_probability:
+        x = augment_lib.telephone_band(x)
+    if rng.random() < config.noise_probability:
+        x = augment_lib.add_noise(x, rng.uniform(*config.snr_db), rng)
+    x = x * 10 ** (rng.uniform(*config.gain_db) / 20)
+    peak = np.max(np.abs(x))
+    return (x / peak * 0.99 if peak > 0.99 else x).astype(np.float32)
+
+
+def _original_compose(pool, source, rng, config):
+    """rt_keras.data.digits.compose_utterance before long pauses (commit c490cc1)."""
+    count = int(rng.integers(config.min_digits, config.max_digits + 1))
+    digits, pieces = [], []
+    for i in range(count):
+        digit, clip = pool.deal(source)
+        pause = rng.uniform(*config.pause_seconds) if i else rng.uniform(0.05, 0.25)
+        pieces.append(np.zeros(int(pause * RATE), np.float32))
+        pieces.append(pcm_to_float(clip))
+        digits.append(digit)
+    pieces.append(np.zeros(int(rng.uniform(0.05, 0.25) * RATE), np.float32))
+    audio = np.concatenate(pieces)
+    audio += rng.normal(scale=1e-4, size=audio.shape).astype(np.float32)
+    return audio, digits
+
+
+def _speech(seed=0, seconds=1.5):
+    t = np.arange(int(seconds * RATE)) / RATE
+    x = sum(np.sin(2 * np.pi * 120 * k * t) / k for k in range(1, 25)) * (np.sin(2 * np.pi * 1.1 * t) > 0)
+    return (0.3 * x + 1e-3 * np.random.default_rng(seed).normal(size=t.size)).astype(np.float32)
+
+
+def _pool():
+    pool = _ClipPool()
+    for digit in range(10):
+        for take in range(2):
+            pool.add("s", digit, (np.full(800 + 100 * digit, 1000 + take, np.int16)), {"engine": "test"})
+    return pool
+
+
+def test_defaults_give_exactly_the_original_augmentation_and_draws():
+    config = run_config.AugmentConfig()
+    for seed in range(24):
+        a, b = np.random.default_rng(seed), np.random.default_rng(seed)
+        ours, original = augment_lib.augment(_speech(seed), a, config), _original_augment(_speech(seed), b, config)
+        np.testing.assert_array_equal(ours, original)
+        assert a.random() == b.random()  # and the generator is where the original left it
+
+
+def test_defaults_compose_exactly_the_original_utterances():
+    config = run_config.DataConfig()
+    for seed in range(8):
+        pools = _pool(), _pool()
+        for pool in pools:
+            pool.shuffle_decks(np.random.default_rng([seed, 1]))
+        a, b = np.random.default_rng(seed), np.random.default_rng(seed)
+        audio, text = compose_utterance(pools[0], "s", a, config)
+        reference, digits = _original_compose(pools[1], "s", b, config)
+        np.testing.assert_array_equal(audio, reference)
+        assert a.random() == b.random() and len(text.split()) == len(digits)
+
+
+def test_data_keys_and_manifest_record_of_todays_configs_are_unchanged():
+    keys = {name: run_config.load(ROOT / "configs" / f"{name}.yaml").data_key() for name in ("rt", "tiny", "baseline")}
+    assert keys == {"rt": "9630a8171437", "tiny": "042c14a02d9d", "baseline": "cb36b10ffc95"}  # as before the change
+    record = run_config.data_record(run_config.DataConfig())
+    assert "dev_splits" not in record and "noise_kinds" not in record["augment"]
+    assert set(record["augment"]) == {"noise_probability", "snr_db", "reverb_probability", "rt60_seconds",
+                                      "speed_probability", "speed", "gain_db", "telephone_probability"}
+    changed = run_config.load(ROOT / "configs" / "rt.yaml", ["data.augment.eq_probability=0.3"])
+    assert changed.data_key() != keys["rt"]
+    assert run_config.load(ROOT / "configs" / "rt.yaml", ["data.dev_splits=true"]).data_key() != keys["rt"]
+
+
+def test_long_pauses_and_silence_padding_add_the_asked_duration():
+    config = run_config.DataConfig(min_digits=3, max_digits=3)
+    pools = _pool(), _pool()
+    for pool in pools:
+        pool.shuffle_decks(np.random.default_rng(0))
+    plain, _ = compose_utterance(pools[0], "s", np.random.default_rng(1), config)
+    long, _ = compose_utterance(pools[1], "s", np.random.default_rng(1), config, (1.0, [1.0, 1.0]))
+    speech = np.sum(np.abs(long) > 0.01)
+    assert speech == np.sum(np.abs(plain) > 0.01)  # the same three clips
+    assert long.size == speech + 4 * RATE  # every one of the 4 pauses (before, 2 between, after) is 1 s
+    padded = pad_silence(plain, 0.75, 1.5)
+    assert padded.size == plain.size + int(0.75 * RATE) + int(1.5 * RATE)
+    np.testing.assert_array_equal(padded[int(0.75 * RATE): int(0.75 * RATE) + plain.size], plain)
+
+
+COMPONENTS = {
+    "noise_kinds": {"noise_probability": 1.0, "noise_kinds": ["hum", "music", "babble"]},
+    "room": {"room_probability": 1.0},
+    "eq": {"eq_probability": 1.0},
+    "codec": {"codec_probability": 1.0, "codecs": ["mulaw", "gsm"]},
+    "clip": {"clip_probability": 1.0},
+    "low_level": {"low_level_probability": 1.0},
+}
+
+
+@pytest.mark.parametrize("component", COMPONENTS)
+def test_each_component_is_seeded_length_preserving_and_changes_the_audio(component):
+    off = {"speed_probability": 0.0, "reverb_probability": 0.0, "telephone_probability": 0.0,
+           "noise_probability": 0.0, "gain_db": (0.0, 0.0)}
+    config = run_config.AugmentConfig(**{**off, **COMPONENTS[component]})
+    rooms = channels.room_bank((0, 99), 2, (0.2, 0.4), ((3.0, 3.0, 2.5), (5.0, 4.0, 3.0)))
+    babble = [_speech(s, 0.4) for s in range(5)]
+    x = _speech()
+    a = augment_lib.augment(x, np.random.default_rng(7), config, babble, rooms)
+    b = augment_lib.augment(x, np.random.default_rng(7), config, babble, rooms)
+    plain = augment_lib.augment(x, np.random.default_rng(7), run_config.AugmentConfig(**off))
+    assert a.shape == x.shape and a.dtype == np.float32
+    np.testing.assert_array_equal(a, b)
+    assert np.sqrt(np.mean((a - plain) ** 2)) > 1e-3 * np.sqrt(np.mean(plain ** 2))
+
+
+@pytest.mark.parametrize("values, needle", [
+    ({"noise_kinds": ["white", "street"]}, "held out for testing"),
+    ({"codecs": ["amr-nb"]}, "held out for testing"),
+    ({"room_rt60_seconds": [0.3, 0.9]}, "held out for testing"),
+    ({"clip_fraction": [0.0, 0.5]}, "fractions"),
+    ({"room_dims_m": [[3.0, 3.0], [5.0, 5.0, 3.0]]}, "metres"),
+])
+def test_held_out_conditions_cannot_be_trained_on(values, needle):
+    with pytest.raises(run_config.ConfigError, match=needle):
+        run_config.from_dict({"data": {"augment": values}})
+
+
+def test_every_later_field_is_off_or_unused_by_default():
+    defaults = run_config.AugmentConfig()
+    for field in dataclasses.fields(defaults):
+        if field.name.endswith("_probability") and field.name in run_config._LATER_AUGMENT_FIELDS:
+            assert getattr(defaults, field.name) == 0.0
+    assert defaults.noise_kinds == augment_lib.ORIGINAL_NOISE_KINDS

@@ -1,0 +1,103 @@
+"""The opt-in robustness splits (docs/robustness.md): development splits for choosing, held-out
+noisy/channel test splits and a noise-only split, disjoint from training in the way claimed."""
+
+import numpy as np
+import pytest
+
+from rt_keras.core import run_config
+from rt_keras.core.splits import DEV_SPLITS, NOISE_ONLY, SPLITS, noisy_test_split
+from rt_keras.data import noises
+from rt_keras.data.materialise import materialise
+from rt_keras.data.storage import data_directory, load_split, read_manifest
+from tests.helpers import ROOT, requires_fsdd
+
+SNRS = (0, 20)
+ROBUST = ["data.dev_splits=true", "data.dev_utterances=6", f"data.noisy_test_snrs={list(SNRS)}",
+          "data.channel_test=true", "data.noise_only_utterances=3"]
+
+
+@pytest.fixture(scope="module")
+def robust(tmp_path_factory):
+    config = run_config.load(ROOT / "configs" / "tiny.yaml",
+                             [f"data.cache_dir={tmp_path_factory.mktemp('robust-cache')}", *ROBUST])
+    directory = materialise(config, progress=False)
+    names = [*SPLITS, *DEV_SPLITS, *map(noisy_test_split, SNRS), "test_real_channel", NOISE_ONLY]
+    return config, read_manifest(directory), {name: load_split(directory, name) for name in names}
+
+
+@requires_fsdd
+def test_switching_them_on_leaves_todays_splits_byte_for_byte(robust, tiny_config):
+    _, manifest, _ = robust
+    today = read_manifest(data_directory(tiny_config))
+    assert "conditions" not in today and "dev_clean" not in today["splits"]
+    for name in SPLITS:
+        assert manifest["splits"][name]["sha256"] == today["splits"][name]["sha256"], name
+
+
+@requires_fsdd
+def test_noisy_test_splits_are_test_real_under_held_out_noise_at_the_asked_snr(robust):
+    _, _, splits = robust
+    clean = splits["test_real"]
+    for snr in SNRS:
+        noisy = splits[noisy_test_split(snr)]
+        assert noisy.transcripts == clean.transcripts and noisy.sources == clean.sources
+        achieved = []
+        for a, b in zip(clean.audio, noisy.audio):
+            assert a.size == b.size
+            a, b = a.astype(np.float64), b.astype(np.float64)
+            gain = np.dot(a, b) / np.dot(a, a)  # undo the peak normalisation (the noise is independent)
+            achieved.append(10 * np.log10(noises.active_power(a) / np.mean((b / gain - a) ** 2)))
+        assert abs(np.median(achieved) - snr) < 1.0, achieved
+    channel = splits["test_real_channel"]
+    assert channel.transcripts == clean.transcripts
+    assert all(a.size == b.size and not np.array_equal(a, b) for a, b in zip(clean.audio, channel.audio))
+
+
+@requires_fsdd
+def test_development_voices_are_in_no_other_split(robust):
+    _, manifest, splits = robust
+    dev = set(splits["dev_clean"].sources) | set(splits["dev_noisy"].sources)
+    assert dev and all(s.endswith("~dev") or manifest["sources"][s]["engine"] == "espeak-ng" for s in dev)
+    for name, split in splits.items():
+        if name not in DEV_SPLITS:
+            assert not dev & set(split.sources), name
+    assert splits["dev_noisy"].transcripts == splits["dev_clean"].transcripts
+    assert {manifest["sources"][s]["engine"] for s in dev} >= {"fsdd", "espeak-ng"}
+
+
+@requires_fsdd
+def test_test_conditions_are_disjoint_from_training_and_development(robust):
+    config, manifest, splits = robust
+    conditions = manifest["conditions"]
+    tests = [name for name in conditions if name.startswith("test") or name == NOISE_ONLY]
+    assert set(tests) == {*map(noisy_test_split, SNRS), "test_real_channel", NOISE_ONLY}
+    for chooser in ("train", "dev_noisy"):
+        seen = conditions[chooser]
+        for name in tests:
+            held_out = conditions[name]
+            assert not set(seen.get("noise_kinds", [])) & set(held_out.get("noise_kinds", []))
+            assert not set(seen.get("codecs", [])) & set(held_out.get("codecs", []))
+            if seen.get("room_rt60_seconds") and held_out.get("room_rt60_seconds"):
+                assert seen["room_rt60_seconds"][1] < held_out["room_rt60_seconds"][0]
+            if "generators" in seen:
+                assert seen["generators"] != held_out["generators"]
+    assert max(config.data.augment.room_rt60_seconds) < run_config.HELD_OUT_RT60[0]
+    noise = splits[NOISE_ONLY]
+    assert noise.transcripts == [""] * 3 and {s.split(":")[1] for s in noise.sources} <= {"street", "cafe"}
+    assert all(a.size >= 2 * 16000 for a in noise.audio)
+
+
+@requires_fsdd
+def test_every_arm_gets_the_same_development_and_test_splits(robust, tmp_path):
+    """An arm that augments differently regenerates its data; only train may differ, so the
+    study's comparisons on the other splits are paired utterance by utterance."""
+    _, manifest, _ = robust
+    arm = run_config.load(ROOT / "configs" / "tiny.yaml", [
+        f"data.cache_dir={tmp_path}", *ROBUST, "data.augment.noise_kinds=[white, babble]",
+        "data.augment.eq_probability=0.5", "data.augment.long_pause_probability=0.3"])
+    other = read_manifest(materialise(arm, progress=False))
+    assert other["splits"]["train"]["sha256"] != manifest["splits"]["train"]["sha256"]
+    assert set(other["splits"]) == set(manifest["splits"])
+    for name in other["splits"]:
+        if name != "train":
+            assert other["splits"][name]["sha256"] == manifest["splits"][name]["sha256"], name
