@@ -32,6 +32,7 @@ import yaml
 
 from converters.files import atomic_write_json, atomic_write_text
 from rt_keras.core import run_config
+from rt_keras.core.splits import NOISE_ONLY
 from rt_keras.core.wer_stats import format_wer, mean_and_sd, paired_bootstrap, wer_interval
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -57,6 +58,9 @@ def load_plan(path) -> dict:
     if not isinstance(plan, dict) or not isinstance(plan.get("arms"), dict) or not plan["arms"]:
         raise PlanError(f"{path}: expected a mapping with 'base', 'seeds' and a non-empty 'arms' mapping")
     base = pathlib.Path(plan.get("base", "configs/rt.yaml"))
+    plan["set"] = plan.get("set", [])  # overrides of every arm (before the arm's own)
+    if not isinstance(plan["set"], list) or not all(isinstance(item, str) for item in plan["set"]):
+        raise PlanError(f"{path}: set must be a list of SECTION.FIELD=VALUE strings")
     plan["base"] = base if base.is_absolute() else ROOT / base
     default_seeds = plan.get("seeds", 2)
     for name, arm in plan["arms"].items():
@@ -77,6 +81,19 @@ def load_plan(path) -> dict:
             if arm["seeds"] > plan["arms"][source]["seeds"]:
                 raise PlanError(f"{path}: arms.{name} has more seeds than its source arm {source}")
     plan["path"] = path
+    # select_splits: the splits the claims are decided on (development splits, for a plan that
+    # chooses); extra_splits: more splits every run is evaluated and reported on; noise_only:
+    # also count the words each model emits from the noise-only split (per minute).
+    plan["select_splits"] = plan.get("select_splits", list(CLAIM_SPLITS))
+    plan["extra_splits"] = plan.get("extra_splits", [])
+    for field in ("select_splits", "extra_splits"):
+        value = plan[field]
+        if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value) \
+                or (field == "select_splits" and not value):
+            raise PlanError(f"{path}: {field}={value!r}; expected a list of split names")
+    if NOISE_ONLY in plan["select_splits"] + plan["extra_splits"]:
+        raise PlanError(f"{path}: {NOISE_ONLY} has no words to score; set noise_only: true instead")
+    plan["noise_only"] = bool(plan.get("noise_only", False))
     claims = plan.get("claims")
     if claims is None:
         plan["claims"] = CLAIMS
@@ -94,8 +111,8 @@ def load_plan(path) -> dict:
 
 def arm_config(plan: dict, arm: str, seed: int, overrides=()):
     """The run config of one arm and seed: the plan's base config with the arm's overrides."""
-    return run_config.load(plan["base"], [*overrides, *plan["arms"][arm]["set"], f"name={arm}",
-                                          f"train.seed={seed}"])
+    return run_config.load(plan["base"], [*overrides, *plan.get("set", []), *plan["arms"][arm]["set"],
+                                          f"name={arm}", f"train.seed={seed}"])
 
 
 def jobs(plan: dict, only=None) -> list[tuple[str, int]]:
@@ -113,19 +130,36 @@ def run_dir_of(runs, arm: str, seed: int) -> pathlib.Path:
 
 
 # ------------------------------------------------------------------------------- runs
-def _evaluated(path: pathlib.Path, model_factory, config, batch_size: int) -> dict:
-    """Evaluations of every study split, cached in ``path`` (the format of ``rt-keras evaluate``)."""
+def evaluated_splits(plan: dict | None) -> list[str]:
+    """The study's splits, then the plan's selection and extra splits (each once)."""
+    names = list(SPLITS) + (plan["select_splits"] + plan["extra_splits"] if plan else [])
+    return list(dict.fromkeys(names)) + ([NOISE_ONLY] if plan and plan.get("noise_only") else [])
+
+
+def emitted_words(hypotheses: list[str], split) -> dict:
+    """Words a model emitted from a split with no words (noise only): count and rate."""
+    words = [len(h.split()) for h in hypotheses]
+    minutes = sum(a.size for a in split.audio) / 16000 / 60
+    return {"words_emitted": int(sum(words)), "minutes": minutes, "per_minute": sum(words) / minutes,
+            "utterances_with_words": int(sum(w > 0 for w in words)), "utterances": len(words)}
+
+
+def _evaluated(path: pathlib.Path, model_factory, config, batch_size: int, splits=SPLITS) -> dict:
+    """Evaluations of ``splits``, cached in ``path`` (the format of ``rt-keras evaluate``; the
+    noise-only split gets the words emitted instead)."""
     from rt_keras.data.storage import data_directory, load_split
-    from rt_keras.training.evaluation import evaluate_split
+    from rt_keras.training.evaluation import decode_split, evaluate_split
 
     done = json.loads(path.read_text()) if path.is_file() else {}
-    missing = [split for split in SPLITS if split not in done]
+    missing = [split for split in splits if split not in done]
     if missing:
         model = model_factory()
         for split in missing:
-            done[split] = evaluate_split(model, load_split(data_directory(config), split), config.frontend, batch_size)
+            data = load_split(data_directory(config), split)
+            done[split] = (emitted_words(decode_split(model, data, config.frontend, batch_size), data)
+                           if split == NOISE_ONLY else evaluate_split(model, data, config.frontend, batch_size))
         atomic_write_json(path, done)
-    return {split: done[split] for split in SPLITS}
+    return {split: done[split] for split in splits}
 
 
 def run_job(plan: dict, arm: str, seed: int, runs, overrides=(), progress: bool = True,
@@ -167,7 +201,7 @@ def run_job(plan: dict, arm: str, seed: int, runs, overrides=(), progress: bool 
     metrics = train(config, run_dir, progress=progress, extra_callbacks=extra_callbacks)
     _say(f"{arm} seed {seed}: evaluating the Keras model")
     keras_eval = _evaluated(run_dir / "evaluation.json", lambda: keras.models.load_model(run_dir / "model.keras"),
-                            config, 32)
+                            config, 32, evaluated_splits(plan))
     _say(f"{arm} seed {seed}: quantisation-aware fine-tuning")
     qat = finetune(run_dir, progress=progress)
     tflite = run_dir / TFLITE
@@ -175,7 +209,8 @@ def run_job(plan: dict, arm: str, seed: int, runs, overrides=(), progress: bool 
         _say(f"{arm} seed {seed}: converting to {tflite.name}")
         export_run(run_dir, "qat-int8", tflite)
     _say(f"{arm} seed {seed}: evaluating {tflite.name}")
-    tflite_eval = _evaluated(pathlib.Path(f"{tflite}.evaluation.json"), lambda: TFLiteModel(tflite), config, 1)
+    tflite_eval = _evaluated(pathlib.Path(f"{tflite}.evaluation.json"), lambda: TFLiteModel(tflite), config, 1,
+                             evaluated_splits(plan))
     result = {
         "arm": arm, "seed": seed, "run_dir": str(run_dir), "converter": CONVERTER, "encoder": config.encoder.to_dict(),
         "encoder_params": metrics["parameters"]["encoder_params"], "total_params": metrics["parameters"]["total"],
@@ -410,6 +445,35 @@ def _relative(path) -> str:
     return path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path)
 
 
+def robustness_table(plan: dict, results: dict) -> list[str]:
+    """The plan's selection and extra splits (float Keras and qat-int8), and the words emitted
+    from the noise-only split; nothing when the plan has none beyond the study's."""
+    splits = [s for s in dict.fromkeys(plan.get("select_splits", []) + plan.get("extra_splits", []))
+              if s not in SPLITS]
+    if not splits and not plan.get("noise_only"):
+        return []
+    selected = set(plan.get("select_splits", []))
+    header = [f"{s}{' (selection)' if s in selected else ''} {kind}" for s in splits for kind in ("Keras", "qat-int8")]
+    if plan.get("noise_only"):
+        header += ["words/min from noise Keras", "words/min from noise qat-int8"]
+    lines = ["## Development and robustness splits", "",
+             "Selection splits decide the claims below; the others only report. WER in % as above.", "",
+             "| arm | " + " | ".join(header) + " |", "|---|" + "---|" * len(header)]
+    for arm in plan["arms"]:
+        if arm not in results:
+            continue
+        runs_of_arm = list(results[arm].values())
+        cells = [_cell(pooled(runs_of_arm, kind, split)) if all(split in run[kind] for run in runs_of_arm) else "—"
+                 for split in splits for kind in ("keras", "tflite")]
+        if plan.get("noise_only"):
+            for kind in ("keras", "tflite"):
+                rates = [run[kind][NOISE_ONLY]["per_minute"] for run in runs_of_arm if NOISE_ONLY in run[kind]]
+                cells.append(f"{statistics.mean(rates):.2f} (seeds: {', '.join(f'{r:.2f}' for r in rates)})"
+                             if rates else "—")
+        lines.append(f"| {arm} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
 def what_was_run(plan: dict, results: dict) -> list[str]:
     """The compute the report rests on, from the runs' own records."""
     lines = ["## What was run", ""]
@@ -532,6 +596,7 @@ def markdown(plan: dict, results: dict, measured: dict, command: str, plot_name:
         "shared 2-core machine. int4: each arm's seed-0 float model converted with `rt-keras convert --mode "
         "int4` (every weight matrix in 4 bits, post-training) and evaluated with `rt-keras evaluate --tflite`.",
         "",
+        *robustness_table(plan, results),
         *what_was_run(plan, results),
         f"## {plan.get('claims_heading', 'The claims')}",
         "",
@@ -547,7 +612,7 @@ def markdown(plan: dict, results: dict, measured: dict, command: str, plot_name:
         "|---|---|---|---|---|---|---|",
     ]
     for text, a, b, kind, margin in plan["claims"]:
-        for split in CLAIM_SPLITS:
+        for split in plan.get("select_splits", CLAIM_SPLITS):
             pair = paired(results, a, b, "keras", split)
             if pair is None:
                 lines.append(f"| {text} | {a} − {b} | {split} | not run yet | | | |")

@@ -1,0 +1,78 @@
+"""benchmarks/robust.yaml and the study's selection/extra splits and noise-only scoring
+(benchmarks/study.py), without training: the plan, the configs of its arms, the report."""
+
+import pathlib
+
+import numpy as np
+import pytest
+
+from benchmarks import study
+from rt_keras.core.splits import NOISE_ONLY
+from rt_keras.data.storage import Split
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+PLAN = ROOT / "benchmarks" / "robust.yaml"
+
+
+def test_the_robust_plan_selects_on_development_splits_and_reports_the_held_out_ones():
+    plan = study.load_plan(PLAN)
+    assert plan["select_splits"] == ["dev_clean", "dev_noisy"] and plan["noise_only"]
+    assert all(s.startswith("test") for s in plan["extra_splits"])
+    assert study.evaluated_splits(plan)[-1] == NOISE_ONLY
+    assert set(study.evaluated_splits(plan)) >= {*study.SPLITS, "dev_clean", "test_real_noisy_10db"}
+    assert all(arm["seeds"] == 3 for arm in plan["arms"].values())
+    configs = {arm: study.arm_config(plan, arm, 0) for arm in plan["arms"]}
+    recipe = configs["recipe"]
+    assert recipe.data.augment == type(recipe.data.augment)()  # the recipe augments as today
+    for arm, config in configs.items():
+        # every arm has the same development and test splits; only the augmentation differs
+        for field in ("dev_splits", "dev_utterances", "noisy_test_snrs", "channel_test", "noise_only_utterances"):
+            assert getattr(config.data, field) == getattr(recipe.data, field), (arm, field)
+        assert config.encoder == recipe.encoder and config.train == recipe.train
+        assert (config.data.augment != recipe.data.augment) == (arm != "recipe")
+    names = {f"test_real_noisy_{snr:g}db" for snr in recipe.data.noisy_test_snrs} | {"test_real_channel"}
+    assert names == set(plan["extra_splits"])
+    assert {claim[1] for claim in plan["claims"]} == set(plan["arms"]) - {"recipe"}
+
+
+def test_plans_refuse_scoring_the_noise_only_split_as_a_wer(tmp_path):
+    path = tmp_path / "plan.yaml"
+    path.write_text("arms:\n  a: {}\nselect_splits: [noise_only]\n")
+    with pytest.raises(study.PlanError, match="no words"):
+        study.load_plan(path)
+    path.write_text("arms:\n  a: {}\nselect_splits: []\n")
+    with pytest.raises(study.PlanError, match="select_splits"):
+        study.load_plan(path)
+    path.write_text("arms:\n  a: {}\n")
+    plan = study.load_plan(path)  # the study's own plans: as before
+    assert plan["select_splits"] == list(study.CLAIM_SPLITS) and study.evaluated_splits(plan) == list(study.SPLITS)
+    assert study.robustness_table(plan, {}) == []
+
+
+def test_words_emitted_from_noise_are_counted_per_minute():
+    split = Split([np.zeros(16000 * 30, np.int16), np.zeros(16000 * 30, np.int16)], ["", ""], ["n", "n"])
+    counted = study.emitted_words(["one two", ""], split)
+    assert counted["words_emitted"] == 2 and counted["minutes"] == 1.0 and counted["per_minute"] == 2.0
+    assert counted["utterances_with_words"] == 1
+
+
+def _evaluation(errors, words):
+    from rt_keras.core.wer_stats import wer_interval
+
+    return {**wer_interval(errors, words), "utterance_errors": errors, "utterance_words": words}
+
+
+def test_the_report_decides_claims_on_the_selection_splits_and_tables_the_rest():
+    plan = study.load_plan(PLAN)
+    results = {}
+    for arm, worse in (("recipe", 2), ("noise-real", 0)):
+        for seed in range(3):
+            per_split = {split: _evaluation([worse if i % 2 else 0 for i in range(40)], [3] * 40)
+                         for split in study.evaluated_splits(plan) if split != NOISE_ONLY}
+            per_split[NOISE_ONLY] = {"per_minute": 1.5 + worse}
+            results.setdefault(arm, {})[seed] = {"keras": per_split, "tflite": per_split}
+    table = "\n".join(study.robustness_table(plan, results))
+    assert "dev_noisy (selection) Keras" in table and "test_real_noisy_0db Keras" in table
+    assert "| noise-real |" in table and "3.50 (seeds: 3.50, 3.50, 3.50)" in table
+    pair = study.paired(results, "noise-real", "recipe", "keras", "dev_noisy")
+    assert study.verdict("better", pair)[0] == "reproduced"
