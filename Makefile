@@ -9,9 +9,9 @@ FSDD ?= ../shared/data/fsdd
 # Debian packages: libusb for tflite-support's metadata library (espeak-ng data comes
 # from the espeakng-loader wheel); flite and festival with three voices for speech built on
 # real voices (slt is a woman); a JDK and JUnit 4 for the Android demo's pure-Java core; qemu-user
-# for the arm64 runtime (arm64-runtime).
+# for the arm64 runtime (arm64-runtime); sox for the GSM and AMR-NB phone codecs (docs/robustness.md).
 APT_PACKAGES := libusb-1.0-0 flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts \
-	default-jdk-headless junit4 qemu-user
+	default-jdk-headless junit4 qemu-user sox
 JAVA_CP := /usr/share/java/junit4.jar:/usr/share/java/hamcrest-core.jar
 CORE_BUILD := build/android-core
 
