@@ -11,7 +11,7 @@ from converters.metadata import read_metadata
 from converters.runner import StreamingTFLiteModel, TFLiteModel, check_loads
 from rt_keras.core.run_config import ConfigError
 from rt_keras.data.materialise import materialise
-from rt_keras.data.storage import evaluation_splits, load_split
+from rt_keras.data.storage import evaluation_splits, load_split, read_manifest
 from rt_keras.runs.run_dir import RunDir, trained
 from rt_keras.training.evaluation import evaluate_split
 
@@ -31,7 +31,9 @@ def evaluate_run(run_dir, splits=None, tflite=None) -> tuple[dict, pathlib.Path]
     else:
         model, batch_size, report = run.load_model(), 32, run.evaluation
     data_dir = materialise(config, progress=False)
-    available = evaluation_splits(data_dir) + ["train", "validation"]
+    # development splits (dev_*) are evaluated on request: choices are made on them, not on test splits
+    development = [name for name in read_manifest(data_dir)["splits"] if name.startswith("dev")]
+    available = evaluation_splits(data_dir) + development + ["train", "validation"]
     unknown = [name for name in splits or [] if name not in available]
     if unknown:
         raise ConfigError(f"--splits {' '.join(unknown)}: the run's data has {', '.join(available)}")
