@@ -1,7 +1,7 @@
 """Our .tflite files on arm64 LiteRT under QEMU (converters/emulate.py): for every model and
 emulated CPU, one run on the footprint probe's test signal with the Interpreter and, where
 asked, with CompiledModel and XNNPACK's file weight cache; the outputs against this host's
-(x86) Interpreter, the XNNPACK microkernels that ran (from QEMU's translation log and the
+(x86) outputs with the same runtime, the XNNPACK microkernels that ran (from QEMU's translation log and the
 wheel's symbol table), the guest heap's growth (glibc mallinfo2 inside the emulated
 process, so QEMU's own memory is not in it) and the weight-cache file's size.
 
@@ -53,9 +53,16 @@ def tiny_models(directory) -> dict:
     return paths
 
 
-def host_output(path, samples: int) -> np.ndarray:
+def host_output(path, samples: int, compiled: bool = False) -> np.ndarray:
+    """This host's (x86) output on the probe's test signal, with the Interpreter or with
+    CompiledModel and an in-memory weight cache (whose int8 outputs differ slightly from the
+    Interpreter's on any CPU: android_demo/README.md)."""
     from ai_edge_litert.interpreter import Interpreter
 
+    from converters.footprint_probe import compiled_model, compiled_runner
+
+    if compiled:
+        return compiled_runner(compiled_model(str(path), 1), samples)(test_audio(samples, 16000))
     interpreter = Interpreter(model_path=str(path), num_threads=1)
     (detail,) = interpreter.get_input_details()
     interpreter.resize_tensor_input(detail["index"], [1, samples])
@@ -76,7 +83,7 @@ def family(kernel: str) -> str:
 def measure(path, cpu, samples, weight_cache, host) -> dict:
     result = emulate.kernels(path, cpu, samples, weight_cache)
     output = np.asarray(result.pop("output"), np.float32).reshape(host.shape)
-    result["max_abs_difference_vs_x86"] = float(np.max(np.abs(output - host)))
+    result["max_abs_difference_vs_x86"] = float(np.max(np.abs(output - host)))  # same runtime on x86
     result["output_scale"] = float(np.max(np.abs(host)))
     result["same_argmax_frames"] = f"{int(np.sum(output.argmax(-1) == host.argmax(-1)))}/{host.shape[1]}" \
         if host.ndim == 3 else None
@@ -102,11 +109,11 @@ def main(argv=None) -> int:
         models += [str(p) for p in tiny_models(args.tiny).values()]
     rows = []
     for path in models:
-        host = host_output(path, args.samples)
+        host = {cache: host_output(path, args.samples, cache) for cache in [False, True][:1 + args.weight_cache]}
         for cpu in args.cpus:
-            for cache in ([False, True] if args.weight_cache else [False]):
+            for cache in host:
                 try:
-                    row = measure(path, cpu, args.samples, cache, host)
+                    row = measure(path, cpu, args.samples, cache, host[cache])
                 except emulate.EmulationError as error:
                     row = {"model": str(path), "cpu": cpu, "runtime": "CompiledModel" if cache else "Interpreter",
                            "error": str(error)[-300:]}

@@ -52,13 +52,13 @@ QEMU = "qemu-aarch64"
 # The CPUs QEMU 7.2 emulates that we accept, with what they stand for. `max` is refused:
 # it advertises SME, and int8 models then gave wrong results (499.8 instead of 1.864).
 CPUS = {
-    "cortex-a35": "ARMv8.0-A, in-order, no dot product (low-end phones)",
-    "cortex-a53": "ARMv8.0-A, in-order, no dot product, no LSE atomics (the little cores of most phones before 2019)",
-    "cortex-a57": "ARMv8.0-A, out-of-order",
-    "cortex-a72": "ARMv8.0-A, out-of-order (big cores of 2016-2017 phones)",
-    "cortex-a76": "ARMv8.2-A with SDOT/UDOT and LSE atomics (big cores of 2019+ phones)",
-    "neoverse-n1": "ARMv8.2-A with SDOT/UDOT (the server sibling of Cortex-A76)",
-    "max,sme=off": "every feature QEMU 7.2 implements except SME: ARMv8.6+/ARMv9 with I8MM (SMMLA), BF16, SVE2",
+    "cortex-a35": "ARMv8.0-A, in-order, no dot product",
+    "cortex-a53": "ARMv8.0-A, in-order, no dot product, no LSE atomics (the little cores of many phones up to 2018)",
+    "cortex-a57": "ARMv8.0-A, out-of-order, no dot product",
+    "cortex-a72": "ARMv8.0-A, out-of-order, no dot product",
+    "cortex-a76": "ARMv8.2-A, out-of-order, SDOT/UDOT and LSE atomics (the big cores of phones from 2019)",
+    "neoverse-n1": "ARMv8.2-A with SDOT/UDOT (Cortex-A76's server sibling)",
+    "max,sme=off": "everything QEMU 7.2 implements but SME: I8MM (SMMLA), BF16, SVE2",
 }
 REFUSED = {"max": "advertises SME, with which int8 results were wrong here; use max,sme=off"}
 
@@ -347,7 +347,8 @@ def run_python(cpu: str, argv, directory: pathlib.Path = DEFAULT_DIR, timeout: f
         os.killpg(child.pid, 9)
         child.communicate()
         raise
-    return subprocess.CompletedProcess(command, child.returncode, stdout, stderr)
+    # QEMU's own messages can start with a NUL byte ("\0qemu: uncaught target signal 4 ...")
+    return subprocess.CompletedProcess(command, child.returncode, stdout, stderr.replace("\0", ""))
 
 
 # ---------------------------------------------------------------------------------------
