@@ -218,6 +218,8 @@ class QATConfig:
     learning_rate: float = 1e-4  # a float run is fine-tuned, not retrained
     calibration_batches: int = 20  # forward passes that set the activation ranges first
     calibration_utterances: int = 100  # representative dataset of the int8 conversions
+    # 8: int8 weights (RUN_DIR/qat, --mode qat-int8); 4: 4-bit weight matrices (RUN_DIR/qat4, --mode qat-int4)
+    weight_bits: int = 8
 
 
 @dataclasses.dataclass
@@ -281,7 +283,7 @@ _MINIMUM = {"train.epochs": 1, "train.batch_size": 1, "train.warmup_steps": 0, "
             "data.shard_utterances": 1, "data.dev_utterances": 1, "data.noise_only_utterances": 0}
 _CHOICES = {"train.strategy": ("default", "mirrored", "multi_worker"), "data.source": DATA_SOURCES,
             "data.vocabulary": VOCABULARY_KINDS, "data.split_by": ("speaker", "utterance"),
-            "data.storage": ("memory", "shards")}
+            "data.storage": ("memory", "shards"), "qat.weight_bits": (4, 8)}
 
 
 def _check_type(where: str, value, default):
@@ -304,7 +306,7 @@ def _check_type(where: str, value, default):
     if name in _MINIMUM and value < _MINIMUM[name]:
         raise ConfigError(f"{where}={value!r}: must be at least {_MINIMUM[name]}")
     if name in _CHOICES and value not in _CHOICES[name]:
-        raise ConfigError(f"{where}={value!r}; allowed: {', '.join(_CHOICES[name])}")
+        raise ConfigError(f"{where}={value!r}; allowed: {', '.join(map(str, _CHOICES[name]))}")
     if name == "frontend.frame_length" and value & (value - 1):
         raise ConfigError(f"{where}={value!r}: must be a power of two (TFLite's builtin FFT), e.g. 256, 512")
 

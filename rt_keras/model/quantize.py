@@ -5,6 +5,15 @@ Activation/Reshape use tfmot's defaults; LayerNormalization and the weightless c
 layers quantise their output; ``DiagonalScale`` fake-quantises its diagonal to 8 bits;
 the front-end (log-mel, SpecAugment) stays float. The shared W_g is one Dense instance,
 so tfmot wraps it once and all K call sites use one set of quantisation parameters.
+
+``weight_bits=4`` (``rt-keras qat --weight-bits 4``): every Dense kernel (W_g, A_l, B_l
+and the other projections) is fake-quantised to 4 bits, symmetric and narrow (15 levels,
+-7..7 times the scale), one scale per output channel, which is what a 4-bit
+FULLY_CONNECTED stores; the diagonals get 4 bits with one scale per vector (one scale
+per element, "per channel" for a diagonal, would keep every value exact: no quantisation
+at all); activations keep the 8-bit scheme. Conv2D (subsampling) and the depthwise
+convolution keep tfmot's 8 bits: no 4-bit pass stores them. ``fake_quantized_model``
+writes the trained grid values into the float model for the exact 4-bit export.
 """
 
 from __future__ import annotations
@@ -24,8 +33,11 @@ def _activation_quantizer():
     return _q.quantizers.MovingAverageQuantizer(num_bits=8, per_axis=False, symmetric=False, narrow_range=False)
 
 
-def _weight_quantizer():
-    return _q.quantizers.LastValueQuantizer(num_bits=8, per_axis=False, symmetric=True, narrow_range=True)
+def _weight_quantizer(num_bits: int = 8, per_axis: bool = False):
+    return _q.quantizers.LastValueQuantizer(num_bits=num_bits, per_axis=per_axis, symmetric=True, narrow_range=True)
+
+
+WEIGHT_BITS = (4, 8)
 
 
 @keras.utils.register_keras_serializable(package="rt_keras")
@@ -61,17 +73,53 @@ class FloatQuantizeConfig(OutputQuantizeConfig):
 
 @keras.utils.register_keras_serializable(package="rt_keras")
 class DiagonalQuantizeConfig(OutputQuantizeConfig):
-    """The per-layer diagonal d_l fake-quantised to 8 bits, output quantised."""
+    """The per-layer diagonal d_l fake-quantised to ``weight_bits`` (one scale for the
+    vector), output quantised."""
+
+    def __init__(self, weight_bits: int = 8):
+        self.weight_bits = int(weight_bits)
 
     def get_weights_and_quantizers(self, layer):
-        return [(layer.diagonal, _weight_quantizer())]
+        return [(layer.diagonal, _weight_quantizer(self.weight_bits))]
 
     def set_quantize_weights(self, layer, quantize_weights):
         layer.diagonal = quantize_weights[0]
 
+    def get_config(self):
+        return {"weight_bits": self.weight_bits}
+
+
+@keras.utils.register_keras_serializable(package="rt_keras")
+class DenseQuantizeConfig(_q.QuantizeConfig):
+    """tfmot's default for Dense (kernel fake-quantised, the activation function's output
+    quantised to 8 bits) with a ``weight_bits`` kernel, one scale per output channel."""
+
+    def __init__(self, weight_bits: int = 4):
+        self.weight_bits = int(weight_bits)
+        self.weight_quantizer = _weight_quantizer(self.weight_bits, per_axis=True)
+        self.activation_quantizer = _activation_quantizer()
+
+    def get_weights_and_quantizers(self, layer):
+        return [(layer.kernel, self.weight_quantizer)]
+
+    def get_activations_and_quantizers(self, layer):
+        return [(layer.activation, self.activation_quantizer)]
+
+    def set_quantize_weights(self, layer, quantize_weights):
+        layer.kernel = quantize_weights[0]
+
+    def set_quantize_activations(self, layer, quantize_activations):
+        layer.activation = quantize_activations[0]
+
+    def get_output_quantizers(self, layer):
+        return []
+
+    def get_config(self):
+        return {"weight_bits": self.weight_bits}
+
 
 _CONFIGS = (
-    # The front-end, and the streaming step's state plumbing (rt_keras/streaming.py): raw
+    # The front-end, and the streaming step's state plumbing (rt_keras/model/streaming.py): raw
     # PCM, frame counters and masks keep their float values (and stay float in the
     # converted file: keras_to_tflite.STREAMING_STATE_LAYERS).
     ((rt_layers.LogMelSpectrogram, rt_layers.SpecAugment, rt_layers.LastFrames, rt_layers.StreamingKeyMask,
@@ -110,15 +158,19 @@ def calibrate_ranges(model: keras.Model, audio_batches, decay: float = 0.8) -> N
 
 def quantize_scope():
     """The scope in which quantised rt-keras models are built, saved and loaded."""
-    objects = {cls.__name__: cls for cls in (OutputQuantizeConfig, FloatQuantizeConfig, DiagonalQuantizeConfig)}
+    objects = {cls.__name__: cls for cls in (OutputQuantizeConfig, FloatQuantizeConfig, DiagonalQuantizeConfig,
+                                             DenseQuantizeConfig)}
     objects.update({name: getattr(rt_layers, name) for name in rt_layers.__all__})
     return _q.quantize_scope(objects)
 
 
-def _annotate(layer):
+def _annotate(layer, weight_bits: int = 8):
+    if weight_bits != 8 and isinstance(layer, keras.layers.Dense):
+        return _q.quantize_annotate_layer(layer, DenseQuantizeConfig(weight_bits))
     for classes, config in _CONFIGS:
         if isinstance(layer, classes):
-            return _q.quantize_annotate_layer(layer, config())
+            made = config(weight_bits) if config is DiagonalQuantizeConfig else config()
+            return _q.quantize_annotate_layer(layer, made)
     if isinstance(layer, _DEFAULT_SUPPORTED):
         return _q.quantize_annotate_layer(layer)
     if isinstance(layer, keras.layers.InputLayer):
@@ -127,9 +179,12 @@ def _annotate(layer):
                     "add one to rt_keras/model/quantize.py")
 
 
-def quantize_model(model: keras.Model) -> keras.Model:
-    """A QAT copy of ``model`` (weights carried over), ready for ``compile`` and ``fit``."""
-    annotated = keras.models.clone_model(model, clone_function=_annotate)
+def quantize_model(model: keras.Model, weight_bits: int = 8) -> keras.Model:
+    """A QAT copy of ``model`` (weights carried over), ready for ``compile`` and ``fit``;
+    ``weight_bits`` 4: 4-bit weight matrices and diagonals (module docstring)."""
+    if weight_bits not in WEIGHT_BITS:
+        raise ValueError(f"weight_bits={weight_bits!r}; allowed: {', '.join(map(str, WEIGHT_BITS))}")
+    annotated = keras.models.clone_model(model, clone_function=lambda layer: _annotate(layer, weight_bits))
     annotated.set_weights(model.get_weights())
     with quantize_scope():
         quantized = _q.quantize_apply(annotated)
@@ -140,3 +195,56 @@ def quantize_model(model: keras.Model) -> keras.Model:
         if isinstance(layer, _QuantizeLayer):
             layer.quantizer = None
     return quantized
+
+
+def sync_weight_ranges(qat_model: keras.Model) -> None:
+    """Set every weight range (tfmot's LastValueQuantizer) to the weight as it is now.
+
+    tfmot records a weight's range in the forward pass of a training step and the
+    optimizer then moves the weight, so a saved QAT model's ranges are one step stale: a
+    channel whose largest weight shrank uses only levels -6..6 of its 15, and its step can
+    no longer be read back from the fake-quantised values alone (converters/int4.py). One
+    more LastValue assignment, no other state touched, puts each channel's largest
+    magnitude on the top level again."""
+    for layer in qat_model.layers:
+        for weight, quantizer, variables in getattr(layer, "_weight_vars", ()):
+            if isinstance(quantizer, _q.quantizers.LastValueQuantizer):
+                quantizer(weight, training=True, weights=variables)
+
+
+def _short_name(variable) -> str:
+    return variable.name.split("/")[-1].split(":")[0]  # "shared00_attn_q/kernel:0" -> "kernel"
+
+
+def fake_quantized_weights(qat_model: keras.Model) -> dict[str, dict]:
+    """Layer name -> {variable name ("kernel", "bias", ...): numpy value} as the QAT model
+    computes with them: each quantised weight is its quantiser's output at inference (the
+    values on the grid, with the trained ranges), every other weight (biases, norms) as
+    fine-tuned. (tfmot's wrapper keeps a quantised weight itself, not in its layer's list.)"""
+    weights = {}
+    for wrapper in qat_model.layers:
+        if not isinstance(wrapper, _q.QuantizeWrapperV2):
+            continue
+        values = {_short_name(w): w.numpy() for w in wrapper.layer.weights}
+        for weight, quantizer, quantizer_vars in wrapper._weight_vars:
+            values[_short_name(weight)] = quantizer(weight, training=False, weights=quantizer_vars).numpy()
+        if values:
+            weights[wrapper.layer.name] = values
+    return weights
+
+
+def fake_quantized_model(qat_model: keras.Model, float_model: keras.Model) -> keras.Model:
+    """``float_model`` (the architecture the QAT model wraps) holding the QAT model's
+    fake-quantised weights (``fake_quantized_weights``): a float file of it stores each
+    quantised matrix as its grid values, from which the 4-bit pass recovers the integers
+    and scales exactly (converters/int4.py, ``recover=True``)."""
+    weights = fake_quantized_weights(qat_model)
+    for layer in float_model.layers:
+        if not layer.weights:
+            continue
+        values = weights.get(layer.name, {})
+        missing = [_short_name(w) for w in layer.weights if _short_name(w) not in values]
+        if missing:
+            raise ValueError(f"{qat_model.name}: no QAT value for {layer.name}/{missing}")
+        layer.set_weights([values[_short_name(w)] for w in layer.weights])
+    return float_model

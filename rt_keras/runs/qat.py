@@ -1,6 +1,6 @@
 """The qat step: quantisation-aware fine-tuning of a finished run into ``RUN_DIR/qat``
-(checkpoints, resumable backup, history, ``model.weights.h5``, ``metrics.json``), and
-loading its model back."""
+(8-bit weights) or ``RUN_DIR/qat4`` (4-bit weights): checkpoints, resumable backup,
+history, ``model.weights.h5``, ``metrics.json``; and loading its model back."""
 
 from __future__ import annotations
 
@@ -8,36 +8,49 @@ import json
 
 from converters.files import atomic_write_json
 from rt_keras.core import run_config as run_config_lib
-from rt_keras.model.quantize import quantize_model
+from rt_keras.model.quantize import WEIGHT_BITS, quantize_model
 from rt_keras.model.saving import save_model
 from rt_keras.runs.run_dir import RunDir, trained
 from rt_keras.training.qat import quantization_aware_fit
 
 
-def load_qat_model(run_dir):
-    """The quantisation-aware model fine-tuned by ``finetune`` (``RUN_DIR/qat``).
+def qat_command(run_dir, weight_bits: int = 8) -> str:
+    """The command that makes the QAT run of ``weight_bits``."""
+    return f"rt-keras qat {run_dir}" + (" --weight-bits 4" if weight_bits == 4 else "")
+
+
+def load_qat_model(run_dir, weight_bits: int = 8):
+    """The quantisation-aware model fine-tuned by ``finetune`` (``RUN_DIR/qat``, or
+    ``RUN_DIR/qat4`` for ``weight_bits=4``).
 
     tfmot's wrappers do not survive a ``.keras`` round trip in tf-keras 2.21, so the QAT
     run stores weights only and the model is rebuilt by wrapping the float model again."""
     run = RunDir(run_dir)
-    if not run.qat.weights.is_file():
-        raise FileNotFoundError(f"{run.qat.weights} not found; run quantisation-aware training first: "
-                                f"rt-keras qat {run.path}")
-    model = quantize_model(run.load_model())
-    model.load_weights(str(run.qat.weights))
+    step = run.qat_step(weight_bits)
+    if not step.weights.is_file():
+        raise FileNotFoundError(f"{step.weights} not found; run {weight_bits}-bit quantisation-aware training first: "
+                                f"{qat_command(run.path, weight_bits)}")
+    model = quantize_model(run.load_model(), weight_bits)
+    model.load_weights(str(step.weights))
     return model
 
 
-def finetune(run_dir, force: bool = False, progress: bool = True, extra_callbacks=()) -> dict:
+def finetune(run_dir, force: bool = False, progress: bool = True, extra_callbacks=(),
+             weight_bits: int | None = None) -> dict:
     """Quantisation-aware fine-tuning of the trained float run ``run_dir`` (settings: the
-    run config's ``qat`` section) into ``run_dir/qat``. A finished QAT run is a no-op
+    run config's ``qat`` section; ``weight_bits`` overrides its ``weight_bits``) into
+    ``run_dir/qat`` (8 bits) or ``run_dir/qat4`` (4 bits). A finished QAT run is a no-op
     unless ``force``; an interrupted one resumes."""
     run = trained(run_dir)
-    step = run.qat
-    finished = None if force else step.finished_metrics("quantisation-aware training")
+    config = run.load_config()
+    bits = config.qat.weight_bits if weight_bits is None else weight_bits
+    if bits not in WEIGHT_BITS:
+        raise run_config_lib.ConfigError(f"--weight-bits {bits!r}; allowed: {', '.join(map(str, WEIGHT_BITS))}")
+    config.qat.weight_bits = bits
+    step = run.qat_step(bits)
+    finished = None if force else step.finished_metrics(f"{bits}-bit quantisation-aware training")
     if finished:
         return finished
-    config = run.load_config()
     settings = config.qat
     # forced: a stale backup would skip calibration and restore the old state
     step.start_step(config, force=force, seed=config.train.seed + 1)
@@ -47,7 +60,8 @@ def finetune(run_dir, force: bool = False, progress: bool = True, extra_callback
                                                                      progress, extra_callbacks)
     float_metrics = json.loads(run.metrics.read_text()) if run.metrics.is_file() else {}
     metrics = {
-        "finished": True, "name": f"{config.name}-qat", "source": str(run.path),
+        "finished": True, "name": f"{config.name}-qat" + ("4" if bits == 4 else ""), "source": str(run.path),
+        "weight_bits": bits,
         "epochs": settings.epochs, "steps_per_epoch": settings.steps_per_epoch, "batch_size": settings.batch_size,
         "learning_rate": settings.learning_rate, "train_seconds_this_session": seconds,
         "epochs_this_session": len(history.history.get("loss", [])),

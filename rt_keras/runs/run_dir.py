@@ -5,8 +5,8 @@ A run directory holds the resolved ``config.yaml``, ``checkpoints/``, ``backup/`
 epoch to resume from), ``history.csv``, ``tensorboard/``, ``model.keras``,
 ``vocabulary.txt``, ``metrics.json`` (``"finished": true`` once done),
 ``evaluation.json``, ``qat/`` (the same layout for quantisation-aware fine-tuning, with
-``model.weights.h5``), ``compression.json`` and the converted ``model-MODE.tflite`` files
-(each with its ``.evaluation.json``).
+``model.weights.h5``), ``qat4/`` (the same for 4-bit weights), ``compression.json`` and the
+converted ``model-MODE.tflite`` files (each with its ``.evaluation.json``).
 """
 
 from __future__ import annotations
@@ -44,6 +44,11 @@ class RunDir:
     compression = property(lambda self: self.path / "compression.json")
     weights = property(lambda self: self.path / "model.weights.h5")  # a QAT step's model
     qat = property(lambda self: RunDir(self.path / "qat"))
+    qat4 = property(lambda self: RunDir(self.path / "qat4"))  # 4-bit weights (rt-keras qat --weight-bits 4)
+
+    def qat_step(self, weight_bits: int = 8) -> RunDir:
+        """The QAT step directory for ``weight_bits`` (8: ``qat/``, 4: ``qat4/``)."""
+        return self.qat4 if weight_bits == 4 else self.qat
 
     def tflite(self, mode: str) -> pathlib.Path:
         return self.path / f"model-{mode}.tflite"

@@ -1,5 +1,5 @@
 """Quantisation-aware fine-tuning with ``model.fit``: a trained float model is wrapped
-for 8-bit QAT (rt_keras.model.quantize), its activation ranges are calibrated on
+for QAT (rt_keras.model.quantize; weights in ``qat.weight_bits`` bits), its activation ranges are calibrated on
 training audio, then it is fine-tuned with the settings of the run config's ``qat``
 section."""
 
@@ -10,7 +10,7 @@ from rt_keras.data.batches import batches, training_split
 from rt_keras.data.materialise import materialise
 from rt_keras.data.storage import load_split
 from rt_keras.model.ctc import CTCLoss
-from rt_keras.model.quantize import calibrate_ranges, quantize_model
+from rt_keras.model.quantize import calibrate_ranges, quantize_model, sync_weight_ranges
 from rt_keras.training.evaluation import evaluate_split
 from rt_keras.training.fit import fit_into
 
@@ -23,7 +23,7 @@ def quantization_aware_fit(float_model, config, step, resuming: bool, progress: 
     settings = config.qat
     data_dir = materialise(config, progress=progress)
     train_split, validation_split = training_split(data_dir), load_split(data_dir, "validation")
-    model = quantize_model(float_model)
+    model = quantize_model(float_model, settings.weight_bits)
     if not resuming:
         calibration = batches(train_split, settings.batch_size, config.frontend, shuffle=True, seed=config.train.seed)
         calibrate_ranges(model, (audio for audio, _ in calibration.take(settings.calibration_batches)))
@@ -35,4 +35,6 @@ def quantization_aware_fit(float_model, config, step, resuming: bool, progress: 
                                 settings.steps_per_epoch, settings.batch_size, progress, extra_callbacks)
     if step.best_weights.is_file():  # ship the best-validation-WER weights
         model.load_weights(str(step.best_weights))
+    if settings.weight_bits == 4:  # the exact 4-bit export reads each channel's step from its top level
+        sync_weight_ranges(model)
     return model, history, seconds, evaluate_split(model, validation_split, config.frontend)["wer"]

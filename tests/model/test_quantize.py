@@ -1,10 +1,11 @@
-"""Quantisation-aware training (rt_keras/qat.py): the QAT run directory and its no-op
+"""Quantisation-aware training (rt_keras/model/quantize.py, rt_keras/runs/qat.py): the QAT run directory and its no-op
 rerun, one fake-quantised wrapper per shared matrix, a forced rerun that starts over."""
 
 import json
 import shutil
 
 import numpy as np
+import pytest
 
 from rt_keras.core import run_config
 from rt_keras.core.vocabulary import DIGITS
@@ -76,3 +77,51 @@ def test_a_chunked_streaming_encoder_takes_qat():
     assert any(layer.name.endswith("subsample_pad1") for layer in quantized.layers)
     difference = np.abs(quantized(audio).numpy() - model(audio).numpy())
     assert difference.mean() < 0.1 * np.abs(model(audio).numpy()).mean(), difference.mean()
+
+
+def test_4bit_qat_wraps_each_shared_matrix_once_with_weights_on_15_levels(tiny_converted):
+    """--weight-bits 4: one wrapper (one scale per output channel) for each W_g and its K
+    call sites; every Dense kernel's fake-quantised values are -7..7 steps of its channel
+    and each diagonal has at most 15 values; the 8-bit QAT model keeps 8 bits."""
+    from rt_keras.backend import keras
+    from rt_keras.model.quantize import fake_quantized_weights
+
+    config, qat4 = tiny_converted.config, tiny_converted.qat4_model
+    shared = {layer.name: len(layer.inbound_nodes) for layer in qat4.layers if "shared" in layer.name}
+    assert len(shared) == 6 * config.encoder.num_groups and set(shared.values()) == {config.encoder.group_size}
+    fake = fake_quantized_weights(qat4)
+    dense = [w for w in qat4.layers if isinstance(getattr(w, "layer", None), keras.layers.Dense)]
+    assert {w.name for w in dense} >= set(shared) and any("_lr_b" in w.name for w in dense)
+    for wrapper in dense:
+        ((kernel, quantizer, ranges),) = wrapper._weight_vars
+        assert (quantizer.num_bits, quantizer.per_axis, quantizer.symmetric, quantizer.narrow_range) == (4, True, True,
+                                                                                                         True)
+        assert ranges["max_var"].shape == (kernel.shape[-1],)  # one scale per output channel
+        step = (ranges["max_var"].numpy() - ranges["min_var"].numpy()) / 14
+        values = fake[wrapper.layer.name]["kernel"]
+        levels = values / np.where(step > 0, step, 1)
+        np.testing.assert_allclose(levels, np.round(levels), atol=1e-3, err_msg=wrapper.name)
+        top = np.abs(np.round(levels)).max(axis=0)
+        assert np.all(top[step > 0] == 7), wrapper.name  # each channel's largest weight on the top level
+        assert max(np.unique(column).size for column in values.T) <= 15
+        if wrapper.name in shared:  # the trained (latent) matrix is not on the grid: the quantiser is what did it
+            assert max(np.unique(column).size for column in kernel.numpy().T) > 15
+    diagonals = [w for w in qat4.layers if type(getattr(w, "layer", None)).__name__ == "DiagonalScale"]
+    assert diagonals
+    for wrapper in diagonals:
+        ((_, quantizer, _),) = wrapper._weight_vars
+        assert quantizer.num_bits == 4 and not quantizer.per_axis
+        assert np.unique(fake[wrapper.layer.name]["diagonal"]).size <= 15
+    eight = [w for w in tiny_converted.qat_model.layers if isinstance(getattr(w, "layer", None), keras.layers.Dense)]
+    assert {w._weight_vars[0][1].num_bits for w in eight} == {8}
+
+
+def test_weight_bits_other_than_4_or_8_are_refused():
+    from rt_keras.model.quantize import quantize_model
+
+    with pytest.raises(run_config.ConfigError, match="allowed: 4, 8"):
+        run_config.from_dict({"qat": {"weight_bits": 6}})
+    assert run_config.from_dict({}).qat.weight_bits == 8
+    model = build_asr_model(run_config.from_dict({"encoder": {"preset": "tiny"}}), len(DIGITS))
+    with pytest.raises(ValueError, match="weight_bits=6"):
+        quantize_model(model, 6)
