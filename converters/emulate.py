@@ -443,7 +443,9 @@ if how == "weight-cache":
     heap_bytes["after_load"] = heap()
     y = compiled_runner(model, samples)(x)
 else:
-    model = Interpreter(model_path=path, num_threads=1)
+    from ai_edge_litert.interpreter import OpResolverType
+    resolver = OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES if how == "no-delegate" else OpResolverType.AUTO
+    model = Interpreter(model_path=path, num_threads=1, experimental_op_resolver_type=resolver)
     heap_bytes["after_load"] = heap()
     (detail,) = model.get_input_details()
     model.resize_tensor_input(detail["index"], [1, samples])
@@ -523,16 +525,20 @@ def kernels_run(blocks, maps, symbols, pattern: str = "ukernel") -> dict[str, in
 
 
 def kernels(model, cpu: str, samples: int = 16000, weight_cache: bool = False,
-            directory: pathlib.Path = DEFAULT_DIR, timeout: float = PROBE_TIMEOUT_SECONDS) -> dict:
+            directory: pathlib.Path = DEFAULT_DIR, timeout: float = PROBE_TIMEOUT_SECONDS,
+            no_delegate: bool = False) -> dict:
     """Run ``model`` once on the emulated ``cpu`` under QEMU's translation log and say
     which XNNPACK microkernels ran, how much the guest's heap grew at each stage
     (``heap_bytes``; the packed weights of the Interpreter are in it) and, with
-    ``weight_cache``, the cache file's size (the packed weights, each constant once)."""
+    ``weight_cache``, the cache file's size (the packed weights, each constant once).
+    ``no_delegate``: the Interpreter with LiteRT's builtin kernels only (no XNNPACK, so
+    nothing is packed): the Interpreter's heap less this one is what XNNPACK adds."""
     check_cpu(cpu)
     with tempfile.TemporaryDirectory(prefix="rt-keras-kernels-") as scratch:
         log = pathlib.Path(scratch) / "in_asm.log"
         done = run_python(cpu, ["-c", _KERNEL_PROBE, os.path.abspath(model), samples,
-                                "weight-cache" if weight_cache else "interpreter"], directory, timeout,
+                                "weight-cache" if weight_cache else "no-delegate" if no_delegate else
+                                "interpreter"], directory, timeout,
                           qemu_args=["-d", "in_asm", "-D", str(log)])
         lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
         if done.returncode != 0 or not lines:
@@ -544,7 +550,8 @@ def kernels(model, cpu: str, samples: int = 16000, weight_cache: bool = False,
     symbols = function_symbols(pathlib.Path(directory) / "site" / "ai_edge_litert" / LIBRARY)
     base = result["heap_bytes"]["before_load"]
     return {"model": str(model), "cpu": cpu, "runtime": "CompiledModel, XNNPACK weight cache in a file"
-            if weight_cache else "Interpreter", "samples": samples,
+            if weight_cache else "Interpreter, builtin kernels only" if no_delegate else "Interpreter",
+            "samples": samples,
             "kernels": kernels_run(blocks, result.pop("maps"), symbols),
             "heap_growth_bytes": {k: v - base for k, v in result["heap_bytes"].items() if k != "before_load"},
             "weight_cache_bytes": result["weight_cache_bytes"], "output": result["output"]}
