@@ -37,7 +37,7 @@ from converters.runner import TFLiteModel
 from converters.weights import summary, weights
 from rt_keras.backend import keras
 from rt_keras.core import run_config
-from rt_keras.core.modes import MODES
+from rt_keras.core.modes import MODES, QAT4_MODES
 from rt_keras.core.vocabulary import DIGITS
 from rt_keras.core.wer_stats import format_wer, paired_bootstrap
 from rt_keras.data.storage import data_directory, load_split
@@ -90,7 +90,7 @@ def trained_runs(runs: pathlib.Path) -> tuple[dict, dict]:
         test_real = load_split(data_directory(config), "test_real")
         table[name], wer[name] = {}, {"keras float32": evaluate_split(model, test_real, config.frontend)}
         flat = materialize(model, config) if config.encoder.group_size > 1 else None
-        for mode in MODES:
+        for mode in (mode for mode in MODES if mode not in QAT4_MODES):  # qat-int4 needs a 4-bit QAT run
             source = load_qat_model(run_dir) if mode == "qat-int8" else model
             shipped, table[name][mode] = convert_and_measure(source, config, mode, data, name)
             if flat is not None and mode != "qat-int8":

@@ -19,7 +19,8 @@ def register(subparsers) -> None:
                    help="float32; float16 weights; dynamic (int8 weights, float activations); int8 (full-integer "
                         "post-training, calibrated on training audio); qat-int8 (from `rt-keras qat RUN_DIR`); "
                         "int4 (4-bit weights, float activations quantised on the fly, ai-edge-quantizer); "
-                        "int4-shared (the shared W_g in 4 bits, the other matrices in 8)")
+                        "int4-shared (the shared W_g in 4 bits, the other matrices in 8); qat-int4 (from "
+                        "`rt-keras qat RUN_DIR --weight-bits 4`: the 4-bit weights it trained, stored exactly)")
     p.add_argument("--out", required=True, metavar="FILE.tflite")
     p.add_argument("--materialize", action="store_true",
                    help="ship each layer's full matrix W_g + A_l B_l + D_l instead (the comparison without sharing)")

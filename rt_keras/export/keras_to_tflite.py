@@ -11,7 +11,7 @@ from converters.int4 import quantize_int4
 from converters.weights import keras_layer_of
 from rt_keras.backend import keras, tf
 from rt_keras.core.contracts import FRONTEND_LAYER
-from rt_keras.core.modes import CALIBRATED_MODES, INT4_MODES, MODES
+from rt_keras.core.modes import CALIBRATED_MODES, INT4_MODES, MODES, QAT4_MODES
 
 
 class ConversionError(RuntimeError):
@@ -88,7 +88,7 @@ FLOAT_LAYERS = (FRONTEND_LAYER,)
 # MEAN, reference kernels too); measured in docs/results.md, "Where int8 time goes".
 FLOAT_ATTENTION_AND_NORMS = (r"block\d+_attention", r"block\d+_\w+_norm", r"final_norm")
 INT8_FLOAT_LAYERS = FLOAT_LAYERS + FLOAT_ATTENTION_AND_NORMS
-# A streaming step's state plumbing (rt_keras/streaming.py) stays float in the int8 modes too:
+# A streaming step's state plumbing (rt_keras/model/streaming.py) stays float in the int8 modes too:
 # the frame offset, the key mask built from it and the positional encoding would lose
 # positions in 8 bits, and the caches feed the float attention anyway.
 STREAMING_STATE_LAYERS = (r"stream_\w+", r"posenc", r"block\d+_(key|value)_cache_(join|chunk|keep)",
@@ -121,7 +121,10 @@ def convert(model, mode: str = "float32", input_signature=None, representative_d
     - ``int4``: every weight matrix in 4 bits (channel-wise), activations float and
       quantised on the fly (dynamic range), by ai-edge-quantizer from the float32 model;
     - ``int4-shared``: the shared matrices ``W_g`` in 4 bits, every other matrix in 8 bits,
-      likewise.
+      likewise;
+    - ``qat-int4``: as ``int4``, but ``model`` is the float model holding a 4-bit QAT
+      model's fake-quantised weights (``rt_keras.model.quantize.fake_quantized_model``) and
+      the stored int4 values and scales are recovered from them, not re-quantised.
 
     ``float_layers`` (name patterns) stay float: by default the log-mel front-end in every
     quantised mode and, in the int8 modes, attention and the LayerNorms too
@@ -130,7 +133,8 @@ def convert(model, mode: str = "float32", input_signature=None, representative_d
         raise ValueError(f"conversion mode {mode!r}; allowed: {', '.join(MODES)}")
     if mode in INT4_MODES:
         return quantize_int4(convert(model, "float32", input_signature), shared_only=mode == "int4-shared",
-                             float_layers=FLOAT_LAYERS if float_layers is None else float_layers)
+                             float_layers=FLOAT_LAYERS if float_layers is None else float_layers,
+                             recover=mode in QAT4_MODES)
     if float_layers is None:
         float_layers = INT8_FLOAT_LAYERS
     if mode in CALIBRATED_MODES and representative_data is None:

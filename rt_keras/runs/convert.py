@@ -5,33 +5,44 @@ from __future__ import annotations
 
 from converters.files import atomic_write_bytes, check_output_file
 from rt_keras.core.contracts import SUBSAMPLING_FACTOR
-from rt_keras.core.modes import CALIBRATED_MODES, MODES, STREAMING_MODES
+from rt_keras.core.modes import CALIBRATED_MODES, MODES, QAT4_MODES, STREAMING_MODES
 from rt_keras.core.vocabulary import Vocabulary
 from rt_keras.export.calibration import representative_audio, representative_chunks
 from rt_keras.export.keras_to_tflite import INT8_FLOAT_LAYERS, STREAMING_STATE_LAYERS, convert
 from rt_keras.export.package import check_vocabulary, export_model, package
 from rt_keras.model.compress import materialize as materialize_model
+from rt_keras.model.quantize import fake_quantized_model
 from rt_keras.model.streaming import StreamingShapes, copy_weights, quantization_aware_step, streaming_step_model
-from rt_keras.runs.qat import load_qat_model
+from rt_keras.runs.qat import load_qat_model, qat_command
 from rt_keras.runs.run_dir import trained
 
 
 def export_run(run_dir, mode: str, out, materialize: bool = False, num_samples: int | None = None,
                float_layers=None, short_names: bool = False) -> dict:
     """Convert the model of ``run_dir`` in ``mode`` to ``out``. ``qat-int8`` takes the
-    QAT run (``rt-keras qat RUN_DIR``); ``materialize`` ships each layer's full matrix instead."""
+    QAT run (``rt-keras qat RUN_DIR``), ``qat-int4`` the 4-bit one (``--weight-bits 4``:
+    its fake-quantised weights written into the float model, recovered exactly as int4);
+    ``materialize`` ships each layer's full matrix instead."""
     if mode not in MODES:
         raise ValueError(f"--mode {mode!r}; allowed: {', '.join(MODES)}")
     check_output_file(out)
     run = trained(run_dir)
-    if materialize and mode == "qat-int8":
-        raise ValueError("--materialize folds the float weights; it cannot be combined with --mode qat-int8 "
+    if materialize and mode in ("qat-int8", *QAT4_MODES):
+        raise ValueError(f"--materialize folds the float weights; it cannot be combined with --mode {mode} "
                          "(compare against --mode int8 --materialize instead)")
+    if mode in QAT4_MODES and not run.qat4.weights.is_file():
+        raise ValueError(f"--mode {mode} needs the 4-bit QAT run ({run.qat4} has none); run first: "
+                         f"{qat_command(run.path, 4)}")
     config = run.load_config()
     if num_samples is not None and num_samples < config.frontend.frame_length:
         raise ValueError(f"--samples {num_samples}: a fixed input needs at least one front-end window "
                          f"(frame_length={config.frontend.frame_length} samples at {config.frontend.sample_rate} Hz)")
-    model = load_qat_model(run.path) if mode == "qat-int8" else run.load_model()
+    if mode == "qat-int8":
+        model = load_qat_model(run.path)
+    elif mode in QAT4_MODES:
+        model = fake_quantized_model(load_qat_model(run.path, 4), run.load_model())
+    else:
+        model = run.load_model()
     if materialize:
         model, config = materialize_model(model, config)
     data = (representative_audio(config, config.qat.calibration_utterances, num_samples=num_samples)
