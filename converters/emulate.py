@@ -5,7 +5,7 @@ with the ``manylinux_2_27_aarch64`` wheel of ``ai-edge-litert``.
     python -m converters.emulate build            # the runtime under .cache/arm64 (a no-op once built)
     python -m converters.emulate cpus             # the CPUs it can emulate
     python -m converters.emulate run --cpu cortex-a53 -- -c "import ai_edge_litert"
-    python -m converters.emulate kernels MODEL.tflite --cpu cortex-a76 [--weight-cache]
+    python -m converters.emulate kernels MODEL.tflite --cpu cortex-a76 [--weight-cache | --no-delegate]
 
 The runtime is made from package names only:
 
@@ -570,6 +570,8 @@ def main(argv=None) -> int:
     kernels_p.add_argument("--cpu", required=True)
     kernels_p.add_argument("--samples", type=int, default=16000, help="audio samples of the one run (default 1 s)")
     kernels_p.add_argument("--weight-cache", action="store_true", help="CompiledModel with a file weight cache")
+    kernels_p.add_argument("--no-delegate", action="store_true",
+                           help="the Interpreter with LiteRT's builtin kernels only (no XNNPACK: nothing packed)")
     run_p = commands.add_parser("run", help="run the arm64 Python on an emulated CPU")
     run_p.add_argument("--cpu", required=True)
     run_p.add_argument("args", nargs=argparse.REMAINDER, help="arguments of python (after --)")
@@ -578,7 +580,8 @@ def main(argv=None) -> int:
         if args.command == "build":
             build(args.dir, args.force, log=lambda line: print(line, file=sys.stderr, flush=True))
         elif args.command == "kernels":
-            result = kernels(args.model, args.cpu, args.samples, args.weight_cache, args.dir)
+            result = kernels(args.model, args.cpu, args.samples, args.weight_cache, args.dir,
+                             no_delegate=args.no_delegate)
             result.pop("output")
             print(json.dumps(result, indent=2))
         elif args.command == "cpus":
