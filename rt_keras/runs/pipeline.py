@@ -28,7 +28,7 @@ def pipeline(config_path, overrides, out, force: bool = False):
     yield "data", {"directory": str(directory), **read_manifest(directory)}
     yield "train", train(config, run.path, force=force)
     yield "evaluate", evaluate_run(run.path)[0]
-    yield "qat", finetune(run.path, force=force)
+    yield "qat", finetune(run.path, force=force, weight_bits=8)  # PIPELINE_MODE qat-int8 needs the 8-bit run
     if tflite.is_file() and not force:
         log.info("%s exists; use --force to convert again", tflite)
         yield "convert", None
