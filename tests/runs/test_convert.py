@@ -158,14 +158,15 @@ def test_convert_cli_writes_a_model_and_refuses_bad_requests(tiny_converted, tmp
 
 
 def test_a_failed_conversion_leaves_no_file(tiny_converted, tmp_path, monkeypatch):
-    from rt_keras.export.package import package as export
+    from rt_keras.export import package as export
+    from rt_keras.runs.convert import export_run
 
     def broken(*args, **kwargs):
         raise RuntimeError("metadata writer failed")
     monkeypatch.setattr(export, "convert", lambda *args, **kwargs: tiny_converted.raw["float32"])
     monkeypatch.setattr(export, "add_metadata", broken)
     with pytest.raises(RuntimeError, match="metadata writer failed"):
-        export.export_run(tiny_converted.run_dir, "float32", tmp_path / "model.tflite")
+        export_run(tiny_converted.run_dir, "float32", tmp_path / "model.tflite")
     assert list(tmp_path.iterdir()) == []
 
 
