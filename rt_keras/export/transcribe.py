@@ -3,6 +3,7 @@ Needs no TensorFlow: the LiteRT interpreter, the audio reader and greedy CTC dec
 
 from __future__ import annotations
 
+import pathlib
 import time
 
 import numpy as np
@@ -10,7 +11,7 @@ import numpy as np
 from converters.files import PathError, check_input_file
 from converters.flatbuffer import NotATFLiteModel, load_model
 from converters.metadata import read_metadata
-from converters.runner import StreamingTFLiteModel, TFLiteModel
+from converters.runner import ModelLoadError, StreamingTFLiteModel, TFLiteModel, check_loads
 from rt_keras.core.contracts import float_to_pcm, greedy_decode, pcm_to_float
 from rt_keras.core.vocabulary import decode_ids
 from rt_keras.data.audio import AudioError, read_wav
@@ -20,13 +21,23 @@ class TranscribeError(ValueError):
     """The model cannot transcribe (not a model, or without the metadata it needs)."""
 
 
+def _loadable_model(model_path) -> bytes:
+    """The model's bytes once LiteRT has loaded and run it in a child process (a damaged
+    file must not abort this one); TranscribeError naming the problem otherwise."""
+    try:
+        check_loads(check_input_file(model_path, "model"))
+    except (NotATFLiteModel, ModelLoadError) as error:
+        raise TranscribeError(str(error)) from None
+    return pathlib.Path(model_path).read_bytes()
+
+
 def transcribe_wav_files(model_path, wav_paths, num_threads: int = 1) -> list[dict]:
     """Greedy CTC transcripts of WAV files by a converted model (``rt-keras transcribe``).
     Audio goes through the training reader (any rate and channel count it accepts,
     resampled with soxr to the model's rate, PCM scaled as in training); input shorter than
     one front-end window is padded, and a fixed-length model gets its length. One dict per
     file: transcript, audio seconds and inference milliseconds, or the error that file gave."""
-    data = check_input_file(model_path, "model").read_bytes()
+    data = _loadable_model(model_path)
     try:
         subgraph = load_model(data, str(model_path)).subgraphs[0]
         metadata = read_metadata(data) or {}
@@ -65,7 +76,7 @@ def stream_wav_file(model_path, wav_path, num_threads: int = 1) -> list[dict]:
     """Feed ``wav_path`` to a streaming model chunk by chunk, as a live microphone would.
     After each chunk: the audio seconds heard so far, the transcript so far (greedy CTC
     over every frame yet) and the chunk's compute milliseconds."""
-    data = check_input_file(model_path, "model").read_bytes()
+    data = _loadable_model(model_path)
     try:
         model = StreamingTFLiteModel(data, num_threads)
     except ValueError as error:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from converters.files import atomic_write_json
+from converters.files import atomic_write_json, check_output_dir
 from rt_keras.core.vocabulary import Vocabulary
 from rt_keras.model.asr import build_asr_model
 from rt_keras.model.compress import compress_unshared
@@ -18,6 +18,7 @@ def compress_run(source_dir, out_dir, **encoder_changes) -> dict:
     ``out_dir`` (config.yaml, model.keras, compression.json) whose encoder is the
     source's with ``encoder_changes`` (group_size, rank, diagonal, sharing ...).
     Fine-tune it with ``rt-keras train --init-from OUT_DIR``. Returns the report."""
+    out = RunDir(check_output_dir(out_dir, "--out"))
     source = trained(source_dir)
     config = source.load_config()
     target_config = dataclasses.replace(config, name=f"{config.name}-compressed",
@@ -25,7 +26,6 @@ def compress_run(source_dir, out_dir, **encoder_changes) -> dict:
     trained_model = source.load_model()
     target = build_asr_model(target_config, trained_model.output_shape[-1])
     report = compress_unshared(trained_model, target, target_config.encoder)
-    out = RunDir(out_dir)
     out.save_config(target_config)
     Vocabulary.load(source.path).save(out.path)
     save_model(target, out.model)

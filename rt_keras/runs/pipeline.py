@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+from converters.files import check_output_dir
 from rt_keras.core import run_config as run_config_lib
 from rt_keras.core.modes import PIPELINE_MODE
 from rt_keras.data.materialise import materialise
@@ -21,7 +22,7 @@ log = logging.getLogger("rt_keras")
 def pipeline(config_path, overrides, out, force: bool = False):
     """Yields (step, result) after each step, so the caller can report as it goes;
     finished steps are skipped unless ``force``."""
-    run = RunDir(out)
+    run = RunDir(check_output_dir(out, "run directory"))  # refused before minutes of data generation
     tflite = run.tflite(PIPELINE_MODE)
     config = run_config_lib.load(config_path, overrides)
     directory = materialise(config)
