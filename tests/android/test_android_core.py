@@ -217,7 +217,8 @@ def test_java_sources_stay_at_java_8_without_lambdas():
 def gradle_app_settings() -> dict:
     """applicationId, SDK levels and version as app/build.gradle.kts declares them."""
     text = (ROOT / "android_demo" / "app" / "build.gradle.kts").read_text()
-    return dict(re.findall(r'^\s*(applicationId|minSdk|targetSdk|versionCode|versionName) = "?([^"\n]+)"?$', text, re.M))
+    fields = r'^\s*(applicationId|minSdk|targetSdk|versionCode|versionName) = "?([^"\n]+)"?$'
+    return dict(re.findall(fields, text, re.M))
 
 
 def stored_entries(apk: pathlib.Path) -> dict:
