@@ -35,7 +35,6 @@ from converters.flatbuffer import load_model
 from converters.metadata import read_metadata
 from converters.runner import TFLiteModel
 from converters.weights import summary, weights
-from rt_keras.backend import keras
 from rt_keras.core import run_config
 from rt_keras.core.modes import MODES, QAT4_MODES
 from rt_keras.core.vocabulary import DIGITS
@@ -48,6 +47,7 @@ from rt_keras.model.asr import build_asr_model
 from rt_keras.model.compress import materialize
 from rt_keras.model.quantize import quantize_model
 from rt_keras.runs.qat import finetune, load_qat_model
+from rt_keras.runs.run_dir import RunDir
 from rt_keras.training.evaluation import evaluate_split
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -85,7 +85,7 @@ def trained_runs(runs: pathlib.Path) -> tuple[dict, dict]:
         print(f"{run_dir}: QAT (skipped when done), then every mode", flush=True)
         finetune(run_dir, progress=False)
         config = run_config.load_resolved(run_dir / "config.yaml")
-        model = keras.models.load_model(run_dir / "model.keras")
+        model = RunDir(run_dir).load_model()
         data = representative_audio(config, config.qat.calibration_utterances)
         test_real = load_split(data_directory(config), "test_real")
         table[name], wer[name] = {}, {"keras float32": evaluate_split(model, test_real, config.frontend)}

@@ -21,6 +21,7 @@ from benchmarks.results_file import publish
 from converters.files import atomic_write_json
 from rt_keras.core import run_config
 from rt_keras.core.wer_stats import format_wer, paired_bootstrap
+from rt_keras.runs.run_dir import RunDir
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -28,7 +29,6 @@ SPLITS = ("test_real", "test_real_perturbed", "test_tts_unseen")
 
 
 def run_trial(config, run_dir: pathlib.Path) -> dict:
-    from rt_keras.backend import keras
     from rt_keras.data.storage import data_directory, load_split
     from rt_keras.runs.train import train
     from rt_keras.training.evaluation import evaluate_split
@@ -40,7 +40,7 @@ def run_trial(config, run_dir: pathlib.Path) -> dict:
     evaluated = run_dir / "evaluation.json"  # `rt-keras evaluate RUN_DIR` of the same model and splits
     earlier = json.loads(evaluated.read_text()) if evaluated.is_file() else {}
     if not all(split in earlier for split in SPLITS):
-        model = keras.models.load_model(run_dir / "model.keras")
+        model = RunDir(run_dir).load_model()
         earlier = {split: evaluate_split(model, load_split(data_directory(config), split), config.frontend)
                    for split in SPLITS}
     result = {"validation_wer": metrics["validation_wer"], "train_seconds": metrics["train_seconds_this_session"],

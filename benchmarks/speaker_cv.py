@@ -25,7 +25,7 @@ from converters.files import atomic_write_json
 from rt_keras.core import run_config
 from rt_keras.core.wer_stats import format_wer, mean_and_sd, wer_interval
 from rt_keras.data.fsdd import default_fsdd_dir, index_fsdd, speakers
-from rt_keras.runs.run_dir import trained
+from rt_keras.runs.run_dir import RunDir, trained
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -52,7 +52,6 @@ def _same_recipe(a, b) -> bool:
 
 def run_fold(config, run_dir: pathlib.Path) -> dict:
     """Train (or resume, or reuse) the fold and evaluate its held-out speaker once."""
-    from rt_keras.backend import keras
     from rt_keras.data.storage import data_directory, load_split
     from rt_keras.runs.train import train
     from rt_keras.training.evaluation import evaluate_split
@@ -61,7 +60,7 @@ def run_fold(config, run_dir: pathlib.Path) -> dict:
     if result_path.is_file():
         return json.loads(result_path.read_text())
     metrics = train(config, run_dir)
-    model = keras.models.load_model(run_dir / "model.keras")
+    model = RunDir(run_dir).load_model()
     test = evaluate_split(model, load_split(data_directory(config), "test_real"), config.frontend)
     result = {"speaker": config.data.test_speakers[0], "run_dir": str(run_dir),
               "validation_wer": metrics["validation_wer"], "train_seconds": metrics["train_seconds_this_session"],

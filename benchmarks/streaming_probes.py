@@ -38,16 +38,16 @@ def emission_frames_before_end(model, split, frontend) -> list[int]:
 
 
 def probe(run_dir: pathlib.Path, split_name: str, masks: list[str]) -> None:
-    from rt_keras.backend import keras
     from rt_keras.core import run_config
     from rt_keras.core.wer_stats import wer_interval
     from rt_keras.data.materialise import materialise
     from rt_keras.data.storage import load_split
     from rt_keras.layers import ScaledDotProductAttention
+    from rt_keras.runs.run_dir import RunDir
     from rt_keras.training.evaluation import evaluate_split
 
     config = run_config.load_resolved(run_dir / "config.yaml")
-    model = keras.models.load_model(run_dir / "model.keras")
+    model = RunDir(run_dir).load_model()
     split = load_split(materialise(config, progress=False), split_name)
     print(f"{run_dir} on {split_name}")
     attention = [layer for layer in model.layers if isinstance(layer, ScaledDotProductAttention)]

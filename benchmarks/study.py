@@ -34,6 +34,7 @@ from converters.files import atomic_write_json, atomic_write_text
 from rt_keras.core import run_config
 from rt_keras.core.splits import NOISE_ONLY
 from rt_keras.core.wer_stats import format_wer, mean_and_sd, paired_bootstrap, wer_interval
+from rt_keras.runs.run_dir import RunDir
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -167,7 +168,6 @@ def run_job(plan: dict, arm: str, seed: int, runs, overrides=(), progress: bool 
     """Train, evaluate, quantise (QAT), convert and evaluate one arm and seed; every
     stage is skipped when its output exists. Returns the run's study_run.json."""
     from converters.runner import TFLiteModel
-    from rt_keras.backend import keras
     from rt_keras.runs.compress import compress_run
     from rt_keras.runs.convert import export_run
     from rt_keras.runs.qat import finetune
@@ -200,7 +200,7 @@ def run_job(plan: dict, arm: str, seed: int, runs, overrides=(), progress: bool 
     _say(f"{arm} seed {seed}: training into {run_dir}")
     metrics = train(config, run_dir, progress=progress, extra_callbacks=extra_callbacks)
     _say(f"{arm} seed {seed}: evaluating the Keras model")
-    keras_eval = _evaluated(run_dir / "evaluation.json", lambda: keras.models.load_model(run_dir / "model.keras"),
+    keras_eval = _evaluated(run_dir / "evaluation.json", lambda: RunDir(run_dir).load_model(),
                             config, 32, evaluated_splits(plan))
     _say(f"{arm} seed {seed}: quantisation-aware fine-tuning")
     qat = finetune(run_dir, progress=progress)

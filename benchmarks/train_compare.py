@@ -14,10 +14,10 @@ import pathlib
 import sys
 
 from benchmarks.results_file import write_section
-from rt_keras.backend import keras
 from rt_keras.core import run_config
 from rt_keras.core.wer_stats import format_wer, paired_bootstrap
 from rt_keras.data.storage import data_directory, load_split
+from rt_keras.runs.run_dir import RunDir
 from rt_keras.runs.train import train
 from rt_keras.training.evaluation import evaluate_split
 
@@ -38,7 +38,7 @@ def main(argv=None) -> int:
         config = run_config.load(ROOT / "configs" / f"{name}.yaml", args.set)
         run_dir = pathlib.Path(args.runs) / name
         metrics = train(config, run_dir)
-        model = keras.models.load_model(run_dir / "model.keras")
+        model = RunDir(run_dir).load_model()
         data = data_directory(config)
         rows[name] = {
             "params": metrics["parameters"]["encoder_params"],

@@ -16,6 +16,8 @@ import logging
 import pathlib
 import shutil
 
+# registers the custom layers that keras.models.load_model meets in model.keras
+import rt_keras.layers  # noqa: F401
 from rt_keras.backend import keras
 from rt_keras.core import run_config as run_config_lib
 from rt_keras.core.errors import UserError

@@ -31,7 +31,7 @@ def test_pipeline_skips_finished_steps_converts_and_evaluates_the_tflite(tiny_qa
     assert re.findall(r"== rt-keras pipeline: (.+)", out) == [
         "data", "train", "evaluate", "qat", "convert", "evaluate the .tflite"]
     assert f"{run}: training already finished" in err
-    assert f"{run / 'qat'}: quantisation-aware training already finished" in err
+    assert f"{run / 'qat'}: 8-bit quantisation-aware training already finished" in err
     assert (run / "model.keras").read_bytes() == trained  # not trained again
     assert (run / "model-qat-int8.tflite").read_bytes()[4:8] == b"TFL3"
     evaluation = json.loads((run / "model-qat-int8.tflite.evaluation.json").read_text())
