@@ -195,6 +195,9 @@ class FrontendConfig:
     frequency_mask_bins: int = 8
 
 
+SELECTION_SPLITS = ("validation", "dev_clean", "dev_noisy")
+
+
 @dataclasses.dataclass
 class TrainConfig:
     epochs: int = 12
@@ -207,6 +210,16 @@ class TrainConfig:
     shortest_first: bool = True  # SortaGrad: the first pass in order of length
     strategy: str = "default"  # default | mirrored | multi_worker
     init_from: str | None = None  # a run directory whose model.keras (same architecture) starts training
+    # The splits whose pooled WER picks the shipped checkpoint (training and QAT): `validation`
+    # holds takes of the training voices; dev_clean/dev_noisy (data.dev_splits) hold new ones.
+    select_on: list = dataclasses.field(default_factory=lambda: ["validation"])
+
+    def __post_init__(self):
+        self.select_on = list(self.select_on)
+        unknown = sorted(set(self.select_on) - set(SELECTION_SPLITS))
+        if not self.select_on or unknown or len(set(self.select_on)) != len(self.select_on):
+            raise ConfigError(f"train.select_on={list(self.select_on)!r}: expected distinct names "
+                              f"from {', '.join(SELECTION_SPLITS)}")
 
 
 @dataclasses.dataclass
@@ -344,7 +357,11 @@ def from_dict(values: dict, source: str = "config") -> RunConfig:
     preset = encoder.pop("preset", None)
     if preset is not None:
         encoder = {**preset_fields(preset, f"{source}: encoder.preset"), **encoder}
-    return RunConfig(name=values.get("name", "run"), encoder=EncoderConfig.from_dict(encoder), **sections)
+    config = RunConfig(name=values.get("name", "run"), encoder=EncoderConfig.from_dict(encoder), **sections)
+    if set(config.train.select_on) & {"dev_clean", "dev_noisy"} and not config.data.dev_splits:
+        raise ConfigError(f"{source}: train.select_on={list(config.train.select_on)!r} needs the development "
+                          "splits: set data.dev_splits=true")
+    return config
 
 
 def apply_overrides(values: dict, overrides: list[str]) -> dict:

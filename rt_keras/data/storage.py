@@ -66,6 +66,13 @@ def load_split(directory, name: str) -> Split:
                      Vocabulary.load(directory))
 
 
+def load_splits(directory, names) -> Split:
+    """Splits ``names`` pooled into one (the checkpoint-selection set of ``train.select_on``)."""
+    parts = [load_split(directory, name) for name in names]
+    return Split([a for p in parts for a in p.audio], [t for p in parts for t in p.transcripts],
+                 [s for p in parts for s in p.sources], parts[0].vocabulary)
+
+
 def data_directory(run_config) -> pathlib.Path:
     return pathlib.Path(run_config.data.cache_dir) / f"{run_config.data.source}-{run_config.data_key()}"
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from rt_keras.backend import keras
 from rt_keras.data.batches import batches, training_split
 from rt_keras.data.materialise import materialise
-from rt_keras.data.storage import load_split
+from rt_keras.data.storage import load_splits
 from rt_keras.model.ctc import CTCLoss
 from rt_keras.model.quantize import calibrate_ranges, quantize_model, sync_weight_ranges
 from rt_keras.training.evaluation import evaluate_split
@@ -22,7 +22,7 @@ def quantization_aware_fit(float_model, config, step, resuming: bool, progress: 
     validation WER)."""
     settings = config.qat
     data_dir = materialise(config, progress=progress)
-    train_split, validation_split = training_split(data_dir), load_split(data_dir, "validation")
+    train_split, validation_split = training_split(data_dir), load_splits(data_dir, config.train.select_on)
     model = quantize_model(float_model, settings.weight_bits)
     if not resuming:
         calibration = batches(train_split, settings.batch_size, config.frontend, shuffle=True, seed=config.train.seed)

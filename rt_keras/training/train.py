@@ -16,7 +16,7 @@ from rt_keras.core.encoder_config import ConfigError
 from rt_keras.core.vocabulary import Vocabulary
 from rt_keras.data.batches import batches, training_split
 from rt_keras.data.materialise import materialise
-from rt_keras.data.storage import load_split, sample_audio, split_size
+from rt_keras.data.storage import load_splits, sample_audio, split_size
 from rt_keras.model.asr import build_asr_model
 from rt_keras.model.ctc import CTCLoss
 from rt_keras.model.params import count_parameters
@@ -127,7 +127,7 @@ def train_model(config, step, strategy, initialize=None, progress: bool = True, 
     weights), its vocabulary and the metrics."""
     settings = config.train
     data_dir = materialise(config, progress=progress)
-    train_split, validation_split = training_split(data_dir), load_split(data_dir, "validation")
+    train_split, validation_split = training_split(data_dir), load_splits(data_dir, config.train.select_on)
     vocabulary = Vocabulary.load(data_dir)
     steps_per_epoch = settings.steps_per_epoch or math.ceil(split_size(data_dir, "train") / settings.batch_size)
     with strategy.scope():
@@ -157,7 +157,8 @@ def train_model(config, step, strategy, initialize=None, progress: bool = True, 
         "train_seconds_this_session": seconds,
         "utterances_per_second": epochs_run * steps_per_epoch * settings.batch_size / max(seconds, 1e-9),
         "step_seconds": seconds / max(epochs_run * steps_per_epoch, 1),
-        "validation_wer": validation["wer"], "final_loss": (history.history.get("loss") or [None])[-1],
+        "validation_wer": validation["wer"], "selected_on": list(config.train.select_on),
+        "final_loss": (history.history.get("loss") or [None])[-1],
         "parameters": count_parameters(inference_model), "data_dir": str(data_dir),
     }
     return inference_model, vocabulary, metrics

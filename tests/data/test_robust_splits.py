@@ -101,3 +101,28 @@ def test_every_arm_gets_the_same_development_and_test_splits(robust, tmp_path):
     for name in other["splits"]:
         if name != "train":
             assert other["splits"][name]["sha256"] == manifest["splits"][name]["sha256"], name
+
+
+@requires_fsdd
+def test_the_checkpoint_can_be_chosen_on_the_development_splits(robust, tmp_path):
+    from rt_keras.backend import keras
+    from rt_keras.data.storage import load_splits
+    from rt_keras.runs.train import train
+    from rt_keras.training.evaluation import evaluate_split
+
+    config, _, splits = robust
+    config = run_config.from_dict({**config.to_dict(), "train": {
+        **config.to_dict()["train"], "epochs": 1, "steps_per_epoch": 15, "select_on": list(DEV_SPLITS)}})
+    pooled = load_splits(data_directory(config), config.train.select_on)
+    assert pooled.transcripts == splits["dev_clean"].transcripts + splits["dev_noisy"].transcripts
+    metrics = train(config, tmp_path / "run", progress=False)
+    assert metrics["selected_on"] == list(DEV_SPLITS)
+    shipped = keras.models.load_model(tmp_path / "run" / "model.keras")
+    assert metrics["validation_wer"] == evaluate_split(shipped, pooled, config.frontend)["wer"]
+
+
+def test_selection_splits_are_checked_at_load():
+    with pytest.raises(run_config.ConfigError, match="needs the development splits: set data.dev_splits=true"):
+        run_config.load(ROOT / "configs" / "tiny.yaml", ["train.select_on=[dev_noisy]"])
+    with pytest.raises(run_config.ConfigError, match=r"train.select_on=\['test_real'\]: expected distinct names"):
+        run_config.load(ROOT / "configs" / "tiny.yaml", ["data.dev_splits=true", "train.select_on=[test_real]"])
