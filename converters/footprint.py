@@ -252,6 +252,9 @@ def format_table(reports: list[dict]) -> str:
     def mb(kb):
         return "—" if kb is None else f"{kb / 1024:.1f} MB"
 
+    def number(value, digits):  # left out (emulation) or not measured (failed run): a dash, not "nan"
+        return "—" if value is None else f"{value:.{digits}f}"
+
     header = ["model", "file", "unique wts", "shared", "low-rank", "load ms", "RSS load", "peak", "activations",
               "median ms", "p90 ms", "RTF"]
     rows, notes = [], {}
@@ -262,11 +265,11 @@ def format_table(reports: list[dict]) -> str:
         path = pathlib.Path(r["model"]["path"])
         rows.append([f"{path.parent.name}/{path.name}" if path.parent.name else path.name,
                      f"{r['model']['file_bytes']:,}", f"{w['unique_bytes']:,}", f"{w['by_group']['shared']:,}",
-                     f"{w['by_group']['low_rank']:,}", f"{rt.get('load_ms', float('nan')):.1f}",
+                     f"{w['by_group']['low_rank']:,}", number(rt.get("load_ms"), 1),
                      mb(mem.get("after_load", {}).get("rss_kb")), mb(mem.get("after_runs", {}).get("hwm_kb")),
                      mb(None if peak_live is None else peak_live / 1024),
-                     f"{lat.get('median', float('nan')):.2f}", f"{lat.get('p90', float('nan')):.2f}",
-                     f"{rt.get('real_time_factor', float('nan')):.3f}"])
+                     number(lat.get("median"), 2), number(lat.get("p90"), 2),
+                     number(rt.get("real_time_factor"), 3)])
         if rt.get("status") == "failed":
             notes[len(rows) - 1] = f"  runtime FAILED: {rt['error']}"
         if (r.get("metadata") or {}).get("error"):

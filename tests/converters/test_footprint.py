@@ -169,6 +169,19 @@ def test_table_columns_widen_to_paper_size_numbers(reports):
     assert len(header) == len(small_row) == len(big_row)  # columns line up
 
 
+def test_table_shows_a_dash_for_timings_left_out_not_nan(reports):
+    emulated = copy.deepcopy(reports["float32"])
+    runtime = emulated["runtime"]
+    for field in ("load_ms", "real_time_factor"):
+        runtime.pop(field)
+    runtime["latency_ms"] = {}
+    runtime["emulated"] = {"cpu": "cortex-a76", "emulator": "qemu", "timings": "left out"}
+    header, row = format_table([emulated]).splitlines()[:2]
+    cells = dict(zip(re.split(r"\s{2,}", header.strip()), re.split(r"\s{2,}", row.strip())))
+    assert [cells[c] for c in ("load ms", "median ms", "p90 ms", "RTF")] == ["—"] * 4, row
+    assert cells["RSS load"].endswith(" MB") and "nan" not in row
+
+
 def test_weight_cache_runs_the_same_model_and_holds_the_packed_weights(models, reports):
     """--weight-cache (CompiledModel + XNNPACK's weight cache in a file, as the Android app
     uses it, which packs a shared W_g once instead of once per reader) computes what the
