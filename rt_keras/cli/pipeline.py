@@ -21,6 +21,11 @@ def register(subparsers) -> None:
     add_config_arguments(p)
     p.add_argument("--out", required=True, metavar="RUN_DIR")
     p.add_argument("--force", action="store_true", help="run every step again even if finished")
+    p.add_argument("--streaming", action="store_true",
+                   help="ship the streaming step of a chunked run (encoder.chunk_frames > 0) as "
+                        "model-streaming-qat-int8.tflite: one chunk of audio and the state per call, for live "
+                        "transcripts (docs/streaming-guide.md); start it from a full-context run with "
+                        "--set train.init_from=RUN_DIR")
     p.set_defaults(run=run)
 
 
@@ -31,7 +36,8 @@ def run(args) -> int:
     from rt_keras.runs.run_dir import RunDir
 
     run_dir = RunDir(args.out)
-    out, tflite = run_dir.path, run_dir.tflite(PIPELINE_MODE)
+    out = run_dir.path
+    tflite = run_dir.streaming_tflite(PIPELINE_MODE) if args.streaming else run_dir.tflite(PIPELINE_MODE)
     printers = {
         "data": format_data,
         "train": lambda m: format_train(m, out),
@@ -42,7 +48,7 @@ def run(args) -> int:
             r, read_evaluation(run_dir.evaluation), run_dir.evaluation),
     }
     try:
-        for step, result in pipeline(args.config, overrides(args), out, force=args.force):
+        for step, result in pipeline(args.config, overrides(args), out, force=args.force, streaming=args.streaming):
             print(f"\n== rt-keras pipeline: {step}")
             if result is not None:
                 print(printers[step](result))
@@ -52,6 +58,6 @@ def run(args) -> int:
     print(
         f"\neverything is in {out}/: config.yaml, model.keras, metrics.json, evaluation.json, history.csv, "
         f"checkpoints/, tensorboard/ (tensorboard --logdir {out}/tensorboard), qat/, and the shipped model "
-        f"model-qat-int8.tflite (int8, shared tensors stored once, with metadata)"
+        f"{tflite.name} (int8, shared tensors stored once, with metadata)"
     )
     return 0

@@ -55,6 +55,9 @@ class RunDir:
     def tflite(self, mode: str) -> pathlib.Path:
         return self.path / f"model-{mode}.tflite"
 
+    def streaming_tflite(self, mode: str) -> pathlib.Path:
+        return self.path / f"model-streaming-{mode}.tflite"
+
     @staticmethod
     def evaluation_of(tflite) -> pathlib.Path:
         return pathlib.Path(f"{tflite}.evaluation.json")

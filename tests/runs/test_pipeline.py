@@ -7,6 +7,7 @@ import pathlib
 import re
 import shutil
 
+from converters.metadata import read_metadata
 from rt_keras.cli import main
 from rt_keras.core.splits import TEST_SPLITS
 from tests.helpers import requires_fsdd
@@ -57,3 +58,27 @@ def test_evaluate_tflite_refuses_missing_foreign_and_damaged_files_in_one_line(t
     assert status == 2 and err.startswith(f"rt-keras evaluate: {text}: ") and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "notes.tflite.evaluation.json").exists()
 
+
+
+def test_pipeline_streaming_fine_tunes_a_chunked_run_and_ships_its_streaming_step(tiny_run, tiny_config, tmp_path,
+                                                                                   capsys):
+    """What `make demo` does for the live app: a chunked look-ahead run started from the full
+    run, its QAT, the streaming qat-int8 file, evaluated chunk by chunk."""
+    common = ["--config", ROOT / "configs" / "tiny.yaml", "--set", f"data.cache_dir={tiny_config.data.cache_dir}"]
+    status, out, err = _cli(capsys, "pipeline", *common, "--streaming", "--out", tmp_path / "refused")
+    assert status == 2 and "--streaming needs a chunked encoder (set encoder.chunk_frames" in err
+    assert not (tmp_path / "refused" / "config.yaml").exists()
+
+    run = tmp_path / "stream"
+    chunked = ["encoder.chunk_frames=3", "encoder.left_context_frames=4", "encoder.lookahead_frames=1",
+               f"train.init_from={tiny_run}", "train.epochs=1", "train.steps_per_epoch=4", "qat.steps_per_epoch=4"]
+    status, out, err = _cli(capsys, "pipeline", *common, *[a for s in chunked for a in ("--set", s)], "--streaming",
+                            "--out", run)
+    assert status == 0, err
+    tflite = run / "model-streaming-qat-int8.tflite"
+    layout = read_metadata(tflite.read_bytes())["info"]["streaming"]
+    assert (layout["chunk_frames"], layout["lookahead_frames"]) == (3, 1)
+    assert not (run / "model-qat-int8.tflite").exists()
+    evaluation = json.loads((run / "model-streaming-qat-int8.tflite.evaluation.json").read_text())
+    assert list(evaluation) == list(TEST_SPLITS) and all(evaluation[s]["words"] > 0 for s in TEST_SPLITS)
+    assert f"everything is in {run}/" in out and "model-streaming-qat-int8.tflite (int8" in out
