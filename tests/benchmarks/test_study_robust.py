@@ -28,7 +28,11 @@ def test_the_robust_plan_selects_on_development_splits_and_reports_the_held_out_
         # every arm has the same development and test splits; only the augmentation differs
         for field in ("dev_splits", "dev_utterances", "noisy_test_snrs", "channel_test", "noise_only_utterances"):
             assert getattr(config.data, field) == getattr(recipe.data, field), (arm, field)
-        assert config.encoder == recipe.encoder and config.train == recipe.train
+        assert config.encoder == recipe.encoder
+        # only the robust arm chooses its checkpoint on the development splits
+        assert config.train.select_on == (["dev_clean", "dev_noisy"] if arm == "robust" else ["validation"]), arm
+        config.train.select_on = recipe.train.select_on
+        assert config.train == recipe.train, arm
         assert (config.data.augment != recipe.data.augment) == (arm != "recipe")
     names = {f"test_real_noisy_{snr:g}db" for snr in recipe.data.noisy_test_snrs} | {"test_real_channel"}
     assert names == set(plan["extra_splits"])
