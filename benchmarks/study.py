@@ -692,8 +692,12 @@ def main(argv=None) -> int:
         if args.no_measure
         else measure(plan, args.runs, results, args.set)
     )
-    command = f"python -m benchmarks.study --runs {args.runs}" + (
-        f" --plan {args.plan}" if pathlib.Path(args.plan).resolve() != ROOT / "benchmarks" / "study.yaml" else ""
+    command = (
+        f"python -m benchmarks.study --runs {args.runs}"
+        + (f" --plan {args.plan}" if pathlib.Path(args.plan).resolve() != ROOT / "benchmarks" / "study.yaml" else "")
+        + (f" --doc {args.doc}" if pathlib.Path(args.doc).resolve() != ROOT / "docs" / "study.md" else "")
+        + (" --no-measure" if args.no_measure else "")
+        + (f" --only {' '.join(args.only)}" if args.only else "")
     )
     write_report(plan, args.runs, args.doc, results, measured, command)
     print(f"wrote {args.doc}")

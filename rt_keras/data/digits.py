@@ -372,6 +372,9 @@ def _dev_condition(babble, rooms):
     return condition
 
 
+NOISY_TEST_KEY = 7001  # the generator key of test_real_noisy_<S>db's condition (benchmarks/noisy_by_kind.py)
+
+
 def _held_out_noise(snr_db, clips):
     """test_real_noisy_<S>db: a held-out noise kind (street or cafe) at exactly ``snr_db``."""
     def condition(audio, rng):
@@ -415,7 +418,7 @@ def _robustness_plan(config, pools, plan, keys, extras):
             held_out_babble = babble_clips([pools["espeak_test"]], (seed, 7002))
         name = noisy_test_split(snr)
         plan[name], keys[name] = test_real, keys["test_real"]  # test_real's utterances, paired
-        extras[name] = {"condition": (_held_out_noise(float(snr), held_out_babble), (seed, 7001))}
+        extras[name] = {"condition": (_held_out_noise(float(snr), held_out_babble), (seed, NOISY_TEST_KEY))}
     if config.channel_test:
         plan["test_real_channel"], keys["test_real_channel"] = test_real, keys["test_real"]
         extras["test_real_channel"] = {"condition": (_held_out_channel(held_out_rooms(seed)), (seed, 7102))}

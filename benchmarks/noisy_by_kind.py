@@ -1,0 +1,49 @@
+"""WER of the held-out noisy test splits by noise kind: each utterance of
+``test_real_noisy_<S>db`` drew street or cafe from its own generator (rt_keras/data/digits.py
+``_held_out_noise``); that draw is recomputed here and the evaluation's per-utterance errors
+are pooled by kind.
+
+    python -m benchmarks.noisy_by_kind runs/robust/recipe/seed-0/model-qat-int8.tflite.evaluation.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import numpy as np
+
+from rt_keras.core import run_config
+from rt_keras.core.splits import noisy_test_split
+from rt_keras.data.digits import NOISY_TEST_KEY
+
+
+def by_kind(evaluation: dict, snr: float, data_seed: int = 0) -> dict:
+    """{kind: (errors, words)} of one noisy test split of an evaluation file."""
+    result = evaluation[noisy_test_split(snr)]
+    kinds = run_config.HELD_OUT_NOISE_KINDS
+    totals = {kind: [0, 0] for kind in kinds}
+    for index, (errors, words) in enumerate(zip(result["utterance_errors"], result["utterance_words"])):
+        kind = kinds[int(np.random.default_rng([data_seed, NOISY_TEST_KEY, index]).integers(len(kinds)))]
+        totals[kind][0] += errors
+        totals[kind][1] += words
+    return {kind: tuple(t) for kind, t in totals.items()}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("evaluation", nargs="+", metavar="EVALUATION.json")
+    parser.add_argument("--data-seed", type=int, default=0, help="the run's data.seed")
+    args = parser.parse_args(argv)
+    for path in args.evaluation:
+        evaluation = json.loads(open(path).read())
+        snrs = sorted(float(name.split("_")[-1][:-2]) for name in evaluation if name.startswith("test_real_noisy_"))
+        cells = [f"{snr:g} dB {kind} {100 * e / w:.1f}% ({w} words)"
+                 for snr in snrs for kind, (e, w) in by_kind(evaluation, snr, args.data_seed).items()]
+        print(f"{path}: " + "; ".join(cells))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
