@@ -15,6 +15,7 @@ import yaml
 
 from converters.files import PathError, atomic_write_text, check_path_text
 from rt_keras.core.encoder_config import ConfigError, EncoderConfig, preset_fields, reject_unknown
+from rt_keras.core.splits import DEV_SPLITS
 from rt_keras.core.vocabulary import KINDS as VOCABULARY_KINDS
 
 # Bumped whenever the same data config generates different audio, so a cache made by
@@ -195,7 +196,7 @@ class FrontendConfig:
     frequency_mask_bins: int = 8
 
 
-SELECTION_SPLITS = ("validation", "dev_clean", "dev_noisy")
+SELECTION_SPLITS = ("validation", *DEV_SPLITS)
 
 
 @dataclasses.dataclass
@@ -358,7 +359,7 @@ def from_dict(values: dict, source: str = "config") -> RunConfig:
     if preset is not None:
         encoder = {**preset_fields(preset, f"{source}: encoder.preset"), **encoder}
     config = RunConfig(name=values.get("name", "run"), encoder=EncoderConfig.from_dict(encoder), **sections)
-    if set(config.train.select_on) & {"dev_clean", "dev_noisy"} and not config.data.dev_splits:
+    if set(config.train.select_on) & set(DEV_SPLITS) and not config.data.dev_splits:
         raise ConfigError(f"{source}: train.select_on={list(config.train.select_on)!r} needs the development "
                           "splits: set data.dev_splits=true")
     return config
