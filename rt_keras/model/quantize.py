@@ -19,6 +19,15 @@ writes the trained grid values into the float model for the exact 4-bit export.
 from __future__ import annotations
 
 import tensorflow_model_optimization as tfmot
+from tensorflow_model_optimization.python.core.quantization.keras.default_8bit.default_8bit_quantize_configs import (
+    NoOpQuantizeConfig as _NoOpQuantizeConfig,
+)
+from tensorflow_model_optimization.python.core.quantization.keras.default_8bit.default_8bit_quantize_layout_transform import (  # noqa: E501
+    Default8BitQuantizeLayoutTransform,
+)
+from tensorflow_model_optimization.python.core.quantization.keras.default_8bit.default_8bit_quantize_scheme import (
+    Default8BitQuantizeScheme,
+)
 from tensorflow_model_optimization.python.core.quantization.keras.quantize_layer import QuantizeLayer as _QuantizeLayer
 
 from rt_keras import layers as rt_layers
@@ -118,6 +127,51 @@ class DenseQuantizeConfig(_q.QuantizeConfig):
         return {"weight_bits": self.weight_bits}
 
 
+@keras.utils.register_keras_serializable(package="rt_keras")
+class ReLUFusedDenseQuantizeConfig(DenseQuantizeConfig):
+    """A Dense whose output goes straight into a ReLU: its kernel fake-quantised (per output
+    channel for 4 bits, one scale for 8, as tfmot's default Dense), its output not (TFLite fuses
+    the ReLU into the FULLY_CONNECTED; the ReLU's own output is quantised)."""
+
+    def __init__(self, weight_bits: int = 8):
+        self.weight_bits = int(weight_bits)
+        self.weight_quantizer = _weight_quantizer(self.weight_bits, per_axis=self.weight_bits != 8)
+
+    def get_activations_and_quantizers(self, layer):
+        return []
+
+    def set_quantize_activations(self, layer, quantize_activations):
+        pass
+
+
+class _LayoutTransform(Default8BitQuantizeLayoutTransform):
+    """tfmot's default 8-bit layout, except that a Dense feeding a ReLU keeps its weights
+    quantised. tfmot's LayerReLUQuantize / LayerReluActivationQuantize give that Dense a
+    NoOpQuantizeConfig to keep a fake-quant off the Dense -> ReLU edge, which also drops its
+    kernel's quantiser: the FFN input matrix of a model without low-rank or diagonal terms
+    (the baseline) trained unquantised and could not be exported as qat-int4."""
+
+    def __init__(self, weight_bits: int):
+        self.weight_bits = weight_bits
+
+    def apply(self, model, layer_quantize_map):
+        transformed, quantize_map = super().apply(model, layer_quantize_map)
+        for layer in transformed.layers:
+            entry = quantize_map.get(layer.name, {})
+            if isinstance(layer, keras.layers.Dense) and isinstance(entry.get("quantize_config"), _NoOpQuantizeConfig):
+                entry["quantize_config"] = ReLUFusedDenseQuantizeConfig(self.weight_bits)
+        return transformed, quantize_map
+
+
+class _QuantizeScheme(Default8BitQuantizeScheme):
+    def __init__(self, weight_bits: int):
+        super().__init__()
+        self.weight_bits = weight_bits
+
+    def get_layout_transformer(self):
+        return _LayoutTransform(self.weight_bits)
+
+
 _CONFIGS = (
     # The front-end, and the streaming step's state plumbing (rt_keras/model/streaming.py): raw
     # PCM, frame counters and masks keep their float values (and stay float in the
@@ -159,7 +213,7 @@ def calibrate_ranges(model: keras.Model, audio_batches, decay: float = 0.8) -> N
 def quantize_scope():
     """The scope in which quantised rt-keras models are built, saved and loaded."""
     objects = {cls.__name__: cls for cls in (OutputQuantizeConfig, FloatQuantizeConfig, DiagonalQuantizeConfig,
-                                             DenseQuantizeConfig)}
+                                             DenseQuantizeConfig, ReLUFusedDenseQuantizeConfig)}
     objects.update({name: getattr(rt_layers, name) for name in rt_layers.__all__})
     return _q.quantize_scope(objects)
 
@@ -187,7 +241,7 @@ def quantize_model(model: keras.Model, weight_bits: int = 8) -> keras.Model:
     annotated = keras.models.clone_model(model, clone_function=lambda layer: _annotate(layer, weight_bits))
     annotated.set_weights(model.get_weights())
     with quantize_scope():
-        quantized = _q.quantize_apply(annotated)
+        quantized = _q.quantize_apply(annotated, scheme=_QuantizeScheme(weight_bits))
     # tfmot puts an 8-bit QuantizeLayer on every model input. Our input is raw PCM for
     # the float front-end: 8 bits of it (48 dB) wipe out quiet speech (docs/results.md,
     # "Converted sizes", int8 accuracy), so it passes the input through.

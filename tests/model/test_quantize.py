@@ -116,6 +116,26 @@ def test_4bit_qat_wraps_each_shared_matrix_once_with_weights_on_15_levels(tiny_c
     assert {w._weight_vars[0][1].num_bits for w in eight} == {8}
 
 
+@pytest.mark.parametrize("weight_bits", [8, 4])
+def test_a_dense_feeding_a_relu_keeps_its_weight_quantiser(weight_bits):
+    """Without low-rank and diagonal terms (the baseline) the FFN input matrix is a Dense
+    straight into the ReLU; tfmot's ReLU layout transform gave it a no-op config that left
+    its kernel unquantised (and 4-bit QAT files could not be exported)."""
+    from rt_keras.backend import keras
+    from rt_keras.model.quantize import ReLUFusedDenseQuantizeConfig, fake_quantized_weights, quantize_model
+
+    encoder = {"preset": "tiny", "group_size": 1, "rank": 0, "diagonal": False}
+    model = build_asr_model(run_config.from_dict({"encoder": encoder}), len(DIGITS))
+    quantized = quantize_model(model, weight_bits)
+    dense = [w for w in quantized.layers if isinstance(getattr(w, "layer", None), keras.layers.Dense)]
+    fused = [w for w in dense if isinstance(w.quantize_config, ReLUFusedDenseQuantizeConfig)]
+    assert sorted(w.layer.name for w in fused) == [f"shared{i:02d}_ffn_in" for i in range(4)]
+    assert all(len(w._weight_vars) == 1 and w._weight_vars[0][1].num_bits == weight_bits for w in dense)
+    quantized(np.zeros((1, 8000), np.float32), training=True)  # records the ranges
+    kernel = fake_quantized_weights(quantized)["shared00_ffn_in"]["kernel"]
+    assert max(np.unique(column).size for column in kernel.T) <= 2 ** weight_bits - 1
+
+
 def test_weight_bits_other_than_4_or_8_are_refused():
     from rt_keras.model.quantize import quantize_model
 
