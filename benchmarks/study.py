@@ -42,6 +42,7 @@ SPLITS = ("test_real", "test_tts_unseen", "test_real_perturbed")
 CLAIM_SPLITS = ("test_real", "test_tts_unseen")
 MARGIN = 0.01  # "slight WER cost": at most 1 point (absolute) worse than the baseline
 TFLITE = "model-qat-int8.tflite"
+QAT4_TFLITE = "model-qat-int4.tflite"  # plans with ``qat_int4: true``
 # Bumped when the converter changes what a qat-int8 file computes (2: the lean graph, attention
 # and LayerNorms float): runs converted before are converted and evaluated again on resume,
 # so every arm's .tflite WER comes from the same converter (training and QAT are kept).
@@ -95,6 +96,7 @@ def load_plan(path) -> dict:
     if NOISE_ONLY in plan["select_splits"] + plan["extra_splits"]:
         raise PlanError(f"{path}: {NOISE_ONLY} has no words to score; set noise_only: true instead")
     plan["noise_only"] = bool(plan.get("noise_only", False))
+    plan["qat_int4"] = bool(plan.get("qat_int4", False))  # also 4-bit QAT and its qat-int4 file, per run
     claims = plan.get("claims")
     if claims is None:
         plan["claims"] = CLAIMS
@@ -178,6 +180,9 @@ def run_job(plan: dict, arm: str, seed: int, runs, overrides=(), progress: bool 
     if result_path.is_file():
         done = json.loads(result_path.read_text())
         if done.get("converter") == CONVERTER:
+            if plan.get("qat_int4") and "qat_int4" not in done:  # a plan that added the column later
+                done.update(qat_int4_stage(plan, run_dir, arm_config(plan, arm, seed, overrides), progress))
+                atomic_write_json(result_path, done)
             return done
         _say(f"{arm} seed {seed}: converted by an older converter; converting and evaluating again")
         for stale in (run_dir / TFLITE, pathlib.Path(f"{run_dir / TFLITE}.evaluation.json"), result_path):
@@ -220,8 +225,27 @@ def run_job(plan: dict, arm: str, seed: int, runs, overrides=(), progress: bool 
             pathlib.Path(runs).absolute())),
         "keras": keras_eval, "tflite": tflite_eval,
     }
+    if plan.get("qat_int4"):
+        result.update(qat_int4_stage(plan, run_dir, config, progress))
     atomic_write_json(result_path, result)
     return result
+
+
+def qat_int4_stage(plan: dict, run_dir: pathlib.Path, config, progress: bool) -> dict:
+    """4-bit QAT of a trained run (``rt-keras qat --weight-bits 4``), its qat-int4 file and
+    that file's evaluation; each stage skipped when its output exists."""
+    from converters.runner import TFLiteModel
+    from rt_keras.runs.convert import export_run
+    from rt_keras.runs.qat import finetune
+
+    _say(f"{run_dir}: 4-bit quantisation-aware fine-tuning, qat-int4 file, its evaluation")
+    finetune(run_dir, progress=progress, weight_bits=4)
+    tflite = run_dir / QAT4_TFLITE
+    if not tflite.is_file():
+        export_run(run_dir, "qat-int4", tflite)
+    evaluation = _evaluated(pathlib.Path(f"{tflite}.evaluation.json"), lambda: TFLiteModel(tflite), config, 1,
+                            evaluated_splits(plan))
+    return {"qat_int4_bytes": tflite.stat().st_size, "qat_int4": evaluation}
 
 
 def _say(message: str) -> None:
@@ -474,6 +498,39 @@ def robustness_table(plan: dict, results: dict) -> list[str]:
     return lines + [""]
 
 
+def qat_int4_table(plan: dict, results: dict) -> list[str]:
+    """Each arm's qat-int4 file against its qat-int8 file (paired over the seeds that have
+    both); nothing for a plan without ``qat_int4``."""
+    if not plan.get("qat_int4"):
+        return []
+    lines = ["## 4-bit QAT files (qat-int4)", "",
+             "Each run's 4-bit QAT (`rt-keras qat RUN --weight-bits 4`, the qat section's steps and rate) converted "
+             "with `rt-keras convert RUN --mode qat-int4` and evaluated like the qat-int8 file; qat-int4 − qat-int8 "
+             "is the paired difference over the seeds with both (points, 95% interval, per seed).", "",
+             "| arm | seeds | qat-int4 bytes (x qat-int8) | "
+             + " | ".join(f"{split} qat-int4 | {split} qat-int4 − qat-int8" for split in CLAIM_SPLITS) + " |",
+             "|---|---:|---:|" + "---|---|" * len(CLAIM_SPLITS)]
+    for arm in plan["arms"]:
+        by_seed = {seed: run for seed, run in results.get(arm, {}).items() if "qat_int4" in run}
+        if not by_seed:
+            continue
+        first = by_seed[min(by_seed)]
+        cells = []
+        for split in CLAIM_SPLITS:
+            errors_4 = sum((run["qat_int4"][split]["utterance_errors"] for run in by_seed.values()), [])
+            errors_8 = sum((run["tflite"][split]["utterance_errors"] for run in by_seed.values()), [])
+            words = sum((run["tflite"][split]["utterance_words"] for run in by_seed.values()), [])
+            pair = paired_bootstrap(errors_4, errors_8, words)
+            per_seed = ", ".join(f"{100 * (run['qat_int4'][split]['wer'] - run['tflite'][split]['wer']):+.2f}"
+                                 for run in by_seed.values())
+            cells += [_cell(pooled(list(by_seed.values()), "qat_int4", split)),
+                      f"{100 * pair['difference']:+.2f} [{100 * pair['ci95'][0]:+.2f}, {100 * pair['ci95'][1]:+.2f}]"
+                      f" ({per_seed})"]
+        lines.append(f"| {arm} | {len(by_seed)} | {first['qat_int4_bytes']:,} "
+                     f"({first['qat_int4_bytes'] / first['qat_int8_bytes']:.2f}x) | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
 def what_was_run(plan: dict, results: dict) -> list[str]:
     """The compute the report rests on, from the runs' own records."""
     lines = ["## What was run", ""]
@@ -597,6 +654,7 @@ def markdown(plan: dict, results: dict, measured: dict, command: str, plot_name:
         "int4` (every weight matrix in 4 bits, post-training) and evaluated with `rt-keras evaluate --tflite`.",
         "",
         *robustness_table(plan, results),
+        *qat_int4_table(plan, results),
         *what_was_run(plan, results),
         f"## {plan.get('claims_heading', 'The claims')}",
         "",

@@ -117,6 +117,21 @@ def test_study_resumes_an_interrupted_run_and_reports(tiny_config, plan_file, tm
     stamps = {p: p.stat().st_mtime_ns for p in (runs / "measurements.json", baseline_dir / "study_run.json")}
     assert study.main(args) == 0
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+    assert "4-bit QAT" not in doc.read_text()
+
+    # a plan that asks for the qat-int4 column later gets the 4-bit stage alone, nothing trained again
+    plan_file.write_text(plan_file.read_text() + "qat_int4: true\n")
+    weights = baseline_dir / "model.keras"
+    trained = weights.stat().st_mtime_ns
+    assert study.main(args) == 0
+    assert weights.stat().st_mtime_ns == trained
+    rt = json.loads((runs / "rt-k3-r16" / "seed-0" / "study_run.json").read_text())
+    assert rt["qat_int4_bytes"] == (runs / "rt-k3-r16" / "seed-0" / study.QAT4_TFLITE).stat().st_size
+    for split in study.SPLITS:
+        assert rt["qat_int4"][split]["utterance_words"] == rt["tflite"][split]["utterance_words"]
+    section = doc.read_text().split("## 4-bit QAT files (qat-int4)")[1]
+    row = next(line for line in section.splitlines() if line.startswith("| rt-k3-r16 | 1 | "))
+    assert f"{rt['qat_int4_bytes']:,} ({rt['qat_int4_bytes'] / rt['qat_int8_bytes']:.2f}x)" in row
 
 
 def test_verdicts_follow_the_interval_and_every_seed():
