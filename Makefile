@@ -54,8 +54,11 @@ demo-streaming: demo
 	$(VENV)/bin/rt-keras pipeline --config configs/rt.yaml $(foreach s,$(STREAMING_SET),--set $(s)) \
 	  --streaming --out runs/rt-stream
 
+# Test files are spread over TEST_WORKERS processes (pytest-xdist), a whole file per worker
+# (its module fixtures and the build/ directories its make targets share stay in one process).
+TEST_WORKERS ?= 2
 test: install lint arm64-runtime
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile tests
 
 # arm64 LiteRT under QEMU for phone-class figures without a phone (converters/emulate.py): Debian's
 # qemu-user, an arm64 Python 3.11 unpacked from Debian's arm64 packages (a private apt state, the

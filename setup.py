@@ -34,6 +34,6 @@ setup(
     ],
     # tflite-support 0.4.4 pins protobuf<4 while TF 2.21 needs protobuf>=6.31; the
     # Makefile installs it with --no-deps (see DESIGN.md), so it is not listed here.
-    extras_require={"dev": ["pytest>=8", "ruff==0.17.6"]},
+    extras_require={"dev": ["pytest>=8", "pytest-xdist>=3.6", "ruff==0.17.6"]},
     entry_points={"console_scripts": ["rt-keras=rt_keras.cli:main"]},
 )
