@@ -26,6 +26,9 @@ def register(subparsers) -> None:
                         "model-streaming-qat-int8.tflite: one chunk of audio and the state per call, for live "
                         "transcripts (docs/streaming-guide.md); start it from a full-context run with "
                         "--set train.init_from=RUN_DIR")
+    p.add_argument("--against", metavar="EVALUATION.json",
+                   help="also compare the shipped file's WER with another evaluation of the same splits (paired "
+                        "bootstrap), e.g. --against runs/rt/model-qat-int8.tflite.evaluation.json for a streaming run")
     p.set_defaults(run=run)
 
 
@@ -35,6 +38,7 @@ def run(args) -> int:
     from rt_keras.runs.pipeline import pipeline
     from rt_keras.runs.run_dir import RunDir
 
+    other = read_evaluation(args.against) if args.against else None  # refused before any work
     run_dir = RunDir(args.out)
     out = run_dir.path
     tflite = run_dir.streaming_tflite(PIPELINE_MODE) if args.streaming else run_dir.tflite(PIPELINE_MODE)
@@ -44,8 +48,9 @@ def run(args) -> int:
         "evaluate": format_evaluation,
         "qat": lambda m: format_qat(m, out),
         "convert": lambda r: format_convert(r, tflite),
-        "evaluate the .tflite": lambda r: format_evaluation(r) + "\n" + format_comparison(
-            r, read_evaluation(run_dir.evaluation), run_dir.evaluation),
+        "evaluate the .tflite": lambda r: "\n".join(
+            [format_evaluation(r), format_comparison(r, read_evaluation(run_dir.evaluation), run_dir.evaluation)]
+            + ([format_comparison(r, other, args.against)] if other else [])),
     }
     try:
         for step, result in pipeline(args.config, overrides(args), out, force=args.force, streaming=args.streaming):

@@ -90,12 +90,14 @@ def test_a_damaged_model_keras_is_named_in_one_line(capsys, tmp_path):
     assert not (tmp_path / "m.tflite").exists() and not (run / "evaluation.json").exists()
 
 
+@pytest.mark.parametrize("command", ["evaluate", "pipeline"])
 @pytest.mark.parametrize("content, problem", [(None, "does not exist"), ("{x", "not JSON"), ("[1]", "expected {split")])
-def test_evaluate_refuses_a_comparison_file_before_evaluating(capsys, tmp_path, content, problem):
+def test_a_comparison_file_is_refused_before_any_work(capsys, tmp_path, content, problem, command):
     against = tmp_path / "other.json"
     if content is not None:
         against.write_text(content)
-    err = _refused(capsys, "evaluate", tmp_path / "no-run", "--against", against)
+    run = ["--config", TINY, "--set", f"data.cache_dir={tmp_path / 'cache'}", "--out"] if command == "pipeline" else []
+    err = _refused(capsys, command, *run, tmp_path / "no-run", "--against", against)
     assert problem in err
     assert list(tmp_path.iterdir()) == ([against] if content is not None else [])
 

@@ -10,6 +10,9 @@ import shutil
 from converters.metadata import read_metadata
 from rt_keras.cli import main
 from rt_keras.core.splits import TEST_SPLITS
+from rt_keras.data.storage import data_directory, load_split
+from rt_keras.runs.run_dir import RunDir
+from rt_keras.training.evaluation import evaluate_split
 from tests.helpers import requires_fsdd
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -72,9 +75,15 @@ def test_pipeline_streaming_fine_tunes_a_chunked_run_and_ships_its_streaming_ste
     run = tmp_path / "stream"
     chunked = ["encoder.chunk_frames=3", "encoder.left_context_frames=4", "encoder.lookahead_frames=1",
                f"train.init_from={tiny_run}", "train.epochs=1", "train.steps_per_epoch=4", "qat.steps_per_epoch=4"]
+    against = tmp_path / "whole-utterance.json"  # stands in for the full run's qat-int8 file's evaluation
+    model, data = RunDir(tiny_run).load_model(), data_directory(tiny_config)
+    against.write_text(json.dumps({split: evaluate_split(model, load_split(data, split), tiny_config.frontend)
+                                   for split in TEST_SPLITS}))
     status, out, err = _cli(capsys, "pipeline", *common, *[a for s in chunked for a in ("--set", s)], "--streaming",
-                            "--out", run)
+                            "--out", run, "--against", against)
     assert status == 0, err
+    compared = out.split(f"this model (A) vs {against} (B), paired bootstrap over the same utterances:")[1]
+    assert all(re.search(rf"^{split} +[+-]\d+\.\d\d +\[", compared, re.M) for split in TEST_SPLITS), compared
     tflite = run / "model-streaming-qat-int8.tflite"
     layout = read_metadata(tflite.read_bytes())["info"]["streaming"]
     assert (layout["chunk_frames"], layout["lookahead_frames"]) == (3, 1)
