@@ -47,6 +47,9 @@ def _weight_quantizer(num_bits: int = 8, per_axis: bool = False):
 
 
 WEIGHT_BITS = (4, 8)
+# What a QAT run's weights file holds; bumped when wrappers gain or lose variables (2: a Dense
+# feeding a ReLU keeps its kernel quantiser, ReLUFusedDenseQuantizeConfig).
+QAT_SCHEME = 2
 
 
 @keras.utils.register_keras_serializable(package="rt_keras")
@@ -249,6 +252,13 @@ def quantize_model(model: keras.Model, weight_bits: int = 8) -> keras.Model:
         if isinstance(layer, _QuantizeLayer):
             layer.quantizer = None
     return quantized
+
+
+def relu_fused_dense_layers(qat_model: keras.Model) -> list[str]:
+    """The Dense layers whose kernel quantiser scheme 1 dropped (``QAT_SCHEME``): a QAT run of
+    scheme 1 saved without their ranges, so its weights file does not load into this model."""
+    return [layer.layer.name for layer in qat_model.layers
+            if isinstance(getattr(layer, "quantize_config", None), ReLUFusedDenseQuantizeConfig)]
 
 
 def sync_weight_ranges(qat_model: keras.Model) -> None:

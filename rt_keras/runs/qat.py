@@ -5,13 +5,16 @@ history, ``model.weights.h5``, ``metrics.json``; and loading its model back."""
 from __future__ import annotations
 
 import json
+import logging
 
 from converters.files import atomic_write_json
 from rt_keras.core import run_config as run_config_lib
-from rt_keras.model.quantize import WEIGHT_BITS, quantize_model
+from rt_keras.model.quantize import QAT_SCHEME, WEIGHT_BITS, quantize_model, relu_fused_dense_layers
 from rt_keras.model.saving import save_model
 from rt_keras.runs.run_dir import RunDir, trained
 from rt_keras.training.qat import quantization_aware_fit
+
+log = logging.getLogger("rt_keras")
 
 
 def qat_command(run_dir, weight_bits: int = 8) -> str:
@@ -31,8 +34,20 @@ def load_qat_model(run_dir, weight_bits: int = 8):
         raise FileNotFoundError(f"{step.weights} not found; run {weight_bits}-bit quantisation-aware training first: "
                                 f"{qat_command(run.path, weight_bits)}")
     model = quantize_model(run.load_model(), weight_bits)
+    stale = _stale_for(model, step)
+    if stale:
+        raise ValueError(f"{step.weights}: made before QAT quantised {stale[0]}'s kernel (a Dense feeding a ReLU), "
+                         f"so it does not fit today's QAT model; run it again: {qat_command(run.path, weight_bits)} "
+                         "--force")
     model.load_weights(str(step.weights))
     return model
+
+
+def _stale_for(qat_model, step) -> list[str]:
+    """The layers a finished QAT run of an older QAT_SCHEME saved no quantiser state for (empty
+    when its weights file fits ``qat_model``)."""
+    metrics = json.loads(step.metrics.read_text()) if step.metrics.is_file() else {}
+    return relu_fused_dense_layers(qat_model) if metrics.get("qat_scheme", 1) < QAT_SCHEME else []
 
 
 def finetune(run_dir, force: bool = False, progress: bool = True, extra_callbacks=(),
@@ -49,6 +64,10 @@ def finetune(run_dir, force: bool = False, progress: bool = True, extra_callback
     config.qat.weight_bits = bits
     step = run.qat_step(bits)
     finished = None if force else step.finished_metrics(f"{bits}-bit quantisation-aware training")
+    if finished and finished.get("qat_scheme", 1) < QAT_SCHEME and _stale_for(quantize_model(run.load_model(), bits),
+                                                                                  step):
+        log.info("%s: made before QAT quantised a Dense feeding a ReLU; running it again", step.path)
+        finished, force = None, True
     if finished:
         return finished
     settings = config.qat
@@ -61,7 +80,7 @@ def finetune(run_dir, force: bool = False, progress: bool = True, extra_callback
     float_metrics = json.loads(run.metrics.read_text()) if run.metrics.is_file() else {}
     metrics = {
         "finished": True, "name": f"{config.name}-qat" + ("4" if bits == 4 else ""), "source": str(run.path),
-        "weight_bits": bits,
+        "weight_bits": bits, "qat_scheme": QAT_SCHEME,
         "epochs": settings.epochs, "steps_per_epoch": settings.steps_per_epoch, "batch_size": settings.batch_size,
         "learning_rate": settings.learning_rate, "train_seconds_this_session": seconds,
         "epochs_this_session": len(history.history.get("loss", [])),

@@ -131,9 +131,29 @@ def test_a_dense_feeding_a_relu_keeps_its_weight_quantiser(weight_bits):
     fused = [w for w in dense if isinstance(w.quantize_config, ReLUFusedDenseQuantizeConfig)]
     assert sorted(w.layer.name for w in fused) == [f"shared{i:02d}_ffn_in" for i in range(4)]
     assert all(len(w._weight_vars) == 1 and w._weight_vars[0][1].num_bits == weight_bits for w in dense)
+    assert {w._weight_vars[0][1].per_axis for w in fused} == {weight_bits == 4}  # 8 bits: tfmot's default, per tensor
     quantized(np.zeros((1, 8000), np.float32), training=True)  # records the ranges
     kernel = fake_quantized_weights(quantized)["shared00_ffn_in"]["kernel"]
     assert max(np.unique(column).size for column in kernel.T) <= 2 ** weight_bits - 1
+
+
+def test_a_qat_run_saved_before_that_fix_is_refused_with_the_command_that_redoes_it(tmp_path):
+    """Its weights file lacks those kernels' ranges: loading names the rerun instead of failing
+    on a weight count inside Keras."""
+    from rt_keras.model.saving import save_model
+    from rt_keras.runs.qat import load_qat_model
+    from rt_keras.runs.run_dir import RunDir
+
+    run = RunDir(tmp_path / "baseline")
+    config = run_config.from_dict({"encoder": {"preset": "tiny", "group_size": 1, "rank": 0, "diagonal": False}})
+    run.path.mkdir()
+    run.save_config(config)
+    save_model(build_asr_model(config, len(DIGITS)), run.model)
+    run.qat.path.mkdir()
+    run.qat.weights.write_bytes(b"saved by an older rt-keras")
+    run.qat.metrics.write_text(json.dumps({"finished": True, "weight_bits": 8}))  # no qat_scheme: scheme 1
+    with pytest.raises(ValueError, match=r"made before QAT quantised shared00_ffn_in's kernel .* --force$"):
+        load_qat_model(run.path)
 
 
 def test_weight_bits_other_than_4_or_8_are_refused():
