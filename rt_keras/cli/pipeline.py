@@ -50,7 +50,7 @@ def run(args) -> int:
         "convert": lambda r: format_convert(r, tflite),
         "evaluate the .tflite": lambda r: "\n".join(
             [format_evaluation(r), format_comparison(r, read_evaluation(run_dir.evaluation), run_dir.evaluation)]
-            + ([format_comparison(r, other, args.against)] if other else [])),
+            + ([format_comparison(r, other, args.against)] if other is not None else [])),
     }
     try:
         for step, result in pipeline(args.config, overrides(args), out, force=args.force, streaming=args.streaming):

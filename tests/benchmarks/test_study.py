@@ -8,6 +8,7 @@ import pathlib
 import pytest
 
 from benchmarks import study
+from rt_keras.core.wer_stats import paired_bootstrap
 from tests.helpers import InterruptAfterEpoch
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -132,6 +133,12 @@ def test_study_resumes_an_interrupted_run_and_reports(tiny_config, plan_file, tm
     section = doc.read_text().split("## 4-bit QAT files (qat-int4)")[1]
     row = next(line for line in section.splitlines() if line.startswith("| rt-k3-r16 | 1 | "))
     assert f"{rt['qat_int4_bytes']:,} ({rt['qat_int4_bytes'] / rt['qat_int8_bytes']:.2f}x)" in row
+    for split in study.CLAIM_SPLITS:  # the difference is qat-int4 against this run's qat-int8 file
+        difference = paired_bootstrap(rt["qat_int4"][split]["utterance_errors"],
+                                      rt["tflite"][split]["utterance_errors"], rt["tflite"][split]["utterance_words"])
+        per_seed = 100 * (rt["qat_int4"][split]["wer"] - rt["tflite"][split]["wer"])
+        assert f"{100 * difference['difference']:+.2f} [{100 * difference['ci95'][0]:+.2f}, " \
+               f"{100 * difference['ci95'][1]:+.2f}] ({per_seed:+.2f})" in row
 
 
 def test_verdicts_follow_the_interval_and_every_seed():
