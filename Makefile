@@ -131,7 +131,7 @@ android-apk: android-compile-check
 	@echo "apk: $(APP_BUILD)/apk/app-debug.apk"
 
 # The committed starter set (benchmarks/android_assets.py): `make demo`'s whole-utterance qat-int8
-# model and one FSDD recording resampled to 16 kHz with soxr as in training (sample.wav, "seven"),
+# model, its streaming qat-int8 model (the app's default: live transcripts) and one FSDD recording resampled to 16 kHz with soxr as in training (sample.wav, "seven"),
 # with assets/MANIFEST.json (command, commit, sha256, bytes, test_real WER with its interval);
 # refreshing fails unless each model transcribes the sample to its words. The baseline's float32
 # and qat-int8 are copied where they exist (`python -m benchmarks.footprint_compare` writes them
@@ -139,14 +139,15 @@ android-apk: android-compile-check
 # tests/android/test_starter_assets.py checks it.
 ASSETS := android_demo/app/src/main/assets
 STARTER_MODEL ?= runs/rt/model-qat-int8.tflite
+STREAMING_MODEL ?= runs/rt-stream/model-streaming-qat-int8.tflite
 SAMPLE_CLIP ?= $(FSDD)/recordings/7_theo_3.wav
 SAMPLE_WORDS ?= seven
 android-assets:
 	$(PY) -m benchmarks.android_assets --assets $(ASSETS) \
 	  --model $(STARTER_MODEL) rt-qat-int8.tflite "make demo" \
+	  --model $(STREAMING_MODEL) rt-streaming-qat-int8.tflite "make demo" \
 	  --sample $(SAMPLE_CLIP) --words "$(SAMPLE_WORDS)" \
-	  $(foreach m,float32 qat-int8,$(if $(wildcard runs/baseline/model-$(m).tflite),--extra runs/baseline/model-$(m).tflite baseline-$(m).tflite)) \
-	  $(if $(wildcard runs/rt-stream/model-streaming-qat-int8.tflite),--extra runs/rt-stream/model-streaming-qat-int8.tflite rt-streaming-qat-int8.tflite)
+	  $(foreach m,float32 qat-int8,$(if $(wildcard runs/baseline/model-$(m).tflite),--extra runs/baseline/model-$(m).tflite baseline-$(m).tflite))
 	@ls -l $(ASSETS)/models $(ASSETS)/sample.wav
 
 # For whoever has a phone (adb, USB debugging): install the APK, run the app's benchmark, pull

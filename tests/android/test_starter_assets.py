@@ -38,6 +38,8 @@ def test_committed_files_match_their_manifest(manifest):
     assert "CC BY-SA 4.0" in sample["attribution"] and "Zohar Jackson and contributors" in sample["attribution"]
     models = entries(manifest, "model")
     assert models and all(m["path"].startswith("models/") and m["path"].endswith(".tflite") for m in models)
+    # both of make demo's files: the whole-utterance one and the streaming one the app opens by default
+    assert sorted(m["model"]["streaming"] for m in models if m["command"] == "make demo") == [False, True]
     for model in models:
         assert model["command"] and re.fullmatch(r"[0-9a-f]{40}", model["commit"] or ""), model
         e = model["evaluation"]
