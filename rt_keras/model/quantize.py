@@ -25,6 +25,9 @@ from tensorflow_model_optimization.python.core.quantization.keras.default_8bit.d
 from tensorflow_model_optimization.python.core.quantization.keras.default_8bit.default_8bit_quantize_layout_transform import (  # noqa: E501
     Default8BitQuantizeLayoutTransform,
 )
+from tensorflow_model_optimization.python.core.quantization.keras.default_8bit.default_8bit_quantize_registry import (
+    Default8BitQuantizeRegistry,
+)
 from tensorflow_model_optimization.python.core.quantization.keras.default_8bit.default_8bit_quantize_scheme import (
     Default8BitQuantizeScheme,
 )
@@ -147,6 +150,37 @@ class ReLUFusedDenseQuantizeConfig(DenseQuantizeConfig):
         pass
 
 
+class _WeightsOnlyQuantizeConfig(_q.QuantizeConfig):
+    """Another config's weight quantisers, and no activation or output quantiser
+    (``quantize_model(..., float_activations=True)``)."""
+
+    def __init__(self, config):
+        self.config = config
+
+    def get_weights_and_quantizers(self, layer):
+        return self.config.get_weights_and_quantizers(layer)
+
+    def set_quantize_weights(self, layer, quantize_weights):
+        self.config.set_quantize_weights(layer, quantize_weights)
+
+    def get_activations_and_quantizers(self, layer):
+        return []
+
+    def set_quantize_activations(self, layer, quantize_activations):
+        pass
+
+    def get_output_quantizers(self, layer):
+        return []
+
+    def get_config(self):
+        return {}
+
+
+class _FloatActivationsRegistry(Default8BitQuantizeRegistry):
+    def get_quantize_config(self, layer):
+        return _WeightsOnlyQuantizeConfig(super().get_quantize_config(layer))
+
+
 class _LayoutTransform(Default8BitQuantizeLayoutTransform):
     """tfmot's default 8-bit layout, except that a Dense feeding a ReLU keeps its weights
     quantised. tfmot's LayerReLUQuantize / LayerReluActivationQuantize give that Dense a
@@ -154,8 +188,8 @@ class _LayoutTransform(Default8BitQuantizeLayoutTransform):
     kernel's quantiser: the FFN input matrix of a model without low-rank or diagonal terms
     (the baseline) trained unquantised and could not be exported as qat-int4."""
 
-    def __init__(self, weight_bits: int):
-        self.weight_bits = weight_bits
+    def __init__(self, weight_bits: int, float_activations: bool = False):
+        self.weight_bits, self.float_activations = weight_bits, float_activations
 
     def apply(self, model, layer_quantize_map):
         transformed, quantize_map = super().apply(model, layer_quantize_map)
@@ -163,16 +197,21 @@ class _LayoutTransform(Default8BitQuantizeLayoutTransform):
             entry = quantize_map.get(layer.name, {})
             if isinstance(layer, keras.layers.Dense) and isinstance(entry.get("quantize_config"), _NoOpQuantizeConfig):
                 entry["quantize_config"] = ReLUFusedDenseQuantizeConfig(self.weight_bits)
+            if self.float_activations and entry.get("quantize_config") is not None:
+                entry["quantize_config"] = _WeightsOnlyQuantizeConfig(entry["quantize_config"])
         return transformed, quantize_map
 
 
 class _QuantizeScheme(Default8BitQuantizeScheme):
-    def __init__(self, weight_bits: int):
+    def __init__(self, weight_bits: int, float_activations: bool = False):
         super().__init__()
-        self.weight_bits = weight_bits
+        self.weight_bits, self.float_activations = weight_bits, float_activations
 
     def get_layout_transformer(self):
-        return _LayoutTransform(self.weight_bits)
+        return _LayoutTransform(self.weight_bits, self.float_activations)
+
+    def get_quantize_registry(self):
+        return _FloatActivationsRegistry() if self.float_activations else super().get_quantize_registry()
 
 
 _CONFIGS = (
@@ -236,15 +275,17 @@ def _annotate(layer, weight_bits: int = 8):
                     "add one to rt_keras/model/quantize.py")
 
 
-def quantize_model(model: keras.Model, weight_bits: int = 8) -> keras.Model:
+def quantize_model(model: keras.Model, weight_bits: int = 8, float_activations: bool = False) -> keras.Model:
     """A QAT copy of ``model`` (weights carried over), ready for ``compile`` and ``fit``;
-    ``weight_bits`` 4: 4-bit weight matrices and diagonals (module docstring)."""
+    ``weight_bits`` 4: 4-bit weight matrices and diagonals (module docstring).
+    ``float_activations``: weights fake-quantised, activations and outputs left float (what a
+    4-bit dynamic-range file computes; benchmarks/qat_cost.py compares it)."""
     if weight_bits not in WEIGHT_BITS:
         raise ValueError(f"weight_bits={weight_bits!r}; allowed: {', '.join(map(str, WEIGHT_BITS))}")
     annotated = keras.models.clone_model(model, clone_function=lambda layer: _annotate(layer, weight_bits))
     annotated.set_weights(model.get_weights())
     with quantize_scope():
-        quantized = _q.quantize_apply(annotated, scheme=_QuantizeScheme(weight_bits))
+        quantized = _q.quantize_apply(annotated, scheme=_QuantizeScheme(weight_bits, float_activations))
     # tfmot puts an 8-bit QuantizeLayer on every model input. Our input is raw PCM for
     # the float front-end: 8 bits of it (48 dB) wipe out quiet speech (docs/results.md,
     # "Converted sizes", int8 accuracy), so it passes the input through.

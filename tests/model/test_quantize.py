@@ -156,6 +156,26 @@ def test_a_qat_run_saved_before_that_fix_is_refused_with_the_command_that_redoes
         load_qat_model(run.path)
 
 
+def test_float_activations_keep_every_weight_quantiser_and_no_other():
+    """quantize_model(..., float_activations=True): what a 4-bit dynamic-range file computes,
+    weights on the 4-bit grid, activations float (benchmarks/qat_cost.py's qat4:act=float)."""
+    from rt_keras.model.quantize import quantize_model
+
+    model = build_asr_model(run_config.from_dict({"encoder": {"preset": "tiny"}}), len(DIGITS))
+    both, weights_only = quantize_model(model, 4), quantize_model(model, 4, float_activations=True)
+
+    def quantisers(qat_model):
+        wrappers = [layer for layer in qat_model.layers if hasattr(layer, "_weight_vars")]
+        return ({w.layer.name: [q.num_bits for _, q, _ in w._weight_vars] for w in wrappers},
+                sum(len(w._output_quantizers) + len(w._quantize_activations) for w in wrappers))
+
+    (weights_a, others_a), (weights_b, others_b) = quantisers(both), quantisers(weights_only)
+    assert weights_a == weights_b and sum(map(len, weights_b.values())) > 0
+    assert others_a > 0 and others_b == 0
+    audio = np.random.default_rng(0).normal(scale=0.1, size=(1, 8000)).astype(np.float32)
+    assert np.isfinite(weights_only(audio).numpy()).all()
+
+
 def test_weight_bits_other_than_4_or_8_are_refused():
     from rt_keras.model.quantize import quantize_model
 
