@@ -132,7 +132,8 @@ def paper_size(runs: pathlib.Path) -> dict:
                 qat_model, config, "qat-int8", data, f"paper {name} --short-names", short_names=True)[1]
         for mode in ("int4", "int4-shared") if name == "rt" else ("int4",):
             result[name][mode] = convert_and_measure(model, config, mode, None, f"paper {name}")[1]
-        if name == "rt":  # the 4-bit QAT file: grid values in the float model, recovered exactly (last: in place)
+        if name == "rt":  # the 4-bit QAT file: grid values in a float model, recovered exactly
+            model, config = paper_model(name, changes, calibration_config.frontend, rng)  # one not converted yet
             qat4_model = quantize_model(model, 4)
             sync_weight_ranges(qat4_model)
             result[name]["qat-int4"] = convert_and_measure(fake_quantized_model(qat4_model, model), config,
