@@ -27,11 +27,11 @@ from converters import emulate
 # Runs every utterance of INPUTS.npz through the file as `rt-keras evaluate --tflite` does and
 # writes each one's log-probabilities to OUTPUT.npz; the same text runs natively and emulated.
 RUNNER = """
-import sys
+import json, sys
 import numpy as np
 from converters.runner import StreamingTFLiteModel, TFLiteModel
-path, inputs, output, streaming = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1"
-model = StreamingTFLiteModel(path).utterance if streaming else TFLiteModel(path)
+path, inputs, output, layout = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
+model = StreamingTFLiteModel(path, layout=layout).utterance if layout else TFLiteModel(path)
 audio = np.load(inputs)
 np.savez(output, **{key: np.asarray(model(audio[key][None]), np.float32)[0] for key in audio.files})
 """
@@ -53,12 +53,13 @@ def log_probs(model: pathlib.Path, data: dict, cpu: str, out: pathlib.Path) -> d
 
     cache = out / model.stem / f"{cpu}.npz"
     if not cache.is_file():
-        streaming = bool(((read_metadata(model.read_bytes()) or {}).get("info") or {}).get("streaming"))
+        # the streaming layout is read here: the emulated Python has no tflite-support
+        layout = ((read_metadata(model.read_bytes()) or {}).get("info") or {}).get("streaming")
         with tempfile.TemporaryDirectory() as scratch:
             inputs, outputs = pathlib.Path(scratch) / "in.npz", pathlib.Path(scratch) / "out.npz"
             np.savez(inputs, **{f"{split}/{i:05d}": pad_audio(split_data, [i])[0][0]  # float, as evaluate feeds it
                                 for split, split_data in data.items() for i in range(len(split_data))})
-            argv = ["-c", RUNNER, model.resolve(), inputs, outputs, int(streaming)]
+            argv = ["-c", RUNNER, model.resolve(), inputs, outputs, json.dumps(layout)]
             if cpu == X86:
                 done = subprocess.run([sys.executable, *map(str, argv)], capture_output=True, text=True)
             else:

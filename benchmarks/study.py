@@ -96,7 +96,15 @@ def load_plan(path) -> dict:
     if NOISE_ONLY in plan["select_splits"] + plan["extra_splits"]:
         raise PlanError(f"{path}: {NOISE_ONLY} has no words to score; set noise_only: true instead")
     plan["noise_only"] = bool(plan.get("noise_only", False))
-    plan["qat_int4"] = bool(plan.get("qat_int4", False))  # also 4-bit QAT and its qat-int4 file, per run
+    # qat_int4: true (every arm) or a list of arms that also get 4-bit QAT and a qat-int4 file, per run
+    qat_int4 = plan.get("qat_int4", False)
+    if qat_int4 is True:
+        qat_int4 = list(plan["arms"])
+    if qat_int4 is False:
+        qat_int4 = []
+    if not isinstance(qat_int4, list) or not set(qat_int4) <= set(plan["arms"]):
+        raise PlanError(f"{path}: qat_int4={qat_int4!r}; expected true, false or a list of this plan's arms")
+    plan["qat_int4"] = qat_int4
     claims = plan.get("claims")
     if claims is None:
         plan["claims"] = CLAIMS
@@ -180,7 +188,7 @@ def run_job(plan: dict, arm: str, seed: int, runs, overrides=(), progress: bool 
     if result_path.is_file():
         done = json.loads(result_path.read_text())
         if done.get("converter") == CONVERTER:
-            if plan.get("qat_int4") and "qat_int4" not in done:  # a plan that added the column later
+            if arm in plan.get("qat_int4", []) and "qat_int4" not in done:  # a plan that added the column later
                 done.update(qat_int4_stage(plan, run_dir, arm_config(plan, arm, seed, overrides), progress))
                 atomic_write_json(result_path, done)
             return done
@@ -225,7 +233,7 @@ def run_job(plan: dict, arm: str, seed: int, runs, overrides=(), progress: bool 
             pathlib.Path(runs).absolute())),
         "keras": keras_eval, "tflite": tflite_eval,
     }
-    if plan.get("qat_int4"):
+    if arm in plan.get("qat_int4", []):
         result.update(qat_int4_stage(plan, run_dir, config, progress))
     atomic_write_json(result_path, result)
     return result

@@ -274,13 +274,16 @@ def check_loads(path, same_outputs_as=None) -> None:
 class StreamingTFLiteModel:
     """A streaming .tflite (``rt-keras convert --streaming``) called one chunk at a time:
     the state layout comes from the model's metadata, so nothing is hard-coded. ``reset``
-    before a new utterance."""
+    before a new utterance. ``layout``: the metadata's ``info.streaming``, read elsewhere (where
+    tflite-support is missing, as in the emulated arm64 Python of benchmarks/arm64_wer.py)."""
 
-    def __init__(self, model, num_threads: int = 1):
-        from converters.metadata import read_metadata
-
+    def __init__(self, model, num_threads: int = 1, layout: dict | None = None):
         data = model if isinstance(model, (bytes, bytearray)) else open(model, "rb").read()
-        self.layout = ((read_metadata(bytes(data)) or {}).get("info") or {}).get("streaming")
+        if layout is None:
+            from converters.metadata import read_metadata
+
+            layout = ((read_metadata(bytes(data)) or {}).get("info") or {}).get("streaming")
+        self.layout = layout
         if not self.layout:
             raise ValueError(f"{model if not isinstance(model, (bytes, bytearray)) else 'model'}: not a streaming "
                              "model (no streaming state in its metadata; convert with --streaming)")

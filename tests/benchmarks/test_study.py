@@ -39,6 +39,11 @@ def test_plan_rejects_bad_arms(tmp_path):
     path.write_text("arms:\n  a: {}\n  b: {init: c}\n")
     with pytest.raises(study.PlanError, match=r"arms.b.init='c'; expected an arm listed before it"):
         study.load_plan(path)
+    path.write_text("arms:\n  a: {}\nqat_int4: [a, c]\n")
+    with pytest.raises(study.PlanError, match=r"qat_int4=\['a', 'c'\]; expected true, false or a list"):
+        study.load_plan(path)
+    path.write_text("arms:\n  a: {}\n  b: {}\nqat_int4: true\n")
+    assert study.load_plan(path)["qat_int4"] == ["a", "b"]
 
 
 def test_a_plan_may_state_its_own_claims_with_a_margin(tmp_path):
@@ -121,12 +126,13 @@ def test_study_resumes_an_interrupted_run_and_reports(tiny_config, plan_file, tm
     assert "4-bit QAT" not in doc.read_text()
 
     # a plan that asks for the qat-int4 column later gets the 4-bit stage alone, nothing trained again
-    plan_file.write_text(plan_file.read_text() + "qat_int4: true\n")
+    plan_file.write_text(plan_file.read_text() + "qat_int4: [rt-k3-r16]\n")
     weights = baseline_dir / "model.keras"
     trained = weights.stat().st_mtime_ns
     assert study.main(args) == 0
     assert weights.stat().st_mtime_ns == trained
     rt = json.loads((runs / "rt-k3-r16" / "seed-0" / "study_run.json").read_text())
+    assert "qat_int4" not in json.loads((baseline_dir / "study_run.json").read_text())  # not listed: not run
     assert rt["qat_int4_bytes"] == (runs / "rt-k3-r16" / "seed-0" / study.QAT4_TFLITE).stat().st_size
     for split in study.SPLITS:
         assert rt["qat_int4"][split]["utterance_words"] == rt["tflite"][split]["utterance_words"]
