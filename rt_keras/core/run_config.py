@@ -214,8 +214,15 @@ class TrainConfig:
     # The splits whose pooled WER picks the shipped checkpoint (training and QAT): `validation`
     # holds takes of the training voices; dev_clean/dev_noisy (data.dev_splits) hold new ones.
     select_on: list = dataclasses.field(default_factory=lambda: ["validation"])
+    # > 0: validation, the best checkpoint and the shipped model use an exponential moving
+    # average of the weights (this momentum per step; 0.999 averages over ~1,000 steps).
+    ema_momentum: float = 0.0
 
     def __post_init__(self):
+        if isinstance(self.ema_momentum, bool) or not isinstance(self.ema_momentum, (int, float)) \
+                or not 0.0 <= self.ema_momentum < 1.0:
+            raise ConfigError(f"train.ema_momentum={self.ema_momentum!r}: expected a number in [0, 1) "
+                              "(0 turns the weight average off; 0.999 averages over ~1,000 steps)")
         self.select_on = list(self.select_on)
         unknown = sorted(set(self.select_on) - set(SELECTION_SPLITS))
         if not self.select_on or unknown or len(set(self.select_on)) != len(self.select_on):

@@ -36,16 +36,43 @@ class ValidationWER(keras.callbacks.Callback):
         log.info("epoch %d: val_wer %.4f", epoch + 1, wer)
 
 
+def averaged_weights_callbacks(model):
+    """With the optimiser's moving average of the weights on (``use_ema``), two callbacks
+    that bracket the epoch-end validation and best checkpoint: the first swaps the averaged
+    weights in, the second puts the raw ones back before the resumable backup is written,
+    so validation and the shipped checkpoint see the average while training, and a resumed
+    run, continue from the raw weights. Without it, two empty lists."""
+    optimizer = model.optimizer
+    if not getattr(optimizer, "use_ema", False):
+        return [], []
+    raw = []
+
+    def swap_in(epoch, logs=None):
+        raw[:] = [variable.numpy() for variable in model.trainable_variables]
+        optimizer.finalize_variable_values(model.trainable_variables)  # assigns the averages
+
+    def swap_out(epoch, logs=None):
+        for variable, value in zip(model.trainable_variables, raw):
+            variable.assign(value)
+
+    return ([keras.callbacks.LambdaCallback(on_epoch_end=swap_in)],
+            [keras.callbacks.LambdaCallback(on_epoch_end=swap_out)])
+
+
 def fit_into(step, model, train_data, validation_split, frontend, epochs, steps_per_epoch, batch_size,
              progress=True, extra_callbacks=()):
     """``model.fit`` with the callbacks every step gets; ``step`` names their files
     (``best_weights``, ``backup``, ``tensorboard``, ``history``: a RunDir). Returns
-    (history, seconds)."""
+    (history, seconds); with the optimiser's weight average on, ``model`` ends holding the
+    average (``fit`` finalises it)."""
     step.best_weights.parent.mkdir(parents=True, exist_ok=True)
+    use_average, use_raw = averaged_weights_callbacks(model)
     callbacks = [
+        *use_average,
         ValidationWER(validation_split, frontend),
         keras.callbacks.ModelCheckpoint(str(step.best_weights), monitor="val_wer", mode="min",
                                         save_best_only=True, save_weights_only=True),
+        *use_raw,
         keras.callbacks.BackupAndRestore(str(step.backup)),
         keras.callbacks.TensorBoard(str(step.tensorboard), update_freq="epoch"),
         keras.callbacks.CSVLogger(str(step.history), append=True),

@@ -42,6 +42,15 @@ class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
         return {"peak": self.peak, "warmup": self.warmup, "total": self.total}
 
 
+def adam(learning_rate, settings):
+    """Adam with ``settings`` (a TrainConfig): its clipnorm, and with ``ema_momentum`` > 0 a
+    moving average of the weights that validation, the checkpoint and the shipped model use."""
+    if settings.ema_momentum:
+        return keras.optimizers.Adam(learning_rate, clipnorm=settings.clipnorm, use_ema=True,
+                                     ema_momentum=settings.ema_momentum)
+    return keras.optimizers.Adam(learning_rate, clipnorm=settings.clipnorm)
+
+
 def check_cluster(name: str) -> None:
     """A multi-worker strategy reads its cluster from TF_CONFIG: ConfigError unless it is
     JSON with a ``cluster`` of host lists and a ``task`` (type, index) in that cluster,
@@ -137,7 +146,7 @@ def train_model(config, step, strategy, initialize=None, progress: bool = True, 
         if initialize is not None:
             initialize(model)
         schedule = WarmupCosine(settings.learning_rate, settings.warmup_steps, steps_per_epoch * settings.epochs)
-        model.compile(optimizer=keras.optimizers.Adam(schedule, clipnorm=settings.clipnorm), loss=CTCLoss())
+        model.compile(optimizer=adam(schedule, settings), loss=CTCLoss())
 
     train_data = batches(train_split, settings.batch_size, config.frontend, shuffle=True, seed=settings.seed,
                          shortest_first=settings.shortest_first, worker=input_worker(strategy)).repeat()

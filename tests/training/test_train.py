@@ -141,3 +141,61 @@ def test_init_from_starts_from_that_run_and_refuses_another_model(tiny_config, t
     config.encoder = config.encoder.replace(rank=0, diagonal=False)
     with pytest.raises(ValueError, match=r"train.init_from=.*diagonal=True \(expected False\), rank=4 \(expected 0\)"):
         train(config, tmp_path / "other", progress=False)
+
+
+def test_weight_average_is_validated_and_shipped_and_a_killed_run_resumes(tiny_config, tmp_path):
+    """train.ema_momentum: the best checkpoint (what ships) holds the weights that were
+    validated, which are the average; a run killed after epoch 1 resumes with it on."""
+    config = copy.deepcopy(tiny_config)
+    config.train.epochs, config.train.steps_per_epoch = 2, 3
+    train(config, tmp_path / "plain", progress=False)
+    config.train.ema_momentum = 0.5
+    metrics = train(config, tmp_path / "averaged", progress=False)
+    plain, averaged = (keras.models.load_model(tmp_path / name / "model.keras").get_weights()
+                       for name in ("plain", "averaged"))
+    assert any(not np.array_equal(a, b) for a, b in zip(plain, averaged))
+    with open(tmp_path / "averaged" / "history.csv") as f:
+        epoch_wers = [float(row["val_wer"]) for row in csv.DictReader(f)]
+    assert metrics["validation_wer"] == min(epoch_wers)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, tmp_path / "killed", progress=False, extra_callbacks=[InterruptAfterEpoch(epoch=0)])
+    assert train(config, tmp_path / "killed", progress=False)["epochs_this_session"] == 1
+
+
+def test_weight_average_callbacks_swap_the_average_in_for_validation_and_out_for_the_backup():
+    """Between the two callbacks the model holds the optimiser's averages; after the second
+    (where BackupAndRestore runs) the raw weights training continues from; ``fit`` ends with
+    the average."""
+    from rt_keras.training.fit import averaged_weights_callbacks
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.layers.Dense(3, input_shape=(4,))])
+    model.compile(optimizer=keras.optimizers.Adam(0.1, use_ema=True, ema_momentum=0.5), loss="mse")
+    seen = {"averaged": [], "raw": []}
+
+    def recorder(name):
+        return keras.callbacks.LambdaCallback(
+            on_epoch_end=lambda epoch, logs: seen[name].append([v.numpy() for v in model.trainable_variables]))
+
+    use_average, use_raw = averaged_weights_callbacks(model)
+    x, y = np.random.rand(32, 4).astype("float32"), np.random.rand(32, 3).astype("float32")
+    model.fit(x, y, epochs=2, batch_size=8, verbose=0,
+              callbacks=[*use_average, recorder("averaged"), *use_raw, recorder("raw")])
+    averages = [v.numpy() for v in model.optimizer._model_variables_moving_average]
+    for a, b in zip(seen["averaged"][-1], averages):
+        np.testing.assert_array_equal(a, b)
+    assert all(not np.allclose(a, b) for a, b in zip(seen["raw"][-1], averages))  # 4 steps of lr 0.1 apart
+    for a, b in zip(model.get_weights(), averages):
+        np.testing.assert_array_equal(a, b)
+    plain = keras.Sequential([keras.layers.Dense(3, input_shape=(4,))])
+    plain.compile(optimizer=keras.optimizers.Adam(0.1), loss="mse")
+    assert averaged_weights_callbacks(plain) == ([], [])
+
+
+@pytest.mark.parametrize("value", [1.0, -0.1, True, "0.9"])
+def test_weight_average_momentum_is_checked(tiny_config, value):
+    from rt_keras.core.encoder_config import ConfigError
+    from rt_keras.core.run_config import TrainConfig
+
+    with pytest.raises(ConfigError, match=r"train.ema_momentum=.*expected a number in \[0, 1\)"):
+        TrainConfig(ema_momentum=value)
