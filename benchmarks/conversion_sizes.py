@@ -103,11 +103,16 @@ def trained_runs(runs: pathlib.Path) -> tuple[dict, dict]:
     return table, wer
 
 
-def paper_model(name: str, changes: dict, frontend, rng):
-    """The paper-size encoder with ``changes`` (K, R, diagonal) and initial weights; the
-    zero-initialised B_l and d_l get small random values from ``rng``, so that no two layers
-    hold byte-identical tensors (the dedup pass would merge them). Returns (model, config)."""
-    config = run_config.from_dict({"name": f"paper-{name}", "encoder": {"preset": "paper", **changes}})
+# Encoder sizes built with initial weights: the paper's, and the demo's (configs/rt.yaml).
+SIZES = {"paper": {"preset": "paper"}, "demo": {"preset": "small", "num_layers": 6}}
+
+
+def paper_model(name: str, changes: dict, frontend, rng, size: str = "paper"):
+    """The paper-size (or another ``SIZES``) encoder with ``changes`` (K, R, diagonal) and
+    initial weights; the zero-initialised B_l and d_l get small random values from ``rng``,
+    so that no two layers hold byte-identical tensors (the dedup pass would merge them).
+    Returns (model, config)."""
+    config = run_config.from_dict({"name": f"{size}-{name}", "encoder": {**SIZES[size], **changes}})
     config = dataclasses.replace(config, frontend=frontend)
     model = build_asr_model(config, len(DIGITS))
     for layer in model.layers:

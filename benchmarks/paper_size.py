@@ -55,7 +55,7 @@ KERNEL_KINDS = (
 )
 
 
-def build(name: str, mode: str, path: pathlib.Path, calibration_run: pathlib.Path) -> None:
+def build(name: str, mode: str, path: pathlib.Path, calibration_run: pathlib.Path, size: str = "paper") -> None:
     from benchmarks.conversion_sizes import paper_model
     from converters.files import atomic_write_bytes
     from rt_keras.core import run_config
@@ -66,7 +66,7 @@ def build(name: str, mode: str, path: pathlib.Path, calibration_run: pathlib.Pat
     from rt_keras.model.quantize import quantize_model
 
     calibration = run_config.load_resolved(calibration_run / "config.yaml")
-    model, config = paper_model(name, VARIANTS[name], calibration.frontend, np.random.default_rng(0))
+    model, config = paper_model(name, VARIANTS[name], calibration.frontend, np.random.default_rng(0), size)
     data = representative_audio(calibration, 20) if "int8" in mode else None
     raw = convert(quantize_model(model) if mode == "qat-int8" else model, mode, audio_signature(None), data)
     shipped, _ = package(raw, config, mode, vocabulary=DIGITS)

@@ -1,0 +1,152 @@
+"""What a phone's kernels do with shared weights (issue 30, part 3): baseline, ALBERT
+(shared W_g only) and rt (K=3, R=16, diagonal) at the demo's and the paper's size, with
+initial weights (benchmarks/paper_size.py build: memory and kernels need no training), in
+dynamic, qat-int8 and int4, each run once on 1 s of the footprint probe's signal on arm64
+LiteRT under QEMU (converters/emulate.py kernels), with the default Interpreter and with
+CompiledModel and XNNPACK's file weight cache.
+
+For every file and emulated CPU: the XNNPACK GEMM families that ran, the packed bytes (the
+cache file), the emulated process's own heap growth (glibc mallinfo2 inside it: QEMU's
+memory is the host's and not in it) and the activation memory (the most intermediate-tensor
+bytes alive at once: a property of the graph, measured on the host). The model's memory is
+counted as file bytes (the mapped .tflite) + heap growth + packed bytes, and the share of
+the saving kept in RAM is (baseline's − this model's) / (baseline's − this model's unique
+weight bytes), as docs/results.md "Paper-size inference cost" counts it on x86 from peak RSS.
+
+Every measurement is cached in RUNS/cells/ (resumable); the files in RUNS/files/.
+
+    python -m benchmarks.arm64_shared_weights --runs runs/arm64-shared [--sizes demo paper] \\
+        [--modes dynamic qat-int8 int4] [--cpus cortex-a76 max,sme=off] [--results docs/results.md]
+
+Needs `make arm64-runtime`; a trained run (--calibration-run, default runs/rt) gives the
+front-end and the int8 calibration audio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import sys
+
+from benchmarks.arm64_emulated import family
+from benchmarks.results_file import publish
+from converters.files import atomic_write_json
+
+MODELS = ("baseline", "albert", "rt")
+RUNTIMES = {"plain": False, "cache": True}  # Interpreter; CompiledModel + file weight cache
+
+
+def fully_connected_families(kernels: dict) -> list[str]:
+    """The integer GEMM families that ran (the quantised FULLY_CONNECTED's kernels; the
+    float GEMMs also run attention's BATCH_MATMUL, so they do not say which FC used them)."""
+    return sorted({family(k) for k in kernels
+                   if k.startswith("xnn_q") and "gemm" in k and "packw" not in k})
+
+
+def measure_cell(path: pathlib.Path, cpu: str, samples: int, weight_cache: bool) -> dict:
+    from converters import emulate
+    from converters.activation_memory import activation_bytes
+    from converters.footprint import static_report
+
+    result = emulate.kernels(path, cpu, samples, weight_cache)
+    result.pop("output")
+    report = static_report(path)
+    result["file_bytes"] = report["model"]["file_bytes"]
+    result["unique_weight_bytes"] = report["weights"]["unique_bytes"]
+    result["activation_bytes"] = activation_bytes(str(path), samples)["peak_live_bytes"]
+    result["fc_gemm_families"] = fully_connected_families(result["kernels"])
+    return result
+
+
+def memory_bytes(cell: dict) -> int:
+    """What the model costs the process: its mapped file, the heap it grew, its packed cache."""
+    return cell["file_bytes"] + cell["heap_growth_bytes"]["after_run"] + (cell["weight_cache_bytes"] or 0)
+
+
+def kept_share(cells: dict, size: str, name: str, mode: str, cpu: str, runtime: str) -> float | None:
+    base, this = cells.get((size, "baseline", mode, cpu, runtime)), cells.get((size, name, mode, cpu, runtime))
+    if not base or not this:
+        return None
+    saved = base["unique_weight_bytes"] - this["unique_weight_bytes"]
+    return (memory_bytes(base) - memory_bytes(this)) / saved
+
+
+def report_text(args, cells: dict) -> str:
+    lines = [f"Command: `python -m benchmarks.arm64_shared_weights --runs {args.runs} --sizes {' '.join(args.sizes)} "
+             f"--modes {' '.join(args.modes)} --cpus {' '.join(args.cpus)}` ({args.samples:,} samples, 1 thread, "
+             "one run per file, CPU and runtime under QEMU; initial weights). *plain*: the Interpreter; *cache*: "
+             "CompiledModel with XNNPACK's weight cache in a file. *heap*: the emulated process's malloc'd bytes "
+             "after the run less before loading (packed weights of the Interpreter, tensors, runtime structures). "
+             "*packed*: the cache file. *memory*: file + heap + packed. *kept*: (baseline's memory − this "
+             "memory) / (baseline's − this model's unique weight bytes); goal ≥ 90%.", "",
+             "| size | model | mode | CPU | runtime | integer GEMM families | unique weights | packed | heap | "
+             "activations | memory | kept |",
+             "|---|---|---|---|---|---|---:|---:|---:|---:|---:|---:|"]
+    for (size, name, mode, cpu, runtime), cell in cells.items():
+        share = kept_share(cells, size, name, mode, cpu, runtime) if name != "baseline" else None
+        packed = "—" if cell["weight_cache_bytes"] is None else f"{cell['weight_cache_bytes']:,}"
+        lines.append(
+            f"| {size} | {name} | {mode} | {cpu} | {runtime} | {'; '.join(cell['fc_gemm_families']) or '—'} | "
+            f"{cell['unique_weight_bytes']:,} | {packed} | {cell['heap_growth_bytes']['after_run']:,} | "
+            f"{cell['activation_bytes']:,} | {memory_bytes(cell):,} | "
+            f"{'—' if share is None else f'{100 * share:.0f}%'} |")
+    lines += ["", "Packed bytes over unique weight bytes (the cache's padding):", "",
+              "| size | mode | CPU | " + " | ".join(MODELS) + " |", "|---|---|---|" + "---:|" * len(MODELS)]
+    for size in args.sizes:
+        for mode in args.modes:
+            for cpu in args.cpus:
+                row = [cells.get((size, name, mode, cpu, "cache")) for name in MODELS]
+                lines.append(f"| {size} | {mode} | {cpu} | " + " | ".join(
+                    "—" if not c or not c["weight_cache_bytes"] else
+                    f"{c['weight_cache_bytes'] / c['unique_weight_bytes']:.3f}" for c in row) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=pathlib.Path, default=pathlib.Path("runs/arm64-shared"))
+    parser.add_argument("--calibration-run", type=pathlib.Path, default=pathlib.Path("runs/rt"))
+    parser.add_argument("--sizes", nargs="+", default=["demo", "paper"], choices=["demo", "paper"])
+    parser.add_argument("--modes", nargs="+", default=["dynamic", "qat-int8", "int4"],
+                        choices=["dynamic", "qat-int8", "int4"])
+    parser.add_argument("--cpus", nargs="+", default=["cortex-a76", "max,sme=off"])
+    parser.add_argument("--samples", type=int, default=16000)
+    parser.add_argument("--results", metavar="FILE", help="also write the tables into this markdown file")
+    args = parser.parse_args(argv)
+
+    from benchmarks.paper_size import build
+    from converters import emulate
+
+    for cpu in args.cpus:
+        emulate.check_cpu(cpu)
+    if not (args.calibration_run / "config.yaml").is_file():
+        print(f"--calibration-run {args.calibration_run}: no trained run there (its front-end and training audio "
+              "set the models' input and calibrate int8); train one with `make demo` or give another", file=sys.stderr)
+        return 2
+    emulate.require()
+    cells = {}
+    for size in args.sizes:
+        for mode in args.modes:
+            for name in MODELS:
+                path = args.runs / "files" / f"{size}-{name}-{mode}.tflite"
+                if not path.is_file():
+                    print(f"building {size}-size {name} ({mode}) ...", flush=True)
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    build(name, mode, path, args.calibration_run, size)
+                for cpu in args.cpus:
+                    for runtime, weight_cache in RUNTIMES.items():
+                        key = (size, name, mode, cpu, runtime)
+                        cached = args.runs / "cells" / f"{size}-{name}-{mode}@{emulate.view_name(cpu)}-{runtime}.json"
+                        if not cached.is_file():
+                            print(f"running {path.name} on {cpu} ({runtime}) ...", flush=True)
+                            cached.parent.mkdir(parents=True, exist_ok=True)
+                            atomic_write_json(cached, measure_cell(path, cpu, args.samples, weight_cache))
+                        cells[key] = json.loads(cached.read_text())
+    publish(report_text(args, cells), args.results, "arm64-shared-weights",
+            "What arm64 kernels do with shared weights")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
