@@ -39,7 +39,8 @@ HEADER = "include/qemu/qemu-plugin.h"
 
 def qemu_source_version() -> str:
     """The Debian source version of the installed qemu-user (``1:7.2+dfsg-7+deb12u18``)."""
-    done = subprocess.run(["dpkg-query", "-W", "-f", "${source:Version}", "qemu-user"], capture_output=True, text=True)
+    done = subprocess.run(["dpkg-query", "-W", "-f", "${source:Version}", "qemu-user"], capture_output=True, text=True,
+                          check=False)
     if done.returncode != 0 or not done.stdout:
         raise emulate.EmulationError("qemu-user is not installed (Debian package qemu-user; `make system-packages`)")
     return done.stdout.strip()
@@ -65,9 +66,10 @@ def plugin_header(directory: pathlib.Path, version: str) -> pathlib.Path:
                    "-oDebug::NoLocking=1", "-oAcquire::Languages=none"]
         for command in (["apt-get", *options, "-qq", "update"],
                         ["apt-get", *options, "-qq", "source", "--download-only", f"qemu={version}"]):
-            done = subprocess.run(command, cwd=scratch, capture_output=True, text=True)
+            done = subprocess.run(command, cwd=scratch, capture_output=True, text=True, check=False)
             if done.returncode != 0:
-                raise emulate.EmulationError(f"{' '.join(command[:1] + command[-3:])} failed: {done.stderr.strip()[-300:]}")
+                raise emulate.EmulationError(f"{' '.join(command[:1] + command[-3:])} failed: "
+                                             f"{done.stderr.strip()[-300:]}")
         (archive,) = pathlib.Path(scratch).glob("qemu_*.orig.tar.*")
         member = subprocess.run(["tar", "-tf", str(archive)], capture_output=True, text=True, check=True).stdout
         (name,) = [line for line in member.splitlines() if line.endswith(HEADER)]
