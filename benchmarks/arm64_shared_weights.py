@@ -9,9 +9,15 @@ For every file and emulated CPU: the XNNPACK GEMM families that ran, the packed 
 cache file), the emulated process's own heap growth (glibc mallinfo2 inside it: QEMU's
 memory is the host's and not in it) and the activation memory (the most intermediate-tensor
 bytes alive at once: a property of the graph, measured on the host). The model's memory is
-counted as file bytes (the mapped .tflite) + heap growth + packed bytes, and the share of
+counted as heap growth + packed bytes + the model file's resident pages, and the share of
 the saving kept in RAM is (baseline's − this model's) / (baseline's − this model's unique
 weight bytes), as docs/results.md "Paper-size inference cost" counts it on x86 from peak RSS.
+
+The file's resident pages are measured on this host's kernel with the same LiteRT (x86):
+after packing into the weight cache LiteRT releases the original weight pages with
+madvise(MADV_PAGEOUT), which QEMU 7.2's user mode ignores (linux-user/mmap.c
+target_madvise: advice other than MADV_DONTNEED is dropped), so inside the emulator they
+would stay resident where a phone's kernel drops them.
 
 Every measurement is cached in RUNS/cells/ (resumable); the files in RUNS/files/.
 
@@ -59,9 +65,46 @@ def measure_cell(path: pathlib.Path, cpu: str, samples: int, weight_cache: bool)
     return result
 
 
+# Runs on the host: the model once on 1 s of the probe's signal, then the resident kB of
+# the model file's mapping (/proc/self/smaps).
+_RESIDENT_PROBE = r"""
+import json, os, sys, tempfile
+from converters.footprint_probe import compiled_model, compiled_runner, test_audio
+from ai_edge_litert.interpreter import Interpreter
+path, how, samples = sys.argv[1], sys.argv[2], int(sys.argv[3])
+if how == "cache":
+    model = compiled_model(path, 1, os.path.join(tempfile.mkdtemp(), "model.xnnpack_cache"))
+    compiled_runner(model, samples)(test_audio(samples, 16000))
+else:
+    model = Interpreter(model_path=path, num_threads=1)
+    (detail,) = model.get_input_details()
+    model.resize_tensor_input(detail["index"], [1, samples])
+    model.allocate_tensors()
+    model.set_tensor(detail["index"], test_audio(samples, 16000))
+    model.invoke()
+resident, mapping = 0, None
+for line in open("/proc/self/smaps"):
+    fields = line.split()
+    if fields and "-" in fields[0] and not fields[0].endswith(":"):
+        mapping = fields[5] if len(fields) > 5 else None
+    elif fields[:1] == ["Rss:"] and mapping == os.path.abspath(path):
+        resident += int(fields[1]) * 1024
+print(json.dumps({"file_resident_bytes": resident}))
+"""
+
+
+def file_resident_bytes(path: pathlib.Path, runtime: str, samples: int) -> int:
+    """The model file's resident bytes after one run on this host's kernel (see the docstring)."""
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-c", _RESIDENT_PROBE, str(path.resolve()), runtime, str(samples)],
+                          capture_output=True, text=True, check=True, cwd=pathlib.Path(__file__).parents[1])
+    return json.loads([line for line in done.stdout.splitlines() if line.startswith("{")][-1])["file_resident_bytes"]
+
+
 def memory_bytes(cell: dict) -> int:
-    """What the model costs the process: its mapped file, the heap it grew, its packed cache."""
-    return cell["file_bytes"] + cell["heap_growth_bytes"]["after_run"] + (cell["weight_cache_bytes"] or 0)
+    """What the model costs the process: the heap it grew, its packed cache, its file's resident pages."""
+    return cell["file_resident_bytes"] + cell["heap_growth_bytes"]["after_run"] + (cell["weight_cache_bytes"] or 0)
 
 
 def kept_share(cells: dict, size: str, name: str, mode: str, cpu: str, runtime: str) -> float | None:
@@ -78,18 +121,20 @@ def report_text(args, cells: dict) -> str:
              "one run per file, CPU and runtime under QEMU; initial weights). *plain*: the Interpreter; *cache*: "
              "CompiledModel with XNNPACK's weight cache in a file. *heap*: the emulated process's malloc'd bytes "
              "after the run less before loading (packed weights of the Interpreter, tensors, runtime structures). "
-             "*packed*: the cache file. *memory*: file + heap + packed. *kept*: (baseline's memory − this "
+             "*packed*: the cache file. *file resident*: the model file's pages resident after the run on this "
+             "host's kernel (LiteRT pages the packed weights' originals out; QEMU ignores that). *memory*: heap + "
+             "packed + file resident. *kept*: (baseline's memory − this "
              "memory) / (baseline's − this model's unique weight bytes); goal ≥ 90%.", "",
              "| size | model | mode | CPU | runtime | integer GEMM families | unique weights | packed | heap | "
-             "activations | memory | kept |",
-             "|---|---|---|---|---|---|---:|---:|---:|---:|---:|---:|"]
+             "activations | file resident | memory | kept |",
+             "|---|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for (size, name, mode, cpu, runtime), cell in cells.items():
         share = kept_share(cells, size, name, mode, cpu, runtime) if name != "baseline" else None
         packed = "—" if cell["weight_cache_bytes"] is None else f"{cell['weight_cache_bytes']:,}"
         lines.append(
             f"| {size} | {name} | {mode} | {cpu} | {runtime} | {'; '.join(cell['fc_gemm_families']) or '—'} | "
             f"{cell['unique_weight_bytes']:,} | {packed} | {cell['heap_growth_bytes']['after_run']:,} | "
-            f"{cell['activation_bytes']:,} | {memory_bytes(cell):,} | "
+            f"{cell['activation_bytes']:,} | {cell['file_resident_bytes']:,} | {memory_bytes(cell):,} | "
             f"{'—' if share is None else f'{100 * share:.0f}%'} |")
     lines += ["", "Packed bytes over unique weight bytes (the cache's padding):", "",
               "| size | mode | CPU | " + " | ".join(MODELS) + " |", "|---|---|---|" + "---:|" * len(MODELS)]
@@ -143,6 +188,12 @@ def main(argv=None) -> int:
                             cached.parent.mkdir(parents=True, exist_ok=True)
                             atomic_write_json(cached, measure_cell(path, cpu, args.samples, weight_cache))
                         cells[key] = json.loads(cached.read_text())
+                        resident = args.runs / "host" / f"{size}-{name}-{mode}-{runtime}.json"
+                        if not resident.is_file():
+                            resident.parent.mkdir(parents=True, exist_ok=True)
+                            atomic_write_json(resident, {"file_resident_bytes": file_resident_bytes(
+                                path, runtime, args.samples)})
+                        cells[key].update(json.loads(resident.read_text()))
     publish(report_text(args, cells), args.results, "arm64-shared-weights",
             "What arm64 kernels do with shared weights")
     return 0
