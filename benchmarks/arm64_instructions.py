@@ -6,9 +6,11 @@ A QEMU TCG plugin of ours (benchmarks/qemu_plugin/count_instructions.c) adds eac
 translated block's instruction count; it is compiled against the qemu-plugin.h of the
 installed QEMU's own Debian source (`apt-get source --download-only qemu=VERSION` with a
 private apt state, cached under .cache/arm64/qemu-plugin). Each model runs in a fresh
-emulated process once with 1 and once with 4 inferences (2 s of the footprint signal,
-1 thread, the Interpreter: the same program as the callgrind count); the difference / 3 is
-one inference without start-up and loading.
+emulated process once with 1 and once with 11 inferences (2 s of the footprint signal,
+1 thread, the Interpreter: the same program as the callgrind count, with PYTHONHASHSEED=0);
+the difference / 10 is one inference without start-up and loading. Start-up alone is about
+2.5 billion instructions and varies by up to ~2 million between identical runs, which
+the ten inferences dilute.
 
     python -m benchmarks.arm64_instructions A.tflite [B.tflite ...] [--cpus cortex-a76] [--x86] \\
         [--runs runs/arm64-instructions] [--results docs/results.md]
@@ -104,6 +106,7 @@ def executed(model: pathlib.Path, cpu: str, inferences: int, library: pathlib.Pa
     with tempfile.TemporaryDirectory(prefix="rt-keras-count-") as scratch:
         log = pathlib.Path(scratch) / "plugin.log"
         done = emulate.run_python(cpu, ["-c", RUNNER, model.resolve(), inferences], timeout=3600,
+                                  env={"PYTHONHASHSEED": "0"},
                                   qemu_args=["-plugin", str(library), "-d", "plugin", "-D", str(log)])
         text = log.read_text() if log.is_file() else ""
     match = re.search(r"^instructions (\d+)$", text, re.MULTILINE)
@@ -114,8 +117,8 @@ def executed(model: pathlib.Path, cpu: str, inferences: int, library: pathlib.Pa
     return int(match[1])
 
 
-def per_inference(model: pathlib.Path, cpu: str, library: pathlib.Path) -> float:
-    return (executed(model, cpu, 4, library) - executed(model, cpu, 1, library)) / 3
+def per_inference(model: pathlib.Path, cpu: str, library: pathlib.Path, runs: int = 10) -> float:
+    return (executed(model, cpu, 1 + runs, library) - executed(model, cpu, 1, library)) / runs
 
 
 def main(argv=None) -> int:
