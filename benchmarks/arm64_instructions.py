@@ -7,10 +7,10 @@ translated block's instruction count; it is compiled against the qemu-plugin.h o
 installed QEMU's own Debian source (`apt-get source --download-only qemu=VERSION` with a
 private apt state, cached under .cache/arm64/qemu-plugin). Each model runs in a fresh
 emulated process once with 1 and once with 11 inferences (2 s of the footprint signal,
-1 thread, the Interpreter: the same program as the callgrind count, with PYTHONHASHSEED=0);
-the difference / 10 is one inference without start-up and loading. Start-up alone is about
-2.5 billion instructions and varies by up to ~2 million between identical runs, which
-the ten inferences dilute.
+1 thread, the Interpreter: the same program as the callgrind count, with PYTHONHASHSEED=0
+and numpy's OpenBLAS on one thread, whose idle helper threads would otherwise spin for a
+time-dependent while after the import); the difference / 10 is one inference without
+start-up and loading.
 
     python -m benchmarks.arm64_instructions A.tflite [B.tflite ...] [--cpus cortex-a76] [--x86] \\
         [--runs runs/arm64-instructions] [--results docs/results.md]
@@ -22,6 +22,7 @@ CPU in --runs (resumable).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import pathlib
 import re
@@ -35,6 +36,8 @@ from benchmarks.results_file import publish
 from converters import emulate
 from converters.files import atomic_write_bytes, atomic_write_json
 
+# The same environment for both counts: no hash randomisation, no spinning BLAS threads.
+QUIET = {"PYTHONHASHSEED": "0", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
 SOURCE = pathlib.Path(__file__).resolve().parent / "qemu_plugin" / "count_instructions.c"
 HEADER = "include/qemu/qemu-plugin.h"
 
@@ -106,7 +109,7 @@ def executed(model: pathlib.Path, cpu: str, inferences: int, library: pathlib.Pa
     with tempfile.TemporaryDirectory(prefix="rt-keras-count-") as scratch:
         log = pathlib.Path(scratch) / "plugin.log"
         done = emulate.run_python(cpu, ["-c", RUNNER, model.resolve(), inferences], timeout=3600,
-                                  env={"PYTHONHASHSEED": "0"},
+                                  env=QUIET,
                                   qemu_args=["-plugin", str(library), "-d", "plugin", "-D", str(log)])
         text = log.read_text() if log.is_file() else ""
     match = re.search(r"^instructions (\d+)$", text, re.MULTILINE)
@@ -139,7 +142,8 @@ def main(argv=None) -> int:
     counts = {}
     for model in args.models:
         for column in columns:
-            cached = args.runs / f"{model.stem}@{re.sub(r'[^a-z0-9-]+', '-', column)}.json"
+            digest = hashlib.sha256(model.read_bytes()).hexdigest()[:12]  # a rebuilt file is counted again
+            cached = args.runs / f"{model.stem}-{digest}@{re.sub(r'[^a-z0-9-]+', '-', column)}.json"
             if not cached.is_file():
                 print(f"counting {model.name} on {column} ...", flush=True)
                 if column in args.cpus:
@@ -147,7 +151,7 @@ def main(argv=None) -> int:
                 else:
                     from benchmarks.instruction_counts import count
 
-                    value = count(model)["per_inference"]
+                    value = count(model, env=QUIET)["per_inference"]
                 cached.parent.mkdir(parents=True, exist_ok=True)
                 atomic_write_json(cached, {"model": str(model), "where": column, "per_inference": value})
             counts[model, column] = json.loads(cached.read_text())["per_inference"]

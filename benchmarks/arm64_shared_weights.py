@@ -44,10 +44,11 @@ RUNTIMES = {"plain": False, "cache": True}  # Interpreter; CompiledModel + file 
 
 
 def fully_connected_families(kernels: dict) -> list[str]:
-    """The integer GEMM families that ran (the quantised FULLY_CONNECTED's kernels; the
-    float GEMMs also run attention's BATCH_MATMUL, so they do not say which FC used them)."""
+    """The integer GEMM families that ran: the quantised FULLY_CONNECTEDs' kernels (``igemm``
+    is the subsampling convolutions'; the float GEMMs also run attention's BATCH_MATMUL, so
+    they do not say which FC used them)."""
     return sorted({family(k) for k in kernels
-                   if k.startswith("xnn_q") and "gemm" in k and "packw" not in k})
+                   if k.startswith("xnn_q") and "_gemm" in k and "packw" not in k})
 
 
 def measure_cell(path: pathlib.Path, cpu: str, samples: int, weight_cache: bool) -> dict:
@@ -61,7 +62,6 @@ def measure_cell(path: pathlib.Path, cpu: str, samples: int, weight_cache: bool)
     result["file_bytes"] = report["model"]["file_bytes"]
     result["unique_weight_bytes"] = report["weights"]["unique_bytes"]
     result["activation_bytes"] = activation_bytes(str(path), samples)["peak_live_bytes"]
-    result["fc_gemm_families"] = fully_connected_families(result["kernels"])
     return result
 
 
@@ -72,8 +72,9 @@ import json, os, sys, tempfile
 from converters.footprint_probe import compiled_model, compiled_runner, test_audio
 from ai_edge_litert.interpreter import Interpreter
 path, how, samples = sys.argv[1], sys.argv[2], int(sys.argv[3])
+scratch = tempfile.TemporaryDirectory()
 if how == "cache":
-    model = compiled_model(path, 1, os.path.join(tempfile.mkdtemp(), "model.xnnpack_cache"))
+    model = compiled_model(path, 1, os.path.join(scratch.name, "model.xnnpack_cache"))
     compiled_runner(model, samples)(test_audio(samples, 16000))
 else:
     model = Interpreter(model_path=path, num_threads=1)
@@ -125,7 +126,7 @@ def report_text(args, cells: dict) -> str:
              "host's kernel (LiteRT pages the packed weights' originals out; QEMU ignores that). *memory*: heap + "
              "packed + file resident. *kept*: (baseline's memory − this "
              "memory) / (baseline's − this model's unique weight bytes); goal ≥ 90%.", "",
-             "| size | model | mode | CPU | runtime | integer GEMM families | unique weights | packed | heap | "
+             "| size | model | mode | CPU | runtime | FULLY_CONNECTED GEMM families | unique weights | packed | heap | "
              "activations | file resident | memory | kept |",
              "|---|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for (size, name, mode, cpu, runtime), cell in cells.items():
@@ -183,12 +184,13 @@ def main(argv=None) -> int:
                     for runtime, weight_cache in RUNTIMES.items():
                         key = (size, name, mode, cpu, runtime)
                         cached = args.runs / "cells" / f"{size}-{name}-{mode}@{emulate.view_name(cpu)}-{runtime}.json"
-                        if not cached.is_file():
+                        if not cached.is_file() or json.loads(cached.read_text())["samples"] != args.samples:
                             print(f"running {path.name} on {cpu} ({runtime}) ...", flush=True)
                             cached.parent.mkdir(parents=True, exist_ok=True)
                             atomic_write_json(cached, measure_cell(path, cpu, args.samples, weight_cache))
                         cells[key] = json.loads(cached.read_text())
-                        resident = args.runs / "host" / f"{size}-{name}-{mode}-{runtime}.json"
+                        cells[key]["fc_gemm_families"] = fully_connected_families(cells[key]["kernels"])
+                        resident = args.runs / "host" / f"{size}-{name}-{mode}-{runtime}-{args.samples}.json"
                         if not resident.is_file():
                             resident.parent.mkdir(parents=True, exist_ok=True)
                             atomic_write_json(resident, {"file_resident_bytes": file_resident_bytes(

@@ -13,6 +13,7 @@ mix differs from a native run on this CPU; compare models with each other, not w
 from __future__ import annotations
 
 import argparse
+import os
 import pathlib
 import re
 import shutil
@@ -39,13 +40,14 @@ for _ in range(int(sys.argv[2])):
 """
 
 
-def _callgrind(model: pathlib.Path, inferences: int, directory: pathlib.Path) -> dict:
+def _callgrind(model: pathlib.Path, inferences: int, directory: pathlib.Path, env=None) -> dict:
     """{function: instructions} and the total of one process running ``inferences``."""
     script = directory / "run.py"
     script.write_text(RUNNER.format(root=str(ROOT)))
     out = directory / f"callgrind.{model.stem}.{inferences}"
     subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable, str(script),
-                    str(model), str(inferences)], check=True, capture_output=True)
+                    str(model), str(inferences)], check=True, capture_output=True,
+                   env={**os.environ, **(env or {})})
     text = subprocess.run(["callgrind_annotate", "--threshold=100", str(out)], check=True, capture_output=True,
                           text=True).stdout
     total = int(re.search(r"([\d,]+) \([\d.]+%\)\s+PROGRAM TOTALS", text)[1].replace(",", ""))
@@ -57,10 +59,11 @@ def _callgrind(model: pathlib.Path, inferences: int, directory: pathlib.Path) ->
     return {"total": total, "functions": functions}
 
 
-def count(model, top: int = 6) -> dict:
+def count(model, top: int = 6, env=None) -> dict:
+    """Instructions per inference of ``model`` (``env``: more environment variables)."""
     model = pathlib.Path(model)
     with tempfile.TemporaryDirectory() as directory:
-        one, four = (_callgrind(model, n, pathlib.Path(directory)) for n in (1, 4))
+        one, four = (_callgrind(model, n, pathlib.Path(directory), env) for n in (1, 4))
     per_function = {name: (four["functions"].get(name, 0) - one["functions"].get(name, 0)) / 3
                     for name in four["functions"]}
     kernels = sorted(((n, v) for n, v in per_function.items() if v > 0), key=lambda item: -item[1])[:top]

@@ -41,7 +41,10 @@ def averaged_weights_callbacks(model):
     that bracket the epoch-end validation and best checkpoint: the first swaps the averaged
     weights in, the second puts the raw ones back before the resumable backup is written,
     so validation and the shipped checkpoint see the average while training, and a resumed
-    run, continue from the raw weights. Without it, two empty lists."""
+    run, continue from the raw weights. Keras's own ``val_loss`` is computed before the
+    epoch-end callbacks, on the raw weights; ``val_wer`` is the average's. The average starts
+    from the initial weights (tf-keras has no bias correction): with 0.999 over 3,750 steps
+    they still weigh 2%. Without it, two empty lists."""
     optimizer = model.optimizer
     if not getattr(optimizer, "use_ema", False):
         return [], []

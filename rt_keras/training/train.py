@@ -147,6 +147,8 @@ def train_model(config, step, strategy, initialize=None, progress: bool = True, 
             initialize(model)
         schedule = WarmupCosine(settings.learning_rate, settings.warmup_steps, steps_per_epoch * settings.epochs)
         model.compile(optimizer=adam(schedule, settings), loss=CTCLoss())
+        if settings.ema_momentum:  # fit() finalises the average even when a resume has no epoch left to run
+            model.optimizer.build(model.trainable_variables)
 
     train_data = batches(train_split, settings.batch_size, config.frontend, shuffle=True, seed=settings.seed,
                          shortest_first=settings.shortest_first, worker=input_worker(strategy)).repeat()

@@ -21,6 +21,8 @@ def test_only_the_integer_gemms_name_the_fully_connected_kernels():
     kernels = {"xnn_qs8_qc8w_gemm_minmax_fp32_ukernel_4x16c4__asm_aarch64_neondot_ld128": 3,
                "xnn_f32_gemm_minmax_ukernel_6x8__asm_aarch64_neonfma_cortex_a75_prfm": 2,
                "xnn_qs8_packw_gemm_goi_ukernel_x16c4__scalar": 1,
+               "xnn_qs8_qc8w_igemm_minmax_fp32_ukernel_4x16c4__asm_aarch64_neondot_ld128": 4,  # the convolutions'
+
                "xnn_qp8_f32_qc4w_gemm_minmax_ukernel_16x4c8s2__aarch64_neondot_mstep4": 1}
     assert fully_connected_families(kernels) == [
         "qp8_f32_qc4w_gemm 16x4c8s2 aarch64_neondot_mstep4",
