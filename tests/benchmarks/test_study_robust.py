@@ -31,9 +31,11 @@ def test_the_robust_plan_selects_on_development_splits_and_reports_the_held_out_
         assert config.encoder == recipe.encoder
         # only the robust arm chooses its checkpoint on the development splits
         assert config.train.select_on == (["dev_clean", "dev_noisy"] if arm == "robust" else ["validation"]), arm
-        config.train.select_on = recipe.train.select_on
+        # only the ema arm changes training itself; the others change the data
+        assert config.train.ema_momentum == (0.999 if arm == "ema" else 0.0), arm
+        config.train.select_on, config.train.ema_momentum = recipe.train.select_on, recipe.train.ema_momentum
         assert config.train == recipe.train, arm
-        assert (config.data.augment != recipe.data.augment) == (arm != "recipe")
+        assert (config.data.augment != recipe.data.augment) == (arm not in ("recipe", "ema")), arm
     names = {f"test_real_noisy_{snr:g}db" for snr in recipe.data.noisy_test_snrs} | {"test_real_channel"}
     assert names == set(plan["extra_splits"])
     assert {claim[1] for claim in plan["claims"]} == set(plan["arms"]) - {"recipe"}
