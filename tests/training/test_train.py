@@ -144,22 +144,22 @@ def test_init_from_starts_from_that_run_and_refuses_another_model(tiny_config, t
 
 
 def test_weight_average_is_validated_and_shipped_and_a_killed_run_resumes(tiny_config, tmp_path):
-    """train.ema_momentum: the best checkpoint (what ships) holds the weights that were
-    validated, which are the average; a run killed after epoch 1 resumes with it on."""
+    """train.ema_momentum: a run killed after epoch 1 resumes with the average on, and the
+    best checkpoint (what ships) holds the weights that were validated, which are the average."""
     config = copy.deepcopy(tiny_config)
     config.train.epochs, config.train.steps_per_epoch = 2, 3
     train(config, tmp_path / "plain", progress=False)
     config.train.ema_momentum = 0.5
+    with pytest.raises(KeyboardInterrupt):
+        train(config, tmp_path / "averaged", progress=False, extra_callbacks=[InterruptAfterEpoch(epoch=0)])
     metrics = train(config, tmp_path / "averaged", progress=False)
+    assert metrics["epochs_this_session"] == 1
     plain, averaged = (keras.models.load_model(tmp_path / name / "model.keras").get_weights()
                        for name in ("plain", "averaged"))
     assert any(not np.array_equal(a, b) for a, b in zip(plain, averaged))
     with open(tmp_path / "averaged" / "history.csv") as f:
         epoch_wers = [float(row["val_wer"]) for row in csv.DictReader(f)]
-    assert metrics["validation_wer"] == min(epoch_wers)
-    with pytest.raises(KeyboardInterrupt):
-        train(config, tmp_path / "killed", progress=False, extra_callbacks=[InterruptAfterEpoch(epoch=0)])
-    assert train(config, tmp_path / "killed", progress=False)["epochs_this_session"] == 1
+    assert len(epoch_wers) == 2 and metrics["validation_wer"] == min(epoch_wers)
 
 
 def test_weight_average_callbacks_swap_the_average_in_for_validation_and_out_for_the_backup():
