@@ -58,17 +58,10 @@ def plugin_header(directory: pathlib.Path, version: str) -> pathlib.Path:
     if header.is_file():
         return header
     with tempfile.TemporaryDirectory(prefix="rt-keras-qemu-source-") as scratch:
-        state = pathlib.Path(scratch) / "apt"
-        for sub in ("etc/sources.list.d", "etc/preferences.d", "state/lists/partial", "cache/archives/partial"):
-            (state / sub).mkdir(parents=True)
-        (state / "state" / "status").touch()
-        sources = emulate.arm64_sources(emulate.host_codename())
+        sources = emulate.arm64_sources(emulate.host_codename())  # the same mirrors, source packages
         sources = re.sub(r"^Architectures: arm64\n", "", sources.replace("Types: deb\n", "Types: deb-src\n"),
                          flags=re.MULTILINE)
-        (state / "etc" / "sources.list.d" / "qemu-source.sources").write_text(sources)
-        options = [f"-oDir::Etc={state / 'etc'}", f"-oDir::State={state / 'state'}",
-                   f"-oDir::Cache={state / 'cache'}", f"-oDir::State::status={state / 'state' / 'status'}",
-                   "-oDebug::NoLocking=1", "-oAcquire::Languages=none"]
+        options = emulate.private_apt(pathlib.Path(scratch) / "apt", sources, architecture=None)
         for command in (["apt-get", *options, "-qq", "update"],
                         ["apt-get", *options, "-qq", "source", "--download-only", f"qemu={version}"]):
             done = subprocess.run(command, cwd=scratch, capture_output=True, text=True, check=False)

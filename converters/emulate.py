@@ -158,22 +158,25 @@ def arm64_sources(codename: str, etc: pathlib.Path = pathlib.Path("/etc/apt")) -
     return "\n".join("".join(f"{k}: {v}\n" for k, v in s.items()) for s in ours)
 
 
-def _apt_options(state: pathlib.Path) -> list[str]:
+def private_apt(state: pathlib.Path, sources: str, architecture: str | None = "arm64") -> list[str]:
+    """An apt state of its own under ``state`` (the host's apt is not touched) reading the
+    deb822 ``sources``; returns the apt-get options that use it (``architecture``: the
+    packages' architecture, None for source packages)."""
+    for sub in ("etc/sources.list.d", "etc/preferences.d", "etc/apt.conf.d", "state/lists/partial",
+                "cache/archives/partial"):
+        (state / sub).mkdir(parents=True, exist_ok=True)
+    (state / "state" / "status").touch()
+    (state / "etc" / "sources.list.d" / f"{architecture or 'source'}.sources").write_text(sources)
+    arch = [f"-oAPT::Architecture={architecture}", f"-oAPT::Architectures::={architecture}"] if architecture else []
     return [f"-oDir::Etc={state / 'etc'}", f"-oDir::State={state / 'state'}", f"-oDir::Cache={state / 'cache'}",
-            f"-oDir::State::status={state / 'state' / 'status'}", "-oAPT::Architecture=arm64",
-            "-oAPT::Architectures::=arm64", "-oDebug::NoLocking=1", "-oAcquire::Languages=none"]
+            f"-oDir::State::status={state / 'state' / 'status'}", *arch, "-oDebug::NoLocking=1",
+            "-oAcquire::Languages=none"]
 
 
 def build_sysroot(directory: pathlib.Path, log=print) -> dict:
     """Download the arm64 packages Python 3.11 needs and unpack them into
     ``directory/sysroot``; returns {package: version}."""
-    state = directory / "apt"
-    for sub in ("etc/sources.list.d", "etc/preferences.d", "etc/apt.conf.d", "state/lists/partial",
-                "cache/archives/partial"):
-        (state / sub).mkdir(parents=True, exist_ok=True)
-    (state / "state" / "status").touch()
-    (state / "etc" / "sources.list.d" / "arm64.sources").write_text(arm64_sources(host_codename()))
-    options = _apt_options(state)
+    options = private_apt(directory / "apt", arm64_sources(host_codename()))
     _run(["apt-get", *options, "-qq", "update"], log)
     depends = _run(["apt-cache", *options, "depends", "--recurse", "--no-recommends", "--no-suggests",
                     "--no-conflicts", "--no-breaks", "--no-replaces", "--no-enhances", *ROOT_PACKAGES], log)
