@@ -1,7 +1,7 @@
 """What lies between a mouth and the model: rooms (image-method impulse responses from
 pyroomacoustics), microphone and loudspeaker colouration (random EQ), clipping, low
-recording levels and phone codecs (mu-law and A-law in numpy; GSM 06.10 and AMR-NB through
-Debian's ``sox``). Every function keeps the length of its input; random ones take a
+recording levels and phone codecs (mu-law and A-law in numpy; GSM 06.10, AMR-NB, IMA ADPCM and
+Ogg Vorbis through Debian's ``sox``). Every function keeps the length of its input; random ones take a
 ``numpy.random.Generator``.
 """
 
@@ -176,4 +176,16 @@ def amr_nb(x: np.ndarray) -> np.ndarray:
     return _sox(x, "amr-nb", "-C", "7")
 
 
-CODECS = {"mulaw": mulaw, "alaw": alaw, "gsm": gsm, "amr-nb": amr_nb}
+def ima_adpcm(x: np.ndarray) -> np.ndarray:
+    """IMA ADPCM (4 bits a sample, 32 kbit/s at 8 kHz, as in DECT and old VoIP) through sox:
+    development only."""
+    return _sox(x, "ima")
+
+
+def vorbis(x: np.ndarray) -> np.ndarray:
+    """Ogg Vorbis at its lowest quality (about 23 kbit/s at 8 kHz: a messaging app's voice
+    note) through sox: development only."""
+    return _sox(x, "vorbis", "-C", "-1")
+
+
+CODECS = {"mulaw": mulaw, "alaw": alaw, "gsm": gsm, "amr-nb": amr_nb, "ima-adpcm": ima_adpcm, "vorbis": vorbis}

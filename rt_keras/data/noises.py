@@ -1,11 +1,13 @@
 """Noise that sounds like the places people speak in, synthesised (no downloads): babble
-(many other talkers at once), fan/air-conditioning hum, music, street traffic and a cafe;
-and mixing at a chosen signal-to-noise ratio measured on the speech that is there.
+(many other talkers at once), fan/air-conditioning hum, music, rain, a television, street
+traffic and a cafe; and mixing at a chosen signal-to-noise ratio measured on the speech
+that is there.
 
 Every generator takes the length in samples and a ``numpy.random.Generator`` and returns
 float32 noise of exactly that length with unit power; the same generator state gives the
 same samples. Which kinds training may use and which only the held-out test splits use is
-fixed in ``rt_keras.core.run_config`` (``TRAIN_NOISE_KINDS``, ``HELD_OUT_NOISE_KINDS``).
+fixed in ``rt_keras.core.run_config`` (``TRAIN_NOISE_KINDS``, ``HELD_OUT_NOISE_KINDS``; rain and
+television only ever reach the ``dev_shifted`` development split: ``DEV_NOISE_KINDS``).
 """
 
 from __future__ import annotations
@@ -135,12 +137,38 @@ def cafe(n: int, rng: np.random.Generator, clips: list) -> np.ndarray:
     return _unit(out)
 
 
-GENERATORS = {"white": white, "brown": brown, "pink": pink, "hum": hum, "music": music, "street": street}
-NEEDS_CLIPS = {"babble": babble, "cafe": cafe}
+def rain(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Development only: rain on a window or a roof — a soft broadband wash and a dense random
+    patter of drops (50-400 per second, each a few milliseconds of decaying 1-6 kHz noise)."""
+    out = coloured(n, rng, rng.uniform(0.3, 1.0)) * rng.uniform(0.3, 1.0)
+    patter = np.zeros(n)
+    starts = rng.integers(0, n, size=int(rng.poisson(rng.uniform(50, 400) * n / RATE)))
+    patter[starts] = rng.uniform(0.2, 1.0, size=starts.size) * rng.choice([-1.0, 1.0], size=starts.size)
+    drop = rng.normal(size=int(0.006 * RATE)) * np.exp(-np.arange(int(0.006 * RATE)) / (0.0015 * RATE))
+    sos = scipy.signal.butter(2, [1000, 6000], btype="bandpass", fs=RATE, output="sos")
+    out += 2 * _unit(scipy.signal.sosfilt(sos, np.convolve(patter, drop)[:n]) + 1e-9 * rng.normal(size=n))
+    return _unit(out)
+
+
+def television(n: int, rng: np.random.Generator, clips: list) -> np.ndarray:
+    """Development only: a television in the room — one or two talkers over a music bed 6-15 dB
+    below them, through a small loudspeaker (a 150-300 Hz to 4-6 kHz band). The talkers say
+    ``clips`` backwards: the rhythm and spectrum of talk without words of the task (forward,
+    one clear talker saying digits would make the reference transcript ambiguous)."""
+    speech = babble(n, rng, [np.asarray(c)[::-1] for c in clips], talkers=(1, 2)).astype(np.float64)
+    bed = music(n, rng) * 10 ** (-rng.uniform(6, 15) / 20)
+    sos = scipy.signal.butter(2, [rng.uniform(150, 300), rng.uniform(4000, 6000)], btype="bandpass", fs=RATE,
+                              output="sos")
+    return _unit(scipy.signal.sosfilt(sos, speech + bed))
+
+
+GENERATORS = {"white": white, "brown": brown, "pink": pink, "hum": hum, "music": music, "rain": rain,
+              "street": street}
+NEEDS_CLIPS = {"babble": babble, "television": television, "cafe": cafe}
 
 
 def make(kind: str, n: int, rng: np.random.Generator, clips: list | None = None) -> np.ndarray:
-    """``n`` samples of noise of ``kind`` at unit power; babble and cafe mix ``clips``."""
+    """``n`` samples of noise of ``kind`` at unit power; babble, television and cafe mix ``clips``."""
     if kind in NEEDS_CLIPS:
         return NEEDS_CLIPS[kind](n, rng, clips or [])
     if kind not in GENERATORS:

@@ -27,7 +27,8 @@ def test_rt60_measurement_reads_a_known_decay():
     assert channels.measure_rt60(response) == pytest.approx(0.5, rel=0.1)
 
 
-@pytest.mark.parametrize("rt60, dims", [(0.3, [5.0, 4.0, 3.0]), (0.6, [7.0, 5.0, 3.0]), (1.0, [12.0, 9.0, 4.0])])
+@pytest.mark.parametrize("rt60, dims", [(0.1, [2.2, 1.8, 1.5]), (0.3, [5.0, 4.0, 3.0]), (0.6, [7.0, 5.0, 3.0]),
+                                        (1.0, [12.0, 9.0, 4.0])])
 def test_image_method_room_reverberates_as_long_as_asked(rt60, dims):
     response, measured = channels.room_response(rt60, dims, np.random.default_rng(1))
     assert channels.measure_rt60(response) == pytest.approx(measured)
@@ -75,7 +76,7 @@ def test_clipping_and_low_levels():
     assert 20 * np.log10(np.max(np.abs(quiet))) == pytest.approx(-40.0, abs=0.01)
 
 
-@pytest.mark.parametrize("codec", ["mulaw", "alaw", "gsm", "amr-nb"])
+@pytest.mark.parametrize("codec", ["mulaw", "alaw", "gsm", "amr-nb", "ima-adpcm", "vorbis"])
 def test_codec_round_trip_keeps_length_and_band_limits(codec):
     x = _voice()
     y = channels.CODECS[codec](x)

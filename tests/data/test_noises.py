@@ -1,5 +1,7 @@
 import numpy as np
 import pytest
+import scipy.signal
+import scipy.stats
 
 from rt_keras.core import run_config
 from rt_keras.data import noises
@@ -30,9 +32,9 @@ def test_every_noise_has_the_asked_length_unit_power_and_is_seeded(kind):
     assert not np.allclose(a, c)
 
 
-def test_held_out_kinds_are_not_training_kinds_and_all_exist():
-    assert not set(run_config.TRAIN_NOISE_KINDS) & set(run_config.HELD_OUT_NOISE_KINDS)
-    assert set(run_config.TRAIN_NOISE_KINDS) | set(run_config.HELD_OUT_NOISE_KINDS) == set(KINDS)
+def test_training_development_and_held_out_kinds_are_disjoint_and_all_exist():
+    groups = [set(run_config.TRAIN_NOISE_KINDS), set(run_config.DEV_NOISE_KINDS), set(run_config.HELD_OUT_NOISE_KINDS)]
+    assert sum(map(len, groups)) == len(set.union(*groups)) and set.union(*groups) == set(KINDS)
     with pytest.raises(ValueError, match="other voices"):
         noises.make("babble", 100, np.random.default_rng(0), [])
 
@@ -69,3 +71,15 @@ def test_babble_is_many_talkers_at_once():
     one = noises.babble(3 * RATE, np.random.default_rng(0), CLIPS, talkers=(1, 1))
     frames_one = one[: one.size // 320 * 320].reshape(-1, 320)
     assert quiet < np.mean(np.mean(frames_one ** 2, axis=1) < 0.01)
+
+
+def test_rain_patters_and_a_television_sounds_through_a_small_loudspeaker():
+    f = np.fft.rfftfreq(3 * RATE, 1 / RATE)
+    rain = noises.rain(3 * RATE, np.random.default_rng(4)).astype(np.float64)
+    drops = scipy.signal.sosfilt(scipy.signal.butter(4, 1000, "highpass", fs=RATE, output="sos"), rain)
+    assert scipy.stats.kurtosis(drops) > 3  # impulsive: drops, not a steady hiss (Gaussian: 0)
+    steady = scipy.signal.sosfilt(scipy.signal.butter(4, 1000, "highpass", fs=RATE, output="sos"),
+                                  noises.pink(3 * RATE, np.random.default_rng(4)))
+    assert abs(scipy.stats.kurtosis(steady)) < 0.5
+    tv = np.abs(np.fft.rfft(noises.television(3 * RATE, np.random.default_rng(4), CLIPS))) ** 2
+    assert tv[f < 60].sum() < 0.01 * tv.sum() and tv[f > 7000].sum() < 0.01 * tv.sum()
