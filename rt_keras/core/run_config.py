@@ -15,7 +15,7 @@ import yaml
 
 from converters.files import PathError, atomic_write_text, check_path_text
 from rt_keras.core.encoder_config import ConfigError, EncoderConfig, preset_fields, reject_unknown
-from rt_keras.core.splits import DEV_SPLITS
+from rt_keras.core.splits import DEV_SHIFTED, DEV_SPLITS
 from rt_keras.core.vocabulary import KINDS as VOCABULARY_KINDS
 
 # Bumped whenever the same data config generates different audio, so a cache made by
@@ -33,6 +33,12 @@ TRAIN_CODECS = ("mulaw", "alaw", "gsm")
 HELD_OUT_CODECS = ("amr-nb",)
 HELD_OUT_RT60 = (0.8, 1.3)  # seconds: test rooms reverberate longer than any training room may
 HELD_OUT_ROOM_DIMS = ([8.0, 6.0, 3.0], [16.0, 12.0, 5.0])  # metres: halls, larger than training rooms
+# The dev_shifted development split (data.dev_shifted) uses conditions of its own, in neither
+# training nor testing, so that a choice made on it is a choice for conditions never trained on.
+DEV_NOISE_KINDS = ("rain", "television")
+DEV_CODECS = ("ima-adpcm", "vorbis")
+DEV_RT60 = (0.08, 0.13)  # seconds: car cabins and closets, deader than any training room may be
+DEV_ROOM_DIMS = ([1.5, 1.2, 1.0], [2.8, 2.2, 2.2])  # metres: smaller than training rooms
 
 
 @dataclasses.dataclass
@@ -72,9 +78,10 @@ class AugmentConfig:
             value = getattr(self, field)
             if not (isinstance(value, (list, tuple)) and len(value) == 2 and value[0] <= value[1]):
                 raise ConfigError(f"data.augment.{field}={value!r}: expected [low, high] with low <= high")
-        if not 0 < self.room_rt60_seconds[0] or self.room_rt60_seconds[1] >= HELD_OUT_RT60[0]:
+        if not DEV_RT60[1] < self.room_rt60_seconds[0] or self.room_rt60_seconds[1] >= HELD_OUT_RT60[0]:
             raise ConfigError(f"data.augment.room_rt60_seconds={self.room_rt60_seconds!r}: expected within "
-                              f"(0, {HELD_OUT_RT60[0]}) s; longer rooms are held out for testing")
+                              f"({DEV_RT60[1]}, {HELD_OUT_RT60[0]}) s; deader rooms are held out for development "
+                              "(dev_shifted), longer ones for testing")
         dims = self.room_dims_m
         if not (isinstance(dims, (list, tuple)) and len(dims) == 2 and all(
                 isinstance(c, (list, tuple)) and len(c) == 3 for c in dims)
@@ -140,11 +147,13 @@ class DataConfig:
     augment: AugmentConfig = dataclasses.field(default_factory=AugmentConfig)
     # Robustness splits (docs/robustness.md), all off by default: dev_clean and dev_noisy for
     # choosing (held-out pseudo-speakers and voices; training's noise/room/codec kinds with their
-    # own generators); test_real_noisy_<S>db for every S here (test_real's utterances with held-out
-    # noise at exactly S dB); test_real_channel (held-out rooms and codec); noise_only (held-out
-    # noise, no words: the words a model emits from it).
+    # own generators); dev_shifted (dev_clean under development-only noise, rooms and codecs:
+    # DEV_NOISE_KINDS, DEV_RT60, DEV_CODECS); test_real_noisy_<S>db for every S here
+    # (test_real's utterances with held-out noise at exactly S dB); test_real_channel (held-out
+    # rooms and codec); noise_only (held-out noise, no words: the words a model emits from it).
     dev_splits: bool = False
     dev_utterances: int = 300
+    dev_shifted: bool = False  # dev_shifted: dev_clean's utterances under development-only conditions
     noisy_test_snrs: list = dataclasses.field(default_factory=list)
     channel_test: bool = False
     noise_only_utterances: int = 0
@@ -196,7 +205,7 @@ class FrontendConfig:
     frequency_mask_bins: int = 8
 
 
-SELECTION_SPLITS = ("validation", *DEV_SPLITS)
+SELECTION_SPLITS = ("validation", *DEV_SPLITS, DEV_SHIFTED)
 
 
 @dataclasses.dataclass
@@ -270,7 +279,8 @@ class RunConfig:
 
 
 _DEFAULT_DATA = DataConfig()
-_ROBUSTNESS_DATA_FIELDS = ("dev_splits", "dev_utterances", "noisy_test_snrs", "channel_test", "noise_only_utterances")
+_ROBUSTNESS_DATA_FIELDS = ("dev_splits", "dev_utterances", "dev_shifted", "noisy_test_snrs", "channel_test",
+                           "noise_only_utterances")
 _LATER_DATA_FIELDS = ("source", "manifests", "vocabulary", "subword_pieces", "split_by", "validation_fraction",
                       "test_fraction", "strict_paths", "storage", "shard_utterances", *_ROBUSTNESS_DATA_FIELDS)
 _LATER_AUGMENT_FIELDS = tuple(f.name for f in dataclasses.fields(AugmentConfig))[8:]
@@ -366,9 +376,12 @@ def from_dict(values: dict, source: str = "config") -> RunConfig:
     if preset is not None:
         encoder = {**preset_fields(preset, f"{source}: encoder.preset"), **encoder}
     config = RunConfig(name=values.get("name", "run"), encoder=EncoderConfig.from_dict(encoder), **sections)
-    if set(config.train.select_on) & set(DEV_SPLITS) and not config.data.dev_splits:
-        raise ConfigError(f"{source}: train.select_on={list(config.train.select_on)!r} needs the development "
-                          "splits: set data.dev_splits=true")
+    if (set(config.train.select_on) & set(DEV_SPLITS) or config.data.dev_shifted) and not config.data.dev_splits:
+        needs = "data.dev_shifted" if config.data.dev_shifted else f"train.select_on={list(config.train.select_on)!r}"
+        raise ConfigError(f"{source}: {needs} needs the development splits: set data.dev_splits=true")
+    if DEV_SHIFTED in config.train.select_on and not config.data.dev_shifted:
+        raise ConfigError(f"{source}: train.select_on={list(config.train.select_on)!r} needs the {DEV_SHIFTED} "
+                          "split: set data.dev_shifted=true")
     return config
 
 

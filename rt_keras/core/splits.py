@@ -6,6 +6,7 @@ TEST_SPLITS = SPLITS[2:]
 # Opt-in robustness splits (data.dev_splits, data.noisy_test_snrs, data.channel_test,
 # data.noise_only_utterances; docs/robustness.md): development splits choose, test splits report.
 DEV_SPLITS = ("dev_clean", "dev_noisy")
+DEV_SHIFTED = "dev_shifted"  # data.dev_shifted: dev_clean under conditions neither training nor testing uses
 NOISE_ONLY = "noise_only"  # no words: scored as words emitted per minute, not as a WER
 
 

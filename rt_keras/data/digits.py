@@ -25,7 +25,7 @@ import numpy as np
 from rt_keras.core import run_config as rc
 from rt_keras.core.contracts import DIGIT_WORDS, float_to_pcm, pcm_to_float
 from rt_keras.core.encoder_config import ConfigError
-from rt_keras.core.splits import NOISE_ONLY, noisy_test_split
+from rt_keras.core.splits import DEV_SHIFTED, NOISE_ONLY, noisy_test_split
 from rt_keras.data import augment as augment_lib
 from rt_keras.data import channels, espeak_voices, noises, pseudo_speakers, tts_voices
 from rt_keras.data import fsdd as fsdd_lib
@@ -372,6 +372,24 @@ def _dev_condition(babble, rooms):
     return condition
 
 
+def _dev_shifted_condition(talkers, rooms):
+    """dev_shifted: like dev_noisy, but every condition is one that neither training nor testing
+    uses — rain or a television at 0-20 dB, a car cabin or closet (RT60 0.08-0.13 s) for 40% of
+    the utterances, IMA ADPCM or Ogg Vorbis for 40% — so that it asks how a model does under
+    conditions it was never trained on, as the held-out test splits do."""
+    def condition(audio, rng):
+        if rng.random() < 0.5:
+            audio = pad_silence(audio, *rng.uniform(*DEV_LONG_PAUSE_SECONDS, size=2))
+        if rng.random() < 0.4:
+            audio = channels.convolve(audio, rooms[int(rng.integers(len(rooms)))][0])
+        audio = augment_lib.add_noise_of(audio, rc.DEV_NOISE_KINDS, rng.uniform(*DEV_SNR_DB), rng, talkers)
+        if rng.random() < 0.4:
+            audio = channels.CODECS[rc.DEV_CODECS[int(rng.integers(len(rc.DEV_CODECS)))]](audio)
+        peak = np.max(np.abs(audio))
+        return (audio / peak * 0.99 if peak > 0.99 else audio).astype(np.float32)
+    return condition
+
+
 NOISY_TEST_KEY = 7001  # the generator key of test_real_noisy_<S>db's condition (benchmarks/noisy_by_kind.py)
 
 
@@ -411,6 +429,11 @@ def _robustness_plan(config, pools, plan, keys, extras):
         dev_rooms = channels.room_bank((seed, 6003), 24, tuple(rc.AugmentConfig().room_rt60_seconds),
                                        tuple(map(tuple, rc.AugmentConfig().room_dims_m)))
         extras["dev_noisy"] = {"condition": (_dev_condition(dev_babble, dev_rooms), (seed, 6004))}
+    if config.dev_shifted:
+        plan[DEV_SHIFTED], keys[DEV_SHIFTED] = plan["dev_clean"], keys["dev_clean"]
+        talkers = babble_clips([pools["espeak_validation"], pools["fsdd_validation"]], (seed, 6102))
+        rooms = channels.room_bank((seed, 6103), 24, rc.DEV_RT60, tuple(map(tuple, rc.DEV_ROOM_DIMS)))
+        extras[DEV_SHIFTED] = {"condition": (_dev_shifted_condition(talkers, rooms), (seed, 6104))}
     test_real = plan["test_real"]
     held_out_babble = None
     for snr in config.noisy_test_snrs:
@@ -455,6 +478,11 @@ def conditions(config) -> dict:
                             "codecs": list(rc.TRAIN_CODECS),
                             "room_rt60_seconds": list(rc.AugmentConfig().room_rt60_seconds),
                             "snr_db": list(DEV_SNR_DB), "generators": [config.seed, 6000]}
+    if config.dev_shifted:
+        out[DEV_SHIFTED] = {"noise_kinds": list(rc.DEV_NOISE_KINDS), "babble_from": "validation voices",
+                            "codecs": list(rc.DEV_CODECS), "room_rt60_seconds": list(rc.DEV_RT60),
+                            "room_dims_m": [list(c) for c in rc.DEV_ROOM_DIMS],
+                            "snr_db": list(DEV_SNR_DB), "generators": [config.seed, 6100]}
     for snr in config.noisy_test_snrs:
         out[noisy_test_split(snr)] = {"noise_kinds": list(rc.HELD_OUT_NOISE_KINDS),
                                              "babble_from": "held-out espeak-ng variants (test_synthetic's)",

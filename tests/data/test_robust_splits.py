@@ -5,15 +5,15 @@ import numpy as np
 import pytest
 
 from rt_keras.core import run_config
-from rt_keras.core.splits import DEV_SPLITS, NOISE_ONLY, SPLITS, noisy_test_split
+from rt_keras.core.splits import DEV_SHIFTED, DEV_SPLITS, NOISE_ONLY, SPLITS, noisy_test_split
 from rt_keras.data import noises
 from rt_keras.data.materialise import materialise
 from rt_keras.data.storage import data_directory, load_split, read_manifest
 from tests.helpers import ROOT, requires_fsdd
 
 SNRS = (0, 20)
-ROBUST = ["data.dev_splits=true", "data.dev_utterances=6", f"data.noisy_test_snrs={list(SNRS)}",
-          "data.channel_test=true", "data.noise_only_utterances=3"]
+ROBUST = ["data.dev_splits=true", "data.dev_utterances=6", "data.dev_shifted=true",
+          f"data.noisy_test_snrs={list(SNRS)}", "data.channel_test=true", "data.noise_only_utterances=3"]
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,7 @@ def robust(tmp_path_factory):
     config = run_config.load(ROOT / "configs" / "tiny.yaml",
                              [f"data.cache_dir={tmp_path_factory.mktemp('robust-cache')}", *ROBUST])
     directory = materialise(config, progress=False)
-    names = [*SPLITS, *DEV_SPLITS, *map(noisy_test_split, SNRS), "test_real_channel", NOISE_ONLY]
+    names = [*SPLITS, *DEV_SPLITS, DEV_SHIFTED, *map(noisy_test_split, SNRS), "test_real_channel", NOISE_ONLY]
     return config, read_manifest(directory), {name: load_split(directory, name) for name in names}
 
 
@@ -56,12 +56,15 @@ def test_noisy_test_splits_are_test_real_under_held_out_noise_at_the_asked_snr(r
 @requires_fsdd
 def test_development_voices_are_in_no_other_split(robust):
     _, manifest, splits = robust
-    dev = set(splits["dev_clean"].sources) | set(splits["dev_noisy"].sources)
+    dev = set(splits["dev_clean"].sources) | set(splits["dev_noisy"].sources) | set(splits[DEV_SHIFTED].sources)
     assert dev and all(s.endswith("~dev") or manifest["sources"][s]["engine"] == "espeak-ng" for s in dev)
     for name, split in splits.items():
-        if name not in DEV_SPLITS:
+        if name not in (*DEV_SPLITS, DEV_SHIFTED):
             assert not dev & set(split.sources), name
-    assert splits["dev_noisy"].transcripts == splits["dev_clean"].transcripts
+    for conditioned in ("dev_noisy", DEV_SHIFTED):
+        assert splits[conditioned].transcripts == splits["dev_clean"].transcripts
+        assert all(b.size >= a.size and not np.array_equal(a, b[:a.size])
+                   for a, b in zip(splits["dev_clean"].audio, splits[conditioned].audio))
     assert {manifest["sources"][s]["engine"] for s in dev} >= {"fsdd", "espeak-ng"}
 
 
@@ -71,17 +74,20 @@ def test_test_conditions_are_disjoint_from_training_and_development(robust):
     conditions = manifest["conditions"]
     tests = [name for name in conditions if name.startswith("test") or name == NOISE_ONLY]
     assert set(tests) == {*map(noisy_test_split, SNRS), "test_real_channel", NOISE_ONLY}
-    for chooser in ("train", "dev_noisy"):
+    for chooser in ("train", "dev_noisy", DEV_SHIFTED):
         seen = conditions[chooser]
-        for name in tests:
+        for name in tests + ([DEV_SHIFTED] if chooser == "train" else []):
             held_out = conditions[name]
             assert not set(seen.get("noise_kinds", [])) & set(held_out.get("noise_kinds", []))
             assert not set(seen.get("codecs", [])) & set(held_out.get("codecs", []))
             if seen.get("room_rt60_seconds") and held_out.get("room_rt60_seconds"):
-                assert seen["room_rt60_seconds"][1] < held_out["room_rt60_seconds"][0]
+                low, high = sorted([seen["room_rt60_seconds"], held_out["room_rt60_seconds"]])
+                assert low[1] < high[0]  # the two ranges do not overlap
             if "generators" in seen:
                 assert seen["generators"] != held_out["generators"]
+    assert run_config.DEV_RT60[1] < min(config.data.augment.room_rt60_seconds)
     assert max(config.data.augment.room_rt60_seconds) < run_config.HELD_OUT_RT60[0]
+    assert conditions[DEV_SHIFTED]["noise_kinds"] and conditions[DEV_SHIFTED]["codecs"]
     noise = splits[NOISE_ONLY]
     assert noise.transcripts == [""] * 3 and {s.split(":")[1] for s in noise.sources} <= {"street", "cafe"}
     assert all(a.size >= 2 * 16000 for a in noise.audio)
@@ -90,14 +96,16 @@ def test_test_conditions_are_disjoint_from_training_and_development(robust):
 @requires_fsdd
 def test_every_arm_gets_the_same_development_and_test_splits(robust, tmp_path):
     """An arm that augments differently regenerates its data; only train may differ, so the
-    study's comparisons on the other splits are paired utterance by utterance."""
+    study's comparisons on the other splits are paired utterance by utterance. Switching
+    dev_shifted on or off adds or removes that split and changes no other."""
     _, manifest, _ = robust
+    without_shifted = [o for o in ROBUST if o != "data.dev_shifted=true"]
     arm = run_config.load(ROOT / "configs" / "tiny.yaml", [
-        f"data.cache_dir={tmp_path}", *ROBUST, "data.augment.noise_kinds=[white, babble]",
+        f"data.cache_dir={tmp_path}", *without_shifted, "data.augment.noise_kinds=[white, babble]",
         "data.augment.eq_probability=0.5", "data.augment.long_pause_probability=0.3"])
     other = read_manifest(materialise(arm, progress=False))
     assert other["splits"]["train"]["sha256"] != manifest["splits"]["train"]["sha256"]
-    assert set(other["splits"]) == set(manifest["splits"])
+    assert set(other["splits"]) == set(manifest["splits"]) - {DEV_SHIFTED}
     for name in other["splits"]:
         if name != "train":
             assert other["splits"][name]["sha256"] == manifest["splits"][name]["sha256"], name
@@ -124,5 +132,11 @@ def test_the_checkpoint_can_be_chosen_on_the_development_splits(robust, tmp_path
 def test_selection_splits_are_checked_at_load():
     with pytest.raises(run_config.ConfigError, match="needs the development splits: set data.dev_splits=true"):
         run_config.load(ROOT / "configs" / "tiny.yaml", ["train.select_on=[dev_noisy]"])
+    with pytest.raises(run_config.ConfigError, match="data.dev_shifted needs the development splits"):
+        run_config.load(ROOT / "configs" / "tiny.yaml", ["data.dev_shifted=true"])
+    with pytest.raises(run_config.ConfigError, match="needs the dev_shifted split: set data.dev_shifted=true"):
+        run_config.load(ROOT / "configs" / "tiny.yaml", ["data.dev_splits=true", "train.select_on=[dev_shifted]"])
+    with pytest.raises(run_config.ConfigError, match=r"deader rooms are held out for development"):
+        run_config.load(ROOT / "configs" / "tiny.yaml", ["data.augment.room_rt60_seconds=[0.1, 0.5]"])
     with pytest.raises(run_config.ConfigError, match=r"train.select_on=\['test_real'\]: expected distinct names"):
         run_config.load(ROOT / "configs" / "tiny.yaml", ["data.dev_splits=true", "train.select_on=[test_real]"])
