@@ -173,6 +173,23 @@ def _evaluated(path: pathlib.Path, model_factory, config, batch_size: int, split
     return {split: done[split] for split in splits}
 
 
+def evaluate_added_splits(plan: dict, run_dir: pathlib.Path, config, progress: bool) -> dict:
+    """A plan that added splits after a run finished (a new development split): the run's
+    Keras model and qat-int8 file evaluated on them too. The splits other than train do not
+    depend on the augmentation and adding one changes no other (tests/data/test_robust_splits.py),
+    so the new data directory holds the utterances the run was evaluated on before."""
+    from converters.runner import TFLiteModel
+    from rt_keras.data.materialise import materialise
+
+    _say(f"{run_dir}: evaluating the splits the plan added")
+    materialise(config, progress=progress)
+    tflite = run_dir / TFLITE
+    return {"keras": _evaluated(run_dir / "evaluation.json", lambda: RunDir(run_dir).load_model(), config, 32,
+                                evaluated_splits(plan)),
+            "tflite": _evaluated(pathlib.Path(f"{tflite}.evaluation.json"), lambda: TFLiteModel(tflite), config, 1,
+                                 evaluated_splits(plan))}
+
+
 def run_job(plan: dict, arm: str, seed: int, runs, overrides=(), progress: bool = True,
             extra_callbacks=()) -> dict:
     """Train, evaluate, quantise (QAT), convert and evaluate one arm and seed; every
@@ -190,6 +207,9 @@ def run_job(plan: dict, arm: str, seed: int, runs, overrides=(), progress: bool 
         if done.get("converter") == CONVERTER:
             if arm in plan.get("qat_int4", []) and "qat_int4" not in done:  # a plan that added the column later
                 done.update(qat_int4_stage(plan, run_dir, arm_config(plan, arm, seed, overrides), progress))
+                atomic_write_json(result_path, done)
+            if not all(split in done[kind] for split in evaluated_splits(plan) for kind in ("keras", "tflite")):
+                done.update(evaluate_added_splits(plan, run_dir, arm_config(plan, arm, seed, overrides), progress))
                 atomic_write_json(result_path, done)
             return done
         _say(f"{arm} seed {seed}: converted by an older converter; converting and evaluating again")

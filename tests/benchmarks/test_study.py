@@ -146,6 +146,18 @@ def test_study_resumes_an_interrupted_run_and_reports(tiny_config, plan_file, tm
         assert f"{100 * difference['difference']:+.2f} [{100 * difference['ci95'][0]:+.2f}, " \
                f"{100 * difference['ci95'][1]:+.2f}] ({per_seed:+.2f})" in row
 
+    # a plan that adds a development split later gets the finished models evaluated on it, nothing trained again
+    plan_file.write_text(plan_file.read_text() + "set: [data.dev_splits=true, data.dev_utterances=4, "
+                         "data.dev_shifted=true]\nextra_splits: [dev_shifted]\n")
+    assert study.main(args) == 0
+    assert weights.stat().st_mtime_ns == trained
+    for arm in ("baseline", "rt-k3-r16"):
+        run = json.loads((runs / arm / "seed-0" / "study_run.json").read_text())
+        assert run["keras"]["test_real"] == results[arm][0]["keras"]["test_real"]  # kept, not re-evaluated
+        for kind in ("keras", "tflite"):
+            assert run[kind]["dev_shifted"]["words"] > 0 and len(run[kind]["dev_shifted"]["utterance_words"]) == 4
+    assert "dev_shifted Keras" in doc.read_text()
+
 
 def test_verdicts_follow_the_interval_and_every_seed():
     pair = {"difference": -0.02, "ci95": [-0.03, -0.01], "per_seed": [-0.02, -0.01], "seeds": [0, 1]}
