@@ -1,0 +1,99 @@
+"""Does a development split predict the held-out test splits? Every arm of a study plan against
+its reference arm (the recipe), paired over all seeds (benchmarks/study.py ``paired``), on each
+selection split and each test split; then, for each selection split, on how many test splits
+its verdict (better, worse, inside noise) is the test split's verdict.
+
+    python -m benchmarks.dev_agreement --plan benchmarks/robust.yaml --runs runs/robust --reference recipe \\
+        [--kind tflite|keras] [--results docs/results.md]
+
+A development split that says "better" where the held-out conditions say "worse" would choose
+components that do not carry over to conditions never trained on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from benchmarks import study
+from benchmarks.results_file import publish
+from rt_keras.core.splits import TEST_SPLITS
+
+KINDS = {"tflite": "qat-int8 files", "keras": "float Keras models"}
+
+
+def verdict(pair: dict) -> str:
+    low, high = pair["ci95"]
+    return "better" if high < 0 else "worse" if low > 0 else "noise"
+
+
+def comparisons(plan: dict, results: dict, reference: str, kind: str) -> dict:
+    """{arm: {split: paired difference with its verdict}} for the arms that share seeds with
+    ``reference``, on the plan's selection splits and every test split it evaluates."""
+    splits = plan["select_splits"] + held_out_splits(plan)
+    out = {}
+    evaluated = {arm: {seed: run for seed, run in by_seed.items() if all(s in run[kind] for s in splits)}
+                 for arm, by_seed in results.items()}
+    for arm in plan["arms"]:
+        if arm == reference:
+            continue
+        pairs = {split: study.paired(evaluated, arm, reference, kind, split) for split in splits}
+        if all(pair is not None for pair in pairs.values()):
+            out[arm] = {split: {**pair, "verdict": verdict(pair)} for split, pair in pairs.items()}
+    return out
+
+
+def held_out_splits(plan: dict) -> list[str]:
+    return [s for s in dict.fromkeys([*TEST_SPLITS, *plan["extra_splits"]]) if s not in plan["select_splits"]]
+
+
+def agreement(compared: dict, plan: dict) -> dict:
+    """{selection split: (agreeing, total)} over every arm and held-out split."""
+    held_out = held_out_splits(plan)
+    return {dev: (sum(by_split[dev]["verdict"] == by_split[test]["verdict"]
+                      for by_split in compared.values() for test in held_out), len(compared) * len(held_out))
+            for dev in plan["select_splits"]}
+
+
+def table(plan: dict, compared: dict, reference: str, kind: str, command: str) -> str:
+    splits = plan["select_splits"] + held_out_splits(plan)
+    mark = {"better": "better", "worse": "**worse**", "noise": "noise"}
+    seeds = sorted({len(pair["seeds"]) for by_split in compared.values() for pair in by_split.values()})
+    lines = [f"```\n{command}\n```", "",
+             f"Arm − {reference}, {KINDS[kind]}, paired over {'/'.join(map(str, seeds))} seeds: WER points [95% CI] "
+             "and the verdict (the interval below zero: better; above: worse; across it: noise). "
+             f"Selection splits: {', '.join(plan['select_splits'])}; the rest are held-out test splits.", "",
+             "| arm | " + " | ".join(splits) + " |", "|---|" + "---|" * len(splits)]
+    for arm, by_split in compared.items():
+        cells = [f"{100 * p['difference']:+.2f} [{100 * p['ci95'][0]:+.2f}, {100 * p['ci95'][1]:+.2f}] "
+                 f"{mark[p['verdict']]}" for p in (by_split[s] for s in splits)]
+        lines.append(f"| {arm} | " + " | ".join(cells) + " |")
+    lines += ["", "| selection split | its verdict is the held-out split's verdict |", "|---|---|"]
+    for dev, (agree, total) in agreement(compared, plan).items():
+        lines.append(f"| {dev} | {agree} of {total} (arm, held-out split) pairs |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--plan", required=True)
+    parser.add_argument("--runs", required=True)
+    parser.add_argument("--reference", default="recipe", help="the arm every other arm is compared with")
+    parser.add_argument("--kind", choices=sorted(KINDS), default="tflite")
+    parser.add_argument("--results", help="also write the table into this markdown file (section dev-agreement)")
+    args = parser.parse_args(argv)
+    plan = study.load_plan(args.plan)
+    if args.reference not in plan["arms"]:
+        parser.error(f"--reference {args.reference!r}: not an arm of {args.plan} ({', '.join(plan['arms'])})")
+    compared = comparisons(plan, study.collect(plan, args.runs), args.reference, args.kind)
+    if not compared:
+        print(f"no arm of {args.plan} has finished seeds paired with {args.reference} in {args.runs}", file=sys.stderr)
+        return 1
+    command = "python -m benchmarks.dev_agreement " + " ".join(argv if argv is not None else sys.argv[1:])
+    publish(table(plan, compared, args.reference, args.kind, command), args.results, "dev-agreement",
+            "Which development split predicts the held-out conditions (issue 31)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""benchmarks/dev_agreement.py on made-up study results: the verdicts and the agreement count."""
+
+from benchmarks import dev_agreement, study
+from rt_keras.core.splits import TEST_SPLITS
+from rt_keras.core.wer_stats import wer_interval
+
+PLAN = """arms:
+  recipe: {}
+  helps-dev-only: {}
+  helps-everywhere: {}
+  unfinished: {}
+select_splits: [dev_clean, dev_shifted]
+extra_splits: [test_real_noisy_10db]
+"""
+
+
+def _evaluation(errors_per_utterance):
+    errors, words = [errors_per_utterance if i % 2 else 0 for i in range(60)], [3] * 60
+    return {**wer_interval(errors, words), "utterance_errors": errors, "utterance_words": words}
+
+
+def _run(errors: dict, default: int = 2) -> dict:
+    splits = ["dev_clean", "dev_shifted", *TEST_SPLITS, "test_real_noisy_10db"]
+    per_split = {split: _evaluation(errors.get(split, default)) for split in splits}
+    return {"keras": per_split, "tflite": per_split}
+
+
+def test_verdicts_and_agreement_with_the_held_out_splits(tmp_path):
+    path = tmp_path / "plan.yaml"
+    path.write_text(PLAN)
+    plan = study.load_plan(path)
+    held_out = dev_agreement.held_out_splits(plan)
+    assert held_out == [*TEST_SPLITS, "test_real_noisy_10db"]
+    results = {"recipe": {s: _run({}) for s in range(3)},
+               # better on both development splits, worse on every held-out split
+               "helps-dev-only": {s: _run({"dev_clean": 0, "dev_shifted": 0}, default=3) for s in range(3)},
+               # better everywhere but dev_clean, where it is the recipe's equal
+               "helps-everywhere": {s: _run({"dev_clean": 2}, default=0) for s in range(3)},
+               "unfinished": {0: {"keras": {}, "tflite": {}}}}
+    compared = dev_agreement.comparisons(plan, results, "recipe", "tflite")
+    assert set(compared) == {"helps-dev-only", "helps-everywhere"}  # no split evaluated: left out
+    assert compared["helps-dev-only"]["dev_shifted"]["verdict"] == "better"
+    assert compared["helps-dev-only"]["test_real"]["verdict"] == "worse"
+    assert compared["helps-everywhere"]["dev_clean"]["verdict"] == "noise"
+    assert compared["helps-everywhere"]["test_real_noisy_10db"]["verdict"] == "better"
+    # dev_clean: wrong on helps-dev-only (5 splits) and on helps-everywhere (noise vs better): 0 of 10;
+    # dev_shifted: wrong on helps-dev-only, right on helps-everywhere: 5 of 10
+    assert dev_agreement.agreement(compared, plan) == {"dev_clean": (0, 10), "dev_shifted": (5, 10)}
+    text = dev_agreement.table(plan, compared, "recipe", "tflite", "python -m benchmarks.dev_agreement ...")
+    assert "| dev_shifted | 5 of 10 (arm, held-out split) pairs |" in text
+    assert "| helps-dev-only | -" in text and "**worse**" in text
