@@ -16,7 +16,7 @@ PLAN = ROOT / "benchmarks" / "robust.yaml"
 
 def test_the_robust_plan_selects_on_development_splits_and_reports_the_held_out_ones():
     plan = study.load_plan(PLAN)
-    assert plan["select_splits"] == ["dev_clean", "dev_noisy"] and plan["noise_only"]
+    assert plan["select_splits"] == ["dev_clean", "dev_noisy", "dev_shifted"] and plan["noise_only"]
     assert all(s.startswith("test") for s in plan["extra_splits"])
     assert study.evaluated_splits(plan)[-1] == NOISE_ONLY
     assert set(study.evaluated_splits(plan)) >= {*study.SPLITS, "dev_clean", "test_real_noisy_10db"}
@@ -26,16 +26,19 @@ def test_the_robust_plan_selects_on_development_splits_and_reports_the_held_out_
     assert recipe.data.augment == type(recipe.data.augment)()  # the recipe augments as today
     for arm, config in configs.items():
         # every arm has the same development and test splits; only the augmentation differs
-        for field in ("dev_splits", "dev_utterances", "noisy_test_snrs", "channel_test", "noise_only_utterances"):
+        for field in ("dev_splits", "dev_utterances", "dev_shifted", "noisy_test_snrs", "channel_test",
+                      "noise_only_utterances"):
             assert getattr(config.data, field) == getattr(recipe.data, field), (arm, field)
         assert config.encoder == recipe.encoder
         # only the robust arm chooses its checkpoint on the development splits
         assert config.train.select_on == (["dev_clean", "dev_noisy"] if arm == "robust" else ["validation"]), arm
-        # only the ema arm changes training itself; the others change the data
+        # only the ema and long arms change training itself (the average; twice the epochs); the others the data
         assert config.train.ema_momentum == (0.999 if arm == "ema" else 0.0), arm
+        assert config.train.epochs == recipe.train.epochs * (2 if arm == "long" else 1), arm
         config.train.select_on, config.train.ema_momentum = recipe.train.select_on, recipe.train.ema_momentum
+        config.train.epochs = recipe.train.epochs
         assert config.train == recipe.train, arm
-        assert (config.data.augment != recipe.data.augment) == (arm not in ("recipe", "ema")), arm
+        assert (config.data.augment != recipe.data.augment) == (arm not in ("recipe", "ema", "long")), arm
     names = {f"test_real_noisy_{snr:g}db" for snr in recipe.data.noisy_test_snrs} | {"test_real_channel"}
     assert names == set(plan["extra_splits"])
     assert {claim[1] for claim in plan["claims"]} == set(plan["arms"]) - {"recipe"}
