@@ -1,7 +1,9 @@
 """Does a development split predict the held-out test splits? Every arm of a study plan against
 its reference arm (the recipe), paired over all seeds (benchmarks/study.py ``paired``), on each
-selection split and each test split; then, for each selection split, on how many test splits
-its verdict (better, worse, inside noise) is the test split's verdict.
+selection split and each test split the study evaluates; then, for each selection split, on how
+many test splits its verdict (better, worse, inside noise) is the test split's verdict; and the
+words each arm emits per minute of noise alone (the plan's noise-only splits) against the
+reference's.
 
     python -m benchmarks.dev_agreement --plan benchmarks/robust.yaml --runs runs/robust --reference recipe \\
         [--kind tflite|keras] [--results docs/results.md]
@@ -17,7 +19,6 @@ import sys
 
 from benchmarks import study
 from benchmarks.results_file import publish
-from rt_keras.core.splits import TEST_SPLITS
 
 KINDS = {"tflite": "qat-int8 files", "keras": "float Keras models"}
 
@@ -34,9 +35,7 @@ def comparisons(plan: dict, results: dict, reference: str, kind: str) -> dict:
     out = {}
     evaluated = {arm: {seed: run for seed, run in by_seed.items() if all(s in run[kind] for s in splits)}
                  for arm, by_seed in results.items()}
-    for arm in plan["arms"]:
-        if arm == reference:
-            continue
+    for arm in compared_arms(plan, reference):
         pairs = {split: study.paired(evaluated, arm, reference, kind, split) for split in splits}
         if all(pair is not None for pair in pairs.values()):
             out[arm] = {split: {**pair, "verdict": verdict(pair)} for split, pair in pairs.items()}
@@ -44,7 +43,7 @@ def comparisons(plan: dict, results: dict, reference: str, kind: str) -> dict:
 
 
 def held_out_splits(plan: dict) -> list[str]:
-    return [s for s in dict.fromkeys([*TEST_SPLITS, *plan["extra_splits"]]) if s not in plan["select_splits"]]
+    return [s for s in dict.fromkeys([*study.SPLITS, *plan["extra_splits"]]) if s not in plan["select_splits"]]
 
 
 def agreement(compared: dict, plan: dict) -> dict:
@@ -55,7 +54,22 @@ def agreement(compared: dict, plan: dict) -> dict:
             for dev in plan["select_splits"]}
 
 
-def table(plan: dict, compared: dict, reference: str, kind: str, command: str) -> str:
+def words_from_noise(plan: dict, results: dict, reference: str, kind: str) -> dict:
+    """{arm: {noise-only split: per-seed arm − reference words per minute}} over the seeds both have."""
+    out = {}
+    for arm in compared_arms(plan, reference):
+        seeds = sorted(set(results.get(arm, {})) & set(results.get(reference, {})))
+        runs = [(results[arm][s][kind], results[reference][s][kind]) for s in seeds]
+        out[arm] = {noise: [a[noise]["per_minute"] - b[noise]["per_minute"]
+                            for a, b in runs if noise in a and noise in b] for noise in plan["noise_only"]}
+    return out
+
+
+def compared_arms(plan: dict, reference: str) -> list[str]:
+    return [arm for arm in plan["arms"] if arm != reference]
+
+
+def table(plan: dict, compared: dict, reference: str, kind: str, command: str, noise: dict | None = None) -> str:
     splits = plan["select_splits"] + held_out_splits(plan)
     mark = {"better": "better", "worse": "**worse**", "noise": "noise"}
     seeds = sorted({len(pair["seeds"]) for by_split in compared.values() for pair in by_split.values()})
@@ -71,6 +85,13 @@ def table(plan: dict, compared: dict, reference: str, kind: str, command: str) -
     lines += ["", "| selection split | its verdict is the held-out split's verdict |", "|---|---|"]
     for dev, (agree, total) in agreement(compared, plan).items():
         lines.append(f"| {dev} | {agree} of {total} (arm, held-out split) pairs |")
+    if noise and plan["noise_only"]:
+        lines += ["", f"Words emitted per minute of noise alone, arm − {reference}, per seed:", "",
+                  "| arm | " + " | ".join(plan["noise_only"]) + " |", "|---|" + "---|" * len(plan["noise_only"])]
+        for arm, by_noise in noise.items():
+            if any(by_noise.values()):
+                lines.append(f"| {arm} | " + " | ".join(", ".join(f"{d:+.1f}" for d in by_noise[n]) or "—"
+                                                       for n in plan["noise_only"]) + " |")
     return "\n".join(lines)
 
 
@@ -85,12 +106,14 @@ def main(argv=None) -> int:
     plan = study.load_plan(args.plan)
     if args.reference not in plan["arms"]:
         parser.error(f"--reference {args.reference!r}: not an arm of {args.plan} ({', '.join(plan['arms'])})")
-    compared = comparisons(plan, study.collect(plan, args.runs), args.reference, args.kind)
+    results = study.collect(plan, args.runs)
+    compared = comparisons(plan, results, args.reference, args.kind)
     if not compared:
         print(f"no arm of {args.plan} has finished seeds paired with {args.reference} in {args.runs}", file=sys.stderr)
         return 1
     command = "python -m benchmarks.dev_agreement " + " ".join(argv if argv is not None else sys.argv[1:])
-    publish(table(plan, compared, args.reference, args.kind, command), args.results, "dev-agreement",
+    noise = words_from_noise(plan, results, args.reference, args.kind)
+    publish(table(plan, compared, args.reference, args.kind, command, noise), args.results, "dev-agreement",
             "Which development split predicts the held-out conditions (issue 31)")
     return 0
 

@@ -32,7 +32,7 @@ import yaml
 
 from converters.files import atomic_write_json, atomic_write_text
 from rt_keras.core import run_config
-from rt_keras.core.splits import NOISE_ONLY
+from rt_keras.core.splits import DEV_NOISE_ONLY, NOISE_ONLY, is_noise_only
 from rt_keras.core.wer_stats import format_wer, mean_and_sd, paired_bootstrap, wer_interval
 from rt_keras.runs.run_dir import RunDir
 
@@ -85,7 +85,8 @@ def load_plan(path) -> dict:
     plan["path"] = path
     # select_splits: the splits the claims are decided on (development splits, for a plan that
     # chooses); extra_splits: more splits every run is evaluated and reported on; noise_only:
-    # also count the words each model emits from the noise-only split (per minute).
+    # also count the words each model emits from the noise-only split (per minute): true (the
+    # held-out noise_only) or a list of noise-only splits (dev_noise_only, noise_only).
     plan["select_splits"] = plan.get("select_splits", list(CLAIM_SPLITS))
     plan["extra_splits"] = plan.get("extra_splits", [])
     for field in ("select_splits", "extra_splits"):
@@ -93,9 +94,14 @@ def load_plan(path) -> dict:
         if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value) \
                 or (field == "select_splits" and not value):
             raise PlanError(f"{path}: {field}={value!r}; expected a list of split names")
-    if NOISE_ONLY in plan["select_splits"] + plan["extra_splits"]:
-        raise PlanError(f"{path}: {NOISE_ONLY} has no words to score; set noise_only: true instead")
-    plan["noise_only"] = bool(plan.get("noise_only", False))
+    scored = [split for split in plan["select_splits"] + plan["extra_splits"] if is_noise_only(split)]
+    if scored:
+        raise PlanError(f"{path}: {scored[0]} has no words to score; list it under noise_only instead")
+    noise_only = plan.get("noise_only", False)
+    plan["noise_only"] = [NOISE_ONLY] if noise_only is True else [] if noise_only is False else noise_only
+    if not isinstance(plan["noise_only"], list) or not all(is_noise_only(str(s)) for s in plan["noise_only"]):
+        raise PlanError(f"{path}: noise_only={noise_only!r}; expected true, false or a list of "
+                        f"{NOISE_ONLY}, {DEV_NOISE_ONLY}")
     # qat_int4: true (every arm) or a list of arms that also get 4-bit QAT and a qat-int4 file, per run
     qat_int4 = plan.get("qat_int4", False)
     if qat_int4 is True:
@@ -144,7 +150,7 @@ def run_dir_of(runs, arm: str, seed: int) -> pathlib.Path:
 def evaluated_splits(plan: dict | None) -> list[str]:
     """The study's splits, then the plan's selection and extra splits (each once)."""
     names = list(SPLITS) + (plan["select_splits"] + plan["extra_splits"] if plan else [])
-    return list(dict.fromkeys(names)) + ([NOISE_ONLY] if plan and plan.get("noise_only") else [])
+    return list(dict.fromkeys(names)) + (plan.get("noise_only", []) if plan else [])
 
 
 def emitted_words(hypotheses: list[str], split) -> dict:
@@ -168,7 +174,7 @@ def _evaluated(path: pathlib.Path, model_factory, config, batch_size: int, split
         for split in missing:
             data = load_split(data_directory(config), split)
             done[split] = (emitted_words(decode_split(model, data, config.frontend, batch_size), data)
-                           if split == NOISE_ONLY else evaluate_split(model, data, config.frontend, batch_size))
+                           if is_noise_only(split) else evaluate_split(model, data, config.frontend, batch_size))
         atomic_write_json(path, done)
     return {split: done[split] for split in splits}
 
@@ -505,9 +511,9 @@ def robustness_table(plan: dict, results: dict) -> list[str]:
     if not splits and not plan.get("noise_only"):
         return []
     selected = set(plan.get("select_splits", []))
-    header = [f"{s}{' (selection)' if s in selected else ''} {kind}" for s in splits for kind in ("Keras", "qat-int8")]
-    if plan.get("noise_only"):
-        header += ["words/min from noise Keras", "words/min from noise qat-int8"]
+    kinds = ("Keras", "qat-int8")
+    header = [f"{s}{' (selection)' if s in selected else ''} {kind}" for s in splits for kind in kinds]
+    header += [f"words/min from {noise} {kind}" for noise in plan.get("noise_only", []) for kind in kinds]
     lines = ["## Development and robustness splits", "",
              "Selection splits decide the claims below; the others only report. WER in % as above.", "",
              "| arm | " + " | ".join(header) + " |", "|---|" + "---|" * len(header)]
@@ -517,9 +523,9 @@ def robustness_table(plan: dict, results: dict) -> list[str]:
         runs_of_arm = list(results[arm].values())
         cells = [_cell(pooled(runs_of_arm, kind, split)) if all(split in run[kind] for run in runs_of_arm) else "—"
                  for split in splits for kind in ("keras", "tflite")]
-        if plan.get("noise_only"):
+        for noise in plan.get("noise_only", []):
             for kind in ("keras", "tflite"):
-                rates = [run[kind][NOISE_ONLY]["per_minute"] for run in runs_of_arm if NOISE_ONLY in run[kind]]
+                rates = [run[kind][noise]["per_minute"] for run in runs_of_arm if noise in run[kind]]
                 cells.append(f"{statistics.mean(rates):.2f} (seeds: {', '.join(f'{r:.2f}' for r in rates)})"
                              if rates else "—")
         lines.append(f"| {arm} | " + " | ".join(cells) + " |")

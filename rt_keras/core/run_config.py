@@ -150,7 +150,8 @@ class DataConfig:
     # own generators); dev_shifted (dev_clean under development-only noise, rooms and codecs:
     # DEV_NOISE_KINDS, DEV_RT60, DEV_CODECS); test_real_noisy_<S>db for every S here
     # (test_real's utterances with held-out noise at exactly S dB); test_real_channel (held-out
-    # rooms and codec); noise_only (held-out noise, no words: the words a model emits from it).
+    # rooms and codec); noise_only (held-out noise, no words: the words a model emits from it;
+    # with dev_shifted also dev_noise_only, the same in dev_shifted's noise kinds).
     dev_splits: bool = False
     dev_utterances: int = 300
     dev_shifted: bool = False  # dev_shifted: dev_clean's utterances under development-only conditions

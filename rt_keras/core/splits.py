@@ -8,6 +8,11 @@ TEST_SPLITS = SPLITS[2:]
 DEV_SPLITS = ("dev_clean", "dev_noisy")
 DEV_SHIFTED = "dev_shifted"  # data.dev_shifted: dev_clean under conditions neither training nor testing uses
 NOISE_ONLY = "noise_only"  # no words: scored as words emitted per minute, not as a WER
+DEV_NOISE_ONLY = "dev_noise_only"  # its development counterpart (data.dev_shifted), in dev_shifted's noise kinds
+
+
+def is_noise_only(name: str) -> bool:
+    return name in (NOISE_ONLY, DEV_NOISE_ONLY)
 
 
 def noisy_test_split(snr_db: float) -> str:
@@ -16,7 +21,7 @@ def noisy_test_split(snr_db: float) -> str:
 
 def keeps_every_utterance(name: str) -> bool:
     """Test splits (and the noise-only split) keep what a model cannot learn from: they only score."""
-    return name.startswith("test") or name == NOISE_ONLY
+    return name.startswith("test") or is_noise_only(name)
 
 
 def voice_group(source: str) -> str:

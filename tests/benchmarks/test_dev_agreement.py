@@ -1,7 +1,6 @@
 """benchmarks/dev_agreement.py on made-up study results: the verdicts and the agreement count."""
 
 from benchmarks import dev_agreement, study
-from rt_keras.core.splits import TEST_SPLITS
 from rt_keras.core.wer_stats import wer_interval
 
 PLAN = """arms:
@@ -11,6 +10,7 @@ PLAN = """arms:
   unfinished: {}
 select_splits: [dev_clean, dev_shifted]
 extra_splits: [test_real_noisy_10db]
+noise_only: [dev_noise_only, noise_only]
 """
 
 
@@ -20,8 +20,10 @@ def _evaluation(errors_per_utterance):
 
 
 def _run(errors: dict, default: int = 2) -> dict:
-    splits = ["dev_clean", "dev_shifted", *TEST_SPLITS, "test_real_noisy_10db"]
+    splits = ["dev_clean", "dev_shifted", *study.SPLITS, "test_real_noisy_10db"]
     per_split = {split: _evaluation(errors.get(split, default)) for split in splits}
+    for noise in ("dev_noise_only", "noise_only"):
+        per_split[noise] = {"per_minute": 10.0 * errors.get(noise, default)}
     return {"keras": per_split, "tflite": per_split}
 
 
@@ -30,7 +32,7 @@ def test_verdicts_and_agreement_with_the_held_out_splits(tmp_path):
     path.write_text(PLAN)
     plan = study.load_plan(path)
     held_out = dev_agreement.held_out_splits(plan)
-    assert held_out == [*TEST_SPLITS, "test_real_noisy_10db"]
+    assert held_out == [*study.SPLITS, "test_real_noisy_10db"]
     results = {"recipe": {s: _run({}) for s in range(3)},
                # better on both development splits, worse on every held-out split
                "helps-dev-only": {s: _run({"dev_clean": 0, "dev_shifted": 0}, default=3) for s in range(3)},
@@ -43,9 +45,15 @@ def test_verdicts_and_agreement_with_the_held_out_splits(tmp_path):
     assert compared["helps-dev-only"]["test_real"]["verdict"] == "worse"
     assert compared["helps-everywhere"]["dev_clean"]["verdict"] == "noise"
     assert compared["helps-everywhere"]["test_real_noisy_10db"]["verdict"] == "better"
-    # dev_clean: wrong on helps-dev-only (5 splits) and on helps-everywhere (noise vs better): 0 of 10;
-    # dev_shifted: wrong on helps-dev-only, right on helps-everywhere: 5 of 10
-    assert dev_agreement.agreement(compared, plan) == {"dev_clean": (0, 10), "dev_shifted": (5, 10)}
+    # four held-out splits; dev_clean: wrong on helps-dev-only and on helps-everywhere (noise vs better):
+    # 0 of 8; dev_shifted: wrong on helps-dev-only, right on helps-everywhere: 4 of 8
+    assert dev_agreement.agreement(compared, plan) == {"dev_clean": (0, 8), "dev_shifted": (4, 8)}
     text = dev_agreement.table(plan, compared, "recipe", "tflite", "python -m benchmarks.dev_agreement ...")
-    assert "| dev_shifted | 5 of 10 (arm, held-out split) pairs |" in text
+    assert "| dev_shifted | 4 of 8 (arm, held-out split) pairs |" in text
     assert "| helps-dev-only | -" in text and "**worse**" in text
+    noise = dev_agreement.words_from_noise(plan, results, "recipe", "tflite")
+    assert noise["helps-dev-only"] == {"dev_noise_only": [10.0] * 3, "noise_only": [10.0] * 3}
+    assert noise["helps-everywhere"]["noise_only"] == [-20.0] * 3 and noise["unfinished"]["noise_only"] == []
+    text = dev_agreement.table(plan, compared, "recipe", "tflite", "...", noise)
+    assert "| helps-everywhere | -20.0, -20.0, -20.0 | -20.0, -20.0, -20.0 |" in text
+    assert "| unfinished |" not in text

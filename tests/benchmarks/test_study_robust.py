@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from benchmarks import study
-from rt_keras.core.splits import NOISE_ONLY
+from rt_keras.core.splits import DEV_NOISE_ONLY, NOISE_ONLY
 from rt_keras.data.storage import Split
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -16,9 +16,10 @@ PLAN = ROOT / "benchmarks" / "robust.yaml"
 
 def test_the_robust_plan_selects_on_development_splits_and_reports_the_held_out_ones():
     plan = study.load_plan(PLAN)
-    assert plan["select_splits"] == ["dev_clean", "dev_noisy", "dev_shifted"] and plan["noise_only"]
+    assert plan["select_splits"] == ["dev_clean", "dev_noisy", "dev_shifted"]
+    assert plan["noise_only"] == [DEV_NOISE_ONLY, NOISE_ONLY]
     assert all(s.startswith("test") for s in plan["extra_splits"])
-    assert study.evaluated_splits(plan)[-1] == NOISE_ONLY
+    assert study.evaluated_splits(plan)[-2:] == [DEV_NOISE_ONLY, NOISE_ONLY]
     assert set(study.evaluated_splits(plan)) >= {*study.SPLITS, "dev_clean", "test_real_noisy_10db"}
     assert all(arm["seeds"] == 3 for arm in plan["arms"].values())
     configs = {arm: study.arm_config(plan, arm, 0) for arm in plan["arms"]}
@@ -49,6 +50,9 @@ def test_plans_refuse_scoring_the_noise_only_split_as_a_wer(tmp_path):
     path.write_text("arms:\n  a: {}\nselect_splits: [noise_only]\n")
     with pytest.raises(study.PlanError, match="no words"):
         study.load_plan(path)
+    path.write_text("arms:\n  a: {}\nnoise_only: [dev_clean]\n")
+    with pytest.raises(study.PlanError, match=r"noise_only=\['dev_clean'\]; expected true, false or a list"):
+        study.load_plan(path)
     path.write_text("arms:\n  a: {}\nselect_splits: []\n")
     with pytest.raises(study.PlanError, match="select_splits"):
         study.load_plan(path)
@@ -77,11 +81,14 @@ def test_the_report_decides_claims_on_the_selection_splits_and_tables_the_rest()
     for arm, worse in (("recipe", 2), ("noise-real", 0)):
         for seed in range(3):
             per_split = {split: _evaluation([worse if i % 2 else 0 for i in range(40)], [3] * 40)
-                         for split in study.evaluated_splits(plan) if split != NOISE_ONLY}
+                         for split in study.evaluated_splits(plan) if split not in (NOISE_ONLY, DEV_NOISE_ONLY)}
             per_split[NOISE_ONLY] = {"per_minute": 1.5 + worse}
+            per_split[DEV_NOISE_ONLY] = {"per_minute": 10.25 + worse}
             results.setdefault(arm, {})[seed] = {"keras": per_split, "tflite": per_split}
     table = "\n".join(study.robustness_table(plan, results))
     assert "dev_noisy (selection) Keras" in table and "test_real_noisy_0db Keras" in table
     assert "| noise-real |" in table and "3.50 (seeds: 3.50, 3.50, 3.50)" in table
+    assert "words/min from dev_noise_only qat-int8 | words/min from noise_only Keras" in table
+    assert "12.25 (seeds: 12.25, 12.25, 12.25)" in table
     pair = study.paired(results, "noise-real", "recipe", "keras", "dev_noisy")
     assert study.verdict("better", pair)[0] == "reproduced"

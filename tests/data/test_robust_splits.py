@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from rt_keras.core import run_config
-from rt_keras.core.splits import DEV_SHIFTED, DEV_SPLITS, NOISE_ONLY, SPLITS, noisy_test_split
+from rt_keras.core.splits import DEV_NOISE_ONLY, DEV_SHIFTED, DEV_SPLITS, NOISE_ONLY, SPLITS, noisy_test_split
 from rt_keras.data import noises
 from rt_keras.data.materialise import materialise
 from rt_keras.data.storage import data_directory, load_split, read_manifest
@@ -21,7 +21,8 @@ def robust(tmp_path_factory):
     config = run_config.load(ROOT / "configs" / "tiny.yaml",
                              [f"data.cache_dir={tmp_path_factory.mktemp('robust-cache')}", *ROBUST])
     directory = materialise(config, progress=False)
-    names = [*SPLITS, *DEV_SPLITS, DEV_SHIFTED, *map(noisy_test_split, SNRS), "test_real_channel", NOISE_ONLY]
+    names = [*SPLITS, *DEV_SPLITS, DEV_SHIFTED, *map(noisy_test_split, SNRS), "test_real_channel", NOISE_ONLY,
+             DEV_NOISE_ONLY]
     return config, read_manifest(directory), {name: load_split(directory, name) for name in names}
 
 
@@ -65,6 +66,8 @@ def test_development_voices_are_in_no_other_split(robust):
         assert splits[conditioned].transcripts == splits["dev_clean"].transcripts
         assert all(b.size >= a.size and not np.array_equal(a, b[:a.size])
                    for a, b in zip(splits["dev_clean"].audio, splits[conditioned].audio))
+    # dev_shifted adds no noise-only stretches (dev_noise_only measures those): the lengths stay
+    assert [a.size for a in splits[DEV_SHIFTED].audio] == [a.size for a in splits["dev_clean"].audio]
     assert {manifest["sources"][s]["engine"] for s in dev} >= {"fsdd", "espeak-ng"}
 
 
@@ -73,10 +76,12 @@ def test_test_conditions_are_disjoint_from_training_and_development(robust):
     config, manifest, splits = robust
     conditions = manifest["conditions"]
     tests = [name for name in conditions if name.startswith("test") or name == NOISE_ONLY]
+    choosers = ["train", "dev_noisy", DEV_SHIFTED, DEV_NOISE_ONLY]
+    assert set(conditions) == {*tests, *choosers}
     assert set(tests) == {*map(noisy_test_split, SNRS), "test_real_channel", NOISE_ONLY}
-    for chooser in ("train", "dev_noisy", DEV_SHIFTED):
+    for chooser in choosers:
         seen = conditions[chooser]
-        for name in tests + ([DEV_SHIFTED] if chooser == "train" else []):
+        for name in tests + ([DEV_SHIFTED, DEV_NOISE_ONLY] if chooser == "train" else []):
             held_out = conditions[name]
             assert not set(seen.get("noise_kinds", [])) & set(held_out.get("noise_kinds", []))
             assert not set(seen.get("codecs", [])) & set(held_out.get("codecs", []))
@@ -91,13 +96,15 @@ def test_test_conditions_are_disjoint_from_training_and_development(robust):
     noise = splits[NOISE_ONLY]
     assert noise.transcripts == [""] * 3 and {s.split(":")[1] for s in noise.sources} <= {"street", "cafe"}
     assert all(a.size >= 2 * 16000 for a in noise.audio)
+    dev_noise = splits[DEV_NOISE_ONLY]
+    assert dev_noise.transcripts == [""] * 3 and {s.split(":")[1] for s in dev_noise.sources} <= {"rain", "television"}
 
 
 @requires_fsdd
 def test_every_arm_gets_the_same_development_and_test_splits(robust, tmp_path):
     """An arm that augments differently regenerates its data; only train may differ, so the
     study's comparisons on the other splits are paired utterance by utterance. Switching
-    dev_shifted on or off adds or removes that split and changes no other."""
+    dev_shifted on or off adds or removes that split and dev_noise_only and changes no other."""
     _, manifest, _ = robust
     without_shifted = [o for o in ROBUST if o != "data.dev_shifted=true"]
     arm = run_config.load(ROOT / "configs" / "tiny.yaml", [
@@ -105,7 +112,7 @@ def test_every_arm_gets_the_same_development_and_test_splits(robust, tmp_path):
         "data.augment.eq_probability=0.5", "data.augment.long_pause_probability=0.3"])
     other = read_manifest(materialise(arm, progress=False))
     assert other["splits"]["train"]["sha256"] != manifest["splits"]["train"]["sha256"]
-    assert set(other["splits"]) == set(manifest["splits"]) - {DEV_SHIFTED}
+    assert set(other["splits"]) == set(manifest["splits"]) - {DEV_SHIFTED, DEV_NOISE_ONLY}
     for name in other["splits"]:
         if name != "train":
             assert other["splits"][name]["sha256"] == manifest["splits"][name]["sha256"], name
