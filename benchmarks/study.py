@@ -374,8 +374,10 @@ def pooled(runs_of_arm: list[dict], kind: str, split: str) -> dict:
 
 
 def paired(results: dict, a: str, b: str, kind: str, split: str) -> dict | None:
-    """A vs B over the seeds both have (seed s of A paired with seed s of B, same utterances)."""
-    seeds = sorted(set(results.get(a, {})) & set(results.get(b, {})))
+    """A vs B over the seeds both have evaluated on ``split`` (seed s of A paired with seed s of
+    B, same utterances): a split a plan added later counts once both runs of a seed have it."""
+    seeds = sorted(seed for seed in set(results.get(a, {})) & set(results.get(b, {}))
+                   if split in results[a][seed][kind] and split in results[b][seed][kind])
     if not seeds:
         return None
     errors_a, errors_b, words, per_seed = [], [], [], []

@@ -92,3 +92,8 @@ def test_the_report_decides_claims_on_the_selection_splits_and_tables_the_rest()
     assert "12.25 (seeds: 12.25, 12.25, 12.25)" in table
     pair = study.paired(results, "noise-real", "recipe", "keras", "dev_noisy")
     assert study.verdict("better", pair)[0] == "reproduced"
+    del results["noise-real"][2]["keras"]["dev_noisy"]  # a split added after this run: paired over the others
+    assert study.paired(results, "noise-real", "recipe", "keras", "dev_noisy")["seeds"] == [0, 1]
+    for seed in range(3):
+        del results["noise-real"][seed]["keras"]["dev_clean"]
+    assert study.paired(results, "noise-real", "recipe", "keras", "dev_clean") is None
