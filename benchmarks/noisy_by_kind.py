@@ -1,9 +1,13 @@
 """WER of the held-out noisy test splits by noise kind: each utterance of
 ``test_real_noisy_<S>db`` drew street or cafe from its own generator (rt_keras/data/digits.py
 ``_held_out_noise``); that draw is recomputed here and the evaluation's per-utterance errors
-are pooled by kind.
+are pooled by kind. ``--dev-noisy-padding``: dev_noisy's errors pooled by whether the
+utterance drew noise-only stretches around its digits (``_dev_condition``'s first draw),
+per file and over all the files given.
 
     python -m benchmarks.noisy_by_kind runs/robust/recipe/seed-0/model-qat-int8.tflite.evaluation.json
+    python -m benchmarks.noisy_by_kind --dev-noisy-padding \\
+        runs/robust/recipe/seed-{0,1,2}/model-qat-int8.tflite.evaluation.json
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import numpy as np
 
 from rt_keras.core import run_config
 from rt_keras.core.splits import noisy_test_split
-from rt_keras.data.digits import NOISY_TEST_KEY
+from rt_keras.data.digits import DEV_NOISY_KEY, NOISY_TEST_KEY
 
 
 def by_kind(evaluation: dict, snr: float, data_seed: int = 0) -> dict:
@@ -31,11 +35,33 @@ def by_kind(evaluation: dict, snr: float, data_seed: int = 0) -> dict:
     return {kind: tuple(t) for kind, t in totals.items()}
 
 
+def by_padding(evaluation: dict, data_seed: int = 0) -> dict:
+    """{"with noise-only stretches": (errors, words), "without": ...} of dev_noisy."""
+    result = evaluation["dev_noisy"]
+    totals = {"with noise-only stretches": [0, 0], "without": [0, 0]}
+    for index, (errors, words) in enumerate(zip(result["utterance_errors"], result["utterance_words"])):
+        padded = np.random.default_rng([data_seed, DEV_NOISY_KEY, index]).random() < 0.5
+        totals["with noise-only stretches" if padded else "without"][0] += errors
+        totals["with noise-only stretches" if padded else "without"][1] += words
+    return {name: tuple(t) for name, t in totals.items()}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("evaluation", nargs="+", metavar="EVALUATION.json")
     parser.add_argument("--data-seed", type=int, default=0, help="the run's data.seed")
+    parser.add_argument("--dev-noisy-padding", action="store_true",
+                        help="dev_noisy by whether the utterance has noise-only stretches, instead")
     args = parser.parse_args(argv)
+    if args.dev_noisy_padding:
+        pooled = {}
+        for path in args.evaluation:
+            groups = by_padding(json.loads(open(path).read()), args.data_seed)
+            print(f"{path}: " + "; ".join(f"{g} {100 * e / w:.1f}% ({w} words)" for g, (e, w) in groups.items()))
+            for group, (e, w) in groups.items():
+                pooled[group] = (pooled.get(group, (0, 0))[0] + e, pooled.get(group, (0, 0))[1] + w)
+        print("pooled: " + "; ".join(f"{g} {100 * e / w:.1f}% ({w} words)" for g, (e, w) in pooled.items()))
+        return 0
     for path in args.evaluation:
         evaluation = json.loads(open(path).read())
         snrs = sorted(float(name.split("_")[-1][:-2]) for name in evaluation if name.startswith("test_real_noisy_"))

@@ -355,6 +355,9 @@ def _renamed(pool: _ClipPool, suffix: str) -> _ClipPool:
     return out
 
 
+DEV_NOISY_KEY = 6004  # the generator key of dev_noisy's condition (benchmarks/noisy_by_kind.py)
+
+
 def _dev_condition(babble, rooms):
     """dev_noisy: noise-only stretches around the digits (half the utterances), one of training's
     noise kinds at 0-20 dB, and 30% each an image-method room, a microphone EQ and a training codec;
@@ -430,7 +433,7 @@ def _robustness_plan(config, pools, plan, keys, extras):
         dev_babble = babble_clips([pools["espeak_validation"], pools["fsdd_validation"]], (seed, 6002))
         dev_rooms = channels.room_bank((seed, 6003), 24, tuple(rc.AugmentConfig().room_rt60_seconds),
                                        tuple(map(tuple, rc.AugmentConfig().room_dims_m)))
-        extras["dev_noisy"] = {"condition": (_dev_condition(dev_babble, dev_rooms), (seed, 6004))}
+        extras["dev_noisy"] = {"condition": (_dev_condition(dev_babble, dev_rooms), (seed, DEV_NOISY_KEY))}
     if config.dev_shifted:
         plan[DEV_SHIFTED], keys[DEV_SHIFTED] = plan["dev_clean"], keys["dev_clean"]
         talkers = babble_clips([pools["espeak_validation"], pools["fsdd_validation"]], (seed, 6102))

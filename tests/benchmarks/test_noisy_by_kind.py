@@ -3,9 +3,9 @@ generator's condition (rt_keras/data/digits.py) drew for it."""
 
 import numpy as np
 
-from benchmarks.noisy_by_kind import by_kind
+from benchmarks.noisy_by_kind import by_kind, by_padding
 from rt_keras.core.run_config import HELD_OUT_NOISE_KINDS
-from rt_keras.data import digits, noises
+from rt_keras.data import augment, channels, digits, noises
 
 
 def test_errors_are_pooled_by_the_kind_the_generator_drew(monkeypatch):
@@ -26,3 +26,19 @@ def test_errors_are_pooled_by_the_kind_the_generator_drew(monkeypatch):
     for kind in HELD_OUT_NOISE_KINDS:
         chosen = [i for i, k in enumerate(drawn) if k == kind]
         assert pooled[kind] == (sum(errors[i] for i in chosen), sum(words[i] for i in chosen))
+
+
+def test_dev_noisy_errors_are_pooled_by_whether_the_generator_padded_the_utterance(monkeypatch):
+    """Everything but the padding made the identity: an utterance is padded if it grew."""
+    monkeypatch.setattr(augment, "add_noise_of", lambda audio, *args: audio)
+    monkeypatch.setattr(channels, "random_eq", lambda audio, rng: audio)
+    monkeypatch.setattr(channels, "convolve", lambda audio, response: audio)
+    monkeypatch.setattr(channels, "CODECS", {name: (lambda audio: audio) for name in channels.CODECS})
+    condition = digits._dev_condition(babble=None, rooms=[(None, 0.3)])
+    grew = [condition(np.full(1600, 0.1, np.float32), np.random.default_rng([0, digits.DEV_NOISY_KEY, i])).size > 1600
+            for i in range(10)]
+    assert any(grew) and not all(grew)
+    errors, words = list(range(10)), [3] * 10
+    pooled = by_padding({"dev_noisy": {"utterance_errors": errors, "utterance_words": words}})
+    assert pooled["with noise-only stretches"] == (sum(e for e, g in zip(errors, grew) if g), 3 * sum(grew))
+    assert pooled["without"] == (sum(e for e, g in zip(errors, grew) if not g), 3 * (10 - sum(grew)))
