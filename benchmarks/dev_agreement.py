@@ -23,9 +23,12 @@ from benchmarks.results_file import publish
 KINDS = {"tflite": "qat-int8 files", "keras": "float Keras models"}
 
 
+VERDICTS = {"A is better": "better", "B is better": "worse", "no difference resolved": "noise"}
+
+
 def verdict(pair: dict) -> str:
-    low, high = pair["ci95"]
-    return "better" if high < 0 else "worse" if low > 0 else "noise"
+    """The study's two-sided verdict of arm (A) − reference (B): better, worse or noise."""
+    return VERDICTS[study.verdict("either", pair)[0]]
 
 
 def comparisons(plan: dict, results: dict, reference: str, kind: str) -> dict:
@@ -43,15 +46,23 @@ def comparisons(plan: dict, results: dict, reference: str, kind: str) -> dict:
 
 
 def held_out_splits(plan: dict) -> list[str]:
-    return [s for s in dict.fromkeys([*study.SPLITS, *plan["extra_splits"]]) if s not in plan["select_splits"]]
+    return [s for s in dict.fromkeys([*study.SPLITS, *plan["extra_splits"]])
+            if s.startswith("test") and s not in plan["select_splits"]]
 
 
 def agreement(compared: dict, plan: dict) -> dict:
-    """{selection split: (agreeing, total)} over every arm and held-out split."""
+    """{selection split: {"same": both better or both worse, "opposite": one better and the
+    other worse, "noise": both inside noise, "total"}} over every (arm, held-out split) pair;
+    the remaining pairs have one side inside noise."""
     held_out = held_out_splits(plan)
-    return {dev: (sum(by_split[dev]["verdict"] == by_split[test]["verdict"]
-                      for by_split in compared.values() for test in held_out), len(compared) * len(held_out))
-            for dev in plan["select_splits"]}
+    out = {}
+    for dev in plan["select_splits"]:
+        pairs = [(by_split[dev]["verdict"], by_split[test]["verdict"])
+                 for by_split in compared.values() for test in held_out]
+        out[dev] = {"same": sum(a == b != "noise" for a, b in pairs),
+                    "opposite": sum({a, b} == {"better", "worse"} for a, b in pairs),
+                    "noise": sum(a == b == "noise" for a, b in pairs), "total": len(pairs)}
+    return out
 
 
 def words_from_noise(plan: dict, results: dict, reference: str, kind: str) -> dict:
@@ -82,9 +93,13 @@ def table(plan: dict, compared: dict, reference: str, kind: str, command: str, n
         cells = [f"{100 * p['difference']:+.2f} [{100 * p['ci95'][0]:+.2f}, {100 * p['ci95'][1]:+.2f}] "
                  f"{mark[p['verdict']]}" for p in (by_split[s] for s in splits)]
         lines.append(f"| {arm} | " + " | ".join(cells) + " |")
-    lines += ["", "| selection split | its verdict is the held-out split's verdict |", "|---|---|"]
-    for dev, (agree, total) in agreement(compared, plan).items():
-        lines.append(f"| {dev} | {agree} of {total} (arm, held-out split) pairs |")
+    lines += ["", "Over every (arm, held-out split) pair, how the selection split's verdict compares with the held-out "
+              "split's:", "", "| selection split | same direction | opposite directions | both inside noise | "
+              "one side inside noise | pairs |", "|---|---|---|---|---|---|"]
+    for dev, counts in agreement(compared, plan).items():
+        mixed = counts["total"] - counts["same"] - counts["opposite"] - counts["noise"]
+        lines.append(f"| {dev} | {counts['same']} | {counts['opposite']} | {counts['noise']} | {mixed} | "
+                     f"{counts['total']} |")
     if noise and plan["noise_only"]:
         lines += ["", f"Words emitted per minute of noise alone, arm − {reference}, per seed:", "",
                   "| arm | " + " | ".join(plan["noise_only"]) + " |", "|---|" + "---|" * len(plan["noise_only"])]

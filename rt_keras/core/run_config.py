@@ -73,15 +73,17 @@ class AugmentConfig:
             value = getattr(self, field)
             if not isinstance(value, (list, tuple)) or not value or not set(value) <= set(allowed):
                 raise ConfigError(f"data.augment.{field}={value!r}: expected a non-empty list of {', '.join(allowed)} "
-                                  "(the other kinds are held out for testing)")
-        for field in ("long_pause_seconds", "room_rt60_seconds", "low_level_dbfs", "clip_fraction"):
+                                  "(the other kinds are held out for development and for testing)")
+        for field in ("rt60_seconds", "long_pause_seconds", "room_rt60_seconds", "low_level_dbfs", "clip_fraction"):
             value = getattr(self, field)
             if not (isinstance(value, (list, tuple)) and len(value) == 2 and value[0] <= value[1]):
                 raise ConfigError(f"data.augment.{field}={value!r}: expected [low, high] with low <= high")
-        if not DEV_RT60[1] < self.room_rt60_seconds[0] or self.room_rt60_seconds[1] >= HELD_OUT_RT60[0]:
-            raise ConfigError(f"data.augment.room_rt60_seconds={self.room_rt60_seconds!r}: expected within "
-                              f"({DEV_RT60[1]}, {HELD_OUT_RT60[0]}) s; deader rooms are held out for development "
-                              "(dev_shifted), longer ones for testing")
+        for field in ("rt60_seconds", "room_rt60_seconds"):  # the exponential reverb and the image-method rooms
+            low, high = getattr(self, field)
+            if not DEV_RT60[1] < low or high >= HELD_OUT_RT60[0]:
+                raise ConfigError(f"data.augment.{field}={[low, high]!r}: expected within ({DEV_RT60[1]}, "
+                                  f"{HELD_OUT_RT60[0]}) s; longer rooms are held out for testing, deader ones for "
+                                  "development (dev_shifted)")
         dims = self.room_dims_m
         if not (isinstance(dims, (list, tuple)) and len(dims) == 2 and all(
                 isinstance(c, (list, tuple)) and len(c) == 3 for c in dims)

@@ -3,7 +3,7 @@ imports: the CLI reads them)."""
 
 SPLITS = ("train", "validation", "test_real", "test_real_perturbed", "test_synthetic", "test_tts_unseen")
 TEST_SPLITS = SPLITS[2:]
-# Opt-in robustness splits (data.dev_splits, data.noisy_test_snrs, data.channel_test,
+# Opt-in robustness splits (data.dev_splits, data.dev_shifted, data.noisy_test_snrs, data.channel_test,
 # data.noise_only_utterances; docs/robustness.md): development splits choose, test splits report.
 DEV_SPLITS = ("dev_clean", "dev_noisy")
 DEV_SHIFTED = "dev_shifted"  # data.dev_shifted: dev_clean under conditions neither training nor testing uses
@@ -20,7 +20,7 @@ def noisy_test_split(snr_db: float) -> str:
 
 
 def keeps_every_utterance(name: str) -> bool:
-    """Test splits (and the noise-only split) keep what a model cannot learn from: they only score."""
+    """Test splits (and the noise-only splits) keep what a model cannot learn from: they only score."""
     return name.startswith("test") or is_noise_only(name)
 
 

@@ -183,8 +183,8 @@ def ima_adpcm(x: np.ndarray) -> np.ndarray:
 
 
 def vorbis(x: np.ndarray) -> np.ndarray:
-    """Ogg Vorbis at its lowest quality (about 23 kbit/s at 8 kHz: a messaging app's voice
-    note) through sox: development only."""
+    """Ogg Vorbis at its lowest quality (about 13 kbit/s for speech at 8 kHz: a messaging
+    app's voice note) through sox: development only."""
     return _sox(x, "vorbis", "-C", "-1")
 
 

@@ -341,6 +341,15 @@ def babble_clips(pools, key, count: int = 400) -> list:
     return [pcm_to_float(clips[i]) for i in sorted(rng.choice(len(clips), size=min(count, len(clips)), replace=False))]
 
 
+DEV_TALKERS_KEY = 6102  # dev_shifted's and dev_noise_only's television talkers
+
+
+def dev_talkers(pools, key) -> list:
+    """Clips of the validation voices (never trained on, never tested on): the talkers of
+    development noise."""
+    return babble_clips([pools["espeak_validation"], pools["fsdd_validation"]], key)
+
+
 def pad_silence(x: np.ndarray, before: float, after: float) -> np.ndarray:
     """``before`` and ``after`` seconds of silence around ``x`` (noise added later fills them)."""
     return np.concatenate([np.zeros(int(before * MODEL_SAMPLE_RATE), np.float32), np.asarray(x, np.float32),
@@ -383,7 +392,7 @@ def _dev_shifted_condition(talkers, rooms):
     IMA ADPCM or Ogg Vorbis for 40% — so that it asks how a model does under conditions it was
     never trained on, as the held-out test splits do. Unlike dev_noisy it adds no noise-only
     stretches: words emitted from noise are dev_noise_only's measure, so that they do not
-    swamp the errors on the speech (they did on dev_noisy: docs/results.md)."""
+    swamp the errors on the speech (they do on dev_noisy: docs/results.md, "A development split")."""
     def condition(audio, rng):
         if rng.random() < 0.4:
             audio = channels.convolve(audio, rooms[int(rng.integers(len(rooms)))][0])
@@ -423,20 +432,20 @@ def _held_out_channel(rooms):
 
 
 def _robustness_plan(config, pools, plan, keys, extras):
-    """Adds the opt-in development and held-out test splits (data.dev_splits,
+    """Adds the opt-in development and held-out test splits (data.dev_splits, data.dev_shifted,
     data.noisy_test_snrs, data.channel_test) after today's, leaving those untouched."""
     plan, keys, seed = dict(plan), dict(keys), config.seed
     if config.dev_splits:
         dev = [(pools["dev_pseudo"], 1), (pools["dev_espeak"], 1), (pools["dev_tts"], 1)]
         plan["dev_clean"] = plan["dev_noisy"] = (config.dev_utterances, dev, False)
         keys["dev_clean"] = keys["dev_noisy"] = (seed, 6001)  # dev_noisy: dev_clean's utterances, conditioned
-        dev_babble = babble_clips([pools["espeak_validation"], pools["fsdd_validation"]], (seed, 6002))
+        dev_babble = dev_talkers(pools, (seed, 6002))
         dev_rooms = channels.room_bank((seed, 6003), 24, tuple(rc.AugmentConfig().room_rt60_seconds),
                                        tuple(map(tuple, rc.AugmentConfig().room_dims_m)))
         extras["dev_noisy"] = {"condition": (_dev_condition(dev_babble, dev_rooms), (seed, DEV_NOISY_KEY))}
     if config.dev_shifted:
         plan[DEV_SHIFTED], keys[DEV_SHIFTED] = plan["dev_clean"], keys["dev_clean"]
-        talkers = babble_clips([pools["espeak_validation"], pools["fsdd_validation"]], (seed, 6102))
+        talkers = dev_talkers(pools, (seed, DEV_TALKERS_KEY))
         rooms = channels.room_bank((seed, 6103), 24, rc.DEV_RT60, tuple(map(tuple, rc.DEV_ROOM_DIMS)))
         extras[DEV_SHIFTED] = {"condition": (_dev_shifted_condition(talkers, rooms), (seed, 6104))}
     test_real = plan["test_real"]
@@ -464,7 +473,7 @@ def noise_only_split(config, pools):
 def dev_noise_only_split(config, pools):
     """dev_noise_only (with data.dev_shifted): noise_only's counterpart for choosing, in
     dev_shifted's development-only kinds (rain, television)."""
-    clips = babble_clips([pools["espeak_validation"], pools["fsdd_validation"]], (config.seed, 6102))
+    clips = dev_talkers(pools, (config.seed, DEV_TALKERS_KEY))  # dev_shifted's television talkers
     return _noise_only(DEV_NOISE_ONLY, config.noise_only_utterances, rc.DEV_NOISE_KINDS, clips, (config.seed, 6201))
 
 

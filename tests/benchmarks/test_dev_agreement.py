@@ -45,11 +45,13 @@ def test_verdicts_and_agreement_with_the_held_out_splits(tmp_path):
     assert compared["helps-dev-only"]["test_real"]["verdict"] == "worse"
     assert compared["helps-everywhere"]["dev_clean"]["verdict"] == "noise"
     assert compared["helps-everywhere"]["test_real_noisy_10db"]["verdict"] == "better"
-    # four held-out splits; dev_clean: wrong on helps-dev-only and on helps-everywhere (noise vs better):
-    # 0 of 8; dev_shifted: wrong on helps-dev-only, right on helps-everywhere: 4 of 8
-    assert dev_agreement.agreement(compared, plan) == {"dev_clean": (0, 8), "dev_shifted": (4, 8)}
+    # four held-out splits. dev_clean: better where helps-dev-only is worse (4 opposite), noise where
+    # helps-everywhere is better (4 with one side in noise); dev_shifted: 4 opposite and 4 the same
+    assert dev_agreement.agreement(compared, plan) == {
+        "dev_clean": {"same": 0, "opposite": 4, "noise": 0, "total": 8},
+        "dev_shifted": {"same": 4, "opposite": 4, "noise": 0, "total": 8}}
     text = dev_agreement.table(plan, compared, "recipe", "tflite", "python -m benchmarks.dev_agreement ...")
-    assert "| dev_shifted | 4 of 8 (arm, held-out split) pairs |" in text
+    assert "| dev_shifted | 4 | 4 | 0 | 0 | 8 |" in text and "| dev_clean | 0 | 4 | 0 | 4 | 8 |" in text
     assert "| helps-dev-only | -" in text and "**worse**" in text
     noise = dev_agreement.words_from_noise(plan, results, "recipe", "tflite")
     assert noise["helps-dev-only"] == {"dev_noise_only": [10.0] * 3, "noise_only": [10.0] * 3}

@@ -138,9 +138,14 @@ def test_each_component_is_seeded_length_preserving_and_changes_the_audio(compon
 
 
 @pytest.mark.parametrize("values, needle", [
-    ({"noise_kinds": ["white", "street"]}, "held out for testing"),
-    ({"codecs": ["amr-nb"]}, "held out for testing"),
+    ({"noise_kinds": ["white", "street"]}, "held out for development and for testing"),
+    ({"codecs": ["amr-nb"]}, "held out for development and for testing"),
     ({"room_rt60_seconds": [0.3, 0.9]}, "held out for testing"),
+    ({"room_rt60_seconds": [0.1, 0.5]}, "deader ones for development"),
+    ({"rt60_seconds": [0.15, 1.2]}, "held out for testing"),
+    ({"rt60_seconds": [0.05, 0.6]}, "deader ones for development"),
+    ({"noise_kinds": ["white", "rain"]}, "held out for development and for testing"),
+    ({"codecs": ["vorbis"]}, "held out for development and for testing"),
     ({"clip_fraction": [0.0, 0.5]}, "fractions"),
     ({"room_dims_m": [[3.0, 3.0], [5.0, 5.0, 3.0]]}, "metres"),
 ])

@@ -86,7 +86,7 @@ def test_codec_round_trip_keeps_length_and_band_limits(codec):
     snr = 10 * np.log10(np.mean(band ** 2) / np.mean((y - band) ** 2))
     if codec in ("mulaw", "alaw"):
         assert 30 < snr < 45  # 8-bit companding: about 38 dB
-    else:  # GSM and AMR model speech; the frame energies follow the input's
+    else:  # GSM, AMR, ADPCM and Vorbis are lossy; the frame energies follow the input's
         assert snr < 30
         energy = [np.log10(np.mean(s[: s.size // 160 * 160].reshape(-1, 160) ** 2, axis=1) + 1e-9) for s in (band, y)]
         assert np.corrcoef(*energy)[0, 1] > 0.8

@@ -143,7 +143,31 @@ def test_selection_splits_are_checked_at_load():
         run_config.load(ROOT / "configs" / "tiny.yaml", ["data.dev_shifted=true"])
     with pytest.raises(run_config.ConfigError, match="needs the dev_shifted split: set data.dev_shifted=true"):
         run_config.load(ROOT / "configs" / "tiny.yaml", ["data.dev_splits=true", "train.select_on=[dev_shifted]"])
-    with pytest.raises(run_config.ConfigError, match=r"deader rooms are held out for development"):
+    with pytest.raises(run_config.ConfigError, match=r"deader ones for development"):
         run_config.load(ROOT / "configs" / "tiny.yaml", ["data.augment.room_rt60_seconds=[0.1, 0.5]"])
     with pytest.raises(run_config.ConfigError, match=r"train.select_on=\['test_real'\]: expected distinct names"):
         run_config.load(ROOT / "configs" / "tiny.yaml", ["data.dev_splits=true", "train.select_on=[test_real]"])
+
+
+def test_training_with_every_channel_component_shares_no_condition_with_development_or_test():
+    """The manifest's condition records (digits.conditions) with training's rooms and codecs
+    switched on: no codec, noise kind or room range of training in dev_shifted or a test split."""
+    from rt_keras.data import channels, digits
+
+    codec_groups = [set(run_config.TRAIN_CODECS), set(run_config.DEV_CODECS), set(run_config.HELD_OUT_CODECS)]
+    assert sum(map(len, codec_groups)) == len(set.union(*codec_groups)) and set.union(*codec_groups) == set(
+        channels.CODECS)
+    config = run_config.load(ROOT / "configs" / "tiny.yaml", [
+        *ROBUST, "data.augment.codec_probability=0.5", "data.augment.room_probability=0.5",
+        f"data.augment.noise_kinds={list(run_config.TRAIN_NOISE_KINDS)}"])
+    conditions = digits.conditions(config.data)
+    train = conditions["train"]
+    assert train["codecs"] and train["room_rt60_seconds"] and len(train["noise_kinds"]) == 6
+    for name, record in conditions.items():
+        if name in ("train", "dev_noisy"):
+            continue
+        assert not set(train["noise_kinds"]) & set(record.get("noise_kinds", [])), name
+        assert not set(train["codecs"]) & set(record.get("codecs", [])), name
+        if record.get("room_rt60_seconds"):
+            low, high = sorted([train["room_rt60_seconds"], record["room_rt60_seconds"]])
+            assert low[1] < high[0], name
