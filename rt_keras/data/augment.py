@@ -90,5 +90,10 @@ def augment(x: np.ndarray, rng: np.random.Generator, config: AugmentConfig, babb
         x = channels.clip(x, rng.uniform(*config.clip_fraction))
     if config.low_level_probability > 0 and rng.random() < config.low_level_probability:
         x = channels.set_peak_level(x, rng.uniform(*config.low_level_dbfs))
-    peak = np.max(np.abs(x))
-    return (x / peak * 0.99 if peak > 0.99 else x).astype(np.float32)
+    return below_full_scale(x)
+
+
+def below_full_scale(audio: np.ndarray) -> np.ndarray:
+    """``audio`` (float32) scaled down to a peak of 0.99 if noise or a channel pushed it above."""
+    peak = np.max(np.abs(audio))
+    return (audio / peak * 0.99 if peak > 0.99 else audio).astype(np.float32)

@@ -381,8 +381,7 @@ def _dev_condition(babble, rooms):
         audio = augment_lib.add_noise_of(audio, rc.TRAIN_NOISE_KINDS, rng.uniform(*DEV_SNR_DB), rng, babble)
         if rng.random() < 0.3:
             audio = channels.CODECS[rc.TRAIN_CODECS[int(rng.integers(len(rc.TRAIN_CODECS)))]](audio)
-        peak = np.max(np.abs(audio))
-        return (audio / peak * 0.99 if peak > 0.99 else audio).astype(np.float32)
+        return augment_lib.below_full_scale(audio)
     return condition
 
 
@@ -399,8 +398,7 @@ def _dev_shifted_condition(talkers, rooms):
         audio = augment_lib.add_noise_of(audio, rc.DEV_NOISE_KINDS, rng.uniform(*DEV_SNR_DB), rng, talkers)
         if rng.random() < 0.4:
             audio = channels.CODECS[rc.DEV_CODECS[int(rng.integers(len(rc.DEV_CODECS)))]](audio)
-        peak = np.max(np.abs(audio))
-        return (audio / peak * 0.99 if peak > 0.99 else audio).astype(np.float32)
+        return augment_lib.below_full_scale(audio)
     return condition
 
 
@@ -412,8 +410,7 @@ def _held_out_noise(snr_db, clips):
     def condition(audio, rng):
         kind = rc.HELD_OUT_NOISE_KINDS[int(rng.integers(len(rc.HELD_OUT_NOISE_KINDS)))]
         noisy = noises.mix_at_snr(audio, noises.make(kind, audio.size, rng, clips), snr_db)
-        peak = np.max(np.abs(noisy))
-        return (noisy / peak * 0.99 if peak > 0.99 else noisy).astype(np.float32)
+        return augment_lib.below_full_scale(noisy)
     return condition
 
 
@@ -426,8 +423,7 @@ def _held_out_channel(rooms):
     def condition(audio, rng):
         audio = channels.convolve(audio, rooms[int(rng.integers(len(rooms)))][0])
         audio = channels.amr_nb(audio)
-        peak = np.max(np.abs(audio))
-        return (audio / peak * 0.99 if peak > 0.99 else audio).astype(np.float32)
+        return augment_lib.below_full_scale(audio)
     return condition
 
 
