@@ -20,6 +20,7 @@ import numpy as np
 
 from rt_keras.core import run_config
 from rt_keras.core.splits import noisy_test_split
+from rt_keras.core.wer_stats import format_wer, wer_interval
 from rt_keras.data.digits import DEV_NOISY_KEY, NOISY_TEST_KEY
 
 
@@ -35,15 +36,21 @@ def by_kind(evaluation: dict, snr: float, data_seed: int = 0) -> dict:
     return {kind: tuple(t) for kind, t in totals.items()}
 
 
-def by_padding(evaluation: dict, data_seed: int = 0) -> dict:
-    """{"with noise-only stretches": (errors, words), "without": ...} of dev_noisy."""
+def padding_groups(evaluation: dict, data_seed: int = 0) -> dict:
+    """{"with noise-only stretches": ([errors], [words]) per utterance, "without": ...} of dev_noisy."""
     result = evaluation["dev_noisy"]
-    totals = {"with noise-only stretches": [0, 0], "without": [0, 0]}
+    groups = {"with noise-only stretches": ([], []), "without": ([], [])}
     for index, (errors, words) in enumerate(zip(result["utterance_errors"], result["utterance_words"])):
         padded = np.random.default_rng([data_seed, DEV_NOISY_KEY, index]).random() < 0.5
-        totals["with noise-only stretches" if padded else "without"][0] += errors
-        totals["with noise-only stretches" if padded else "without"][1] += words
-    return {name: tuple(t) for name, t in totals.items()}
+        group = groups["with noise-only stretches" if padded else "without"]
+        group[0].append(errors)
+        group[1].append(words)
+    return groups
+
+
+def by_padding(evaluation: dict, data_seed: int = 0) -> dict:
+    """{"with noise-only stretches": (errors, words), "without": ...} of dev_noisy."""
+    return {name: (sum(e), sum(w)) for name, (e, w) in padding_groups(evaluation, data_seed).items()}
 
 
 def main(argv=None) -> int:
@@ -56,11 +63,15 @@ def main(argv=None) -> int:
     if args.dev_noisy_padding:
         pooled = {}
         for path in args.evaluation:
-            groups = by_padding(json.loads(open(path).read()), args.data_seed)
-            print(f"{path}: " + "; ".join(f"{g} {100 * e / w:.1f}% ({w} words)" for g, (e, w) in groups.items()))
+            groups = padding_groups(json.loads(open(path).read()), args.data_seed)
+            print(f"{path}: " + "; ".join(f"{g} {format_wer(wer_interval(e, w))} ({sum(w)} words)"
+                                          for g, (e, w) in groups.items()))
             for group, (e, w) in groups.items():
-                pooled[group] = (pooled.get(group, (0, 0))[0] + e, pooled.get(group, (0, 0))[1] + w)
-        print("pooled: " + "; ".join(f"{g} {100 * e / w:.1f}% ({w} words)" for g, (e, w) in pooled.items()))
+                pooled.setdefault(group, ([], []))
+                pooled[group][0].extend(e)
+                pooled[group][1].extend(w)
+        print("pooled: " + "; ".join(f"{g} {format_wer(wer_interval(e, w))} ({sum(w)} words)"
+                                     for g, (e, w) in pooled.items()))
         return 0
     for path in args.evaluation:
         evaluation = json.loads(open(path).read())
