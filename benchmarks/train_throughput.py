@@ -2,7 +2,7 @@
 second of wall time, as a ratio to the first batch size, from one run on this machine (the
 machine is shared: ratios, not absolute times, are the result).
 
-    python -m benchmarks.train_throughput --config configs/rt.yaml --batch-sizes 16 32 64 [--steps 20]
+    python -m benchmarks.train_throughput --config configs/rt.yaml --batch-sizes 16 32 64 [--utterances 640]
 
 Every batch size trains a fresh model on the same utterances (the first ``--utterances`` of
 the training split in a fixed shuffled order, length-bucketed as in training), one pass after
