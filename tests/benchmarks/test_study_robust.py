@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from benchmarks import study
+from rt_keras.core import run_config
 from rt_keras.core.splits import DEV_NOISE_ONLY, NOISE_ONLY
 from rt_keras.data.storage import Split
 
@@ -25,6 +26,9 @@ def test_the_robust_plan_selects_on_development_splits_and_reports_the_held_out_
     configs = {arm: study.arm_config(plan, arm, 0) for arm in plan["arms"]}
     recipe = configs["recipe"]
     assert recipe.data.augment == type(recipe.data.augment)()  # the recipe augments as today
+    # the recipe arm keeps the 6 epochs it was measured with; the long arm is configs/rt.yaml's schedule
+    assert recipe.train.epochs == 6
+    assert configs["long"].train == run_config.load(ROOT / "configs" / "rt.yaml").train
     for arm, config in configs.items():
         # every arm has the same development and test splits; only the augmentation differs
         for field in ("dev_splits", "dev_utterances", "dev_shifted", "noisy_test_snrs", "channel_test",
