@@ -143,7 +143,13 @@ def file_entry(path: pathlib.Path, assets: pathlib.Path) -> dict:
 
 def refresh(assets, models, sample, words: str, extras=(), split: str = SPLIT) -> dict:
     """Copy ``models`` [(source, name, command)] and ``sample`` into ``assets``, check each
-    model transcribes the sample to ``words`` and write the manifest. Returns it."""
+    model transcribes the sample to ``words`` and write the manifest. Returns it. Every
+    check runs before anything in ``assets`` changes: a model that fails leaves the
+    committed set as it was."""
+    import tempfile
+
+    from converters.files import atomic_path, atomic_write_text
+
     assets = pathlib.Path(assets)
     sample = pathlib.Path(sample)
     if not sample.is_file():
@@ -151,34 +157,37 @@ def refresh(assets, models, sample, words: str, extras=(), split: str = SPLIT) -
     for source, _, _ in [*models, *((s, n, None) for s, n in extras)]:
         if not pathlib.Path(source).is_file():
             raise AssetsError(f"{source} not found: run `make demo` first")
-    (assets / MODELS).mkdir(parents=True, exist_ok=True)
-    write_sample(sample, assets / SAMPLE)
+    with tempfile.TemporaryDirectory() as staging:
+        staged_sample = pathlib.Path(staging) / SAMPLE
+        write_sample(sample, staged_sample)
+        for source, _, _ in models:
+            transcript = transcribe(source, staged_sample)
+            if transcript != words:
+                raise AssetsError(f"{source} transcribes {sample.name} as {transcript!r}, not {words!r}: "
+                                  "not a starter model (the starter set is unchanged)")
+        (assets / MODELS).mkdir(parents=True, exist_ok=True)
+        copies = [(staged_sample, assets / SAMPLE)] + [(s, assets / MODELS / n) for s, n, _ in models] + \
+                 [(s, assets / MODELS / n) for s, n in extras]
+        for source, target in copies:
+            with atomic_path(target) as tmp:
+                shutil.copyfile(source, tmp)
     head = git("rev-parse", "HEAD") or None
     files = [{**file_entry(assets / SAMPLE, assets), "kind": "sample", "words": words,
               "source": f"FSDD recordings/{sample.name}", "command": "make android-assets", "commit": head,
               "attribution": FSDD_ATTRIBUTION}]
     for source, name, command in models:
         source, target = pathlib.Path(source), assets / MODELS / name
-        shutil.copyfile(source, target)
-        transcript = transcribe(target, assets / SAMPLE)
-        if transcript != words:
-            raise AssetsError(f"{source} transcribes {sample.name} as {transcript!r}, not {words!r}: "
-                              "not a starter model")
-        metadata = _metadata(target)
         shown = source.resolve().relative_to(ROOT) if source.resolve().is_relative_to(ROOT) else source
         files.append({**file_entry(target, assets), "kind": "model", "source": str(shown), "command": command,
-                      **run_commit(source), "model": metadata, "evaluation": evaluation(source, split),
-                      "sample_transcript": transcript})
-    extra_entries = []
-    for source, name in extras:
-        target = assets / MODELS / name
-        shutil.copyfile(source, target)
-        extra_entries.append({**file_entry(target, assets), "kind": "model", "source": str(source)})
+                      **run_commit(source), "model": _metadata(target), "evaluation": evaluation(source, split),
+                      "sample_transcript": words})  # each model's transcript was checked to be these words
+    extra_entries = [{**file_entry(assets / MODELS / name, assets), "kind": "model", "source": str(source)}
+                     for source, name in extras]
     manifest = {"about": "The Android demo's starter set, committed so a fresh clone builds and runs; refreshed by "
                          "`make android-assets` and checked by tests/android/test_starter_assets.py. 'extras' are "
                          "copied for the app but not committed (.gitignore).",
                 "refreshed_at_commit": head, "files": files, "extras": extra_entries}
-    (assets / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+    atomic_write_text(assets / MANIFEST, json.dumps(manifest, indent=2) + "\n")
     return manifest
 
 

@@ -106,8 +106,12 @@ def test_refreshing_writes_the_manifest_and_refuses_a_model_that_misses_the_word
     assert sample["sha256"] == entries(manifest, "sample")[0]["sha256"]  # the committed sample, reproduced
     assert entry["evaluation"] == {"split": "test_real", **evaluation["test_real"]}
     assert entry["sample_transcript"] == "seven" and entry["command"] == "make demo"
+    before = {path: path.read_bytes() for path in out.rglob("*") if path.is_file()}
+    other = shutil.copy(ASSETS / "models" / "rt-streaming-qat-int8.tflite", tmp_path / "other.tflite")
     with pytest.raises(AssetsError, match="transcribes 7_theo_3.wav as 'seven', not 'eight'"):
-        refresh(tmp_path / "other", [(model, "rt-qat-int8.tflite", "make demo")], clip, "eight")
+        refresh(out, [(other, "rt-qat-int8.tflite", "make demo")], clip, "eight")
+    # a refused model (other bytes than the set's) leaves the set as it was: no file replaced, none added
+    assert {path: path.read_bytes() for path in out.rglob("*") if path.is_file()} == before
     pathlib.Path(f"{model}.evaluation.json").unlink()
     with pytest.raises(AssetsError, match="evaluation.json not found"):
         refresh(tmp_path / "other", [(model, "rt-qat-int8.tflite", "make demo")], clip, "seven")
