@@ -24,9 +24,21 @@ from rt_keras.core.wer_stats import format_wer, wer_interval
 from rt_keras.data.digits import DEV_NOISY_KEY, NOISY_TEST_KEY
 
 
+def _every_utterance(evaluation: dict, split: str, clean: str) -> dict:
+    """``split``'s result, after checking it scored as many utterances as ``clean``, whose
+    utterances it conditions: the conditions are found again by utterance index, so a dropped
+    utterance would shift every later one."""
+    result = evaluation[split]
+    expected = evaluation.get(clean, {}).get("utterances")
+    if expected is None or len(result["utterance_errors"]) != expected:
+        raise ValueError(f"{split}: {len(result['utterance_errors'])} utterances scored, expected {clean}'s "
+                         f"{expected}: the per-utterance conditions cannot be matched by index")
+    return result
+
+
 def by_kind(evaluation: dict, snr: float, data_seed: int = 0) -> dict:
     """{kind: (errors, words)} of one noisy test split of an evaluation file."""
-    result = evaluation[noisy_test_split(snr)]
+    result = _every_utterance(evaluation, noisy_test_split(snr), "test_real")
     kinds = run_config.HELD_OUT_NOISE_KINDS
     totals = {kind: [0, 0] for kind in kinds}
     for index, (errors, words) in enumerate(zip(result["utterance_errors"], result["utterance_words"])):
@@ -38,7 +50,7 @@ def by_kind(evaluation: dict, snr: float, data_seed: int = 0) -> dict:
 
 def padding_groups(evaluation: dict, data_seed: int = 0) -> dict:
     """{"with noise-only stretches": ([errors], [words]) per utterance, "without": ...} of dev_noisy."""
-    result = evaluation["dev_noisy"]
+    result = _every_utterance(evaluation, "dev_noisy", "dev_clean")
     groups = {"with noise-only stretches": ([], []), "without": ([], [])}
     for index, (errors, words) in enumerate(zip(result["utterance_errors"], result["utterance_words"])):
         padded = np.random.default_rng([data_seed, DEV_NOISY_KEY, index]).random() < 0.5

@@ -2,6 +2,7 @@
 generator's condition (rt_keras/data/digits.py) drew for it."""
 
 import numpy as np
+import pytest
 
 from benchmarks.noisy_by_kind import by_kind, by_padding
 from rt_keras.core.run_config import HELD_OUT_NOISE_KINDS
@@ -22,7 +23,9 @@ def test_errors_are_pooled_by_the_kind_the_generator_drew(monkeypatch):
     assert set(drawn) == set(HELD_OUT_NOISE_KINDS)  # both kinds occur, so the split is a real test
 
     errors, words = [1, 0, 2, 3, 0, 1, 4, 0], [2, 1, 3, 4, 1, 2, 4, 3]
-    pooled = by_kind({"test_real_noisy_10db": {"utterance_errors": errors, "utterance_words": words}}, 10)
+    evaluation = {"test_real": {"utterances": 8}, "test_real_noisy_10db": {"utterance_errors": errors,
+                                                                        "utterance_words": words}}
+    pooled = by_kind(evaluation, 10)
     for kind in HELD_OUT_NOISE_KINDS:
         chosen = [i for i, k in enumerate(drawn) if k == kind]
         assert pooled[kind] == (sum(errors[i] for i in chosen), sum(words[i] for i in chosen))
@@ -39,6 +42,19 @@ def test_dev_noisy_errors_are_pooled_by_whether_the_generator_padded_the_utteran
             for i in range(10)]
     assert any(grew) and not all(grew)
     errors, words = list(range(10)), [3] * 10
-    pooled = by_padding({"dev_noisy": {"utterance_errors": errors, "utterance_words": words}})
+    pooled = by_padding({"dev_clean": {"utterances": 10},
+                         "dev_noisy": {"utterance_errors": errors, "utterance_words": words}})
     assert pooled["with noise-only stretches"] == (sum(e for e, g in zip(errors, grew) if g), 3 * sum(grew))
     assert pooled["without"] == (sum(e for e, g in zip(errors, grew) if not g), 3 * (10 - sum(grew)))
+
+
+def test_a_split_with_a_dropped_utterance_is_refused():
+    """The conditions are found again by utterance index: one utterance fewer than the clean
+    split would pool every later utterance under another utterance's condition."""
+    evaluation = {"test_real": {"utterances": 8},
+                  "test_real_noisy_10db": {"utterance_errors": [0] * 7, "utterance_words": [1] * 7},
+                  "dev_noisy": {"utterance_errors": [0] * 10, "utterance_words": [1] * 10}}
+    with pytest.raises(ValueError, match="test_real_noisy_10db: 7 utterances scored, expected test_real's 8"):
+        by_kind(evaluation, 10)
+    with pytest.raises(ValueError, match="dev_noisy: 10 utterances scored, expected dev_clean's None"):
+        by_padding(evaluation)
