@@ -3,10 +3,14 @@ a no-op unless forced, an interrupted one resumes from its last finished epoch."
 
 from __future__ import annotations
 
+import logging
+
 from converters.files import atomic_write_json, check_output_dir
 from rt_keras.model.saving import save_model
 from rt_keras.runs.run_dir import RunDir, trained
 from rt_keras.training.train import check_cluster, check_same_model, make_strategy, train_model, worker_index
+
+log = logging.getLogger("rt_keras")
 
 
 def initial_weights(model, config, init_dir) -> None:
@@ -17,11 +21,28 @@ def initial_weights(model, config, init_dir) -> None:
     model.set_weights(source.load_model().get_weights())
 
 
+def changed_training(config, run: RunDir) -> list[str]:
+    """The encoder, front-end and training fields ``config`` sets otherwise than the run's
+    recorded config (``section.field: recorded -> requested``); the data section is left
+    out (added evaluation splits and machine paths change it without changing the model)."""
+    recorded = run.load_config().to_dict()
+    requested = config.to_dict()
+    return [f"{section}.{field}: {recorded[section].get(field)!r} -> {value!r}"
+            for section in ("encoder", "frontend", "train") for field, value in requested[section].items()
+            if recorded[section].get(field) != value]
+
+
 def train(config, run_dir, force: bool = False, progress: bool = True, extra_callbacks=()) -> dict:
-    """Train ``config`` (a RunConfig) into ``run_dir``; returns its metrics."""
+    """Train ``config`` (a RunConfig) into ``run_dir``; returns its metrics. A finished run
+    is kept even when ``config`` differs from the one it was trained with (a warning names
+    the fields; ``force`` trains it again)."""
     run = RunDir(check_output_dir(run_dir, "run directory"))
     finished = None if force else run.finished_metrics("training")
     if finished:
+        changed = changed_training(config, run) if run.config.is_file() else []
+        if changed:
+            log.warning("%s was trained with another config (%s): keeping it; use --force, or another --out, "
+                        "to train this one", run.path, "; ".join(changed))
         return finished
     # a refused request leaves nothing behind: checked before the run directory is made
     check_cluster(config.train.strategy)

@@ -91,3 +91,29 @@ def test_pipeline_streaming_fine_tunes_a_chunked_run_and_ships_its_streaming_ste
     evaluation = json.loads((run / "model-streaming-qat-int8.tflite.evaluation.json").read_text())
     assert list(evaluation) == list(TEST_SPLITS) and all(evaluation[s]["words"] > 0 for s in TEST_SPLITS)
     assert f"everything is in {run}/" in out and "model-streaming-qat-int8.tflite (int8" in out
+
+
+def test_a_finished_run_asked_for_with_another_config_is_kept_with_a_warning(tiny_run, tiny_config, tmp_path,
+                                                                             caplog):
+    """After a recipe change (e.g. configs/rt.yaml's epochs), `make demo` over an earlier
+    runs/rt must say that the run it keeps was trained otherwise."""
+    import copy
+    import logging
+
+    from rt_keras.runs.train import train
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    trained = (run / "model.keras").read_bytes()
+    same = copy.deepcopy(tiny_config)
+    same.train.epochs = 2  # as tiny_run was trained
+    with caplog.at_level(logging.WARNING, logger="rt_keras"):
+        assert train(same, run, progress=False)["finished"]
+    assert "trained with another config" not in caplog.text
+    other = copy.deepcopy(same)
+    other.train.epochs, other.encoder.rank = 3, same.encoder.rank + 1
+    with caplog.at_level(logging.WARNING, logger="rt_keras"):
+        assert train(other, run, progress=False)["finished"]
+    assert (run / "model.keras").read_bytes() == trained  # kept, not trained again
+    assert (f"{run} was trained with another config (encoder.rank: {same.encoder.rank} -> {other.encoder.rank}; "
+            "train.epochs: 2 -> 3)") in caplog.text
