@@ -143,9 +143,9 @@ def file_entry(path: pathlib.Path, assets: pathlib.Path) -> dict:
 
 def refresh(assets, models, sample, words: str, extras=(), split: str = SPLIT) -> dict:
     """Copy ``models`` [(source, name, command)] and ``sample`` into ``assets``, check each
-    model transcribes the sample to ``words`` and write the manifest. Returns it. Every
-    check runs before anything in ``assets`` changes: a model that fails leaves the
-    committed set as it was."""
+    model transcribes the sample to ``words`` and write the manifest. Returns it. Every file
+    is staged, checked and described first (transcript, evaluation, metadata) and only then
+    installed, so a refused model, or a missing evaluation, leaves the committed set as it was."""
     import tempfile
 
     from converters.files import atomic_path, atomic_write_text
@@ -157,32 +157,34 @@ def refresh(assets, models, sample, words: str, extras=(), split: str = SPLIT) -
     for source, _, _ in [*models, *((s, n, None) for s, n in extras)]:
         if not pathlib.Path(source).is_file():
             raise AssetsError(f"{source} not found: run `make demo` first")
+    head = git("rev-parse", "HEAD") or None
     with tempfile.TemporaryDirectory() as staging:
-        staged_sample = pathlib.Path(staging) / SAMPLE
-        write_sample(sample, staged_sample)
-        for source, _, _ in models:
-            transcript = transcribe(source, staged_sample)
+        staging = pathlib.Path(staging)
+        (staging / MODELS).mkdir()
+        write_sample(sample, staging / SAMPLE)
+        files = [{**file_entry(staging / SAMPLE, staging), "kind": "sample", "words": words,
+                  "source": f"FSDD recordings/{sample.name}", "command": "make android-assets", "commit": head,
+                  "attribution": FSDD_ATTRIBUTION}]
+        for source, name, command in models:
+            source, staged = pathlib.Path(source), staging / MODELS / name
+            shutil.copyfile(source, staged)  # the bytes checked are the bytes installed
+            transcript = transcribe(staged, staging / SAMPLE)
             if transcript != words:
                 raise AssetsError(f"{source} transcribes {sample.name} as {transcript!r}, not {words!r}: "
                                   "not a starter model (the starter set is unchanged)")
+            shown = source.resolve().relative_to(ROOT) if source.resolve().is_relative_to(ROOT) else source
+            files.append({**file_entry(staged, staging), "kind": "model", "source": str(shown), "command": command,
+                          **run_commit(source), "model": _metadata(staged), "evaluation": evaluation(source, split),
+                          "sample_transcript": transcript})
+        extra_entries = []
+        for source, name in extras:
+            shutil.copyfile(source, staging / MODELS / name)
+            extra_entries.append({**file_entry(staging / MODELS / name, staging), "kind": "model",
+                                  "source": str(source)})
         (assets / MODELS).mkdir(parents=True, exist_ok=True)
-        copies = [(staged_sample, assets / SAMPLE)] + [(s, assets / MODELS / n) for s, n, _ in models] + \
-                 [(s, assets / MODELS / n) for s, n in extras]
-        for source, target in copies:
-            with atomic_path(target) as tmp:
-                shutil.copyfile(source, tmp)
-    head = git("rev-parse", "HEAD") or None
-    files = [{**file_entry(assets / SAMPLE, assets), "kind": "sample", "words": words,
-              "source": f"FSDD recordings/{sample.name}", "command": "make android-assets", "commit": head,
-              "attribution": FSDD_ATTRIBUTION}]
-    for source, name, command in models:
-        source, target = pathlib.Path(source), assets / MODELS / name
-        shown = source.resolve().relative_to(ROOT) if source.resolve().is_relative_to(ROOT) else source
-        files.append({**file_entry(target, assets), "kind": "model", "source": str(shown), "command": command,
-                      **run_commit(source), "model": _metadata(target), "evaluation": evaluation(source, split),
-                      "sample_transcript": words})  # each model's transcript was checked to be these words
-    extra_entries = [{**file_entry(assets / MODELS / name, assets), "kind": "model", "source": str(source)}
-                     for source, name in extras]
+        for entry in [*files, *extra_entries]:
+            with atomic_path(assets / entry["path"]) as tmp:
+                shutil.copyfile(staging / entry["path"], tmp)
     manifest = {"about": "The Android demo's starter set, committed so a fresh clone builds and runs; refreshed by "
                          "`make android-assets` and checked by tests/android/test_starter_assets.py. 'extras' are "
                          "copied for the app but not committed (.gitignore).",

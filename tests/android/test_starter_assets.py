@@ -112,6 +112,9 @@ def test_refreshing_writes_the_manifest_and_refuses_a_model_that_misses_the_word
         refresh(out, [(other, "rt-qat-int8.tflite", "make demo")], clip, "eight")
     # a refused model (other bytes than the set's) leaves the set as it was: no file replaced, none added
     assert {path: path.read_bytes() for path in out.rglob("*") if path.is_file()} == before
-    pathlib.Path(f"{model}.evaluation.json").unlink()
-    with pytest.raises(AssetsError, match="evaluation.json not found"):
-        refresh(tmp_path / "other", [(model, "rt-qat-int8.tflite", "make demo")], clip, "seven")
+    # the same when the first model passes and the second has no evaluation to record
+    second = shutil.copy(other, run / "model-streaming.tflite")
+    with pytest.raises(AssetsError, match="model-streaming.tflite.evaluation.json not found"):
+        refresh(out, [(model, "rt-qat-int8.tflite", "make demo"), (second, "other.tflite", "make demo")], clip,
+                "seven")
+    assert {path: path.read_bytes() for path in out.rglob("*") if path.is_file()} == before
