@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import pathlib
 import sys
 
 import numpy as np
@@ -28,9 +29,11 @@ def _every_utterance(evaluation: dict, split: str, clean: str) -> dict:
     """``split``'s result, after checking it scored as many utterances as ``clean``, whose
     utterances it conditions: the conditions are found again by utterance index, so a dropped
     utterance would shift every later one."""
-    result = evaluation[split]
-    expected = evaluation.get(clean, {}).get("utterances")
-    if expected is None or len(result["utterance_errors"]) != expected:
+    if split not in evaluation or clean not in evaluation:
+        raise ValueError(f"needs {split} and {clean} (its utterances' count) in the evaluation; it has "
+                         f"{', '.join(evaluation)}")
+    result, expected = evaluation[split], evaluation[clean]["utterances"]
+    if len(result["utterance_errors"]) != expected:
         raise ValueError(f"{split}: {len(result['utterance_errors'])} utterances scored, expected {clean}'s "
                          f"{expected}: the per-utterance conditions cannot be matched by index")
     return result
@@ -72,10 +75,18 @@ def main(argv=None) -> int:
     parser.add_argument("--dev-noisy-padding", action="store_true",
                         help="dev_noisy by whether the utterance has noise-only stretches, instead")
     args = parser.parse_args(argv)
+
+    def read(path, split_up):
+        """``split_up(evaluation)`` of the file ``path``; a file it cannot use ends the run with one line."""
+        try:
+            return split_up(json.loads(pathlib.Path(path).read_text()))
+        except (OSError, ValueError) as error:
+            parser.exit(2, f"{parser.prog}: {path}: {error}\n")
+
     if args.dev_noisy_padding:
         pooled = {}
         for path in args.evaluation:
-            groups = padding_groups(json.loads(open(path).read()), args.data_seed)
+            groups = read(path, lambda evaluation: padding_groups(evaluation, args.data_seed))
             print(f"{path}: " + "; ".join(f"{g} {format_wer(wer_interval(e, w))} ({sum(w)} words)"
                                           for g, (e, w) in groups.items()))
             for group, (e, w) in groups.items():
@@ -86,11 +97,12 @@ def main(argv=None) -> int:
                                      for g, (e, w) in pooled.items()))
         return 0
     for path in args.evaluation:
-        evaluation = json.loads(open(path).read())
-        snrs = sorted(float(name.split("_")[-1][:-2]) for name in evaluation if name.startswith("test_real_noisy_"))
-        cells = [f"{snr:g} dB {kind} {100 * e / w:.1f}% ({w} words)"
-                 for snr in snrs for kind, (e, w) in by_kind(evaluation, snr, args.data_seed).items()]
-        print(f"{path}: " + "; ".join(cells))
+        tables = read(path, lambda evaluation: {
+            snr: by_kind(evaluation, snr, args.data_seed)
+            for snr in sorted(float(name.split("_")[-1][:-2]) for name in evaluation
+                              if name.startswith("test_real_noisy_"))})
+        print(f"{path}: " + "; ".join(f"{snr:g} dB {kind} {100 * e / w:.1f}% ({w} words)"
+                                      for snr, kinds in tables.items() for kind, (e, w) in kinds.items()))
     return 0
 
 

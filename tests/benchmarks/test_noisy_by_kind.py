@@ -1,10 +1,12 @@
 """benchmarks/noisy_by_kind.py pools every utterance's errors under the kind that the data
 generator's condition (rt_keras/data/digits.py) drew for it."""
 
+import json
+
 import numpy as np
 import pytest
 
-from benchmarks.noisy_by_kind import by_kind, by_padding
+from benchmarks.noisy_by_kind import by_kind, by_padding, main
 from rt_keras.core.run_config import HELD_OUT_NOISE_KINDS
 from rt_keras.data import augment, channels, digits, noises
 
@@ -56,5 +58,19 @@ def test_a_split_with_a_dropped_utterance_is_refused():
                   "dev_noisy": {"utterance_errors": [0] * 10, "utterance_words": [1] * 10}}
     with pytest.raises(ValueError, match="test_real_noisy_10db: 7 utterances scored, expected test_real's 8"):
         by_kind(evaluation, 10)
-    with pytest.raises(ValueError, match="dev_noisy: 10 utterances scored, expected dev_clean's None"):
+    with pytest.raises(ValueError, match="needs dev_noisy and dev_clean"):
         by_padding(evaluation)
+
+
+def test_the_command_names_the_file_it_cannot_use_in_one_line(tmp_path, capsys):
+    path = tmp_path / "evaluation.json"
+    path.write_text(json.dumps({"test_real": {"utterances": 8},
+                                "test_real_noisy_10db": {"utterance_errors": [0] * 7, "utterance_words": [1] * 7}}))
+    with pytest.raises(SystemExit) as stopped:
+        main([str(path)])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert f"{path}: test_real_noisy_10db: 7 utterances scored" in err and len(err.strip().splitlines()) == 1
+    with pytest.raises(SystemExit):
+        main([str(path), "--dev-noisy-padding"])
+    assert f"{path}: needs dev_noisy and dev_clean" in capsys.readouterr().err
