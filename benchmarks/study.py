@@ -759,7 +759,8 @@ def main(argv=None) -> int:
         action="append",
         default=[],
         metavar="SECTION.FIELD=VALUE",
-        help="override a base-config value for every arm (e.g. data.fsdd_dir=...)",
+        help="override a base-config value for every arm (e.g. data.fsdd_dir=...); the plan's own `set` and "
+             "each arm's overrides come after it, so a field they set (the plans pin train.epochs) keeps their value",
     )
     parser.add_argument("--report-only", action="store_true", help="train nothing: measure and report finished runs")
     parser.add_argument("--no-measure", action="store_true", help="skip the latency and step-time pass")

@@ -179,3 +179,15 @@ def test_verdicts_follow_the_interval_and_every_seed():
     )
     assert study.verdict("within", {**wide, "difference": 0.03, "ci95": [0.02, 0.04]})[0] == "contradicted"
     assert study.verdict("either", pair)[0] == "A is better"
+
+
+def test_the_plans_keep_the_epochs_their_documents_measured():
+    """configs/rt.yaml trains 12 epochs since issue 31; the plans measured at 6 pin 6, so that
+    re-running one reproduces its report instead of training every arm at the new schedule."""
+    expected_12 = {"study.yaml": set(), "streaming.yaml": set(), "robust.yaml": {"long"},
+                   "streaming_long.yaml": {"rt-k3-r16-e12", "rt-k3-r16-chunk320-e12"}}
+    for name, twelve in expected_12.items():
+        plan = study.load_plan(ROOT / "benchmarks" / name)
+        for arm in plan["arms"]:
+            epochs = study.arm_config(plan, arm, 0).train.epochs
+            assert epochs == (12 if arm in twelve else 2 if arm.startswith("compress") else 6), (name, arm)
