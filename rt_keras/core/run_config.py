@@ -67,6 +67,11 @@ class AugmentConfig:
     low_level_dbfs: list = dataclasses.field(default_factory=lambda: [-45.0, -25.0])
     clip_probability: float = 0.0  # hard clipping at this fraction of the peak
     clip_fraction: list = dataclasses.field(default_factory=lambda: [0.2, 0.6])
+    # A training utterance of noise alone, its transcript empty, so that CTC learns to emit
+    # nothing from noise: one of NOISE_ONLY_KINDS (training's kinds but babble, which is digit words).
+    noise_only_probability: float = 0.0
+    noise_only_seconds: list = dataclasses.field(default_factory=lambda: [1.0, 6.0])
+    noise_only_dbfs: list = dataclasses.field(default_factory=lambda: [-55.0, -15.0])  # RMS level
 
     def __post_init__(self):
         for field, allowed in (("noise_kinds", TRAIN_NOISE_KINDS), ("codecs", TRAIN_CODECS)):
@@ -74,7 +79,8 @@ class AugmentConfig:
             if not isinstance(value, (list, tuple)) or not value or not set(value) <= set(allowed):
                 raise ConfigError(f"data.augment.{field}={value!r}: expected a non-empty list of {', '.join(allowed)} "
                                   "(the other kinds are held out for development and for testing)")
-        for field in ("rt60_seconds", "long_pause_seconds", "room_rt60_seconds", "low_level_dbfs", "clip_fraction"):
+        for field in ("rt60_seconds", "long_pause_seconds", "room_rt60_seconds", "low_level_dbfs", "clip_fraction",
+                      "noise_only_seconds", "noise_only_dbfs"):
             value = getattr(self, field)
             if not (isinstance(value, (list, tuple)) and len(value) == 2 and value[0] <= value[1]):
                 raise ConfigError(f"data.augment.{field}={value!r}: expected [low, high] with low <= high")
@@ -90,6 +96,12 @@ class AugmentConfig:
                 and all(1.0 <= lo <= hi for lo, hi in zip(*dims))):
             raise ConfigError(f"data.augment.room_dims_m={dims!r}: expected [[x, y, z], [x, y, z]] in metres, "
                               "the smallest and largest room, each side at least 1 m")
+        for field, valid, expected in (
+                ("noise_only_probability", 0 <= self.noise_only_probability <= 1, "a probability in [0, 1]"),
+                ("noise_only_seconds", self.noise_only_seconds[0] > 0, "positive durations"),
+                ("noise_only_dbfs", self.noise_only_dbfs[1] <= 0, "RMS levels at most 0 dBFS")):
+            if not valid:
+                raise ConfigError(f"data.augment.{field}={getattr(self, field)!r}: expected {expected}")
         if not 0 < self.clip_fraction[0] <= self.clip_fraction[1] <= 1:
             raise ConfigError(f"data.augment.clip_fraction={self.clip_fraction!r}: expected fractions in (0, 1]")
 

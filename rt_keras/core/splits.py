@@ -15,6 +15,15 @@ def is_noise_only(name: str) -> bool:
     return name in (NOISE_ONLY, DEV_NOISE_ONLY)
 
 
+def noise_source(kind: str) -> str:
+    """The source name of an utterance of noise alone (no words, an empty transcript)."""
+    return f"noise:{kind}"
+
+
+def is_noise_source(source: str) -> bool:
+    return source.startswith("noise:")
+
+
 def noisy_test_split(snr_db: float) -> str:
     return f"test_real_noisy_{snr_db:g}db"
 

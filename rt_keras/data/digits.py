@@ -25,7 +25,14 @@ import numpy as np
 from rt_keras.core import run_config as rc
 from rt_keras.core.contracts import DIGIT_WORDS, float_to_pcm, pcm_to_float
 from rt_keras.core.encoder_config import ConfigError
-from rt_keras.core.splits import DEV_NOISE_ONLY, DEV_SHIFTED, NOISE_ONLY, noisy_test_split
+from rt_keras.core.splits import (
+    DEV_NOISE_ONLY,
+    DEV_SHIFTED,
+    NOISE_ONLY,
+    is_noise_source,
+    noise_source,
+    noisy_test_split,
+)
 from rt_keras.data import augment as augment_lib
 from rt_keras.data import channels, espeak_voices, noises, pseudo_speakers, tts_voices
 from rt_keras.data import fsdd as fsdd_lib
@@ -185,6 +192,13 @@ def _make_split(count, pools_and_weights, seed_key, config, augmented, progress,
     weights = np.array([w for _, w in pools_and_weights], np.float64)
     for index in tqdm(range(count), desc=f"{name:>15}", unit="utt", disable=not progress):
         rng = np.random.default_rng([*seed_key, index])
+        noise_only = config.augment.noise_only_probability if augmented else 0.0
+        if noise_only > 0 and rng.random() < noise_only:  # at 0 the generator draws nothing more
+            audio, kind = augment_lib.noise_only(rng, config.augment)
+            split.audio.append(float_to_pcm(audio))
+            split.transcripts.append("")
+            split.sources.append(noise_source(kind))
+            continue
         pool = pools_and_weights[int(rng.choice(len(weights), p=weights / weights.sum()))][0]
         sources = pool.sources()
         source = sources[int(rng.integers(len(sources)))]
@@ -320,7 +334,8 @@ def digit_splits(config, progress: bool, skipped: list):
             name,
             split.transcripts,
             zip(split.audio, split.transcripts, split.sources),
-            {s: pool.info[s] for pool, _ in weighted for s in pool.sources() if s in used},
+            {**{s: pool.info[s] for pool, _ in weighted for s in pool.sources() if s in used},
+             **_noise_descriptions(used)},
         )
     if config.noise_only_utterances:
         yield noise_only_split(config, pools)
@@ -481,9 +496,14 @@ def _noise_only(name, count, kinds, clips, key):
         noise = noises.make(kind, int(rng.uniform(2.0, 8.0) * MODEL_SAMPLE_RATE), rng, clips)
         noise = noise * 10 ** (rng.uniform(-45.0, -20.0) / 20)
         audio.append(float_to_pcm(np.clip(noise, -0.99, 0.99)))
-        sources.append(f"noise:{kind}")
+        sources.append(noise_source(kind))
     return (name, [""] * len(audio), zip(audio, [""] * len(audio), sources),
-            {f"noise:{k}": {"engine": "noise", "voice": k} for k in sorted(set(sources))})
+            _noise_descriptions(sources))
+
+
+def _noise_descriptions(sources) -> dict:
+    """The manifest's description of the noise sources among ``sources``."""
+    return {s: {"engine": "noise", "voice": s.split(":", 1)[1]} for s in sorted(set(sources)) if is_noise_source(s)}
 
 
 def conditions(config) -> dict:

@@ -15,7 +15,7 @@ import numpy as np
 from converters.files import atomic_path
 from rt_keras.core import vocabulary as vocabulary_lib
 from rt_keras.core.contracts import ctc_frames_needed, output_frames
-from rt_keras.core.splits import keeps_every_utterance
+from rt_keras.core.splits import is_noise_source, keeps_every_utterance
 from rt_keras.core.vocabulary import Vocabulary, VocabularyError
 from rt_keras.data import shards
 from rt_keras.data.audio import MODEL_SAMPLE_RATE
@@ -34,7 +34,16 @@ class Split:
         return len(self.audio)
 
     def labels(self, index: int) -> list[int]:
-        return self.vocabulary.encode(self.transcripts[index])
+        return encode_labels(self.vocabulary, self.transcripts[index], self.sources[index])
+
+
+def encode_labels(vocabulary: Vocabulary, text: str, source: str) -> list[int]:
+    """Token ids of a transcript; none for an utterance of noise alone (an empty transcript
+    from a noise source: data.augment.noise_only_probability), which trains CTC to emit
+    nothing. Any other empty transcript is refused (VocabularyError), a manifest's too."""
+    if not text and is_noise_source(source):
+        return []
+    return vocabulary.encode(text)
 
 
 def save_split(directory: pathlib.Path, name: str, split: Split) -> None:
@@ -115,7 +124,7 @@ def _labels(audio, text: str, source: str, vocabulary: Vocabulary, frontend, nam
     scored on what it cannot spell too)."""
 
     try:
-        labels = vocabulary.encode(text)
+        labels = encode_labels(vocabulary, text, source)
     except VocabularyError as error:
         return [], str(error)
     needed, frames = ctc_frames_needed(labels), output_frames(audio.size, frontend)

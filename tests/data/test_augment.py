@@ -160,3 +160,25 @@ def test_every_later_field_is_off_or_unused_by_default():
         if field.name.endswith("_probability") and field.name in run_config._LATER_AUGMENT_FIELDS:
             assert getattr(defaults, field.name) == 0.0
     assert defaults.noise_kinds == augment_lib.ORIGINAL_NOISE_KINDS
+
+
+def test_noise_only_utterances_are_seeded_and_at_the_asked_length_and_level():
+    config = run_config.AugmentConfig(noise_only_probability=1.0, noise_only_seconds=[1.0, 2.0],
+                                      noise_only_dbfs=[-40.0, -30.0])
+    kinds = set()
+    for seed in range(40):
+        audio, kind = augment_lib.noise_only(np.random.default_rng(seed), config)
+        again, _ = augment_lib.noise_only(np.random.default_rng(seed), config)
+        np.testing.assert_array_equal(audio, again)
+        assert RATE <= audio.size <= 2 * RATE, (seed, audio.size)
+        level_db = 10 * np.log10(np.mean(audio.astype(np.float64) ** 2))
+        assert -40.01 <= level_db <= -29.99, (seed, kind, level_db)
+        kinds.add(kind)
+    assert kinds == set(augment_lib.NOISE_ONLY_KINDS) == set(run_config.TRAIN_NOISE_KINDS) - {"babble"}
+
+
+def test_noise_only_settings_are_checked_at_load():
+    for option, value in (("noise_only_probability", "1.5"), ("noise_only_seconds", "[0.0, 2.0]"),
+                          ("noise_only_dbfs", "[-20.0, 3.0]"), ("noise_only_seconds", "[3.0, 2.0]")):
+        with pytest.raises(run_config.ConfigError, match=f"data.augment.{option}="):
+            run_config.load(ROOT / "configs" / "tiny.yaml", [f"data.augment.{option}={value}"])

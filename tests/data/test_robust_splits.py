@@ -109,9 +109,16 @@ def test_every_arm_gets_the_same_development_and_test_splits(robust, tmp_path):
     without_shifted = [o for o in ROBUST if o != "data.dev_shifted=true"]
     arm = run_config.load(ROOT / "configs" / "tiny.yaml", [
         f"data.cache_dir={tmp_path}", *without_shifted, "data.augment.noise_kinds=[white, babble]",
-        "data.augment.eq_probability=0.5", "data.augment.long_pause_probability=0.3"])
-    other = read_manifest(materialise(arm, progress=False))
+        "data.augment.eq_probability=0.5", "data.augment.long_pause_probability=0.3",
+        "data.augment.noise_only_probability=0.25"])
+    directory = materialise(arm, progress=False)
+    other = read_manifest(directory)
     assert other["splits"]["train"]["sha256"] != manifest["splits"]["train"]["sha256"]
+    train = load_split(directory, "train")  # noise-only utterances: no words, a noise source the manifest describes
+    noise_only = [i for i, source in enumerate(train.sources) if source.startswith("noise:")]
+    assert 0 < len(noise_only) < len(train.sources) / 2
+    assert [i for i, text in enumerate(train.transcripts) if not text] == noise_only
+    assert all(other["sources"][train.sources[i]]["engine"] == "noise" for i in noise_only)
     assert set(other["splits"]) == set(manifest["splits"]) - {DEV_SHIFTED, DEV_NOISE_ONLY}
     for name in other["splits"]:
         if name != "train":
