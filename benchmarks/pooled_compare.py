@@ -4,7 +4,10 @@ bootstrap (rt_keras.core.wer_stats.paired_bootstrap) over all the utterances. Th
 --a is paired with the i-th of --b (same seed, same test utterances).
 
     python -m benchmarks.pooled_compare --a A_SEED0.json A_SEED1.json --b B_SEED0.json B_SEED1.json \\
-        [--splits test_real test_tts_unseen]
+        [--splits test_real test_tts_unseen dev_noise_only]
+
+A noise-only split (dev_noise_only, noise_only) is compared on the words emitted per minute,
+paired over its stretches.
 """
 
 from __future__ import annotations
@@ -16,8 +19,33 @@ import sys
 
 from benchmarks.study import paired
 from benchmarks.study import pooled as pooled_arm
+from rt_keras.core.splits import is_noise_only
+from rt_keras.core.wer_stats import paired_bootstrap
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def pooled_emitted(files_a, files_b, split: str) -> dict:
+    """Words emitted per minute of a noise-only split, A − B: one paired bootstrap over the
+    stretches of every seed (rt_keras.core.wer_stats.paired_bootstrap with emitted words for
+    errors and minutes for words)."""
+    emitted_a, emitted_b, minutes = [], [], []
+    for path_a, path_b in zip(files_a, files_b):
+        a, b = (json.loads(pathlib.Path(p).read_text())[split] for p in (path_a, path_b))
+        for path, evaluation in ((path_a, a), (path_b, b)):
+            if "utterance_words_emitted" not in evaluation:
+                raise ValueError(f"{path}: {split} has no per-stretch counts; evaluate it again "
+                                 "(delete its entry and re-run the study command)")
+        if a["utterance_minutes"] != b["utterance_minutes"]:
+            raise ValueError(f"{path_a} and {path_b}: {split} is not the same stretches in both")
+        emitted_a += a["utterance_words_emitted"]
+        emitted_b += b["utterance_words_emitted"]
+        minutes += a["utterance_minutes"]
+    difference = paired_bootstrap(emitted_a, emitted_b, minutes)
+    return {"a": sum(emitted_a) / sum(minutes), "b": sum(emitted_b) / sum(minutes), "minutes": sum(minutes),
+            "stretches": len(minutes), "a_with_words": sum(w > 0 for w in emitted_a),
+            "b_with_words": sum(w > 0 for w in emitted_b),
+            **{k: difference[k] for k in ("difference", "ci95", "verdict")}}
 
 
 def pooled(files_a, files_b, split: str) -> dict:
@@ -43,6 +71,14 @@ def main(argv=None) -> int:
     if len(args.a) != len(args.b):
         parser.error(f"--a has {len(args.a)} files and --b {len(args.b)}: give one per seed to each")
     for split in args.splits:
+        if is_noise_only(split):
+            result = pooled_emitted(args.a, args.b, split)
+            low, high = result["ci95"]
+            print(f"{split}: words emitted per minute of noise: A {result['a']:.2f} (in {result['a_with_words']} "
+                  f"stretches), B {result['b']:.2f} (in {result['b_with_words']}), A - B {result['difference']:+.2f} "
+                  f"[{low:+.2f}, {high:+.2f}] ({result['minutes']:.1f} minutes, {result['stretches']} stretches): "
+                  f"{result['verdict']}")
+            continue
         result = pooled(args.a, args.b, split)
         difference = result["a_minus_b"]
         low, high = (100 * v for v in difference["ci95"])

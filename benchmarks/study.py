@@ -156,9 +156,11 @@ def evaluated_splits(plan: dict | None) -> list[str]:
 def emitted_words(hypotheses: list[str], split) -> dict:
     """Words a model emitted from a split with no words (noise only): count and rate."""
     words = [len(h.split()) for h in hypotheses]
-    minutes = sum(a.size for a in split.audio) / 16000 / 60
+    stretch_minutes = [a.size / 16000 / 60 for a in split.audio]
+    minutes = sum(stretch_minutes)
     return {"words_emitted": int(sum(words)), "minutes": minutes, "per_minute": sum(words) / minutes,
-            "utterances_with_words": int(sum(w > 0 for w in words)), "utterances": len(words)}
+            "utterances_with_words": int(sum(w > 0 for w in words)), "utterances": len(words),
+            "utterance_words_emitted": words, "utterance_minutes": stretch_minutes}  # for paired comparisons
 
 
 def _evaluated(path: pathlib.Path, model_factory, config, batch_size: int, splits=SPLITS) -> dict:

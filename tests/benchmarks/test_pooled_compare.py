@@ -1,10 +1,13 @@
 """benchmarks/pooled_compare.py: seeds' per-utterance errors pooled into one paired comparison."""
 
 import json
+import types
 
+import numpy as np
 import pytest
 
-from benchmarks.pooled_compare import pooled
+from benchmarks.pooled_compare import pooled, pooled_emitted
+from benchmarks.study import emitted_words
 
 
 def _evaluation(path, errors, words):
@@ -27,3 +30,27 @@ def test_different_utterances_are_refused(tmp_path):
     b = [_evaluation(tmp_path / "b.json", [1, 0], [2, 3])]
     with pytest.raises(ValueError, match="not the same utterances"):
         pooled(a, b, "test_real")
+
+
+def _emitted(path, hypotheses, seconds):
+    """A noise-only split's entry as the study writes it (benchmarks.study.emitted_words)."""
+    split = types.SimpleNamespace(audio=[np.zeros(int(16000 * s), np.int16) for s in seconds])
+    path.write_text(json.dumps({"dev_noise_only": emitted_words(hypotheses, split)}))
+    return path
+
+
+def test_words_from_noise_are_compared_per_minute_stretch_by_stretch(tmp_path):
+    a = [_emitted(tmp_path / "a0.json", ["", "one two"], [30, 30]), _emitted(tmp_path / "a1.json", [""], [60])]
+    b = [_emitted(tmp_path / "b0.json", ["six", "one two three"], [30, 30]),
+         _emitted(tmp_path / "b1.json", ["four five"], [60])]
+    result = pooled_emitted(a, b, "dev_noise_only")
+    assert result["a"] == pytest.approx(2 / 2) and result["b"] == pytest.approx(6 / 2)
+    assert result["difference"] == pytest.approx(-2.0) and result["minutes"] == pytest.approx(2.0)
+    assert result["stretches"] == 3 and (result["a_with_words"], result["b_with_words"]) == (1, 3)
+    other = [_emitted(tmp_path / "c0.json", ["", ""], [30, 20])]
+    with pytest.raises(ValueError, match="not the same stretches"):
+        pooled_emitted(a[:1], other, "dev_noise_only")
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps({"dev_noise_only": {"words_emitted": 3, "minutes": 1.0, "per_minute": 3.0}}))
+    with pytest.raises(ValueError, match="old.json: dev_noise_only has no per-stretch counts"):
+        pooled_emitted([old], a[:1], "dev_noise_only")
