@@ -68,9 +68,10 @@ class AugmentConfig:
     clip_probability: float = 0.0  # hard clipping at this fraction of the peak
     clip_fraction: list = dataclasses.field(default_factory=lambda: [0.2, 0.6])
     # A training utterance of noise alone, its transcript empty, so that CTC learns to emit
-    # nothing from noise: one of NOISE_ONLY_KINDS (training's kinds but babble, which is digit words).
+    # nothing from noise: one of noise_kinds but babble (digit words), as long as most speech
+    # utterances of configs/rt.yaml (5th-95th percentile 0.6-3.0 s).
     noise_only_probability: float = 0.0
-    noise_only_seconds: list = dataclasses.field(default_factory=lambda: [1.0, 6.0])
+    noise_only_seconds: list = dataclasses.field(default_factory=lambda: [0.5, 3.0])
     noise_only_dbfs: list = dataclasses.field(default_factory=lambda: [-55.0, -15.0])  # RMS level
 
     def __post_init__(self):
@@ -99,7 +100,9 @@ class AugmentConfig:
         for field, valid, expected in (
                 ("noise_only_probability", 0 <= self.noise_only_probability <= 1, "a probability in [0, 1]"),
                 ("noise_only_seconds", self.noise_only_seconds[0] > 0, "positive durations"),
-                ("noise_only_dbfs", self.noise_only_dbfs[1] <= 0, "RMS levels at most 0 dBFS")):
+                ("noise_only_dbfs", self.noise_only_dbfs[1] <= 0, "RMS levels at most 0 dBFS"),
+                ("noise_kinds", self.noise_only_probability == 0 or set(self.noise_kinds) != {"babble"},
+                 "a kind besides babble for the noise-only utterances (babble is digit words)")):
             if not valid:
                 raise ConfigError(f"data.augment.{field}={getattr(self, field)!r}: expected {expected}")
         if not 0 < self.clip_fraction[0] <= self.clip_fraction[1] <= 1:

@@ -11,7 +11,7 @@ import numpy as np
 import scipy.signal
 import soxr
 
-from rt_keras.core.run_config import TRAIN_NOISE_KINDS, AugmentConfig
+from rt_keras.core.run_config import AugmentConfig
 from rt_keras.data import channels, noises
 from rt_keras.data.audio import MODEL_SAMPLE_RATE
 
@@ -93,15 +93,18 @@ def augment(x: np.ndarray, rng: np.random.Generator, config: AugmentConfig, babb
     return below_full_scale(x)
 
 
-# Babble is other voices saying digits: as a no-words utterance it would teach the model to drop speech.
-NOISE_ONLY_KINDS = tuple(kind for kind in TRAIN_NOISE_KINDS if kind != "babble")
+def noise_only_kinds(config: AugmentConfig) -> list:
+    """The noise-only utterances' kinds: training's noise kinds but babble, which is other voices
+    saying digits (as a no-words utterance it would teach the model to drop speech)."""
+    return [kind for kind in config.noise_kinds if kind != "babble"]
 
 
 def noise_only(rng: np.random.Generator, config: AugmentConfig) -> tuple[np.ndarray, str]:
     """A training utterance without words (``config.noise_only_probability``): one of
-    NOISE_ONLY_KINDS, ``config.noise_only_seconds`` long, at an RMS level drawn from
-    ``config.noise_only_dbfs``. Returns (audio, kind)."""
-    kind = NOISE_ONLY_KINDS[int(rng.integers(len(NOISE_ONLY_KINDS)))]
+    ``noise_only_kinds``, ``config.noise_only_seconds`` long, at an RMS level drawn from
+    ``config.noise_only_dbfs`` (lowered only if a peak would pass full scale). Returns (audio, kind)."""
+    kinds = noise_only_kinds(config)
+    kind = kinds[int(rng.integers(len(kinds)))]
     noise = noises.make(kind, int(rng.uniform(*config.noise_only_seconds) * MODEL_SAMPLE_RATE), rng)
     level = 10 ** (rng.uniform(*config.noise_only_dbfs) / 20)
     return below_full_scale(noise / np.sqrt(np.mean(noise ** 2) + 1e-20) * level), kind

@@ -190,24 +190,23 @@ def _make_split(count, pools_and_weights, seed_key, config, augmented, progress,
                              "(check data.fsdd_dir, the speaker lists and data.validation_takes)")
         pool.shuffle_decks(np.random.default_rng([*seed_key, 1 << 30]))
     weights = np.array([w for _, w in pools_and_weights], np.float64)
+    noise_only = config.augment.noise_only_probability if augmented else 0.0
     for index in tqdm(range(count), desc=f"{name:>15}", unit="utt", disable=not progress):
         rng = np.random.default_rng([*seed_key, index])
-        noise_only = config.augment.noise_only_probability if augmented else 0.0
         if noise_only > 0 and rng.random() < noise_only:  # at 0 the generator draws nothing more
             audio, kind = augment_lib.noise_only(rng, config.augment)
-            split.audio.append(float_to_pcm(audio))
-            split.transcripts.append("")
-            split.sources.append(noise_source(kind))
-            continue
-        pool = pools_and_weights[int(rng.choice(len(weights), p=weights / weights.sum()))][0]
-        sources = pool.sources()
-        source = sources[int(rng.integers(len(sources)))]
-        pauses = (config.augment.long_pause_probability, config.augment.long_pause_seconds) if augmented else (0, 0)
-        audio, transcript = compose_utterance(pool, source, rng, config, pauses)
-        if augmented:
-            audio = augment(audio, rng, config.augment, babble, rooms)
-        if condition is not None:
-            audio = condition[0](audio, np.random.default_rng([*condition[1], index]))
+            transcript, source = "", noise_source(kind)
+        else:
+            pool = pools_and_weights[int(rng.choice(len(weights), p=weights / weights.sum()))][0]
+            sources = pool.sources()
+            source = sources[int(rng.integers(len(sources)))]
+            pauses = (config.augment.long_pause_probability, config.augment.long_pause_seconds) if augmented \
+                else (0, 0)
+            audio, transcript = compose_utterance(pool, source, rng, config, pauses)
+            if augmented:
+                audio = augment(audio, rng, config.augment, babble, rooms)
+            if condition is not None:
+                audio = condition[0](audio, np.random.default_rng([*condition[1], index]))
         if audio.size / MODEL_SAMPLE_RATE > config.max_seconds:
             continue  # rare: many digits, long pauses and slow speech
         split.audio.append(float_to_pcm(audio))

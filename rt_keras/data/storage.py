@@ -148,7 +148,7 @@ def write_split(directory, name: str, utterances, vocabulary: Vocabulary, run_co
         if problem and not keeps_every_utterance(name):
             problems.append(problem)
             continue
-        unspellable += not labels
+        unspellable += not labels and not is_noise_source(source)  # noise alone has no words to spell
         _hash_utterance(digest, audio, text, source)
         count, samples = count + 1, samples + audio.size
         voices.add(source)

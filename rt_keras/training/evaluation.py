@@ -37,7 +37,7 @@ def score(references: list[str], hypotheses: list[str], sources: list[str]) -> d
     words = np.array([len(r.split()) for r in references])
     groups = np.array([voice_group(s) for s in sources])
     by_voice = {group: wer_interval(errors[groups == group], words[groups == group])
-                for group in sorted(set(groups))}
+                for group in sorted(set(groups)) if words[groups == group].sum()}  # noise alone has no words
     # CER over the characters of the transcripts, spaces included (as in ESPnet and jiwer)
     char_errors = [edit_distance(list(r), list(h)) for r, h in zip(references, hypotheses)]
     cer = wer_interval(char_errors, [len(r) for r in references])

@@ -164,7 +164,7 @@ def test_every_later_field_is_off_or_unused_by_default():
 
 def test_noise_only_utterances_are_seeded_and_at_the_asked_length_and_level():
     config = run_config.AugmentConfig(noise_only_probability=1.0, noise_only_seconds=[1.0, 2.0],
-                                      noise_only_dbfs=[-40.0, -30.0])
+                                      noise_only_dbfs=[-40.0, -30.0], noise_kinds=list(run_config.TRAIN_NOISE_KINDS))
     kinds = set()
     for seed in range(40):
         audio, kind = augment_lib.noise_only(np.random.default_rng(seed), config)
@@ -174,11 +174,28 @@ def test_noise_only_utterances_are_seeded_and_at_the_asked_length_and_level():
         level_db = 10 * np.log10(np.mean(audio.astype(np.float64) ** 2))
         assert -40.01 <= level_db <= -29.99, (seed, kind, level_db)
         kinds.add(kind)
-    assert kinds == set(augment_lib.NOISE_ONLY_KINDS) == set(run_config.TRAIN_NOISE_KINDS) - {"babble"}
+    assert kinds == set(run_config.TRAIN_NOISE_KINDS) - {"babble"}  # babble is digit words
+    plain = dataclasses.replace(config, noise_kinds=["white", "brown"])
+    assert {augment_lib.noise_only(np.random.default_rng(seed), plain)[1] for seed in range(20)} == {"white", "brown"}
+
+
+def test_only_noise_alone_may_have_an_empty_transcript():
+    from rt_keras.core.splits import noise_source
+    from rt_keras.core.vocabulary import DIGITS, VocabularyError
+    from rt_keras.data.storage import encode_labels
+
+    assert encode_labels(DIGITS, "", noise_source("hum")) == []
+    assert encode_labels(DIGITS, "one", noise_source("hum")) == DIGITS.encode("one")
+    with pytest.raises(VocabularyError, match="no tokens"):
+        encode_labels(DIGITS, "", "jackson")
 
 
 def test_noise_only_settings_are_checked_at_load():
-    for option, value in (("noise_only_probability", "1.5"), ("noise_only_seconds", "[0.0, 2.0]"),
-                          ("noise_only_dbfs", "[-20.0, 3.0]"), ("noise_only_seconds", "[3.0, 2.0]")):
-        with pytest.raises(run_config.ConfigError, match=f"data.augment.{option}="):
-            run_config.load(ROOT / "configs" / "tiny.yaml", [f"data.augment.{option}={value}"])
+    on = "data.augment.noise_only_probability=0.1"
+    for field, overrides in (("noise_only_probability", ["data.augment.noise_only_probability=1.5"]),
+                             ("noise_only_seconds", [on, "data.augment.noise_only_seconds=[0.0, 2.0]"]),
+                             ("noise_only_seconds", [on, "data.augment.noise_only_seconds=[3.0, 2.0]"]),
+                             ("noise_only_dbfs", [on, "data.augment.noise_only_dbfs=[-20.0, 3.0]"]),
+                             ("noise_kinds", [on, "data.augment.noise_kinds=[babble]"])):
+        with pytest.raises(run_config.ConfigError, match=f"data.augment.{field}="):
+            run_config.load(ROOT / "configs" / "tiny.yaml", overrides)

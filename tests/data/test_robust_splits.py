@@ -5,7 +5,15 @@ import numpy as np
 import pytest
 
 from rt_keras.core import run_config
-from rt_keras.core.splits import DEV_NOISE_ONLY, DEV_SHIFTED, DEV_SPLITS, NOISE_ONLY, SPLITS, noisy_test_split
+from rt_keras.core.splits import (
+    DEV_NOISE_ONLY,
+    DEV_SHIFTED,
+    DEV_SPLITS,
+    NOISE_ONLY,
+    SPLITS,
+    is_noise_source,
+    noisy_test_split,
+)
 from rt_keras.data import noises
 from rt_keras.data.materialise import materialise
 from rt_keras.data.storage import data_directory, load_split, read_manifest
@@ -115,7 +123,7 @@ def test_every_arm_gets_the_same_development_and_test_splits(robust, tmp_path):
     other = read_manifest(directory)
     assert other["splits"]["train"]["sha256"] != manifest["splits"]["train"]["sha256"]
     train = load_split(directory, "train")  # noise-only utterances: no words, a noise source the manifest describes
-    noise_only = [i for i, source in enumerate(train.sources) if source.startswith("noise:")]
+    noise_only = [i for i, source in enumerate(train.sources) if is_noise_source(source)]
     assert 0 < len(noise_only) < len(train.sources) / 2
     assert [i for i, text in enumerate(train.transcripts) if not text] == noise_only
     assert all(other["sources"][train.sources[i]]["engine"] == "noise" for i in noise_only)

@@ -55,3 +55,19 @@ def test_ctc_loss_handles_padded_batches():
     changed = log_probs.copy()
     changed[0, 6:] = tf.nn.log_softmax(rng.normal(size=(3, 5)).astype(np.float32)).numpy()
     assert CTCLoss().call(tf.constant(y_true), tf.constant(changed)).numpy()[0] == pytest.approx(loss[0], rel=1e-6)
+
+
+@pytest.mark.parametrize("labels", [[[], [3, 3, 4]], [[], []]])
+def test_ctc_loss_of_an_utterance_without_words_is_the_all_blank_path(labels):
+    """A noise-only training utterance (empty transcript, data.augment.noise_only_probability),
+    alone or in a batch of only such utterances (targets one column wide): its loss is
+    -sum(log p(blank)) over its valid frames."""
+    from rt_keras.core.contracts import pack_targets
+
+    rng = np.random.default_rng(1)
+    log_probs = tf.nn.log_softmax(rng.normal(size=(2, 9, 5)).astype(np.float32)).numpy()
+    y_true = pack_targets([6, 9], labels)
+    assert y_true.shape[1] == 1 + max(map(len, labels))
+    loss = CTCLoss().call(tf.constant(y_true), tf.constant(log_probs)).numpy()
+    assert loss[0] == pytest.approx(-log_probs[0, :6, 0].sum(), rel=1e-5)
+    assert np.all(np.isfinite(loss))
