@@ -28,7 +28,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 def pooled_emitted(files_a, files_b, split: str) -> dict:
     """Words emitted per minute of a noise-only split, A − B: one paired bootstrap over the
     stretches of every seed (rt_keras.core.wer_stats.paired_bootstrap with emitted words for
-    errors and minutes for words)."""
+    errors and seconds for words)."""
     emitted_a, emitted_b, minutes = [], [], []
     for path_a, path_b in zip(files_a, files_b):
         a, b = (json.loads(pathlib.Path(p).read_text())[split] for p in (path_a, path_b))
@@ -41,11 +41,12 @@ def pooled_emitted(files_a, files_b, split: str) -> dict:
         emitted_a += a["utterance_words_emitted"]
         emitted_b += b["utterance_words_emitted"]
         minutes += a["utterance_minutes"]
-    difference = paired_bootstrap(emitted_a, emitted_b, minutes)
+    # per second, then times 60: the bootstrap floors a resampled total at 1 (its words)
+    per_second = paired_bootstrap(emitted_a, emitted_b, [60 * m for m in minutes])
     return {"a": sum(emitted_a) / sum(minutes), "b": sum(emitted_b) / sum(minutes), "minutes": sum(minutes),
             "stretches": len(minutes), "a_with_words": sum(w > 0 for w in emitted_a),
-            "b_with_words": sum(w > 0 for w in emitted_b),
-            **{k: difference[k] for k in ("difference", "ci95", "verdict")}}
+            "b_with_words": sum(w > 0 for w in emitted_b), "difference": 60 * per_second["difference"],
+            "ci95": [60 * v for v in per_second["ci95"]], "verdict": per_second["verdict"]}
 
 
 def pooled(files_a, files_b, split: str) -> dict:

@@ -47,6 +47,7 @@ def test_words_from_noise_are_compared_per_minute_stretch_by_stretch(tmp_path):
     assert result["a"] == pytest.approx(2 / 2) and result["b"] == pytest.approx(6 / 2)
     assert result["difference"] == pytest.approx(-2.0) and result["minutes"] == pytest.approx(2.0)
     assert result["stretches"] == 3 and (result["a_with_words"], result["b_with_words"]) == (1, 3)
+    assert result["ci95"][0] <= -2.0 <= result["ci95"][1] < 0 and result["verdict"] == "A is better"
     other = [_emitted(tmp_path / "c0.json", ["", ""], [30, 20])]
     with pytest.raises(ValueError, match="not the same stretches"):
         pooled_emitted(a[:1], other, "dev_noise_only")
