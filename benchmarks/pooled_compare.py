@@ -25,22 +25,23 @@ from rt_keras.core.wer_stats import paired_bootstrap
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
-def pooled_emitted(files_a, files_b, split: str) -> dict:
-    """Words emitted per minute of a noise-only split, A − B: one paired bootstrap over the
-    stretches of every seed (rt_keras.core.wer_stats.paired_bootstrap with emitted words for
-    errors and seconds for words)."""
+def pooled_emitted(files_a, files_b, split: str, source: str | None = None) -> dict:
+    """Words emitted per minute of a noise-only split (its stretches of ``source`` only, if
+    given), A − B: one paired bootstrap over the stretches of every seed
+    (rt_keras.core.wer_stats.paired_bootstrap with emitted words for errors and seconds for words)."""
     emitted_a, emitted_b, minutes = [], [], []
     for path_a, path_b in zip(files_a, files_b):
         a, b = (json.loads(pathlib.Path(p).read_text())[split] for p in (path_a, path_b))
         for path, evaluation in ((path_a, a), (path_b, b)):
-            if "utterance_words_emitted" not in evaluation:
+            if "utterance_sources" not in evaluation:
                 raise ValueError(f"{path}: {split} has no per-stretch counts; evaluate it again "
                                  "(delete its entry and re-run the study command)")
-        if a["utterance_minutes"] != b["utterance_minutes"]:
+        if (a["utterance_minutes"], a["utterance_sources"]) != (b["utterance_minutes"], b["utterance_sources"]):
             raise ValueError(f"{path_a} and {path_b}: {split} is not the same stretches in both")
-        emitted_a += a["utterance_words_emitted"]
-        emitted_b += b["utterance_words_emitted"]
-        minutes += a["utterance_minutes"]
+        kept = [i for i, s in enumerate(a["utterance_sources"]) if source in (None, s)]
+        emitted_a += [a["utterance_words_emitted"][i] for i in kept]
+        emitted_b += [b["utterance_words_emitted"][i] for i in kept]
+        minutes += [a["utterance_minutes"][i] for i in kept]
     # per second, then times 60: the bootstrap floors a resampled total at 1 (its words)
     per_second = paired_bootstrap(emitted_a, emitted_b, [60 * m for m in minutes])
     return {"a": sum(emitted_a) / sum(minutes), "b": sum(emitted_b) / sum(minutes), "minutes": sum(minutes),
@@ -73,12 +74,14 @@ def main(argv=None) -> int:
         parser.error(f"--a has {len(args.a)} files and --b {len(args.b)}: give one per seed to each")
     for split in args.splits:
         if is_noise_only(split):
-            result = pooled_emitted(args.a, args.b, split)
-            low, high = result["ci95"]
-            print(f"{split}: words emitted per minute of noise: A {result['a']:.2f} (in {result['a_with_words']} "
-                  f"stretches), B {result['b']:.2f} (in {result['b_with_words']}), A - B {result['difference']:+.2f} "
-                  f"[{low:+.2f}, {high:+.2f}] ({result['minutes']:.1f} minutes, {result['stretches']} stretches): "
-                  f"{result['verdict']}")
+            kinds = sorted(set(json.loads(pathlib.Path(args.a[0]).read_text())[split].get("utterance_sources", [])))
+            for source in (None, *kinds):
+                result = pooled_emitted(args.a, args.b, split, source)
+                low, high = result["ci95"]
+                print(f"{split}{f' ({source})' if source else ''}: words emitted per minute of noise: "
+                      f"A {result['a']:.2f} (in {result['a_with_words']} stretches), B {result['b']:.2f} "
+                      f"(in {result['b_with_words']}), A - B {result['difference']:+.2f} [{low:+.2f}, {high:+.2f}] "
+                      f"({result['minutes']:.1f} minutes, {result['stretches']} stretches): {result['verdict']}")
             continue
         result = pooled(args.a, args.b, split)
         difference = result["a_minus_b"]

@@ -160,7 +160,8 @@ def emitted_words(hypotheses: list[str], split) -> dict:
     minutes = sum(stretch_minutes)
     return {"words_emitted": int(sum(words)), "minutes": minutes, "per_minute": sum(words) / minutes,
             "utterances_with_words": int(sum(w > 0 for w in words)), "utterances": len(words),
-            "utterance_words_emitted": words, "utterance_minutes": stretch_minutes}  # for paired comparisons
+            "utterance_words_emitted": words, "utterance_minutes": stretch_minutes,  # for paired comparisons
+            "utterance_sources": list(split.sources)}  # noise:<kind>, for comparisons by kind
 
 
 def _evaluated(path: pathlib.Path, model_factory, config, batch_size: int, splits=SPLITS) -> dict:

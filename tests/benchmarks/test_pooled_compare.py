@@ -34,7 +34,8 @@ def test_different_utterances_are_refused(tmp_path):
 
 def _emitted(path, hypotheses, seconds):
     """A noise-only split's entry as the study writes it (benchmarks.study.emitted_words)."""
-    split = types.SimpleNamespace(audio=[np.zeros(int(16000 * s), np.int16) for s in seconds])
+    split = types.SimpleNamespace(audio=[np.zeros(int(16000 * s), np.int16) for s in seconds],
+                                  sources=[f"noise:{'rain' if s == 30 else 'hum'}" for s in seconds])
     path.write_text(json.dumps({"dev_noise_only": emitted_words(hypotheses, split)}))
     return path
 
@@ -48,6 +49,8 @@ def test_words_from_noise_are_compared_per_minute_stretch_by_stretch(tmp_path):
     assert result["difference"] == pytest.approx(-2.0) and result["minutes"] == pytest.approx(2.0)
     assert result["stretches"] == 3 and (result["a_with_words"], result["b_with_words"]) == (1, 3)
     assert result["ci95"][0] <= -2.0 <= result["ci95"][1] < 0 and result["verdict"] == "A is better"
+    rain = pooled_emitted(a, b, "dev_noise_only", "noise:rain")  # seed 0's two 30 s stretches
+    assert (rain["a"], rain["b"], rain["stretches"]) == (pytest.approx(2.0), pytest.approx(4.0), 2)
     other = [_emitted(tmp_path / "c0.json", ["", ""], [30, 20])]
     with pytest.raises(ValueError, match="not the same stretches"):
         pooled_emitted(a[:1], other, "dev_noise_only")
