@@ -37,7 +37,8 @@ def format_data(data: dict) -> str:
     lines = [f"data in {data['directory']}"]
     for name, split in data["splits"].items():
         lines.append(f"  {name:<20}{split['utterances']:>6} utterances {60 * split['hours']:>7.1f} min "
-                     f"{split['sources']:>5} speakers/voices")
+                     f"{split['sources']:>5} speakers/voices"
+                     + (f", {split['noise_kinds']} noise kinds" if split.get("noise_kinds") else ""))
         if split.get("unspellable"):
             lines.append(f"  {'':<20}{split['unspellable']:>6} of them use tokens outside the vocabulary")
     tokens = data["vocabulary"]

@@ -165,8 +165,11 @@ def write_split(directory, name: str, utterances, vocabulary: Vocabulary, run_co
     extra = {"shards": writer.close()} if sharded else {}
     if not sharded:
         save_split(directory, name, kept)
-    summary = {"utterances": count, "hours": samples / MODEL_SAMPLE_RATE / 3600, "sources": len(voices),
+    noises = {source for source in voices if is_noise_source(source)}  # noise alone is no speaker
+    summary = {"utterances": count, "hours": samples / MODEL_SAMPLE_RATE / 3600, "sources": len(voices - noises),
                "sha256": digest.hexdigest(), **extra}
+    if noises:
+        summary["noise_kinds"] = len(noises)
     if unspellable:
         summary["unspellable"] = unspellable
     return summary

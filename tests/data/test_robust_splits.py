@@ -127,6 +127,9 @@ def test_every_arm_gets_the_same_development_and_test_splits(robust, tmp_path):
     assert 0 < len(noise_only) < len(train.sources) / 2
     assert [i for i, text in enumerate(train.transcripts) if not text] == noise_only
     assert all(other["sources"][train.sources[i]]["engine"] == "noise" for i in noise_only)
+    noise_kinds = {train.sources[i] for i in noise_only}  # the summary counts them apart from the voices
+    assert other["splits"]["train"]["noise_kinds"] == len(noise_kinds) >= 1
+    assert other["splits"]["train"]["sources"] == len(set(train.sources) - noise_kinds)
     assert set(other["splits"]) == set(manifest["splits"]) - {DEV_SHIFTED, DEV_NOISE_ONLY}
     for name in other["splits"]:
         if name != "train":
