@@ -185,9 +185,18 @@ def test_the_plans_keep_the_epochs_their_documents_measured():
     """configs/rt.yaml trains 12 epochs since issue 31; the plans measured at 6 pin 6, so that
     re-running one reproduces its report instead of training every arm at the new schedule."""
     expected_12 = {"study.yaml": set(), "streaming.yaml": set(), "robust.yaml": {"long"},
-                   "streaming_long.yaml": {"rt-k3-r16-e12", "rt-k3-r16-chunk320-e12"}, "noise_only.yaml": set()}
+                   "streaming_long.yaml": {"rt-k3-r16-e12", "rt-k3-r16-chunk320-e12"}, "noise_only.yaml": set(),
+                   "noise_kinds.yaml": set()}
     for name, twelve in expected_12.items():
         plan = study.load_plan(ROOT / "benchmarks" / name)
         for arm in plan["arms"]:
             epochs = study.arm_config(plan, arm, 0).train.epochs
             assert epochs == (12 if arm in twelve else 2 if arm.startswith("compress") else 6), (name, arm)
+
+
+def test_plans_that_share_a_runs_directory_train_the_same_recipe():
+    """benchmarks/noise_kinds.yaml reuses noise_only.yaml's recipe runs (--runs runs/noise-only):
+    valid only while both plans give that arm the same configuration, seed by seed."""
+    only, kinds = (study.load_plan(ROOT / "benchmarks" / name) for name in ("noise_only.yaml", "noise_kinds.yaml"))
+    for seed in range(3):
+        assert study.arm_config(only, "recipe", seed).to_dict() == study.arm_config(kinds, "recipe", seed).to_dict()
