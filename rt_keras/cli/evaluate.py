@@ -52,11 +52,13 @@ def format_evaluation(results: dict) -> str:
 
     width = max([34] + [len(voice) + 4 for result in results.values() for voice in result["by_voice"]])
     lines = [f"{'split / voice':<{width}}{'utterances':>11}{'words':>8}   {'WER [95% CI]':<23}   characters   "
-             "CER [95% CI]"]
+             f"{'CER [95% CI]':<23}   sub/del/ins"]
     for name, result in results.items():
         cer = result["cer"]
+        # evaluation files written before the error kinds were counted have none
+        kinds = "/".join(str(result.get(kind, "-")) for kind in ("substitutions", "deletions", "insertions"))
         lines.append(f"{name:<{width}}{result['utterances']:>11}{result['words']:>8}   {format_wer(result):<23}   "
-                     f"{cer['characters']:>10}   {format_wer({'wer': cer['cer'], 'ci95': cer['ci95']})}")
+                     f"{cer['characters']:>10}   {format_wer({'wer': cer['cer'], 'ci95': cer['ci95']}):<23}   {kinds}")
         if len(result["by_voice"]) > 1 or name.startswith("test_real"):
             for voice, sub in result["by_voice"].items():
                 lines.append(f"  {voice:<{width - 2}}{sub['utterances']:>11}{sub['words']:>8}   {format_wer(sub)}")

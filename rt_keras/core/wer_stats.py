@@ -75,6 +75,28 @@ def edit_distance(reference: list, hypothesis: list) -> int:
     return previous[-1]
 
 
+def error_counts(reference: list, hypothesis: list) -> tuple[int, int, int]:
+    """(substitutions, deletions, insertions) of one minimal alignment; they sum to
+    ``edit_distance``. Of equally short alignments the one with substitutions is kept."""
+    previous = [(j, 0, 0, j) for j in range(len(hypothesis) + 1)]  # (cost, S, D, I) per cell
+    for i, ref in enumerate(reference, 1):
+        current = [(i, 0, i, 0)]
+        for j, hyp in enumerate(hypothesis, 1):
+            cost, s, d, n = previous[j - 1]
+            diagonal = (cost + (ref != hyp), s + (ref != hyp), d, n)
+            cost, s, d, n = previous[j]
+            deletion = (cost + 1, s, d + 1, n)
+            cost, s, d, n = current[j - 1]
+            insertion = (cost + 1, s, d, n + 1)
+            current.append(min((diagonal, deletion, insertion), key=_cost))
+        previous = current
+    return previous[-1][1:]
+
+
+def _cost(cell: tuple) -> int:
+    return cell[0]
+
+
 def word_error_rate(references: list[str], hypotheses: list[str]) -> float:
     """Corpus WER: total word edits / total reference words."""
     if len(references) != len(hypotheses):

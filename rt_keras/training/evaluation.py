@@ -7,7 +7,7 @@ import numpy as np
 
 from rt_keras.core.contracts import greedy_decode, output_frames
 from rt_keras.core.splits import voice_group
-from rt_keras.core.wer_stats import edit_distance, wer_interval
+from rt_keras.core.wer_stats import edit_distance, error_counts, wer_interval
 from rt_keras.data.batches import batch_order, pad_audio
 
 
@@ -29,11 +29,13 @@ def decode_split(model, split, frontend, batch_size: int = 32) -> list[str]:
 
 
 def score(references: list[str], hypotheses: list[str], sources: list[str]) -> dict:
-    """WER with CI overall and per voice group, plus the per-utterance errors that a
-    paired comparison with another model needs."""
+    """WER with CI overall and per voice group, its substitutions, deletions and insertions
+    (a model that drops words it takes for noise deletes; one that hears words in noise
+    inserts), plus the per-utterance errors that a paired comparison with another model needs."""
     if len(references) != len(hypotheses):
         raise ValueError(f"{len(references)} references but {len(hypotheses)} hypotheses")
-    errors = np.array([edit_distance(r.split(), h.split()) for r, h in zip(references, hypotheses)])
+    counts = np.array([error_counts(r.split(), h.split()) for r, h in zip(references, hypotheses)]).reshape(-1, 3)
+    errors = counts.sum(axis=1)
     words = np.array([len(r.split()) for r in references])
     groups = np.array([voice_group(s) for s in sources])
     by_voice = {group: wer_interval(errors[groups == group], words[groups == group])
@@ -42,7 +44,8 @@ def score(references: list[str], hypotheses: list[str], sources: list[str]) -> d
     char_errors = [edit_distance(list(r), list(h)) for r, h in zip(references, hypotheses)]
     cer = wer_interval(char_errors, [len(r) for r in references])
     cer = {"cer": cer.pop("wer"), "characters": cer.pop("words"), **cer}
-    return {**wer_interval(errors, words), "by_voice": by_voice, "cer": cer,
+    kinds = dict(zip(("substitutions", "deletions", "insertions"), map(int, counts.sum(axis=0))))
+    return {**wer_interval(errors, words), **kinds, "by_voice": by_voice, "cer": cer,
             "utterance_errors": errors.tolist(), "utterance_words": words.tolist(),
             "examples": [{"reference": r, "hypothesis": h} for r, h in list(zip(references, hypotheses))[:5]]}
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from rt_keras.core.wer_stats import format_wer, mean_and_sd, paired_bootstrap, wer_interval
+from rt_keras.core.wer_stats import edit_distance, error_counts, format_wer, mean_and_sd, paired_bootstrap, wer_interval
 from rt_keras.training.evaluation import score
 
 
@@ -47,7 +47,32 @@ def test_score_counts_errors_per_utterance_and_per_voice():
     result = score(["one two", "three", "four five six"], ["one", "three", "four five six seven"],
                    ["theo", "en-us+f4@150wpm/p30", "en-gb+f4@200wpm/p60"])
     assert result["utterance_errors"] == [1, 0, 1] and result["utterance_words"] == [2, 1, 3]
+    assert (result["substitutions"], result["deletions"], result["insertions"]) == (0, 1, 1)
     assert result["wer"] == pytest.approx(2 / 6)
     assert set(result["by_voice"]) == {"theo", "espeak-ng:f4"}
     assert result["by_voice"]["espeak-ng:f4"]["wer"] == pytest.approx(1 / 4)
     assert mean_and_sd([0.1, 0.2, 0.3]) == pytest.approx((0.2, 0.1))
+
+
+@pytest.mark.parametrize("reference, hypothesis, counts", [
+    ("one two three", "one three", (0, 1, 0)),            # a dropped word
+    ("one two", "three four five", (2, 0, 1)),            # substitutions before an insertion
+    ("", "four four", (0, 0, 2)),                         # words from noise alone
+    ("five six seven", "", (0, 3, 0)),
+    ("one two three four", "two three four one", (0, 1, 1)),  # a shifted word
+    ("nine nine", "nine nine", (0, 0, 0)),
+])
+def test_error_counts_split_the_edit_distance(reference, hypothesis, counts):
+    reference, hypothesis = reference.split(), hypothesis.split()
+    assert error_counts(reference, hypothesis) == counts
+    assert sum(counts) == edit_distance(reference, hypothesis)
+
+
+def test_error_counts_always_sum_to_the_edit_distance():
+    rng = np.random.default_rng(1)
+    for _ in range(300):
+        reference = list(rng.integers(0, 4, rng.integers(0, 7)))
+        hypothesis = list(rng.integers(0, 4, rng.integers(0, 7)))
+        s, d, n = error_counts(reference, hypothesis)
+        assert s + d + n == edit_distance(reference, hypothesis)
+        assert len(reference) - d + n == len(hypothesis)  # each count is what it says

@@ -41,7 +41,10 @@ def test_pipeline_skips_finished_steps_converts_and_evaluates_the_tflite(tiny_qa
     evaluation = json.loads((run / "model-qat-int8.tflite.evaluation.json").read_text())
     assert list(evaluation) == list(TEST_SPLITS)
     for name in TEST_SPLITS:
-        assert re.search(rf"\n{name}\s+\d+\s+{evaluation[name]['words']}\s+", out), name
+        kinds = [evaluation[name][kind] for kind in ("substitutions", "deletions", "insertions")]
+        assert sum(kinds) == evaluation[name]["errors"], name
+        words, kinds = evaluation[name]["words"], "/".join(map(str, kinds))
+        assert re.search(rf"(?m)^{name}\s+\d+\s+{words}\s+.*\s{kinds}$", out), name  # the line ends sub/del/ins
         assert re.search(rf"\n{name}\s+[+-]\d+\.\d\d\s+\[.+\]\s+(inside noise|A better|B better)", out), name
 
     # again: every step finished, the .tflite is kept
