@@ -4,6 +4,8 @@ set" (Bisani & Ney 2004). Fixed seeds: the same errors always give the same inte
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 RESAMPLES = 2000
@@ -88,13 +90,9 @@ def error_counts(reference: list, hypothesis: list) -> tuple[int, int, int]:
             deletion = (cost + 1, s, d + 1, n)
             cost, s, d, n = current[j - 1]
             insertion = (cost + 1, s, d, n + 1)
-            current.append(min((diagonal, deletion, insertion), key=_cost))
+            current.append(min((diagonal, deletion, insertion), key=operator.itemgetter(0)))
         previous = current
     return previous[-1][1:]
-
-
-def _cost(cell: tuple) -> int:
-    return cell[0]
 
 
 def word_error_rate(references: list[str], hypotheses: list[str]) -> float:
