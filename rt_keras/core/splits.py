@@ -3,10 +3,12 @@ imports: the CLI reads them)."""
 
 SPLITS = ("train", "validation", "test_real", "test_real_perturbed", "test_synthetic", "test_tts_unseen")
 TEST_SPLITS = SPLITS[2:]
-# Opt-in robustness splits (data.dev_splits, data.dev_shifted, data.noisy_test_snrs, data.channel_test,
-# data.noise_only_utterances; docs/robustness.md): development splits choose, test splits report.
+# Opt-in robustness splits (data.dev_splits, data.dev_shifted, data.dev_levels, data.noisy_test_snrs,
+# data.channel_test, data.noise_only_utterances; docs/robustness.md): development splits choose,
+# test splits report.
 DEV_SPLITS = ("dev_clean", "dev_noisy")
 DEV_SHIFTED = "dev_shifted"  # data.dev_shifted: dev_clean under conditions neither training nor testing uses
+DEV_LEVELS = "dev_levels"  # data.dev_levels: dev_clean with a level drifting within each utterance
 NOISE_ONLY = "noise_only"  # no words: scored as words emitted per minute, not as a WER
 DEV_NOISE_ONLY = "dev_noise_only"  # its development counterpart (data.dev_shifted), in dev_shifted's noise kinds
 

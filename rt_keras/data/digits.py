@@ -26,6 +26,7 @@ from rt_keras.core import run_config as rc
 from rt_keras.core.contracts import DIGIT_WORDS, float_to_pcm, pcm_to_float
 from rt_keras.core.encoder_config import ConfigError
 from rt_keras.core.splits import (
+    DEV_LEVELS,
     DEV_NOISE_ONLY,
     DEV_SHIFTED,
     NOISE_ONLY,
@@ -149,13 +150,15 @@ def _tts_pool(names, stretches) -> _ClipPool:
 
 
 def compose_utterance(pool: _ClipPool, source: str, rng: np.random.Generator, config,
-                      long_pauses: tuple = (0.0, None)) -> tuple[np.ndarray, str]:
+                      long_pauses: tuple = (0.0, None), word_gain_db=(0.0, 0.0)) -> tuple[np.ndarray, str]:
     """1..max_digits clips of one source (dealt from its shuffled deck, so every clip is
     used before any is used twice) joined by random pauses with a faint noise floor.
     ``long_pauses`` = (probability, [low, high] seconds): each pause, the ones before the
     first and after the last digit too, is that long instead with that probability (the
-    generator draws nothing for it when the probability is 0)."""
+    generator draws nothing for it when the probability is 0). ``word_gain_db`` = [low, high]:
+    each clip scaled by its own gain in that range (no draw when both are 0)."""
     probability, long_range = long_pauses
+    varied_levels = tuple(word_gain_db) != (0.0, 0.0)
 
     def pause(seconds: float) -> np.ndarray:
         if probability > 0 and rng.random() < probability:
@@ -167,7 +170,8 @@ def compose_utterance(pool: _ClipPool, source: str, rng: np.random.Generator, co
     for i in range(count):
         digit, clip = pool.deal(source)
         pieces.append(pause(rng.uniform(*config.pause_seconds) if i else rng.uniform(0.05, 0.25)))
-        pieces.append(pcm_to_float(clip))
+        word = pcm_to_float(clip)
+        pieces.append(word * np.float32(10 ** (rng.uniform(*word_gain_db) / 20)) if varied_levels else word)
         digits.append(digit)
     pieces.append(pause(rng.uniform(0.05, 0.25)))
     audio = np.concatenate(pieces)
@@ -202,7 +206,8 @@ def _make_split(count, pools_and_weights, seed_key, config, augmented, progress,
             source = sources[int(rng.integers(len(sources)))]
             pauses = (config.augment.long_pause_probability, config.augment.long_pause_seconds) if augmented \
                 else (0, 0)
-            audio, transcript = compose_utterance(pool, source, rng, config, pauses)
+            audio, transcript = compose_utterance(pool, source, rng, config, pauses,
+                                                  config.augment.word_gain_db if augmented else (0.0, 0.0))
             if augmented:
                 audio = augment(audio, rng, config.augment, babble, rooms)
             if condition is not None:
@@ -416,6 +421,23 @@ def _dev_shifted_condition(talkers, rooms):
     return condition
 
 
+DEV_LEVEL_DEPTH_DB = (12.0, 24.0)
+DEV_LEVEL_RATE_HZ = (0.4, 2.0)
+
+
+def level_drift(audio: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """dev_levels: a level that drifts smoothly within the utterance, as when a speaker turns
+    away from or leans into the microphone: a gain of 0 dB at its loudest and 12-24 dB less
+    at its quietest, following a sum of three slow sinusoids (0.4-2 Hz). Unlike training's
+    word_gain_db it ignores where the words are, and the level changes within words too."""
+    t = np.arange(audio.size) / MODEL_SAMPLE_RATE
+    curve = sum(np.sin(2 * np.pi * rng.uniform(*DEV_LEVEL_RATE_HZ) * t + rng.uniform(0, 2 * np.pi)) for _ in range(3))
+    span = curve.max() - curve.min()
+    shape = (curve - curve.min()) / span if span > 0 else np.ones_like(curve)  # 1 at the loudest
+    gain_db = -rng.uniform(*DEV_LEVEL_DEPTH_DB) * (1 - shape)
+    return (np.asarray(audio, np.float64) * 10 ** (gain_db / 20)).astype(np.float32)
+
+
 NOISY_TEST_KEY = 7001  # the generator key of test_real_noisy_<S>db's condition (benchmarks/noisy_by_kind.py)
 
 
@@ -442,7 +464,7 @@ def _held_out_channel(rooms):
 
 
 def _robustness_plan(config, pools, plan, keys, extras):
-    """Adds the opt-in development and held-out test splits (data.dev_splits, data.dev_shifted,
+    """Adds the opt-in development and held-out test splits (data.dev_splits, data.dev_shifted, data.dev_levels,
     data.noisy_test_snrs, data.channel_test) after today's, leaving those untouched."""
     plan, keys, seed = dict(plan), dict(keys), config.seed
     if config.dev_splits:
@@ -458,6 +480,9 @@ def _robustness_plan(config, pools, plan, keys, extras):
         talkers = dev_talkers(pools, (seed, DEV_TALKERS_KEY))
         rooms = channels.room_bank((seed, 6103), 24, rc.DEV_RT60, tuple(map(tuple, rc.DEV_ROOM_DIMS)))
         extras[DEV_SHIFTED] = {"condition": (_dev_shifted_condition(talkers, rooms), (seed, 6104))}
+    if config.dev_levels:
+        plan[DEV_LEVELS], keys[DEV_LEVELS] = plan["dev_clean"], keys["dev_clean"]
+        extras[DEV_LEVELS] = {"condition": (level_drift, (seed, 6301))}
     test_real = plan["test_real"]
     held_out_babble = None
     for snr in config.noisy_test_snrs:
@@ -523,6 +548,9 @@ def conditions(config) -> dict:
                             "codecs": list(rc.DEV_CODECS), "room_rt60_seconds": list(rc.DEV_RT60),
                             "room_dims_m": [list(c) for c in rc.DEV_ROOM_DIMS],
                             "snr_db": list(DEV_SNR_DB), "generators": [config.seed, 6100]}
+    if config.dev_levels:
+        out[DEV_LEVELS] = {"level_drift_db": list(DEV_LEVEL_DEPTH_DB), "drift_hz": list(DEV_LEVEL_RATE_HZ),
+                           "generators": [config.seed, 6301]}
     for snr in config.noisy_test_snrs:
         out[noisy_test_split(snr)] = {"noise_kinds": list(rc.HELD_OUT_NOISE_KINDS),
                                              "babble_from": "held-out espeak-ng variants (test_synthetic's)",

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from rt_keras.core import run_config
-from rt_keras.core.contracts import pcm_to_float
+from rt_keras.core.contracts import DIGIT_WORDS, pcm_to_float
 from rt_keras.data import augment as augment_lib
 from rt_keras.data import channels
 from rt_keras.data.audio import MODEL_SAMPLE_RATE
@@ -111,6 +111,28 @@ def test_long_pauses_and_silence_padding_add_the_asked_duration():
     np.testing.assert_array_equal(padded[int(0.75 * RATE): int(0.75 * RATE) + plain.size], plain)
 
 
+def test_word_gains_give_each_word_its_own_level_in_the_range():
+    config = run_config.DataConfig(min_digits=5, max_digits=5)
+    spreads = []
+    for seed in range(6):
+        runs = []
+        for _ in range(2):
+            pool = _pool()
+            pool.shuffle_decks(np.random.default_rng([seed, 1]))
+            runs.append(compose_utterance(pool, "s", np.random.default_rng(seed), config, word_gain_db=(-20.0, 0.0)))
+        (audio, text), (again, _) = runs
+        np.testing.assert_array_equal(audio, again)
+        loud = np.abs(audio) > 0.0015  # the clips (constant 1000/32768 before the gain) over a 1e-4 floor
+        edges = np.flatnonzero(np.diff(loud.astype(int))) + 1
+        words = [audio[a:b] for a, b in zip(edges[::2], edges[1::2])]
+        assert len(words) == len(text.split()) == 5  # every word kept, at full length
+        assert [w.size for w in words] == [800 + 100 * DIGIT_WORDS.index(d) for d in text.split()]
+        levels = [20 * np.log10(np.median(np.abs(w)) / (1000.5 / 32768)) for w in words]
+        assert all(-20.05 <= level <= 0.05 for level in levels), levels
+        spreads.append(max(levels) - min(levels))
+    assert max(spreads) > 8  # the words of one utterance do differ
+
+
 COMPONENTS = {
     "noise_kinds": {"noise_probability": 1.0, "noise_kinds": ["hum", "music", "babble"]},
     "room": {"room_probability": 1.0},
@@ -148,6 +170,8 @@ def test_each_component_is_seeded_length_preserving_and_changes_the_audio(compon
     ({"codecs": ["vorbis"]}, "held out for development and for testing"),
     ({"clip_fraction": [0.0, 0.5]}, "fractions"),
     ({"room_dims_m": [[3.0, 3.0], [5.0, 5.0, 3.0]]}, "metres"),
+    ({"word_gain_db": [-20.0, 6.0]}, "gains between -40 and 0 dB"),
+    ({"word_gain_db": [0.0, -20.0]}, "low <= high"),
 ])
 def test_held_out_conditions_cannot_be_trained_on(values, needle):
     with pytest.raises(run_config.ConfigError, match=needle):

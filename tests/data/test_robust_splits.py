@@ -6,6 +6,7 @@ import pytest
 
 from rt_keras.core import run_config
 from rt_keras.core.splits import (
+    DEV_LEVELS,
     DEV_NOISE_ONLY,
     DEV_SHIFTED,
     DEV_SPLITS,
@@ -20,7 +21,7 @@ from rt_keras.data.storage import data_directory, load_split, read_manifest
 from tests.helpers import ROOT, requires_fsdd
 
 SNRS = (0, 20)
-ROBUST = ["data.dev_splits=true", "data.dev_utterances=6", "data.dev_shifted=true",
+ROBUST = ["data.dev_splits=true", "data.dev_utterances=6", "data.dev_shifted=true", "data.dev_levels=true",
           f"data.noisy_test_snrs={list(SNRS)}", "data.channel_test=true", "data.noise_only_utterances=3"]
 
 
@@ -29,8 +30,8 @@ def robust(tmp_path_factory):
     config = run_config.load(ROOT / "configs" / "tiny.yaml",
                              [f"data.cache_dir={tmp_path_factory.mktemp('robust-cache')}", *ROBUST])
     directory = materialise(config, progress=False)
-    names = [*SPLITS, *DEV_SPLITS, DEV_SHIFTED, *map(noisy_test_split, SNRS), "test_real_channel", NOISE_ONLY,
-             DEV_NOISE_ONLY]
+    names = [*SPLITS, *DEV_SPLITS, DEV_SHIFTED, DEV_LEVELS, *map(noisy_test_split, SNRS), "test_real_channel",
+             NOISE_ONLY, DEV_NOISE_ONLY]
     return config, read_manifest(directory), {name: load_split(directory, name) for name in names}
 
 
@@ -65,17 +66,19 @@ def test_noisy_test_splits_are_test_real_under_held_out_noise_at_the_asked_snr(r
 @requires_fsdd
 def test_development_voices_are_in_no_other_split(robust):
     _, manifest, splits = robust
-    dev = set(splits["dev_clean"].sources) | set(splits["dev_noisy"].sources) | set(splits[DEV_SHIFTED].sources)
+    development = (*DEV_SPLITS, DEV_SHIFTED, DEV_LEVELS)
+    dev = set().union(*(splits[name].sources for name in development))
     assert dev and all(s.endswith("~dev") or manifest["sources"][s]["engine"] == "espeak-ng" for s in dev)
     for name, split in splits.items():
-        if name not in (*DEV_SPLITS, DEV_SHIFTED):
+        if name not in development:
             assert not dev & set(split.sources), name
-    for conditioned in ("dev_noisy", DEV_SHIFTED):
+    for conditioned in ("dev_noisy", DEV_SHIFTED, DEV_LEVELS):
         assert splits[conditioned].transcripts == splits["dev_clean"].transcripts
         assert all(b.size >= a.size and not np.array_equal(a, b[:a.size])
                    for a, b in zip(splits["dev_clean"].audio, splits[conditioned].audio))
     # dev_shifted adds no noise-only stretches (dev_noise_only measures those): the lengths stay
-    assert [a.size for a in splits[DEV_SHIFTED].audio] == [a.size for a in splits["dev_clean"].audio]
+    for conditioned in (DEV_SHIFTED, DEV_LEVELS):
+        assert [a.size for a in splits[conditioned].audio] == [a.size for a in splits["dev_clean"].audio]
     assert {manifest["sources"][s]["engine"] for s in dev} >= {"fsdd", "espeak-ng"}
 
 
@@ -84,7 +87,7 @@ def test_test_conditions_are_disjoint_from_training_and_development(robust):
     config, manifest, splits = robust
     conditions = manifest["conditions"]
     tests = [name for name in conditions if name.startswith("test") or name == NOISE_ONLY]
-    choosers = ["train", "dev_noisy", DEV_SHIFTED, DEV_NOISE_ONLY]
+    choosers = ["train", "dev_noisy", DEV_SHIFTED, DEV_NOISE_ONLY, DEV_LEVELS]
     assert set(conditions) == {*tests, *choosers}
     assert set(tests) == {*map(noisy_test_split, SNRS), "test_real_channel", NOISE_ONLY}
     for chooser in choosers:
@@ -109,6 +112,34 @@ def test_test_conditions_are_disjoint_from_training_and_development(robust):
 
 
 @requires_fsdd
+def test_dev_levels_is_dev_clean_with_a_level_drifting_12_to_24_db(robust):
+    _, _, splits = robust
+    depths = []
+    for clean, drifted in zip(splits["dev_clean"].audio, splits[DEV_LEVELS].audio):
+        clean, drifted = clean.astype(np.float64), drifted.astype(np.float64)
+        speech = np.abs(clean) > 200  # well above int16 rounding
+        gain_db = 20 * np.log10(drifted[speech] / clean[speech])
+        assert gain_db.max() <= 0.1  # never louder than dev_clean
+        depths.append(gain_db.max() - gain_db.min())
+    assert all(6 < depth <= 24.5 for depth in depths), depths  # the speech need not span the curve's ends
+    assert max(depths) > 12
+
+
+def test_level_drift_is_seeded_length_preserving_and_spans_its_depth():
+    from rt_keras.data.digits import DEV_LEVEL_DEPTH_DB, level_drift
+
+    tone = np.full(24000, 0.5, np.float32)
+    for seed in range(20):
+        drifted = level_drift(tone, np.random.default_rng(seed))
+        np.testing.assert_array_equal(drifted, level_drift(tone, np.random.default_rng(seed)))
+        assert drifted.shape == tone.shape and drifted.dtype == np.float32
+        gain_db = 20 * np.log10(drifted / tone)
+        assert abs(gain_db.max()) < 1e-4
+        assert DEV_LEVEL_DEPTH_DB[0] - 1e-4 <= -gain_db.min() <= DEV_LEVEL_DEPTH_DB[1] + 1e-4
+        assert np.abs(np.diff(gain_db)).max() < 0.1  # smooth: no step within a word
+
+
+@requires_fsdd
 def test_every_arm_gets_the_same_development_and_test_splits(robust, tmp_path):
     """An arm that augments differently regenerates its data; only train may differ, so the
     study's comparisons on the other splits are paired utterance by utterance. Switching
@@ -118,7 +149,7 @@ def test_every_arm_gets_the_same_development_and_test_splits(robust, tmp_path):
     arm = run_config.load(ROOT / "configs" / "tiny.yaml", [
         f"data.cache_dir={tmp_path}", *without_shifted, "data.augment.noise_kinds=[white, babble]",
         "data.augment.eq_probability=0.5", "data.augment.long_pause_probability=0.3",
-        "data.augment.noise_only_probability=0.25"])
+        "data.augment.noise_only_probability=0.25", "data.augment.word_gain_db=[-20, 0]"])
     directory = materialise(arm, progress=False)
     other = read_manifest(directory)
     assert other["splits"]["train"]["sha256"] != manifest["splits"]["train"]["sha256"]
@@ -159,6 +190,8 @@ def test_selection_splits_are_checked_at_load():
         run_config.load(ROOT / "configs" / "tiny.yaml", ["train.select_on=[dev_noisy]"])
     with pytest.raises(run_config.ConfigError, match="data.dev_shifted needs the development splits"):
         run_config.load(ROOT / "configs" / "tiny.yaml", ["data.dev_shifted=true"])
+    with pytest.raises(run_config.ConfigError, match="data.dev_levels needs the development splits"):
+        run_config.load(ROOT / "configs" / "tiny.yaml", ["data.dev_levels=true"])
     with pytest.raises(run_config.ConfigError, match="needs the dev_shifted split: set data.dev_shifted=true"):
         run_config.load(ROOT / "configs" / "tiny.yaml", ["data.dev_splits=true", "train.select_on=[dev_shifted]"])
     with pytest.raises(run_config.ConfigError, match=r"deader ones for development"):
