@@ -77,22 +77,33 @@ def edit_distance(reference: list, hypothesis: list) -> int:
     return previous[-1]
 
 
+def alignment(reference: list, hypothesis: list) -> list[str]:
+    """The operations of one minimal alignment, in order: "match", "substitution",
+    "deletion" (a reference word the hypothesis lacks) or "insertion". Of equally short
+    alignments the one with substitutions is kept."""
+    rows, columns = len(reference) + 1, len(hypothesis) + 1
+    cost = np.zeros((rows, columns), np.int64)
+    cost[:, 0], cost[0, :] = np.arange(rows), np.arange(columns)
+    step = np.full((rows, columns), "", object)
+    step[1:, 0], step[0, 1:] = "deletion", "insertion"
+    for i in range(1, rows):
+        for j in range(1, columns):
+            differs = reference[i - 1] != hypothesis[j - 1]
+            # ties go to the first: a substitution (or match), then a deletion, then an insertion
+            cost[i, j], step[i, j] = min((cost[i - 1, j - 1] + differs, "substitution" if differs else "match"),
+                                         (cost[i - 1, j] + 1, "deletion"), (cost[i, j - 1] + 1, "insertion"),
+                                         key=operator.itemgetter(0))
+    operations, i, j = [], rows - 1, columns - 1
+    while i or j:
+        operations.append(step[i, j])
+        i, j = i - (step[i, j] != "insertion"), j - (step[i, j] != "deletion")
+    return operations[::-1]
+
+
 def error_counts(reference: list, hypothesis: list) -> tuple[int, int, int]:
-    """(substitutions, deletions, insertions) of one minimal alignment; they sum to
-    ``edit_distance``. Of equally short alignments the one with substitutions is kept."""
-    previous = [(j, 0, 0, j) for j in range(len(hypothesis) + 1)]  # (cost, S, D, I) per cell
-    for i, ref in enumerate(reference, 1):
-        current = [(i, 0, i, 0)]
-        for j, hyp in enumerate(hypothesis, 1):
-            cost, s, d, n = previous[j - 1]
-            diagonal = (cost + (ref != hyp), s + (ref != hyp), d, n)
-            cost, s, d, n = previous[j]
-            deletion = (cost + 1, s, d + 1, n)
-            cost, s, d, n = current[j - 1]
-            insertion = (cost + 1, s, d, n + 1)
-            current.append(min((diagonal, deletion, insertion), key=operator.itemgetter(0)))
-        previous = current
-    return previous[-1][1:]
+    """(substitutions, deletions, insertions) of ``alignment``; they sum to ``edit_distance``."""
+    operations = alignment(reference, hypothesis)
+    return tuple(operations.count(kind) for kind in ("substitution", "deletion", "insertion"))
 
 
 def word_error_rate(references: list[str], hypotheses: list[str]) -> float:

@@ -1,7 +1,15 @@
 import numpy as np
 import pytest
 
-from rt_keras.core.wer_stats import edit_distance, error_counts, format_wer, mean_and_sd, paired_bootstrap, wer_interval
+from rt_keras.core.wer_stats import (
+    alignment,
+    edit_distance,
+    error_counts,
+    format_wer,
+    mean_and_sd,
+    paired_bootstrap,
+    wer_interval,
+)
 from rt_keras.training.evaluation import score
 
 
@@ -76,3 +84,19 @@ def test_error_counts_always_sum_to_the_edit_distance():
         s, d, n = error_counts(reference, hypothesis)
         assert s + d + n == edit_distance(reference, hypothesis)
         assert len(reference) - d + n == len(hypothesis)  # each count is what it says
+
+
+def test_the_alignment_walks_both_transcripts_word_by_word():
+    assert alignment("one two three".split(), "one three".split()) == ["match", "deletion", "match"]
+    assert alignment([], ["four"]) == ["insertion"]
+    rng = np.random.default_rng(2)
+    for _ in range(300):
+        reference = list(rng.integers(0, 4, rng.integers(0, 7)))
+        hypothesis = list(rng.integers(0, 4, rng.integers(0, 7)))
+        i = j = 0
+        for operation in alignment(reference, hypothesis):
+            if operation in ("match", "substitution"):
+                assert (reference[i] == hypothesis[j]) == (operation == "match")
+            i += operation != "insertion"
+            j += operation != "deletion"
+        assert (i, j) == (len(reference), len(hypothesis))
