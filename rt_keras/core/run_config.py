@@ -74,7 +74,7 @@ class AugmentConfig:
     noise_only_seconds: list = dataclasses.field(default_factory=lambda: [0.5, 3.0])
     noise_only_dbfs: list = dataclasses.field(default_factory=lambda: [-55.0, -15.0])  # RMS level
     # Each word of an utterance at its own level, this many dB relative to its recording: real
-    # speakers' words vary (FSDD's theo: sd 6.2 dB per word, jackson 2.5; docs/results.md), and a
+    # speakers' words vary (FSDD's five: an sd of 2.5-6.2 dB per word; docs/results.md), and a
     # model that has only heard words at an even level takes a quiet one for a background talker.
     word_gain_db: list = dataclasses.field(default_factory=lambda: [0.0, 0.0])
 
