@@ -23,6 +23,7 @@ import numpy as np
 from rt_keras.core.wer_stats import alignment
 from rt_keras.data import noises
 
+FRAME_SECONDS = 0.01  # the power is measured in 10 ms frames
 BINS = ((-1.0, "loudest (0 to -1 dB)"), (-6.0, "-1 to -6 dB"), (-12.0, "-6 to -12 dB"), (-np.inf, "below -12 dB"))
 
 
@@ -30,17 +31,17 @@ def word_levels_db(audio, rate: int, floor_db: float = 40.0, min_gap: float = 0.
     """Power (dB) of each stretch of sound in ``audio``: 10 ms frames within ``floor_db`` of the
     loudest, stretches closer than ``min_gap`` seconds joined, ones shorter than ``min_length`` dropped."""
     x = np.asarray(audio, np.float64)
-    frame = int(rate * 0.01)
+    frame = int(rate * FRAME_SECONDS)
     power = np.mean(x[: x.size // frame * frame].reshape(-1, frame) ** 2, axis=1) + 1e-20
     loud = np.concatenate([[False], power >= power.max() * 10 ** (-floor_db / 10), [False]])
     edges = np.flatnonzero(np.diff(loud.astype(int)))
     stretches = []
     for start, end in zip(edges[::2], edges[1::2]):
-        if stretches and (start - stretches[-1][1]) * 0.01 < min_gap:
+        if stretches and (start - stretches[-1][1]) * FRAME_SECONDS < min_gap:
             stretches[-1][1] = end
         else:
             stretches.append([start, end])
-    return [10 * np.log10(np.mean(power[a:b])) for a, b in stretches if (b - a) * 0.01 >= min_length]
+    return [10 * np.log10(np.mean(power[a:b])) for a, b in stretches if (b - a) * FRAME_SECONDS >= min_length]
 
 
 def outcomes_by_level(references: list[str], hypotheses: list[str], levels: list) -> dict:
