@@ -8,6 +8,7 @@ import pathlib
 import pytest
 
 from benchmarks import study
+from rt_keras.core import run_config
 from rt_keras.core.wer_stats import paired_bootstrap
 from tests.helpers import InterruptAfterEpoch
 
@@ -193,6 +194,27 @@ def test_the_plans_keep_the_epochs_their_documents_measured():
         for arm in plan["arms"]:
             epochs = study.arm_config(plan, arm, 0).train.epochs
             assert epochs == (12 if arm in twelve else 2 if arm.startswith("compress") else 6), (name, arm)
+
+
+def test_the_plans_keep_the_noise_recipe_their_documents_measured():
+    """configs/rt.yaml adds real-world noise kinds and per-word levels since issue 31; every plan
+    pins the white/brown recipe it measured, so only the arms that set their own kinds or levels
+    differ from it, and the arm the recipe was adopted from trains exactly configs/rt.yaml."""
+    for path in sorted((ROOT / "benchmarks").glob("*.yaml")):
+        plan = study.load_plan(path) if "arms:" in path.read_text() else None
+        for arm in (plan or {"arms": {}})["arms"]:
+            augment = study.arm_config(plan, arm, 0).data.augment
+            own = " ".join(plan["arms"][arm]["set"])
+            if "noise_kinds" not in own:
+                assert augment.noise_kinds == ["white", "brown"], (path.name, arm)
+            if "word_gain_db" not in own:
+                assert augment.word_gain_db == [0.0, 0.0], (path.name, arm)
+    kinds = study.load_plan(ROOT / "benchmarks" / "noise_kinds.yaml")
+    adopted = study.arm_config(kinds, "noise-real-levels-12", 0)
+    shipped = run_config.load(ROOT / "configs" / "rt.yaml", ["name=noise-real-levels-12", "train.seed=0"])
+    assert adopted.to_dict()["train"] == shipped.to_dict()["train"]
+    assert adopted.to_dict()["data"]["augment"] == shipped.to_dict()["data"]["augment"]
+    assert adopted.data.augment.word_gain_db == [-20, 0]
 
 
 def test_plans_that_share_a_runs_directory_train_the_same_recipe():
