@@ -135,8 +135,8 @@ android-apk: android-compile-check
 # model, its streaming qat-int8 model (the app's default: live transcripts) and one FSDD recording resampled to 16 kHz with soxr as in training (sample.wav, "seven"),
 # with assets/MANIFEST.json (command, commit, sha256, bytes, test_real WER with its interval);
 # refreshing fails, and leaves the set as it was, unless each model transcribes the sample to its
-# words (today's 2-epoch streaming file reads it as "six": the committed set keeps the previous
-# make demo's streaming file, STREAMING_MODEL=<that run>/model-streaming-qat-int8.tflite;
+# words (both of today's make demo files read it as "seven" and the committed set holds both;
+# if a streaming file misreads it, pass STREAMING_MODEL=<another run>/model-streaming-qat-int8.tflite;
 # docs/results.md, "make demo from a fresh clone"). The baseline's float32
 # and qat-int8 are copied where they exist (`python -m benchmarks.footprint_compare` writes them
 # after `python -m benchmarks.train_compare`), not committed. Commit the set after refreshing;
