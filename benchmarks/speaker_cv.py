@@ -52,7 +52,8 @@ def _same_recipe(a, b) -> bool:
 
 def run_fold(config, run_dir: pathlib.Path) -> dict:
     """Train (or resume, or reuse) the fold and evaluate its held-out speaker once."""
-    from rt_keras.data.storage import data_directory, load_split
+    from rt_keras.data.materialise import materialise
+    from rt_keras.data.storage import load_split
     from rt_keras.runs.train import train
     from rt_keras.training.evaluation import evaluate_split
 
@@ -61,7 +62,9 @@ def run_fold(config, run_dir: pathlib.Path) -> dict:
         return json.loads(result_path.read_text())
     metrics = train(config, run_dir)
     model = RunDir(run_dir).load_model()
-    test = evaluate_split(model, load_split(data_directory(config), "test_real"), config.frontend)
+    # A reused run's data may live in another checkout's cache: the splits are a pure function of
+    # the data config, so generate them here when missing (a no-op when present).
+    test = evaluate_split(model, load_split(materialise(config, progress=False), "test_real"), config.frontend)
     result = {"speaker": config.data.test_speakers[0], "run_dir": str(run_dir),
               "validation_wer": metrics["validation_wer"], "train_seconds": metrics["train_seconds_this_session"],
               "test_real": test}
