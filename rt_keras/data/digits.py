@@ -56,6 +56,12 @@ class _ClipPool:
         self.clips.setdefault(source, [[] for _ in range(10)])[digit].append(clip)
         self.info[source] = info
 
+    def copy(self) -> "_ClipPool":
+        pool = _ClipPool()
+        pool.clips = {source: [list(clips) for clips in digits] for source, digits in self.clips.items()}
+        pool.info = dict(self.info)
+        return pool
+
     def sources(self):
         return [s for s, digits in self.clips.items() if all(digits)]
 
@@ -137,8 +143,8 @@ def _espeak_pool(voice_list) -> _ClipPool:
     return pool
 
 
-def _tts_pool(names, stretches) -> _ClipPool:
-    pool = _ClipPool()
+def _tts_pool(names, stretches, into: _ClipPool | None = None) -> _ClipPool:
+    pool = into or _ClipPool()
     for name in names:
         for stretch in stretches:
             source = name if stretch == 1.0 else f"{name}@x{stretch:g}"
@@ -224,11 +230,12 @@ def _build_pools(config, progress: bool, skipped: list) -> dict[str, _ClipPool]:
     """Every clip pool of the digit task, each a pure function of the data config."""
     seed = config.seed
     fsdd_train, fsdd_validation, fsdd_test = _fsdd_clips(config, skipped)
-    for name in (*config.tts_voices, *config.tts_test_voices):
+    for name in (*config.tts_voices, *config.neural_tts_voices, *config.tts_test_voices):
         tts_voices.check_voice(name)
-    held_out = sorted(set(config.tts_voices) & set(config.tts_test_voices))
+    held_out = sorted(set(config.tts_voices + config.neural_tts_voices) & set(config.tts_test_voices))
     if held_out:
-        raise ValueError(f"data.tts_voices and data.tts_test_voices share {held_out}: test voices must be held out")
+        raise ValueError(f"data.tts_voices or data.neural_tts_voices and data.tts_test_voices share {held_out}: "
+                         "test voices must be held out")
 
     def perturbations(count, key):
         def of(source, median_f0):
@@ -242,8 +249,9 @@ def _build_pools(config, progress: bool, skipped: list) -> dict[str, _ClipPool]:
     logging.getLogger("rt_keras").info(
         "synthesising %d espeak-ng voices and %d flite/festival voices x 10 digits",
         len(train_voices) + len(validation_voices) + len(test_voices),
-        len(config.tts_voices) + len(config.tts_test_voices))
-    tts_train = _tts_pool(config.tts_voices, config.tts_stretches)
+        len(config.tts_voices) + len(config.neural_tts_voices) + len(config.tts_test_voices))
+    tts_classic = _tts_pool(config.tts_voices, config.tts_stretches)
+    tts_train = _tts_pool(config.neural_tts_voices, config.tts_stretches, into=tts_classic.copy())
     test_perturbations = [pseudo_speakers.Perturbation(float(r), float(p)) for r, p in config.test_perturbations]
     dev = {}
     if config.dev_splits:  # held-out pseudo-speakers of the validation takes and the TTS voices, other espeak-ng voices
@@ -252,7 +260,7 @@ def _build_pools(config, progress: bool, skipped: list) -> dict[str, _ClipPool]:
                                                    np.random.default_rng([seed, 21]), progress, "(dev)"), "~dev"),
             "dev_espeak": _espeak_pool(espeak_voices.sample_voices(max(config.synthetic_voices // 8, 4), False,
                                                                    seed + 21)),
-            "dev_tts": _renamed(_perturbed_pool(tts_train, perturbations(2, 22), None,
+            "dev_tts": _renamed(_perturbed_pool(tts_classic, perturbations(2, 22), None,
                                                 np.random.default_rng([seed, 22]), progress, "(dev TTS)"), "~dev"),
         }
     return {
@@ -571,7 +579,8 @@ def describe(config) -> dict:
     return {
         "fsdd_speakers": {"train": list(config.train_speakers), "test": list(config.test_speakers)},
         "held_out_variants": list(espeak_voices.HELD_OUT_VARIANTS),
-        "tts_voices": {"train": list(config.tts_voices), "test": list(config.tts_test_voices)},
+        "tts_voices": {"train": list(config.tts_voices) + list(config.neural_tts_voices),
+                       "test": list(config.tts_test_voices)},
         **({"conditions": conditions(config)} if robustness_on(config) else {}),
     }
 

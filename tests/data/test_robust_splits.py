@@ -142,14 +142,16 @@ def test_level_drift_is_seeded_length_preserving_and_spans_its_depth():
 @requires_fsdd
 def test_every_arm_gets_the_same_development_and_test_splits(robust, tmp_path):
     """An arm that augments differently regenerates its data; only train may differ, so the
-    study's comparisons on the other splits are paired utterance by utterance. Switching
-    dev_shifted on or off adds or removes that split and dev_noise_only and changes no other."""
+    study's comparisons on the other splits are paired utterance by utterance (neural TTS
+    voices join training only). Switching dev_shifted on or off adds or removes that split
+    and dev_noise_only and changes no other."""
     _, manifest, _ = robust
     without_shifted = [o for o in ROBUST if o != "data.dev_shifted=true"]
     arm = run_config.load(ROOT / "configs" / "tiny.yaml", [
         f"data.cache_dir={tmp_path}", *without_shifted, "data.augment.noise_kinds=[white, babble]",
         "data.augment.eq_probability=0.5", "data.augment.long_pause_probability=0.3",
-        "data.augment.noise_only_probability=0.25", "data.augment.word_gain_db=[-20, 0]"])
+        "data.augment.noise_only_probability=0.25", "data.augment.word_gain_db=[-20, 0]",
+        "data.neural_tts_voices=[hibari:heart]", "data.mix={espeak: 0.1, tts: 0.9, fsdd: 0, fsdd_perturbed: 0}"])
     directory = materialise(arm, progress=False)
     other = read_manifest(directory)
     assert other["splits"]["train"]["sha256"] != manifest["splits"]["train"]["sha256"]
@@ -160,11 +162,23 @@ def test_every_arm_gets_the_same_development_and_test_splits(robust, tmp_path):
     assert all(other["sources"][train.sources[i]]["engine"] == "noise" for i in noise_only)
     noise_kinds = {train.sources[i] for i in noise_only}  # the summary counts them apart from the voices
     assert other["splits"]["train"]["noise_kinds"] == len(noise_kinds) >= 1
+    assert any(source.startswith("hibari:heart") for source in train.sources)  # the neural voice trains
     assert other["splits"]["train"]["sources"] == len(set(train.sources) - noise_kinds)
     assert set(other["splits"]) == set(manifest["splits"]) - {DEV_SHIFTED, DEV_NOISE_ONLY}
     for name in other["splits"]:
         if name != "train":
             assert other["splits"][name]["sha256"] == manifest["splits"][name]["sha256"], name
+
+
+@requires_fsdd
+def test_neural_voices_join_the_training_pools_and_no_development_one():
+    from rt_keras.data.digits import _build_pools
+
+    config = run_config.load(ROOT / "configs" / "tiny.yaml", [*ROBUST, "data.neural_tts_voices=[hibari:heart]"])
+    pools = _build_pools(config.data, progress=False, skipped=[])
+    for name in ("tts_train", "tts_train_perturbed"):
+        assert any(source.startswith("hibari:heart") for source in pools[name].sources()), name
+    assert pools["dev_tts"].sources() and not [s for s in pools["dev_tts"].sources() if "hibari" in s]
 
 
 @requires_fsdd
