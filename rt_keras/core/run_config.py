@@ -77,6 +77,10 @@ class AugmentConfig:
     # speakers' words vary (FSDD's five: an sd of 2.5-6.2 dB per word; docs/results.md), and a
     # model that has only heard words at an even level takes a quiet one for a background talker.
     word_gain_db: list = dataclasses.field(default_factory=lambda: [0.0, 0.0])
+    # Silence (the faint noise floor) before the first digit and after the last, in seconds, of a
+    # training utterance; evaluation splits keep [0.05, 0.25]. A digit cut from a recording has
+    # almost none, a push-to-talk clip a second or more (benchmarks/isolated_digits.py).
+    edge_pause_seconds: list = dataclasses.field(default_factory=lambda: [0.05, 0.25])
 
     def __post_init__(self):
         for field, allowed in (("noise_kinds", TRAIN_NOISE_KINDS), ("codecs", TRAIN_CODECS)):
@@ -85,10 +89,12 @@ class AugmentConfig:
                 raise ConfigError(f"data.augment.{field}={value!r}: expected a non-empty list of {', '.join(allowed)} "
                                   "(the other kinds are held out for development and for testing)")
         for field in ("rt60_seconds", "long_pause_seconds", "room_rt60_seconds", "low_level_dbfs", "clip_fraction",
-                      "noise_only_seconds", "noise_only_dbfs", "word_gain_db"):
+                      "noise_only_seconds", "noise_only_dbfs", "word_gain_db", "edge_pause_seconds"):
             value = getattr(self, field)
             if not (isinstance(value, (list, tuple)) and len(value) == 2 and value[0] <= value[1]):
                 raise ConfigError(f"data.augment.{field}={value!r}: expected [low, high] with low <= high")
+        if self.edge_pause_seconds[0] < 0:
+            raise ConfigError(f"data.augment.edge_pause_seconds={self.edge_pause_seconds!r}: expected seconds >= 0")
         for field in ("rt60_seconds", "room_rt60_seconds"):  # the exponential reverb and the image-method rooms
             low, high = getattr(self, field)
             if not DEV_RT60[1] < low or high >= HELD_OUT_RT60[0]:

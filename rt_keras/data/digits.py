@@ -156,13 +156,15 @@ def _tts_pool(names, stretches, into: _ClipPool | None = None) -> _ClipPool:
 
 
 def compose_utterance(pool: _ClipPool, source: str, rng: np.random.Generator, config,
-                      long_pauses: tuple = (0.0, None), word_gain_db=(0.0, 0.0)) -> tuple[np.ndarray, str]:
+                      long_pauses: tuple = (0.0, None), word_gain_db=(0.0, 0.0),
+                      edge_pauses=(0.05, 0.25)) -> tuple[np.ndarray, str]:
     """1..max_digits clips of one source (dealt from its shuffled deck, so every clip is
     used before any is used twice) joined by random pauses with a faint noise floor.
     ``long_pauses`` = (probability, [low, high] seconds): each pause, the ones before the
     first and after the last digit too, is that long instead with that probability (the
     generator draws nothing for it when the probability is 0). ``word_gain_db`` = [low, high]:
-    each clip scaled by its own gain in that range (no draw when both are 0)."""
+    each clip scaled by its own gain in that range (no draw when both are 0). ``edge_pauses`` =
+    [low, high] seconds of the pauses before the first digit and after the last."""
     probability, long_range = long_pauses
     varied_levels = tuple(word_gain_db) != (0.0, 0.0)
 
@@ -175,11 +177,11 @@ def compose_utterance(pool: _ClipPool, source: str, rng: np.random.Generator, co
     digits, pieces = [], []
     for i in range(count):
         digit, clip = pool.deal(source)
-        pieces.append(pause(rng.uniform(*config.pause_seconds) if i else rng.uniform(0.05, 0.25)))
+        pieces.append(pause(rng.uniform(*config.pause_seconds) if i else rng.uniform(*edge_pauses)))
         word = pcm_to_float(clip)
         pieces.append(word * np.float32(10 ** (rng.uniform(*word_gain_db) / 20)) if varied_levels else word)
         digits.append(digit)
-    pieces.append(pause(rng.uniform(0.05, 0.25)))
+    pieces.append(pause(rng.uniform(*edge_pauses)))
     audio = np.concatenate(pieces)
     audio += rng.normal(scale=1e-4, size=audio.shape).astype(np.float32)
     return audio, " ".join(DIGIT_WORDS[d] for d in digits)
@@ -213,7 +215,8 @@ def _make_split(count, pools_and_weights, seed_key, config, augmented, progress,
             pauses = (config.augment.long_pause_probability, config.augment.long_pause_seconds) if augmented \
                 else (0, 0)
             audio, transcript = compose_utterance(pool, source, rng, config, pauses,
-                                                  config.augment.word_gain_db if augmented else (0.0, 0.0))
+                                                  config.augment.word_gain_db if augmented else (0.0, 0.0),
+                                                  config.augment.edge_pause_seconds if augmented else (0.05, 0.25))
             if augmented:
                 audio = augment(audio, rng, config.augment, babble, rooms)
             if condition is not None:

@@ -115,6 +115,23 @@ def test_long_pauses_and_silence_padding_add_the_asked_duration():
     np.testing.assert_array_equal(padded[int(0.75 * RATE): int(0.75 * RATE) + plain.size], plain)
 
 
+def test_edge_pauses_set_the_silence_before_the_first_digit_and_after_the_last():
+    config = run_config.DataConfig(min_digits=2, max_digits=2)
+    utterances = {}
+    for edges in ((0.05, 0.25), (0.0, 0.0), (0.5, 0.5)):
+        pool = _pool()
+        pool.shuffle_decks(np.random.default_rng(0))
+        utterances[edges] = compose_utterance(pool, "s", np.random.default_rng(3), config, edge_pauses=edges)
+    (tight, text), (wide, _) = utterances[0.0, 0.0], utterances[0.5, 0.5]
+    loud = np.flatnonzero(np.abs(tight) > 0.01)
+    assert loud[0] == 0 and loud[-1] == tight.size - 1  # the clips touch both ends
+    assert wide.size == tight.size + 2 * int(0.5 * RATE)
+    np.testing.assert_array_equal(np.abs(wide[int(0.5 * RATE): -int(0.5 * RATE)]) > 0.01, np.abs(tight) > 0.01)
+    default, default_text = utterances[0.05, 0.25]  # the evaluation splits' edges
+    assert int(0.1 * RATE) - 2 <= default.size - tight.size <= int(0.5 * RATE)
+    assert text == default_text  # the same digits whatever the edges
+
+
 def test_word_gains_give_each_word_its_own_level_in_the_range():
     config = run_config.DataConfig(min_digits=5, max_digits=5)
     spreads = []
@@ -176,6 +193,7 @@ def test_each_component_is_seeded_length_preserving_and_changes_the_audio(compon
     ({"room_dims_m": [[3.0, 3.0], [5.0, 5.0, 3.0]]}, "metres"),
     ({"word_gain_db": [-20.0, 6.0]}, "gains between -40 and 0 dB"),
     ({"word_gain_db": [0.0, -20.0]}, "low <= high"),
+    ({"edge_pause_seconds": [-0.1, 0.5]}, "seconds >= 0"),
 ])
 def test_held_out_conditions_cannot_be_trained_on(values, needle):
     with pytest.raises(run_config.ConfigError, match=needle):
