@@ -81,6 +81,9 @@ class AugmentConfig:
     # training utterance; evaluation splits keep [0.05, 0.25]. A digit cut from a recording has
     # almost none, a push-to-talk clip a second or more (benchmarks/isolated_digits.py).
     edge_pause_seconds: list = dataclasses.field(default_factory=lambda: [0.05, 0.25])
+    # Each of those two pauses is 0 s (the word touches the edge) with this probability: a model
+    # that has never heard a word start at the first sample drops it (benchmarks/isolated_digits.py).
+    tight_edge_probability: float = 0.0
 
     def __post_init__(self):
         for field, allowed in (("noise_kinds", TRAIN_NOISE_KINDS), ("codecs", TRAIN_CODECS)):
@@ -93,8 +96,6 @@ class AugmentConfig:
             value = getattr(self, field)
             if not (isinstance(value, (list, tuple)) and len(value) == 2 and value[0] <= value[1]):
                 raise ConfigError(f"data.augment.{field}={value!r}: expected [low, high] with low <= high")
-        if self.edge_pause_seconds[0] < 0:
-            raise ConfigError(f"data.augment.edge_pause_seconds={self.edge_pause_seconds!r}: expected seconds >= 0")
         for field in ("rt60_seconds", "room_rt60_seconds"):  # the exponential reverb and the image-method rooms
             low, high = getattr(self, field)
             if not DEV_RT60[1] < low or high >= HELD_OUT_RT60[0]:
@@ -109,8 +110,10 @@ class AugmentConfig:
                               "the smallest and largest room, each side at least 1 m")
         for field, valid, expected in (
                 ("noise_only_probability", 0 <= self.noise_only_probability <= 1, "a probability in [0, 1]"),
+                ("tight_edge_probability", 0 <= self.tight_edge_probability <= 1, "a probability in [0, 1]"),
                 ("noise_only_seconds", self.noise_only_seconds[0] > 0, "positive durations"),
                 ("noise_only_dbfs", self.noise_only_dbfs[1] <= 0, "RMS levels at most 0 dBFS"),
+                ("edge_pause_seconds", self.edge_pause_seconds[0] >= 0, "seconds >= 0"),
                 ("word_gain_db", -40 <= self.word_gain_db[0] and self.word_gain_db[1] <= 0,
                  "gains between -40 and 0 dB"),
                 ("noise_kinds", self.noise_only_probability == 0 or set(self.noise_kinds) != {"babble"},

@@ -157,14 +157,15 @@ def _tts_pool(names, stretches, into: _ClipPool | None = None) -> _ClipPool:
 
 def compose_utterance(pool: _ClipPool, source: str, rng: np.random.Generator, config,
                       long_pauses: tuple = (0.0, None), word_gain_db=(0.0, 0.0),
-                      edge_pauses=(0.05, 0.25)) -> tuple[np.ndarray, str]:
+                      edge_pauses=(0.05, 0.25), tight_edges: float = 0.0) -> tuple[np.ndarray, str]:
     """1..max_digits clips of one source (dealt from its shuffled deck, so every clip is
     used before any is used twice) joined by random pauses with a faint noise floor.
     ``long_pauses`` = (probability, [low, high] seconds): each pause, the ones before the
     first and after the last digit too, is that long instead with that probability (the
     generator draws nothing for it when the probability is 0). ``word_gain_db`` = [low, high]:
     each clip scaled by its own gain in that range (no draw when both are 0). ``edge_pauses`` =
-    [low, high] seconds of the pauses before the first digit and after the last."""
+    [low, high] seconds of the pauses before the first digit and after the last; each is 0 with
+    probability ``tight_edges`` (no draw when it is 0)."""
     probability, long_range = long_pauses
     varied_levels = tuple(word_gain_db) != (0.0, 0.0)
 
@@ -173,15 +174,18 @@ def compose_utterance(pool: _ClipPool, source: str, rng: np.random.Generator, co
             seconds = rng.uniform(*long_range)
         return np.zeros(int(seconds * MODEL_SAMPLE_RATE), np.float32)
 
+    def edge() -> float:
+        return 0.0 if tight_edges > 0 and rng.random() < tight_edges else rng.uniform(*edge_pauses)
+
     count = int(rng.integers(config.min_digits, config.max_digits + 1))
     digits, pieces = [], []
     for i in range(count):
         digit, clip = pool.deal(source)
-        pieces.append(pause(rng.uniform(*config.pause_seconds) if i else rng.uniform(*edge_pauses)))
+        pieces.append(pause(rng.uniform(*config.pause_seconds) if i else edge()))
         word = pcm_to_float(clip)
         pieces.append(word * np.float32(10 ** (rng.uniform(*word_gain_db) / 20)) if varied_levels else word)
         digits.append(digit)
-    pieces.append(pause(rng.uniform(*edge_pauses)))
+    pieces.append(pause(edge()))
     audio = np.concatenate(pieces)
     audio += rng.normal(scale=1e-4, size=audio.shape).astype(np.float32)
     return audio, " ".join(DIGIT_WORDS[d] for d in digits)
@@ -216,7 +220,8 @@ def _make_split(count, pools_and_weights, seed_key, config, augmented, progress,
                 else (0, 0)
             audio, transcript = compose_utterance(pool, source, rng, config, pauses,
                                                   config.augment.word_gain_db if augmented else (0.0, 0.0),
-                                                  config.augment.edge_pause_seconds if augmented else (0.05, 0.25))
+                                                  config.augment.edge_pause_seconds if augmented else (0.05, 0.25),
+                                                  config.augment.tight_edge_probability if augmented else 0.0)
             if augmented:
                 audio = augment(audio, rng, config.augment, babble, rooms)
             if condition is not None:

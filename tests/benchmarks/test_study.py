@@ -190,7 +190,7 @@ def test_the_plans_keep_the_epochs_their_documents_measured():
                    "noise_kinds.yaml": {"recipe-12", "noise-real-12", "noise-real-no-babble-12", "recipe-levels-12",
                                         "noise-real-levels-12", "noise-real-levels-alone-12"},
                    "neural_voices.yaml": {"noise-real-levels-12", "neural-voices-12"},
-                   "isolated.yaml": {"noise-real-levels-12", "edges-12"}}
+                   "isolated.yaml": {"noise-real-levels-12", "edges-12", "tight-edges-12"}}
     for name, twelve in expected_12.items():
         plan = study.load_plan(ROOT / "benchmarks" / name)
         for arm in plan["arms"]:

@@ -130,6 +130,15 @@ def test_edge_pauses_set_the_silence_before_the_first_digit_and_after_the_last()
     default, default_text = utterances[0.05, 0.25]  # the evaluation splits' edges
     assert int(0.1 * RATE) - 2 <= default.size - tight.size <= int(0.5 * RATE)
     assert text == default_text  # the same digits whatever the edges
+    touching = [0, 0]  # how often a word touches each edge when each pause is 0 s with probability 0.3
+    for seed in range(200):
+        pool = _pool()
+        pool.shuffle_decks(np.random.default_rng(seed))
+        audio, _ = compose_utterance(pool, "s", np.random.default_rng(seed), config, tight_edges=0.3)
+        loud = np.flatnonzero(np.abs(audio) > 0.01)
+        touching[0] += loud[0] == 0
+        touching[1] += loud[-1] == audio.size - 1
+    assert all(40 <= count <= 80 for count in touching), touching
 
 
 def test_word_gains_give_each_word_its_own_level_in_the_range():
@@ -194,6 +203,7 @@ def test_each_component_is_seeded_length_preserving_and_changes_the_audio(compon
     ({"word_gain_db": [-20.0, 6.0]}, "gains between -40 and 0 dB"),
     ({"word_gain_db": [0.0, -20.0]}, "low <= high"),
     ({"edge_pause_seconds": [-0.1, 0.5]}, "seconds >= 0"),
+    ({"tight_edge_probability": 1.5}, "a probability in"),
 ])
 def test_held_out_conditions_cannot_be_trained_on(values, needle):
     with pytest.raises(run_config.ConfigError, match=needle):

@@ -152,7 +152,7 @@ def test_every_arm_gets_the_same_development_and_test_splits(robust, tmp_path):
         "data.augment.eq_probability=0.5", "data.augment.long_pause_probability=0.3",
         "data.augment.noise_only_probability=0.25", "data.augment.word_gain_db=[-20, 0]",
         "data.neural_tts_voices=[hibari:heart]", "data.mix={espeak: 0.1, tts: 0.9, fsdd: 0, fsdd_perturbed: 0}",
-        "data.augment.edge_pause_seconds=[0.0, 0.8]"])
+        "data.augment.edge_pause_seconds=[0.0, 0.8]", "data.augment.tight_edge_probability=0.3"])
     directory = materialise(arm, progress=False)
     other = read_manifest(directory)
     assert other["splits"]["train"]["sha256"] != manifest["splits"]["train"]["sha256"]
