@@ -3,7 +3,7 @@ them: the digit task's splits compose 1-4 clips with 0.05-0.25 s of silence at t
 while a digit cut from a recording has almost none and a push-to-talk clip a second or more.
 
     python -m benchmarks.isolated_digits runs/rt [RUN_DIR ...] [--tflite model-qat-int8.tflite]
-        [--padding 0.05 0.3]
+        [--padding 0.05 0.3 0.1:0]
 
 Two splits, built here from FSDD (deterministic, independent of the runs' data caches):
 
@@ -15,7 +15,8 @@ Two splits, built here from FSDD (deterministic, independent of the runs' data c
                       after (drawn per clip, seeded): a development split, for choosing;
   test_real_isolated  every clip of the test speakers (theo) alone, as recorded: report only;
                       with --padding S, also test_real_isolated_pad<S>: each with S seconds of
-                      the faint noise floor before and after it.
+                      the faint noise floor before and after it (LEAD:TRAIL: that much before
+                      and after).
 
 Each run's results go to RUN_DIR/isolated_digits.json (FILE.tflite.isolated_digits.json with
 --tflite), per-utterance errors included, so `benchmarks.pooled_compare` can pair two arms.
@@ -56,12 +57,12 @@ def isolated_splits(data_config, padding=()) -> dict:
         samples = np.concatenate([before, samples, after])
         return samples + rng.normal(scale=NOISE_FLOOR, size=samples.shape).astype(np.float32)
 
-    def split(chosen, development: bool, pad: float = 0.0):
+    def split(chosen, development: bool, pad: tuple = ()):
         audio = []
         for index, clip in enumerate(chosen):
             samples = read_wav(clip.path, max_seconds=data_config.max_clip_seconds)
             if pad:
-                samples = surround(samples, pad, pad, np.random.default_rng([SEED, 1, index]))
+                samples = surround(samples, *pad, np.random.default_rng([SEED, 1, index]))
             if development:
                 rng = np.random.default_rng([SEED, index])  # chosen lists every clip twice: index differs
                 voice = pseudo_speakers.sample_perturbations(1, rng, data_config.formant_range, data_config.pitch_range,
@@ -74,7 +75,15 @@ def isolated_splits(data_config, padding=()) -> dict:
 
     return {"dev_isolated": split(validation * DEV_COPIES, development=True),
             "test_real_isolated": split(test, development=False),
-            **{f"test_real_isolated_pad{pad:g}": split(test, False, pad) for pad in padding}}
+            **{f"test_real_isolated_pad{pad}": split(test, False, _lead_trail(pad)) for pad in padding}}
+
+
+def _lead_trail(padding: str) -> tuple[float, float]:
+    """'S' -> (S, S); 'LEAD:TRAIL' -> (LEAD, TRAIL), seconds >= 0 (ValueError otherwise)."""
+    parts = [float(part) for part in str(padding).split(":")]
+    if len(parts) not in (1, 2) or min(parts) < 0 or max(parts) == 0:
+        raise ValueError(f"padding {padding!r}: expected SECONDS or LEAD:TRAIL, seconds >= 0, not both 0")
+    return (parts[0], parts[-1])
 
 
 def evaluate(run_dir, tflite: str | None = None, padding=()) -> tuple[dict, pathlib.Path]:
@@ -101,11 +110,13 @@ def main(argv=None) -> int:
     parser.add_argument("runs", nargs="+", metavar="RUN_DIR")
     parser.add_argument("--tflite", metavar="FILE", help="score this file of each run (e.g. model-qat-int8.tflite) "
                         "instead of its Keras model")
-    parser.add_argument("--padding", nargs="+", type=float, default=[], metavar="SECONDS",
+    parser.add_argument("--padding", nargs="+", default=[], metavar="SECONDS|LEAD:TRAIL",
                         help="also score theo's clips with this much silence before and after each")
     args = parser.parse_args(argv)
-    if any(pad <= 0 for pad in args.padding):
-        parser.error(f"--padding {args.padding}: expected seconds > 0")
+    try:
+        [_lead_trail(pad) for pad in args.padding]
+    except ValueError as error:
+        parser.error(f"--padding: {error}")
     from rt_keras.core.wer_stats import format_wer
 
     for run_dir in args.runs:
