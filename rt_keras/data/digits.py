@@ -41,6 +41,9 @@ from rt_keras.data.audio import MODEL_SAMPLE_RATE, AudioError, read_wav
 from rt_keras.data.augment import augment
 from rt_keras.data.storage import Split
 
+EDGE_PAUSE_SECONDS = (0.05, 0.25)  # silence before the first digit and after the last in evaluation splits
+EVALUATION_SHAPE = rc.AugmentConfig()  # its defaults: even word levels, those edges, none tight
+
 
 class _ClipPool:
     """Single-digit clips grouped by source (speaker or voice) and digit, with a
@@ -144,7 +147,7 @@ def _espeak_pool(voice_list) -> _ClipPool:
 
 
 def _tts_pool(names, stretches, into: _ClipPool | None = None) -> _ClipPool:
-    pool = into or _ClipPool()
+    pool = into if into is not None else _ClipPool()
     for name in names:
         for stretch in stretches:
             source = name if stretch == 1.0 else f"{name}@x{stretch:g}"
@@ -157,7 +160,7 @@ def _tts_pool(names, stretches, into: _ClipPool | None = None) -> _ClipPool:
 
 def compose_utterance(pool: _ClipPool, source: str, rng: np.random.Generator, config,
                       long_pauses: tuple = (0.0, None), word_gain_db=(0.0, 0.0),
-                      edge_pauses=(0.05, 0.25), tight_edges: float = 0.0) -> tuple[np.ndarray, str]:
+                      edge_pauses=EDGE_PAUSE_SECONDS, tight_edges: float = 0.0) -> tuple[np.ndarray, str]:
     """1..max_digits clips of one source (dealt from its shuffled deck, so every clip is
     used before any is used twice) joined by random pauses with a faint noise floor.
     ``long_pauses`` = (probability, [low, high] seconds): each pause, the ones before the
@@ -218,10 +221,9 @@ def _make_split(count, pools_and_weights, seed_key, config, augmented, progress,
             source = sources[int(rng.integers(len(sources)))]
             pauses = (config.augment.long_pause_probability, config.augment.long_pause_seconds) if augmented \
                 else (0, 0)
-            audio, transcript = compose_utterance(pool, source, rng, config, pauses,
-                                                  config.augment.word_gain_db if augmented else (0.0, 0.0),
-                                                  config.augment.edge_pause_seconds if augmented else (0.05, 0.25),
-                                                  config.augment.tight_edge_probability if augmented else 0.0)
+            shape = config.augment if augmented else EVALUATION_SHAPE
+            audio, transcript = compose_utterance(pool, source, rng, config, pauses, shape.word_gain_db,
+                                                  shape.edge_pause_seconds, shape.tight_edge_probability)
             if augmented:
                 audio = augment(audio, rng, config.augment, babble, rooms)
             if condition is not None:
@@ -255,7 +257,7 @@ def _build_pools(config, progress: bool, skipped: list) -> dict[str, _ClipPool]:
     validation_voices = espeak_voices.sample_voices(max(config.synthetic_voices // 8, 4), False, seed + 1)
     test_voices = espeak_voices.sample_voices(config.held_out_voices, held_out=True, seed=seed + 2)
     logging.getLogger("rt_keras").info(
-        "synthesising %d espeak-ng voices and %d flite/festival voices x 10 digits",
+        "synthesising %d espeak-ng voices and %d other TTS voices x 10 digits",
         len(train_voices) + len(validation_voices) + len(test_voices),
         len(config.tts_voices) + len(config.neural_tts_voices) + len(config.tts_test_voices))
     tts_classic = _tts_pool(config.tts_voices, config.tts_stretches)
