@@ -31,7 +31,6 @@ import sys
 import numpy as np
 
 DEV_EDGE_SECONDS = (0.0, 1.0)
-NOISE_FLOOR = 1e-4  # the digit task's floor under every composed utterance (rt_keras/data/digits.py)
 SEED = 7300
 DEV_COPIES = 2  # pseudo-speakers per validation clip
 
@@ -40,7 +39,7 @@ def isolated_splits(data_config, padding=()) -> dict:
     """{name: Split} of single clips, as the module docstring describes them."""
     from rt_keras.data import pseudo_speakers
     from rt_keras.data.audio import MODEL_SAMPLE_RATE, read_wav
-    from rt_keras.data.digits import DIGIT_WORDS
+    from rt_keras.data.digits import DIGIT_WORDS, NOISE_FLOOR
     from rt_keras.data.fsdd import default_fsdd_dir, index_fsdd
     from rt_keras.data.storage import Split
 

@@ -41,8 +41,8 @@ from rt_keras.data.audio import MODEL_SAMPLE_RATE, AudioError, read_wav
 from rt_keras.data.augment import augment
 from rt_keras.data.storage import Split
 
-EDGE_PAUSE_SECONDS = (0.05, 0.25)  # silence before the first digit and after the last in evaluation splits
-EVALUATION_SHAPE = rc.AugmentConfig()  # its defaults: even word levels, those edges, none tight
+EVALUATION_SHAPE = rc.AugmentConfig()  # its defaults: even word levels, 0.05-0.25 s edges, none tight
+NOISE_FLOOR = 1e-4  # under every composed utterance
 
 
 class _ClipPool:
@@ -160,7 +160,8 @@ def _tts_pool(names, stretches, into: _ClipPool | None = None) -> _ClipPool:
 
 def compose_utterance(pool: _ClipPool, source: str, rng: np.random.Generator, config,
                       long_pauses: tuple = (0.0, None), word_gain_db=(0.0, 0.0),
-                      edge_pauses=EDGE_PAUSE_SECONDS, tight_edges: float = 0.0) -> tuple[np.ndarray, str]:
+                      edge_pauses=tuple(EVALUATION_SHAPE.edge_pause_seconds),
+                      tight_edges: float = 0.0) -> tuple[np.ndarray, str]:
     """1..max_digits clips of one source (dealt from its shuffled deck, so every clip is
     used before any is used twice) joined by random pauses with a faint noise floor.
     ``long_pauses`` = (probability, [low, high] seconds): each pause, the ones before the
@@ -190,7 +191,7 @@ def compose_utterance(pool: _ClipPool, source: str, rng: np.random.Generator, co
         digits.append(digit)
     pieces.append(pause(edge()))
     audio = np.concatenate(pieces)
-    audio += rng.normal(scale=1e-4, size=audio.shape).astype(np.float32)
+    audio += rng.normal(scale=NOISE_FLOOR, size=audio.shape).astype(np.float32)
     return audio, " ".join(DIGIT_WORDS[d] for d in digits)
 
 
