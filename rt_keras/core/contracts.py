@@ -79,4 +79,6 @@ def feature_frames(num_samples, frontend) -> int:
 
 
 def output_frames(num_samples, frontend) -> int:
-    return subsampled_length(feature_frames(num_samples, frontend))
+    """Encoder output frames of ``num_samples`` of audio fed to the whole-utterance model,
+    whose graph puts ``frontend.leading_samples`` of silence in front of it."""
+    return subsampled_length(feature_frames(num_samples + frontend.leading_samples, frontend))

@@ -241,6 +241,20 @@ class FrontendConfig:
     time_mask_frames: int = 12
     frequency_masks: int = 2
     frequency_mask_bins: int = 8
+    # Seconds of digital silence the whole-utterance model puts in front of its input (in the
+    # graph, in training and in every exported file): a word that starts at the first sample,
+    # as a digit cut from a recording does, otherwise has no onset frame and is often lost.
+    # The streaming step has none (a stream's start is its state).
+    leading_silence_seconds: float = 0.0
+
+    def __post_init__(self):
+        if not 0.0 <= self.leading_silence_seconds <= 1.0:  # the type is checked with every field's
+            raise ConfigError(f"frontend.leading_silence_seconds={self.leading_silence_seconds!r}: expected seconds "
+                              "in [0, 1] (0 adds none; 0.1 is 1,600 samples at 16 kHz)")
+
+    @property
+    def leading_samples(self) -> int:
+        return round(self.leading_silence_seconds * self.sample_rate)
 
 
 SELECTION_SPLITS = ("validation", *DEV_SPLITS, DEV_SHIFTED)

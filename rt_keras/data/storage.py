@@ -14,7 +14,7 @@ import numpy as np
 
 from converters.files import atomic_path
 from rt_keras.core import vocabulary as vocabulary_lib
-from rt_keras.core.contracts import ctc_frames_needed, output_frames
+from rt_keras.core.contracts import ctc_frames_needed, feature_frames, subsampled_length
 from rt_keras.core.splits import is_noise_source, keeps_every_utterance
 from rt_keras.core.vocabulary import Vocabulary, VocabularyError
 from rt_keras.data import shards
@@ -127,7 +127,8 @@ def _labels(audio, text: str, source: str, vocabulary: Vocabulary, frontend, nam
         labels = encode_labels(vocabulary, text, source)
     except VocabularyError as error:
         return [], str(error)
-    needed, frames = ctc_frames_needed(labels), output_frames(audio.size, frontend)
+    # the audio's own frames: no token can be emitted in the model's leading silence
+    needed, frames = ctc_frames_needed(labels), subsampled_length(feature_frames(audio.size, frontend))
     if needed > frames and not keeps_every_utterance(name):
         return labels, (f"{source} {text!r}: {needed} CTC steps needed, the audio gives {frames} frames "
                         f"(spoken too fast for a {vocabulary.kind} vocabulary)")

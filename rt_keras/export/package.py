@@ -36,7 +36,7 @@ def model_info(config, mode: str, materialized: bool, num_samples) -> dict:
     return {"rt_keras_version": rt_keras.__version__, "run": config.name, "mode": mode,
             "materialized": materialized, "input_samples": num_samples,
             "sample_rate": config.frontend.sample_rate, "frame_length": config.frontend.frame_length,
-            "frame_step": config.frontend.frame_step,
+            "frame_step": config.frontend.frame_step, "leading_samples": config.frontend.leading_samples,
             "subsampling": SUBSAMPLING_FACTOR, "encoder": config.encoder.to_dict()}
 
 

@@ -21,10 +21,12 @@ class LogMelSpectrogram(keras.layers.Layer):
     (a power of two: TFLite's builtin RFFT2D), no centring/padding, then a per-bin affine
     normalisation whose mean and std are non-trainable weights set from training data
     (``set_statistics``). Matches librosa's ``melspectrogram(center=False)``.
+    ``leading_samples`` zeros go in front of the audio first (the whole-utterance model's
+    leading silence; the statistics are of the audio alone).
     """
 
     def __init__(self, sample_rate=16000, frame_length=512, frame_step=160, num_mel_bins=40,
-                 lower_hz=20.0, upper_hz=7600.0, log_floor=1e-6, **kwargs):
+                 lower_hz=20.0, upper_hz=7600.0, log_floor=1e-6, leading_samples=0, **kwargs):
         super().__init__(**kwargs)
         if frame_length & (frame_length - 1):
             raise ValueError(f"frame_length={frame_length}: must be a power of two "
@@ -36,6 +38,7 @@ class LogMelSpectrogram(keras.layers.Layer):
         self.lower_hz = float(lower_hz)
         self.upper_hz = float(upper_hz)
         self.log_floor = float(log_floor)
+        self.leading_samples = int(leading_samples)
 
     def build(self, input_shape):
         self._mel = tf.constant(mel_filterbank(self.sample_rate, self.frame_length, self.num_mel_bins,
@@ -53,6 +56,8 @@ class LogMelSpectrogram(keras.layers.Layer):
         return tf.math.log(mel + self.log_floor)
 
     def call(self, audio):
+        if self.leading_samples:
+            audio = tf.pad(audio, [[0, 0], [self.leading_samples, 0]])
         return (self.log_mel(audio) - self.mean) / self.std
 
     def set_statistics(self, mean, std):
@@ -66,5 +71,6 @@ class LogMelSpectrogram(keras.layers.Layer):
         config = super().get_config()
         config.update(sample_rate=self.sample_rate, frame_length=self.frame_length,
                       frame_step=self.frame_step, num_mel_bins=self.num_mel_bins,
-                      lower_hz=self.lower_hz, upper_hz=self.upper_hz, log_floor=self.log_floor)
+                      lower_hz=self.lower_hz, upper_hz=self.upper_hz, log_floor=self.log_floor,
+                      leading_samples=self.leading_samples)
         return config

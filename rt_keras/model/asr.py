@@ -20,7 +20,8 @@ def build_asr_model(config, vocabulary_size: int) -> keras.Model:
     T = ceil(frames / 4)."""
     frontend = dataclasses.asdict(config.frontend)
     audio = keras.Input((None,), name="audio")
-    features = LogMelSpectrogram(**{k: frontend[k] for k in FEATURE_FIELDS}, name=FRONTEND_LAYER)(audio)
+    features = LogMelSpectrogram(**{k: frontend[k] for k in FEATURE_FIELDS},
+                                 leading_samples=config.frontend.leading_samples, name=FRONTEND_LAYER)(audio)
     features = SpecAugment(**{k: frontend[k] for k in SPEC_AUGMENT_FIELDS}, name="specaugment")(features)
     encoded = encoder_graph(features, config.encoder)
     logits = keras.layers.Dense(vocabulary_size, name="head_logits")(encoded)

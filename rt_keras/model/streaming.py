@@ -31,6 +31,7 @@ import numpy as np
 from converters import naming
 from rt_keras.backend import keras
 from rt_keras.core.contracts import FRONTEND_LAYER, SUBSAMPLING_FACTOR
+from rt_keras.core.encoder_config import ConfigError
 from rt_keras.layers import (
     LastFrames,
     LogMelSpectrogram,
@@ -88,11 +89,21 @@ class StreamingShapes:
         return np.pad(audio.astype(np.float32), (0, chunks * self.chunk_samples - audio.size))
 
 
+def check_streamable(config) -> None:
+    """ConfigError unless the step model can reproduce ``config``'s whole-utterance model:
+    its leading silence has no place in a stream, which starts from its state."""
+    if config.frontend.leading_samples:
+        raise ConfigError(f"frontend.leading_silence_seconds={config.frontend.leading_silence_seconds}: the streaming "
+                          "step has no leading silence (a stream starts from its state); train the streaming run "
+                          "with --set frontend.leading_silence_seconds=0")
+
+
 def streaming_step_model(config, vocabulary_size: int) -> keras.Model:
     """The step model of ``config`` (a RunConfig with a chunked encoder), with fresh
     weights: load a trained model's with ``copy_weights``. Built from Keras layers only
     (tfmot's model transformer fails on raw TensorFlow ops; ``quantization_aware_step``
     makes its QAT copy)."""
+    check_streamable(config)
     shapes = StreamingShapes.of(config)
     encoder, frontend = config.encoder, dataclasses.asdict(config.frontend)
     inputs = {name: keras.Input(batch_shape=shape, name=name)

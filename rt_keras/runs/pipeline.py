@@ -11,6 +11,7 @@ from rt_keras.core import run_config as run_config_lib
 from rt_keras.core.modes import PIPELINE_MODE
 from rt_keras.data.materialise import materialise
 from rt_keras.data.storage import read_manifest
+from rt_keras.model.streaming import check_streamable
 from rt_keras.runs.convert import export_run, export_streaming_run
 from rt_keras.runs.evaluate import evaluate_run
 from rt_keras.runs.qat import finetune
@@ -31,6 +32,8 @@ def pipeline(config_path, overrides, out, force: bool = False, streaming: bool =
         raise run_config_lib.ConfigError(
             f"{config_path}: --streaming needs a chunked encoder (set encoder.chunk_frames, e.g. --set "
             "encoder.chunk_frames=8 --set encoder.left_context_frames=32 --set encoder.lookahead_frames=4)")
+    if streaming:
+        check_streamable(config)  # before minutes of training, not at the conversion
     directory = materialise(config)
     yield "data", {"directory": str(directory), **read_manifest(directory)}
     yield "train", train(config, run.path, force=force)

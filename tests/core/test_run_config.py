@@ -24,6 +24,8 @@ RT = pathlib.Path(__file__).parents[2] / "configs" / "rt.yaml"
     ("data.augment=5", "data.augment: expected a section of FIELD: VALUE entries, got int 5"),
     ("data.augment.noise_probability=yes", "data.augment.noise_probability=True: expected float, got bool"),
     ("train.steps_per_epoch=0", "train.steps_per_epoch=0: must be at least 1"),
+    ("frontend.leading_silence_seconds=-0.1", "frontend.leading_silence_seconds=-0.1: expected seconds in [0, 1]"),
+    ("frontend.leading_silence_seconds=true", "frontend.leading_silence_seconds=True: expected float, got bool"),
     ("data.mix={espeak: 1}", "data.mix={'espeak': 1}: expected non-negative weights for exactly espeak, tts"),
 ])
 def test_bad_values_are_refused_at_load_naming_the_field(override, needle):

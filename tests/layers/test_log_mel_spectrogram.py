@@ -35,6 +35,22 @@ def test_log_mel_layer_harness_and_normalisation(tmp_path):
     np.testing.assert_allclose(layer(audio).numpy(), (features - mean) / std, rtol=1e-4, atol=1e-4)
 
 
+def test_leading_samples_are_zeros_before_the_audio(tmp_path):
+    """The layer with ``leading_samples`` is the plain layer on the audio with that many zeros in
+    front (through Keras saving and the LiteRT conversion too); the first frames are the silence's."""
+    rng = np.random.default_rng(1)
+    audio = (0.1 * rng.normal(size=(2, 4000))).astype(np.float32)
+    plain = LogMelSpectrogram(num_mel_bins=16)
+    expected = plain(np.pad(audio, [(0, 0), (1600, 0)])).numpy()
+    layer, (features,) = check_layer(lambda: LogMelSpectrogram(num_mel_bins=16, leading_samples=1600), [audio.shape],
+                                     tmp_path, expected_weights=2, expected_trainable=0, tflite_atol=1e-3,
+                                     input_fn=lambda _: [audio], randomize_weights=False)
+    assert layer.get_config()["leading_samples"] == 1600
+    assert features.shape == (2, 1 + (4000 + 1600 - 512) // 160, 16)
+    np.testing.assert_allclose(features, expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(features[:, :7], np.log(1e-6), atol=1e-3)  # frames 0-6 end before sample 1600
+
+
 def test_log_mel_rejects_frame_length_without_builtin_fft():
     with pytest.raises(ValueError, match="frame_length=400: must be a power of two"):
         LogMelSpectrogram(frame_length=400)

@@ -79,6 +79,24 @@ def test_a_chunked_streaming_encoder_takes_qat():
     assert difference.mean() < 0.1 * np.abs(model(audio).numpy()).mean(), difference.mean()
 
 
+def test_leading_silence_goes_through_qat_and_the_frame_contract():
+    """frontend.leading_silence_seconds: the model and its QAT copy give output_frames frames for
+    every length (training's CTC targets and decoding trim by it)."""
+    from rt_keras.core.contracts import output_frames
+    from rt_keras.model.quantize import quantize_model
+
+    config = run_config.from_dict({"encoder": {"preset": "tiny"}, "frontend": {"leading_silence_seconds": 0.1}})
+    model = build_asr_model(config, len(DIGITS))
+    quantized = quantize_model(model)
+    rng = np.random.default_rng(0)
+    for samples in (512, 4000, 8123):
+        audio = rng.normal(scale=0.1, size=(1, samples)).astype(np.float32)
+        frames = output_frames(samples, config.frontend)
+        assert frames == (1 + (samples + 1600 - 512) // 160 + 3) // 4
+        assert model(audio).shape[1] == quantized(audio).shape[1] == frames
+    assert output_frames(4000, run_config.from_dict({}).frontend) == (1 + (4000 - 512) // 160 + 3) // 4
+
+
 def test_4bit_qat_wraps_each_shared_matrix_once_with_weights_on_15_levels(tiny_converted):
     """--weight-bits 4: one wrapper (one scale per output channel) for each W_g and its K
     call sites; every Dense kernel's fake-quantised values are -7..7 steps of its channel

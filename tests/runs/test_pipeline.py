@@ -74,6 +74,10 @@ def test_pipeline_streaming_fine_tunes_a_chunked_run_and_ships_its_streaming_ste
     status, out, err = _cli(capsys, "pipeline", *common, "--streaming", "--out", tmp_path / "refused")
     assert status == 2 and "--streaming needs a chunked encoder (set encoder.chunk_frames" in err
     assert not (tmp_path / "refused" / "config.yaml").exists()
+    status, out, err = _cli(capsys, "pipeline", *common, "--set", "encoder.chunk_frames=3", "--set",
+                            "frontend.leading_silence_seconds=0.1", "--streaming", "--out", tmp_path / "refused")
+    assert status == 2 and "the streaming step has no leading silence" in err and "leading_silence_seconds=0" in err
+    assert not (tmp_path / "refused" / "config.yaml").exists()
 
     run = tmp_path / "stream"
     chunked = ["encoder.chunk_frames=3", "encoder.left_context_frames=4", "encoder.lookahead_frames=1",
