@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from converters.files import atomic_write_json, check_output_dir
+from rt_keras.core.encoder_config import ConfigError
 from rt_keras.model.saving import save_model
 from rt_keras.runs.run_dir import RunDir, trained
 from rt_keras.training.train import check_cluster, check_same_model, make_strategy, train_model, worker_index
@@ -35,7 +36,8 @@ def changed_training(config, run: RunDir) -> list[str]:
 def train(config, run_dir, force: bool = False, progress: bool = True, extra_callbacks=()) -> dict:
     """Train ``config`` (a RunConfig) into ``run_dir``; returns its metrics. A finished run
     is kept even when ``config`` differs from the one it was trained with (a warning names
-    the fields; ``force`` trains it again)."""
+    the fields; ``force`` trains it again); an interrupted one resumes only under the config
+    it started with (ConfigError otherwise)."""
     run = RunDir(check_output_dir(run_dir, "run directory"))
     finished = None if force else run.finished_metrics("training")
     if finished:
@@ -44,6 +46,12 @@ def train(config, run_dir, force: bool = False, progress: bool = True, extra_cal
             log.warning("%s was trained with another config (%s): keeping it; use --force, or another --out, "
                         "to train this one", run.path, "; ".join(changed))
         return finished
+    if not force and run.backup.is_dir() and run.config.is_file():
+        changed = changed_training(config, run)
+        if changed:  # resuming would continue one model's training under another's settings
+            raise ConfigError(f"{run.path}: an interrupted training with another config would resume here "
+                              f"({'; '.join(changed)}); resume it with the config it started with, "
+                              "or pass --force (or another --out) to train this one from the start")
     # a refused request leaves nothing behind: checked before the run directory is made
     check_cluster(config.train.strategy)
     init_from = config.train.init_from

@@ -12,6 +12,7 @@ import pytest
 
 from rt_keras.backend import keras
 from rt_keras.cli import main as cli_main
+from rt_keras.core.encoder_config import ConfigError
 from rt_keras.core.splits import TEST_SPLITS
 from rt_keras.data.storage import data_directory, load_split
 from rt_keras.runs.train import train
@@ -34,6 +35,12 @@ def test_tiny_end_to_end_train_resume_evaluate(tiny_config, tmp_path):
         train(config, run_dir, progress=False, extra_callbacks=[InterruptAfterEpoch(epoch=1)])
     assert not (run_dir / "metrics.json").exists()
     assert (run_dir / "checkpoints" / "best.weights.h5").is_file()
+    assert [e for e, _ in _losses(run_dir)] == [0, 1]
+    other = copy.deepcopy(config)
+    other.frontend.leading_silence_seconds = 0.1  # another model: its epochs must not continue this one's
+    with pytest.raises(ConfigError, match=r"an interrupted training with another config would resume here "
+                                          r"\(frontend.leading_silence_seconds: 0.0 -> 0.1\)"):
+        train(other, run_dir, progress=False)
     assert [e for e, _ in _losses(run_dir)] == [0, 1]
 
     metrics = train(config, run_dir, progress=False)  # resumes at epoch 2
