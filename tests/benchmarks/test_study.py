@@ -190,7 +190,7 @@ def test_the_plans_keep_the_epochs_their_documents_measured():
                    "noise_kinds.yaml": {"recipe-12", "noise-real-12", "noise-real-no-babble-12", "recipe-levels-12",
                                         "noise-real-levels-12", "noise-real-levels-alone-12"},
                    "neural_voices.yaml": {"noise-real-levels-12", "neural-voices-12"},
-                   "isolated.yaml": {"noise-real-levels-12", "edges-12", "tight-edges-12"}}
+                   "isolated.yaml": {"noise-real-levels-12", "edges-12", "tight-edges-12", "lead-silence-12"}}
     for name, twelve in expected_12.items():
         plan = study.load_plan(ROOT / "benchmarks" / name)
         for arm in plan["arms"]:
@@ -219,6 +219,24 @@ def test_the_plans_keep_the_noise_recipe_their_documents_measured():
     assert adopted.to_dict()["train"] == shipped.to_dict()["train"]
     assert adopted.to_dict()["data"]["augment"] == shipped.to_dict()["data"]["augment"]
     assert adopted.data.augment.word_gain_db == [-20, 0]
+
+
+def test_the_plans_keep_the_front_end_their_documents_measured():
+    """configs/rt.yaml puts 0.1 s of silence before the model's input since issue 31; every plan
+    measured without it pins 0 (its finished and interrupted runs stay that model), and the arm
+    the silence was adopted from builds exactly configs/rt.yaml's front-end."""
+    shipped = run_config.load(ROOT / "configs" / "rt.yaml")
+    assert shipped.frontend.leading_silence_seconds == 0.1
+    for path in sorted((ROOT / "benchmarks").glob("*.yaml")):
+        if "arms:" not in path.read_text():
+            continue  # not a study plan
+        plan = study.load_plan(path)
+        for arm in plan["arms"]:
+            frontend = study.arm_config(plan, arm, 0).frontend
+            if (path.name, arm) == ("isolated.yaml", "lead-silence-12"):
+                assert frontend == shipped.frontend
+            else:
+                assert frontend.leading_silence_seconds == 0, (path.name, arm)
 
 
 def test_plans_that_share_a_runs_directory_train_the_same_recipe():
