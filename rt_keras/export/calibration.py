@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rt_keras.backend import tf
 from rt_keras.core.contracts import pcm_to_float
 from rt_keras.data.batches import training_split
 from rt_keras.data.materialise import materialise
@@ -32,6 +33,9 @@ def representative_chunks(step, shapes, audio_generator):
     state the float step carries into it, by input name (the converted model orders its
     inputs its own way)."""
     names = [t.name.split(":")[0] for t in step.inputs]
+    # One graph for every call (a chunk and the state have fixed shapes): called eagerly the
+    # step takes about 0.3 s a chunk, 45 s of a streaming conversion's 145.
+    forward = tf.function(lambda xs: step(xs, training=False))
 
     def generate():
         for (audio,) in audio_generator():
@@ -39,7 +43,7 @@ def representative_chunks(step, shapes, audio_generator):
 
             def record(xs):
                 inputs.append({name: np.asarray(x, np.float32) for name, x in zip(names, xs)})
-                return [o.numpy() for o in step(xs)]
+                return [o.numpy() for o in forward(xs)]
             stream(record, audio[0], shapes)
             yield from inputs
     return generate

@@ -13,7 +13,7 @@ from rt_keras.core.run_config import ConfigError
 from rt_keras.data.materialise import materialise
 from rt_keras.data.storage import evaluation_splits, load_split, read_manifest
 from rt_keras.runs.run_dir import RunDir, trained
-from rt_keras.training.evaluation import evaluate_split
+from rt_keras.training.evaluation import evaluate_split, graph_forward
 
 
 def evaluate_run(run_dir, splits=None, tflite=None) -> tuple[dict, pathlib.Path]:
@@ -29,7 +29,7 @@ def evaluate_run(run_dir, splits=None, tflite=None) -> tuple[dict, pathlib.Path]
         model = StreamingTFLiteModel(tflite).utterance if streaming else TFLiteModel(tflite)
         batch_size, report = 1, RunDir.evaluation_of(tflite)
     else:
-        model, batch_size, report = run.load_model(), 32, run.evaluation
+        model, batch_size, report = graph_forward(run.load_model()), 32, run.evaluation
     data_dir = materialise(config, progress=False)
     # development splits (dev_*) are evaluated on request: choices are made on them, not on test splits
     development = [name for name in read_manifest(data_dir)["splits"] if name.startswith("dev")]

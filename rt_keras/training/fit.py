@@ -10,7 +10,7 @@ import time
 
 from rt_keras.backend import keras, tf
 from rt_keras.data.batches import batches
-from rt_keras.training.evaluation import evaluate_split
+from rt_keras.training.evaluation import evaluate_split, graph_forward
 
 log = logging.getLogger("rt_keras")
 
@@ -29,8 +29,11 @@ class ValidationWER(keras.callbacks.Callback):
         super().__init__()
         self.split, self.frontend = split, frontend
 
+    def on_train_begin(self, logs=None):
+        self.forward = graph_forward(self.model)  # traced once per training, not once per epoch
+
     def on_epoch_end(self, epoch, logs=None):
-        wer = evaluate_split(self.model, self.split, self.frontend)["wer"]
+        wer = evaluate_split(self.forward, self.split, self.frontend)["wer"]
         if logs is not None:
             logs["val_wer"] = wer
         log.info("epoch %d: val_wer %.4f", epoch + 1, wer)
