@@ -42,7 +42,8 @@ system-packages:
 # the default ResidualTransformer (runs/rt), then the live app's model (runs/rt-stream): runs/rt
 # fine-tuned for 2 epochs with 320 ms chunks, 1.28 s of left context and 160 ms of look-ahead
 # (docs/streaming-guide.md; 2 epochs, not 6, keep both jobs in the 35-minute budget now that
-# runs/rt trains 12), its QAT and the streaming qat-int8 file,
+# runs/rt trains 12; 1 loses on the validation voices: docs/results.md), its QAT and the
+# streaming qat-int8 file,
 # evaluated chunk by chunk and compared, paired, with the whole-utterance file. The streaming step
 # has no leading silence (a stream starts from its state; docs/data.md "The front-end").
 STREAMING_SET := encoder.chunk_frames=8 encoder.left_context_frames=32 encoder.lookahead_frames=4 \
