@@ -57,11 +57,21 @@ def ctc_frames_needed(labels) -> int:
     return len(labels) + sum(a == b for a, b in zip(labels, labels[1:]))
 
 
-def greedy_decode(log_probs: np.ndarray, frames: int | None = None, blank: int = BLANK) -> list[int]:
-    """Best path: argmax per frame, repeats collapsed, blanks removed."""
-    best = np.argmax(log_probs[:frames], axis=-1)
-    collapsed = best[np.concatenate([[True], best[1:] != best[:-1]])] if best.size else best
-    return [int(i) for i in collapsed if i != blank]
+def greedy_decode(log_probs: np.ndarray, frames: int | None = None, blank: int = BLANK,
+                  min_probability: float = 0.0) -> list[int]:
+    """Best path: argmax per frame, repeats collapsed, blanks removed. With
+    ``min_probability`` > 0, a token is kept only if its probability reaches it on at least
+    one frame of its run (a confidence gate: words the model is unsure of, as from noise, are
+    dropped; benchmarks/confidence_gate.py measures what it costs the speech)."""
+    log_probs = np.asarray(log_probs)[:frames]
+    best = np.argmax(log_probs, axis=-1)
+    starts = np.flatnonzero(np.concatenate([[True], best[1:] != best[:-1]])) if best.size else best
+    if min_probability <= 0:
+        return [int(best[s]) for s in starts if best[s] != blank]
+    ends = np.append(starts[1:], best.size)
+    floor = np.log(min_probability)
+    return [int(best[s]) for s, e in zip(starts, ends)
+            if best[s] != blank and log_probs[s:e, best[s]].max() >= floor]
 
 
 # Frame arithmetic: samples -> log-mel frames -> encoder output frames (4x subsampling).

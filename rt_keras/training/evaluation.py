@@ -19,11 +19,11 @@ def graph_forward(model):
     return tf.function(lambda audio, training=False: model(audio, training=False), reduce_retracing=True)
 
 
-def decode_split(model, split, frontend, batch_size: int = 32) -> list[str]:
-    """Greedy CTC transcripts of every utterance of ``split`` (in split order). ``model``
-    is a Keras model or anything called the same way (``converters.runner.TFLiteModel``
-    with ``batch_size=1``)."""
-    hypotheses = [None] * len(split)
+def split_log_probs(model, split, frontend, batch_size: int = 32):
+    """Per-frame log-probabilities of every utterance of ``split`` (in split order, each cut
+    to its own output frames). ``model`` is a Keras model or anything called the same way
+    (``converters.runner.TFLiteModel`` with ``batch_size=1``)."""
+    out = [None] * len(split)
     order = batch_order([a.size for a in split.audio], batch_size, np.random.default_rng(0), shuffle=False)
     for indices in order:
         audio, lengths = pad_audio(split, indices)
@@ -32,8 +32,17 @@ def decode_split(model, split, frontend, batch_size: int = 32) -> list[str]:
             raise ValueError(f"the model predicts {log_probs.shape[-1]} tokens but the data's {split.vocabulary.kind} "
                              f"vocabulary has {len(split.vocabulary)}: it was trained on other data")
         for row, (index, length) in enumerate(zip(indices, lengths)):
-            hypotheses[index] = split.vocabulary.decode(greedy_decode(log_probs[row], output_frames(length, frontend)))
-    return hypotheses
+            out[index] = log_probs[row, :output_frames(length, frontend)]
+    return out
+
+
+def decode_log_probs(log_probs, vocabulary, min_probability: float = 0.0) -> list[str]:
+    return [vocabulary.decode(greedy_decode(lp, min_probability=min_probability)) for lp in log_probs]
+
+
+def decode_split(model, split, frontend, batch_size: int = 32) -> list[str]:
+    """Greedy CTC transcripts of every utterance of ``split`` (in split order)."""
+    return decode_log_probs(split_log_probs(model, split, frontend, batch_size), split.vocabulary)
 
 
 def score(references: list[str], hypotheses: list[str], sources: list[str]) -> dict:

@@ -21,6 +21,21 @@ def test_greedy_decode_collapses_repeats_and_drops_blanks():
     assert greedy_decode(_log_probs([4, 0, 4, 2]), frames=2) == [4]  # padded frames ignored
 
 
+def test_confidence_gate_drops_only_tokens_never_probable_enough():
+    """A run of one token is kept if any of its frames reaches the floor; a token below it on
+    every frame is dropped, with repeats and blanks decoded as before."""
+    probabilities = np.full((7, 4), 0.05, np.float32)
+    best = [(2, 0.9), (2, 0.4), (0, 0.8), (3, 0.45), (3, 0.55), (0, 0.9), (1, 0.42)]
+    for frame, (token, p) in enumerate(best):
+        probabilities[frame, token] = p
+    log_probs = np.log(probabilities)
+    assert greedy_decode(log_probs) == [2, 3, 1]
+    assert greedy_decode(log_probs, min_probability=0.5) == [2, 3]  # 3 reaches 0.55 on its second frame
+    assert greedy_decode(log_probs, min_probability=0.6) == [2]
+    assert greedy_decode(log_probs, min_probability=0.95) == []
+    assert greedy_decode(log_probs, frames=6, min_probability=0.4) == [2, 3]
+
+
 @pytest.mark.parametrize("ref,hyp,edits", [
     ("one two three", "one two three", 0),
     ("one two three", "one three", 1),
