@@ -1,5 +1,5 @@
 """The confidence gate of greedy CTC decoding (``min_probability`` of
-rt_keras.core.contracts.greedy_decode: a word is dropped unless the model gave it at least
+rt_keras.core.contracts.greedy_decode: a token is dropped unless the model gave it at least
 that probability on one frame) on the qat-int8 files of several seeds of one recipe: the
 words emitted from noise alone against what the gate costs the speech, for a grid of floors.
 
@@ -11,14 +11,14 @@ words emitted from noise alone against what the gate costs the speech, for a gri
 The floor is chosen on development splits only (the rule below is fixed before any file is
 read): among the floors whose paired difference to no gate, all seeds pooled, is not "worse"
 on dev_clean or dev_shifted, the one with the fewest words per minute of dev_noise_only
-(rain and a television), provided that it cuts them, paired, beyond noise; otherwise none
-(floor 0). The held-out splits (test_real, test_tts_unseen, test_real_noisy_10db and
+(rain and a television), provided that it cuts them, paired, beyond noise (on a tie, the
+lowest such floor); otherwise none (floor 0). The held-out splits (test_real, test_tts_unseen, test_real_noisy_10db and
 noise_only: street and cafe) only report.
 
 The files' data config is --config with the development and held-out splits on (DEV_SETS).
-Resumable: each file's log-probabilities of each split are cached in
-RUNS/<file sha256>/SPLIT.npz; each file and floor also gets an evaluation file
-(RUNS/<file sha256>/floor-F.evaluation.json) that benchmarks/pooled_compare.py reads.
+Resumable: each file's log-probabilities of each split are cached in RUNS/<file sha256>-<data
+directory>/SPLIT.npz; each file and floor also gets an evaluation file there
+(floor-F.evaluation.json) that benchmarks/pooled_compare.py reads.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ import numpy as np
 from benchmarks.pooled_compare import pooled, pooled_emitted
 from benchmarks.results_file import publish
 from benchmarks.study import emitted_words
-from converters.files import atomic_write_json
+from converters.files import atomic_path, atomic_write_json
 from rt_keras.core import run_config
 from rt_keras.core.splits import is_noise_only
 
@@ -60,10 +60,8 @@ def cached_log_probs(tflite, split_name: str, data_dir, frontend, cache: pathlib
     path = cache / f"{split_name}.npz"
     if not path.is_file():
         log_probs = split_log_probs(TFLiteModel(tflite), load_split(data_dir, split_name), frontend, batch_size=1)
-        cache.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".partial.npz")
-        np.savez(partial, *log_probs)
-        partial.replace(path)
+        with atomic_path(path) as partial, open(partial, "wb") as out:  # a file: np.savez adds .npz to a path
+            np.savez(out, *log_probs)
     with np.load(path) as stored:
         return [stored[f"arr_{i}"] for i in range(len(stored.files))]
 
@@ -113,7 +111,7 @@ def choose(comparisons: dict) -> float:
         return result[NOISE_SELECT]["all"]["ci95"][1] < 0
 
     allowed = [floor for floor, result in comparisons.items() if speech_kept(result) and cuts_noise(result)]
-    return min(allowed, key=lambda floor: comparisons[floor][NOISE_SELECT]["all"]["a"], default=0.0)
+    return min(allowed, key=lambda floor: (comparisons[floor][NOISE_SELECT]["all"]["a"], floor), default=0.0)
 
 
 def _difference(result: dict) -> str:
@@ -163,13 +161,17 @@ def main(argv=None) -> int:
     if missing:
         parser.error(f"--files: {', '.join(missing)} not found; train them first (rt-keras pipeline --out RUN_DIR)")
     bad = [f for f in args.floors if not 0 < f < 1]
-    if bad:
-        parser.error(f"--floors {bad}: expected probabilities strictly between 0 and 1")
+    if bad or len({f"{f:g}" for f in args.floors}) != len(args.floors):
+        parser.error(f"--floors {args.floors}: expected distinct probabilities strictly between 0 and 1")
+    keys = [file_key(f) for f in args.files]
+    if len(set(keys)) != len(keys):
+        parser.error("--files: the same file is given twice; give one file per seed")
 
-    config = run_config.load(args.config, [*args.set, *DEV_SETS])
+    config = run_config.load(args.config, [*DEV_SETS, *args.set])
     data_dir = materialise(config, progress=False)
     runs = pathlib.Path(args.runs)
-    per_file = [evaluate_floors(f, args.floors, data_dir, config.frontend, runs / file_key(f)) for f in args.files]
+    per_file = [evaluate_floors(f, args.floors, data_dir, config.frontend, runs / f"{key}-{data_dir.name}")
+                for f, key in zip(args.files, keys)]
     plain = [paths[0.0] for paths in per_file]
     comparisons = {floor: compare([paths[floor] for paths in per_file], plain) for floor in sorted(args.floors)}
     chosen = choose(comparisons)

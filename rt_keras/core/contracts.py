@@ -63,6 +63,8 @@ def greedy_decode(log_probs: np.ndarray, frames: int | None = None, blank: int =
     ``min_probability`` > 0, a token is kept only if its probability reaches it on at least
     one frame of its run (a confidence gate: words the model is unsure of, as from noise, are
     dropped; benchmarks/confidence_gate.py measures what it costs the speech)."""
+    if not 0 <= min_probability <= 1:
+        raise ValueError(f"min_probability={min_probability!r}: expected a probability in [0, 1]")
     log_probs = np.asarray(log_probs)[:frames]
     best = np.argmax(log_probs, axis=-1)
     starts = np.flatnonzero(np.concatenate([[True], best[1:] != best[:-1]])) if best.size else best

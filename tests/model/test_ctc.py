@@ -24,7 +24,7 @@ def test_greedy_decode_collapses_repeats_and_drops_blanks():
 def test_confidence_gate_drops_only_tokens_never_probable_enough():
     """A run of one token is kept if any of its frames reaches the floor; a token below it on
     every frame is dropped, with repeats and blanks decoded as before."""
-    probabilities = np.full((7, 4), 0.05, np.float32)
+    probabilities = np.full((7, 4), 0.05)
     best = [(2, 0.9), (2, 0.4), (0, 0.8), (3, 0.45), (3, 0.55), (0, 0.9), (1, 0.42)]
     for frame, (token, p) in enumerate(best):
         probabilities[frame, token] = p
@@ -33,7 +33,14 @@ def test_confidence_gate_drops_only_tokens_never_probable_enough():
     assert greedy_decode(log_probs, min_probability=0.5) == [2, 3]  # 3 reaches 0.55 on its second frame
     assert greedy_decode(log_probs, min_probability=0.6) == [2]
     assert greedy_decode(log_probs, min_probability=0.95) == []
+    assert greedy_decode(log_probs, min_probability=0.4) == [2, 3, 1]  # the last run, at 0.42
+    assert greedy_decode(log_probs, min_probability=0.42) == [2, 3, 1]  # reaching the floor is enough
     assert greedy_decode(log_probs, frames=6, min_probability=0.4) == [2, 3]
+    assert greedy_decode(log_probs[:0], min_probability=0.5) == []
+    # A gated token between two equal ones leaves them two words, as a blank would.
+    assert greedy_decode(np.log(np.array([[.1, .8, .1], [.1, .2, .7], [.1, .8, .1]])), min_probability=0.75) == [1, 1]
+    with pytest.raises(ValueError, match="min_probability=1.5"):
+        greedy_decode(log_probs, min_probability=1.5)
 
 
 @pytest.mark.parametrize("ref,hyp,edits", [
