@@ -39,12 +39,13 @@ def fold_config(base_values: dict, speaker: str, all_speakers: list[str]):
 
 
 def _same_recipe(a, b) -> bool:
-    """Equal training recipes: the configs apart from the name, where the data cache lives
-    and the QAT settings (a fold is a float model)."""
+    """Equal training recipes: the configs apart from the name, where the data cache lives,
+    the QAT settings (a fold is a float model) and the decoding floor (folds decode without it)."""
     def recipe(config):
         values = config.to_dict()
         values.pop("name")
         values.pop("qat")
+        values.pop("decode")
         values["data"].pop("cache_dir")
         return json.dumps(values, sort_keys=True)
     return recipe(a) == recipe(b)

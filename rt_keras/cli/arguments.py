@@ -35,6 +35,17 @@ def audio_seconds(text: str) -> float:
     return value
 
 
+def probability(text: str) -> float:
+    """A decoding floor: a probability in [0, 1) (0 keeps every token)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a probability, got {text!r}") from None
+    if not 0 <= value < 1:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"expected a probability in [0, 1), got {text}")
+    return value
+
+
 def rank_for(text: str) -> tuple[str, int]:
     name, sep, value = text.partition("=")
     if not sep or name not in MATRIX_NAMES or not value.isdigit():

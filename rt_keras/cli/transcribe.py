@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from rt_keras.cli.arguments import int_at_least
+from rt_keras.cli.arguments import int_at_least, probability
 
 
 def register(subparsers) -> None:
@@ -17,6 +17,10 @@ def register(subparsers) -> None:
     p.add_argument("wavs", nargs="+", metavar="FILE.wav")
     p.add_argument("--threads", type=int_at_least(1, 64), default=1, help="interpreter threads (default: %(default)s)")
     p.add_argument("--json", action="store_true", help="one object per file: transcript, seconds, latency_ms, error")
+    p.add_argument("--min-token-probability", type=probability, metavar="P",
+                   help="drop a word whose probability stays below P on every frame (fewer words from noise, "
+                        "some quiet words lost; default: the floor the model was converted with, "
+                        "decode.min_token_probability in its metadata)")
     p.add_argument("--stream", action="store_true",
                    help="feed a streaming model (convert --streaming) chunk by chunk and print the transcript "
                         "after each chunk, with the audio time it had heard and the chunk's compute time")
@@ -32,7 +36,7 @@ def run(args) -> int:
         status = 0
         for wav in args.wavs:
             try:
-                partials = stream_wav_file(args.model, wav, args.threads)
+                partials = stream_wav_file(args.model, wav, args.threads, args.min_token_probability)
             except (TranscribeError, AudioError, PathError, OSError) as error:
                 print(f"rt-keras transcribe: {error}", file=sys.stderr)
                 status = 2 if isinstance(error, TranscribeError) else 1
@@ -45,7 +49,7 @@ def run(args) -> int:
                 print(f"  {partial['seconds']:6.2f} s  {partial['latency_ms']:6.1f} ms  {partial['transcript']}")
         return status
     try:
-        results = transcribe_wav_files(args.model, args.wavs, args.threads)
+        results = transcribe_wav_files(args.model, args.wavs, args.threads, args.min_token_probability)
     except (TranscribeError, OSError) as error:
         print(f"rt-keras transcribe: {error}", file=sys.stderr)
         return 2

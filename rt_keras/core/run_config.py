@@ -305,6 +305,22 @@ class QATConfig:
 
 
 @dataclasses.dataclass
+class DecodeConfig:
+    """How the shipped model's output becomes words (evaluation, ``rt-keras transcribe`` and
+    the app, which read it from the file's metadata). Training and its validation decode
+    without it."""
+    # > 0: greedy CTC decoding drops a token whose probability stays below this on every frame
+    # of its run (rt_keras.core.contracts.greedy_decode): fewer words from noise, some quiet
+    # words lost (benchmarks/confidence_gate.py measures both).
+    min_token_probability: float = 0.0
+
+    def __post_init__(self):
+        if not 0.0 <= self.min_token_probability < 1.0:
+            raise ConfigError(f"decode.min_token_probability={self.min_token_probability!r}: expected a "
+                              "probability in [0, 1) (0 keeps every token)")
+
+
+@dataclasses.dataclass
 class RunConfig:
     name: str = "rt"
     data: DataConfig = dataclasses.field(default_factory=DataConfig)
@@ -312,6 +328,7 @@ class RunConfig:
     encoder: EncoderConfig = dataclasses.field(default_factory=EncoderConfig)
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
     qat: QATConfig = dataclasses.field(default_factory=QATConfig)
+    decode: DecodeConfig = dataclasses.field(default_factory=DecodeConfig)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -350,7 +367,8 @@ def data_record(data: DataConfig, later=_ROBUSTNESS_DATA_FIELDS) -> dict:
         if record["augment"][field] == getattr(_DEFAULT_DATA.augment, field):
             record["augment"].pop(field)
     return record
-_SECTIONS = {"data": DataConfig, "frontend": FrontendConfig, "train": TrainConfig, "qat": QATConfig}
+_SECTIONS = {"data": DataConfig, "frontend": FrontendConfig, "train": TrainConfig, "qat": QATConfig,
+             "decode": DecodeConfig}
 
 
 # Fields that must be at least this (checked with the types, before anything is written).
@@ -413,7 +431,7 @@ def _build(cls, values, where: str):
 def from_dict(values: dict, source: str = "config") -> RunConfig:
     if values is not None and not isinstance(values, dict):
         raise ConfigError(
-            f"{source}: expected a mapping of sections (data, frontend, encoder, train, qat), "
+            f"{source}: expected a mapping of sections (data, frontend, encoder, train, qat, decode), "
             f"got {type(values).__name__}"
         )
     values = dict(values or {})

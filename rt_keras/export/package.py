@@ -37,7 +37,8 @@ def model_info(config, mode: str, materialized: bool, num_samples) -> dict:
             "materialized": materialized, "input_samples": num_samples,
             "sample_rate": config.frontend.sample_rate, "frame_length": config.frontend.frame_length,
             "frame_step": config.frontend.frame_step, "leading_samples": config.frontend.leading_samples,
-            "subsampling": SUBSAMPLING_FACTOR, "encoder": config.encoder.to_dict()}
+            "subsampling": SUBSAMPLING_FACTOR, "encoder": config.encoder.to_dict(),
+            "min_token_probability": config.decode.min_token_probability}
 
 
 def export_model(model, config, mode: str, representative_data=None, num_samples: int | None = None,

@@ -18,8 +18,9 @@ from rt_keras.training.evaluation import evaluate_split, graph_forward
 
 def evaluate_run(run_dir, splits=None, tflite=None) -> tuple[dict, pathlib.Path]:
     """WER and CER with CIs of the run's Keras model (or of the ``.tflite`` file
-    ``tflite``) on ``splits`` (default: every test split of the run's data); written next
-    to it (``evaluation.json`` / ``FILE.tflite.evaluation.json``). Returns (results, report path)."""
+    ``tflite``) on ``splits`` (default: every test split of the run's data), decoded with the
+    run's ``decode.min_token_probability``; written next to it (``evaluation.json`` /
+    ``FILE.tflite.evaluation.json``). Returns (results, report path)."""
     run = trained(run_dir)
     config = run.load_config()
     if tflite is not None:
@@ -37,7 +38,9 @@ def evaluate_run(run_dir, splits=None, tflite=None) -> tuple[dict, pathlib.Path]
     unknown = [name for name in splits or [] if name not in available]
     if unknown:
         raise ConfigError(f"--splits {' '.join(unknown)}: the run's data has {', '.join(available)}")
-    results = {name: evaluate_split(model, load_split(data_dir, name), config.frontend, batch_size)
+    floor = config.decode.min_token_probability  # decoded as the file ships (its metadata has the floor)
+    results = {name: {**evaluate_split(model, load_split(data_dir, name), config.frontend, batch_size, floor),
+                      "min_token_probability": floor}
                for name in splits or evaluation_splits(data_dir)}
     atomic_write_json(report, {**_earlier_results(report, tflite or run.model), **results})
     return results, report

@@ -40,9 +40,9 @@ def decode_log_probs(log_probs, vocabulary, min_probability: float = 0.0) -> lis
     return [vocabulary.decode(greedy_decode(lp, min_probability=min_probability)) for lp in log_probs]
 
 
-def decode_split(model, split, frontend, batch_size: int = 32) -> list[str]:
+def decode_split(model, split, frontend, batch_size: int = 32, min_probability: float = 0.0) -> list[str]:
     """Greedy CTC transcripts of every utterance of ``split`` (in split order)."""
-    return decode_log_probs(split_log_probs(model, split, frontend, batch_size), split.vocabulary)
+    return decode_log_probs(split_log_probs(model, split, frontend, batch_size), split.vocabulary, min_probability)
 
 
 def score(references: list[str], hypotheses: list[str], sources: list[str]) -> dict:
@@ -67,5 +67,5 @@ def score(references: list[str], hypotheses: list[str], sources: list[str]) -> d
             "examples": [{"reference": r, "hypothesis": h} for r, h in list(zip(references, hypotheses))[:5]]}
 
 
-def evaluate_split(model, split, frontend, batch_size: int = 32) -> dict:
-    return score(split.transcripts, decode_split(model, split, frontend, batch_size), split.sources)
+def evaluate_split(model, split, frontend, batch_size: int = 32, min_probability: float = 0.0) -> dict:
+    return score(split.transcripts, decode_split(model, split, frontend, batch_size, min_probability), split.sources)

@@ -46,6 +46,7 @@ import org.rtkeras.demo.core.CtcGreedyDecoder;
 import org.rtkeras.demo.core.EngineCache;
 import org.rtkeras.demo.core.EnginePlan;
 import org.rtkeras.demo.core.FootprintReport;
+import org.rtkeras.demo.core.ModelMetadata;
 import org.rtkeras.demo.core.Pcm;
 import org.rtkeras.demo.core.RunTimes;
 import org.rtkeras.demo.core.StreamingStep;
@@ -455,8 +456,9 @@ public class MainActivity extends Activity {
             this.entry = entry;
             this.rate = rate;
             LiteRtEngine.StreamingEngine streaming = entry.engine.streaming;
+            ModelMetadata metadata = entry.engine.file.metadata;
             StreamingTranscriber live = streaming == null ? null : new StreamingTranscriber(streaming.layout(),
-                    timed(streaming, entry.times), entry.engine.file.metadata.vocabulary());
+                    timed(streaming, entry.times), metadata.vocabulary(), metadata.minTokenProbability());
             this.recognizer = new ContinuousRecognizer(
                     new UtteranceSegmenter(rate, TRAILING_SILENCE_MS, PRE_ROLL_MS, MAX_UTTERANCE_SECONDS), live, this);
         }
@@ -534,7 +536,8 @@ public class MainActivity extends Activity {
                     float[][] logProbs = entry.engine.utterance.run(input);
                     double ms = (System.nanoTime() - started) / 1e6;
                     entry.times.add(ms);
-                    text = new CtcGreedyDecoder(entry.engine.file.metadata.vocabulary()).decode(logProbs);
+                    ModelMetadata metadata = entry.engine.file.metadata;
+                    text = new CtcGreedyDecoder(metadata.vocabulary(), metadata.minTokenProbability()).decode(logProbs);
                     detail = String.format(Locale.ROOT, "%.0f ms, real-time factor %.3f", ms, ms / 1000 / seconds);
                 } catch (RuntimeException e) {
                     AppLog.w("transcription failed", e);
@@ -812,12 +815,14 @@ public class MainActivity extends Activity {
                     String words;
                     if (loaded.streaming != null) {
                         StreamingTranscriber transcriber = new StreamingTranscriber(loaded.streaming.layout(),
-                                timed(loaded.streaming, entry.times), loaded.file.metadata.vocabulary());
+                                timed(loaded.streaming, entry.times), loaded.file.metadata.vocabulary(),
+                                loaded.file.metadata.minTokenProbability());
                         transcriber.accept(input, 0, input.length);
                         words = transcriber.finish();
                     } else {
                         float[][] logProbs = loaded.utterance.run(input);
-                        words = new CtcGreedyDecoder(loaded.file.metadata.vocabulary()).decode(logProbs);
+                        words = new CtcGreedyDecoder(loaded.file.metadata.vocabulary(),
+                                loaded.file.metadata.minTokenProbability()).decode(logProbs);
                     }
                     double ms = (System.nanoTime() - started) / 1e6;
                     if (loaded.streaming == null) {

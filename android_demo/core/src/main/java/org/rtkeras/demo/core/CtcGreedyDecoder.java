@@ -3,18 +3,33 @@ package org.rtkeras.demo.core;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Greedy CTC decoding: best label per frame, repeats merged, blanks (index 0) dropped; words, characters or subwords. */
+/**
+ * Greedy CTC decoding: best label per frame, repeats merged, blanks (index 0) dropped; words,
+ * characters or subwords. With a floor above 0 (the model's decode.min_token_probability,
+ * {@link ModelMetadata#minTokenProbability()}), a label is kept only if its probability
+ * reaches the floor on at least one frame of its run, as rt_keras.core.contracts.greedy_decode.
+ */
 public final class CtcGreedyDecoder {
     /** The word-boundary mark of character and subword vocabularies (as sentencepiece writes it). */
     public static final char WORD_BOUNDARY = '\u2581';
 
     private final List<String> vocabulary;
     private final boolean marksWordBoundaries;
+    private final double logFloor;
 
     public CtcGreedyDecoder(List<String> vocabulary) {
+        this(vocabulary, 0);
+    }
+
+    /** @param minTokenProbability the floor in [0, 1); 0 keeps every label */
+    public CtcGreedyDecoder(List<String> vocabulary, double minTokenProbability) {
         if (vocabulary.isEmpty()) {
             throw new IllegalArgumentException("empty vocabulary");
         }
+        if (!(minTokenProbability >= 0 && minTokenProbability < 1)) {
+            throw new IllegalArgumentException("min token probability " + minTokenProbability + " is not in [0, 1)");
+        }
+        this.logFloor = minTokenProbability > 0 ? Math.log(minTokenProbability) : Double.NEGATIVE_INFINITY;
         this.vocabulary = new ArrayList<String>(vocabulary);
         boolean marks = false;
         for (String token : vocabulary) {
@@ -27,6 +42,7 @@ public final class CtcGreedyDecoder {
     public int[] decodeIds(float[][] logProbs, int frames) {
         List<Integer> ids = new ArrayList<Integer>();
         int previous = -1;
+        double runBest = Double.NEGATIVE_INFINITY; // the best log-probability of the current run's label
         for (int t = 0; t < Math.min(frames, logProbs.length); t++) {
             float[] row = logProbs[t];
             if (row.length != vocabulary.size()) {
@@ -39,16 +55,25 @@ public final class CtcGreedyDecoder {
                     best = k;
                 }
             }
-            if (best != previous && best != 0) {
-                ids.add(best);
+            if (best != previous) {
+                keepRun(ids, previous, runBest);
+                runBest = Double.NEGATIVE_INFINITY;
             }
+            runBest = Math.max(runBest, row[best]);
             previous = best;
         }
+        keepRun(ids, previous, runBest);
         int[] out = new int[ids.size()];
         for (int i = 0; i < out.length; i++) {
             out[i] = ids.get(i);
         }
         return out;
+    }
+
+    private void keepRun(List<Integer> ids, int label, double runBest) {
+        if (label > 0 && (logFloor == Double.NEGATIVE_INFINITY || runBest >= logFloor)) {
+            ids.add(label);
+        }
     }
 
     /** The transcript of the best path, read as rt_keras.vocabulary.decode_tokens reads it. */

@@ -52,6 +52,18 @@ public final class ModelMetadata {
         return intField("frame_length", Pcm.DEFAULT_FRAME_LENGTH);
     }
 
+    /** The decoding floor of rt_keras_model.json (decode.min_token_probability; 0 when absent, as in older files). */
+    public double minTokenProbability() {
+        Object value = modelInfo().get("min_token_probability");
+        if (value == null) {
+            return 0;
+        }
+        if (!(value instanceof Double) || !((Double) value >= 0 && (Double) value < 1)) {
+            throw new IllegalArgumentException(MODEL_INFO_FILE + ": \"min_token_probability\" is not a probability in [0, 1)");
+        }
+        return (Double) value;
+    }
+
     /** The run name, rt-keras version and conversion mode the host footprint report shows (null when absent). */
     public String name() {
         return stringField("run");

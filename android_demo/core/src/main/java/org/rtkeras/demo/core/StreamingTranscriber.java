@@ -28,9 +28,15 @@ public final class StreamingTranscriber {
     private String text;
 
     public StreamingTranscriber(StreamingLayout layout, StreamingStep model, List<String> vocabulary) {
+        this(layout, model, vocabulary, 0);
+    }
+
+    /** @param minTokenProbability the model's decoding floor (ModelMetadata.minTokenProbability) */
+    public StreamingTranscriber(StreamingLayout layout, StreamingStep model, List<String> vocabulary,
+                                double minTokenProbability) {
         this.layout = layout;
         this.model = model;
-        this.decoder = new CtcGreedyDecoder(vocabulary);
+        this.decoder = new CtcGreedyDecoder(vocabulary, minTokenProbability);
         this.pending = new float[layout.chunkSamples];
         reset();
     }

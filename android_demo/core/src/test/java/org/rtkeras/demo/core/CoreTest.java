@@ -100,6 +100,49 @@ public class CoreTest {
     }
 
     @Test
+    public void theConfidenceFloorDropsALabelNeverProbableEnoughOnAnyFrameOfItsRun() {
+        // the cases of tests/model/test_ctc.py: labels 2, 2, blank, 3, 3, blank, 1 at these probabilities
+        int[] best = {2, 2, 0, 3, 3, 0, 1};
+        double[] probability = {0.9, 0.4, 0.8, 0.45, 0.55, 0.9, 0.42};
+        List<String> vocabulary = Arrays.asList("<blank>", "a", "b", "c");
+        float[][] logProbs = new float[best.length][4];
+        for (int t = 0; t < best.length; t++) {
+            Arrays.fill(logProbs[t], (float) Math.log(0.05));
+            logProbs[t][best[t]] = (float) Math.log(probability[t]);
+        }
+        assertEquals("b c a", new CtcGreedyDecoder(vocabulary).decode(logProbs));
+        assertEquals("b c a", new CtcGreedyDecoder(vocabulary, 0.4).decode(logProbs));
+        assertEquals("b c", new CtcGreedyDecoder(vocabulary, 0.5).decode(logProbs)); // c reaches 0.55 on its 2nd frame
+        assertEquals("b", new CtcGreedyDecoder(vocabulary, 0.6).decode(logProbs));
+        assertEquals("", new CtcGreedyDecoder(vocabulary, 0.95).decode(logProbs));
+        assertArrayEquals(new int[] {2, 3}, new CtcGreedyDecoder(vocabulary, 0.4).decodeIds(logProbs, 6));
+        try {
+            new CtcGreedyDecoder(vocabulary, 1.0);
+            fail("a floor of 1 would drop every label");
+        } catch (IllegalArgumentException e) {
+            assertTrue(e.getMessage(), e.getMessage().contains("not in [0, 1)"));
+        }
+    }
+
+    @Test
+    public void theDecodingFloorComesFromTheModelInfoAndIsZeroInOlderFiles() throws IOException {
+        ModelMetadata gated = ModelMetadata.read(modelWithFiles(new String[] {"rt_keras_model.json"},
+                new String[] {"{\"min_token_probability\": 0.4}"}));
+        assertEquals(0.4, gated.minTokenProbability(), 0);
+        ModelMetadata older = ModelMetadata.read(modelWithFiles(new String[] {"rt_keras_model.json"},
+                new String[] {"{\"mode\": \"qat-int8\"}"}));
+        assertEquals(0, older.minTokenProbability(), 0);
+        ModelMetadata damaged = ModelMetadata.read(modelWithFiles(new String[] {"rt_keras_model.json"},
+                new String[] {"{\"min_token_probability\": 1.5}"}));
+        try {
+            damaged.minTokenProbability();
+            fail("a floor outside [0, 1) must be refused");
+        } catch (IllegalArgumentException e) {
+            assertTrue(e.getMessage(), e.getMessage().contains("min_token_probability"));
+        }
+    }
+
+    @Test
     public void charactersAndSubwordsJoinAtTheWordBoundaryMark() {
         // "▁" starts a word; a character vocabulary also emits it alone, between words
         assertEquals("it's on", CtcGreedyDecoder.join(Arrays.asList("i", "t", "'", "s", "\u2581", "o", "n"), true));
