@@ -96,9 +96,11 @@ def compare(files_gated, files_plain) -> dict:
             out[name].update({kind: pooled_emitted(files_gated, files_plain, name, kind) for kind in kinds})
         else:
             result = pooled(files_gated, files_plain, name)
-            out[name] = {"a": result["a"]["wer"], "b": result["b"]["wer"], "words": result["a_minus_b"]["words"],
-                         "a_ci95": result["a"]["ci95"], "difference": result["a_minus_b"]["difference"],
-                         "ci95": result["a_minus_b"]["ci95"], "per_seed": result["a_minus_b"]["per_seed"]}
+            difference = result["a_minus_b"]
+            out[name] = {"a": result["a"]["wer"], "b": result["b"]["wer"], "words": difference["words"],
+                         "a_ci95": result["a"]["ci95"], "b_ci95": result["b"]["ci95"],
+                         "difference": difference["difference"], "ci95": difference["ci95"],
+                         "per_seed": difference["per_seed"]}
     return out
 
 
@@ -132,8 +134,9 @@ def markdown(comparisons: dict, chosen: float, seeds: int, command: str) -> str:
         [f"words/min {n}{'' if k == 'all' else ' ' + k.removeprefix('noise:')}"
          f"{' (selection)' if n == NOISE_SELECT and k == 'all' else ''}" for n, k in noise]
     first = comparisons[min(comparisons)]
-    rows = ["| none | " + " | ".join([f"{100 * first[n]['b']:.2f}% ({first[n]['words']:,} words)" for n in speech]
-                                     + [f"{first[n][k]['b']:.2f}" for n, k in noise]) + " |"]
+    plain = [f"{100 * first[n]['b']:.2f}% [{100 * first[n]['b_ci95'][0]:.1f}, {100 * first[n]['b_ci95'][1]:.1f}] "
+             f"({first[n]['words']:,} words)" for n in speech]
+    rows = ["| none | " + " | ".join(plain + [f"{first[n][k]['b']:.2f}" for n, k in noise]) + " |"]
     for floor, result in comparisons.items():
         cells = [_difference(result[n]) for n in speech] + [_emitted(result[n][k]) for n, k in noise]
         rows.append(f"| {'**' if floor == chosen else ''}{floor:g}{'**' if floor == chosen else ''} | "
